@@ -1,0 +1,126 @@
+"""The engine: (application, pack, as-of date) → decision. Pure and deterministic.
+
+No clock, no file, no network, no randomness: the as-of date is an argument (the caller's clock
+supplies it), and the same arguments always give an equal decision that serialises to the same
+bytes. This package imports neither textual nor sqlmodel (``tests/test_engine_purity.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+import pendulum
+import rfc8785
+
+from .. import __version__
+from ..model.application import Application
+from ..pack import Pack, applies
+from . import checks as _checks  # noqa: F401  (registers the check functions)
+from .core import REGISTRY, Ctx, Param
+from .decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
+
+__all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
+
+_KIND_ORDER = {"application": 0, "entity": 1, "section": 2, "driver": 3, "vehicle": 4}
+
+
+def conditions_of(app: Application) -> frozenset[str]:
+    """The conditions a rule's ``requires``/``unless`` are matched against."""
+    conds = {name for name, on in app.modifiers.model_dump().items() if on}
+    ops = app.operations
+    if ops.carries_passengers:
+        conds.add("carries_passengers")
+    if ops.carries_goods:
+        conds.add("carries_goods")
+    if ops.fee_charged:
+        conds.add("fee_charged")
+    if any(v.connected_remote_control for v in app.vehicles):
+        conds.add("connected_remote_control")
+    return frozenset(conds)
+
+
+def application_digest(app: Application) -> str:
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(app.model_dump(mode="json"))).hexdigest()
+
+
+def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Finding:
+    return ctx.finding(Outcome.not_evaluated, ctx.application_subject(), reason, **values)
+
+
+def evaluate(app: Application, pack: Pack, as_of: date) -> Decision:
+    """Check ``app`` against every applicable rule of ``pack`` as in force on ``as_of``."""
+    as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
+    conds = conditions_of(app)
+    findings: list[Finding] = []
+    applied: list[RuleInfo] = []
+    not_applicable: list[str] = []
+    for rule in pack.rules.values():
+        if not applies(rule, app.activity, conds, pack):
+            not_applicable.append(rule.id)
+            continue
+        applied.append(
+            RuleInfo(
+                id=rule.id,
+                source=rule.citation.source,
+                article=rule.citation.article,
+                confidence=rule.confidence,
+                severity=rule.severity,
+            )
+        )
+        params: dict[str, Param] = {}
+        unset = []
+        for name in rule.params:
+            current = pack.parameters[name].at(as_of)
+            if current is None:
+                unset.append(name)
+            else:
+                params[name] = Param(pack.parameters[name], current)
+        ctx = Ctx(app, pack, as_of, rule, params, conds)
+        if not rule.enabled:
+            findings.append(_not_evaluated(ctx, "disabled"))
+            continue
+        if unset:
+            findings.append(_not_evaluated(ctx, "param_not_in_force", params=unset, as_of=as_of))
+            continue
+        for f in REGISTRY[rule.id].fn(ctx):
+            if f.outcome is Outcome.failed and rule.severity == "advisory":
+                f = f.model_copy(update={"outcome": Outcome.warned})
+            findings.append(f)
+
+    rule_pos = {r.id: i for i, r in enumerate(applied)}
+    findings.sort(
+        key=lambda f: (
+            _KIND_ORDER[f.subject.kind.value],
+            f.subject.order,
+            OUTCOME_ORDER[f.outcome],
+            rule_pos[f.rule_id],
+        )
+    )
+    counts = {o.value: 0 for o in Outcome}
+    for f in findings:
+        counts[f.outcome.value] += 1
+    if counts[Outcome.failed.value]:
+        verdict = Verdict.non_compliant
+    elif counts[Outcome.missing.value]:
+        verdict = Verdict.incomplete
+    else:
+        verdict = Verdict.compliant
+    missing = sorted({f.field for f in findings if f.outcome is Outcome.missing and f.field})
+    return Decision(
+        verdict=verdict,
+        as_of=as_of.isoformat(),
+        pack_id=pack.id,
+        pack_revision=pack.revision,
+        pack_chain=pack.chain,
+        engine_version=__version__,
+        application_id=app.application_id,
+        application_digest=application_digest(app),
+        activity=app.activity.value,
+        conditions=sorted(conds),
+        counts=counts,
+        rules=applied,
+        rules_not_applicable=not_applicable,
+        missing_fields=missing,
+        findings=findings,
+    )

@@ -1,0 +1,222 @@
+"""The check registry, the context a check sees, and the comparison of values with thresholds.
+
+A check is a small pure function registered for one rule ID::
+
+    @check("VEH-06", params=("vehicle.pre_event_seconds",), reasons=("below",))
+    def veh_06(ctx): ...
+
+It yields :class:`Finding` objects through the context's helpers and never reads a clock, a file or
+the network. ``params`` are the pack parameters it reads and ``reasons`` the reason codes it may
+emit besides the common ones; ``rules lint`` proves both agree with the pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ..model.application import Application, Driver, Vehicle
+from ..model.ids import mask_id_number
+from ..pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
+from .decision import Finding, Outcome, SubjectRef, Threshold
+
+COMMON_REASONS = frozenset({"ok", "missing"})
+
+CheckFn = Callable[["Ctx"], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Check:
+    rule_id: str
+    fn: CheckFn
+    params: tuple[str, ...]
+    reasons: frozenset[str]
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+    def register(fn: CheckFn) -> CheckFn:
+        if rule_id in REGISTRY:
+            raise RuntimeError(f"two checks registered for {rule_id}")
+        REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS)
+        return fn
+
+    return register
+
+
+# ---------------------------------------------------------------- values
+
+
+def jv(value: Any) -> Any:
+    """A JSON-native, deterministic form of a value for a finding."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, float):
+        return format_decimal(Decimal(repr(value)))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jv(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, dict):
+        return {str(k): jv(v) for k, v in value.items()}
+    if hasattr(value, "value"):  # enums
+        return jv(value.value)
+    return str(value)
+
+
+def format_decimal(value: Decimal) -> str:
+    """``Decimal('240.50')`` → ``'240.5'``; ``Decimal('1E+3')`` → ``'1000'``."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+def compare(observed: Any, comparison: Comparison, threshold: Any) -> bool:
+    """Whether ``observed`` meets ``threshold`` under ``comparison`` (不少于 ≥, 超过 >, 不超过 ≤…)."""
+    if comparison is Comparison.in_:
+        return observed in threshold
+    if comparison is Comparison.not_in:
+        return observed not in threshold
+    o = Decimal(str(observed)) if isinstance(observed, int | float | Decimal) else observed
+    t = Decimal(str(threshold)) if isinstance(threshold, int | float | Decimal) else threshold
+    match comparison:
+        case Comparison.ge:
+            return o >= t
+        case Comparison.gt:
+            return o > t
+        case Comparison.le:
+            return o <= t
+        case Comparison.lt:
+            return o < t
+        case Comparison.eq:
+            return o == t
+    raise ValueError(comparison)  # pragma: no cover - exhaustive
+
+
+# ---------------------------------------------------------------- the context
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter as in force on the as-of date."""
+
+    defn: ParamDef
+    current: ParamValue
+
+    @property
+    def value(self) -> Any:
+        return self.current.value
+
+    def threshold(self) -> Threshold:
+        c = self.current
+        return Threshold(
+            param=self.defn.id,
+            value=jv(c.value),
+            comparison=self.defn.comparison,
+            unit=self.defn.unit,
+            effective_from=c.effective_from.isoformat(),
+            source=c.citation.source,
+            article=c.citation.article,
+            confidence=c.confidence,
+        )
+
+    def met_by(self, observed: Any) -> bool:
+        assert self.defn.comparison is not None, f"{self.defn.id} has no comparison"
+        return compare(observed, self.defn.comparison, self.value)
+
+
+class Ctx:
+    """What one check sees: the application, the as-of date, its rule and parameters in force."""
+
+    def __init__(
+        self, app: Application, pack: Pack, as_of: date, rule: RuleDef, params: dict[str, Param], conditions: frozenset[str]
+    ):
+        self.app = app
+        self.conditions = conditions
+        self.pack = pack
+        self.as_of = as_of
+        self.rule = rule
+        self._params = params
+
+    def param(self, name: str) -> Param:
+        return self._params[name]
+
+    # subjects ------------------------------------------------------------
+    def application_subject(self) -> SubjectRef:
+        return SubjectRef(kind=Subject.application, ref=self.app.application_id or "", path="", order=0)
+
+    def entity_subject(self) -> SubjectRef:
+        return SubjectRef(kind=Subject.entity, ref=self.app.entity.credit_code, label=self.app.entity.name, path="entity")
+
+    def drivers(self) -> Iterator[tuple[str, Driver, SubjectRef]]:
+        for i, d in enumerate(self.app.drivers):
+            label = f"{d.name} ({mask_id_number(d.id_number)})"
+            yield f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=label, path=f"drivers[{i}]", order=i)
+
+    def vehicles(self) -> Iterator[tuple[str, Vehicle, SubjectRef]]:
+        for i, v in enumerate(self.app.vehicles):
+            label = v.brand_model or ""
+            yield f"vehicles[{i}]", v, SubjectRef(kind=Subject.vehicle, ref=v.vin, label=label, path=f"vehicles[{i}]", order=i)
+
+    def section_subject(self, index: int, section_id: str) -> SubjectRef:
+        sec = self.pack.sections.get(section_id)
+        label = sec.name.zh if sec else ""
+        return SubjectRef(kind=Subject.section, ref=section_id, label=label, path=f"sections[{index}]", order=index)
+
+    # findings ------------------------------------------------------------
+    def finding(
+        self,
+        outcome: Outcome,
+        subject: SubjectRef,
+        reason: str,
+        *,
+        field: str | None = None,
+        observed: Any = None,
+        threshold: Param | None = None,
+        **values: Any,
+    ) -> Finding:
+        return Finding(
+            rule_id=self.rule.id,
+            outcome=outcome,
+            subject=subject,
+            reason=reason,
+            values={k: jv(v) for k, v in values.items()},
+            field=field,
+            observed=jv(observed),
+            threshold=threshold.threshold() if threshold is not None else None,
+        )
+
+    def ok(self, subject: SubjectRef, reason: str = "ok", **kw: Any) -> Finding:
+        return self.finding(Outcome.passed, subject, reason, **kw)
+
+    def fail(self, subject: SubjectRef, reason: str, **kw: Any) -> Finding:
+        return self.finding(Outcome.failed, subject, reason, **kw)
+
+    def missing(self, subject: SubjectRef, field: str) -> Finding:
+        return self.finding(Outcome.missing, subject, "missing", field=field, field_path=field)
+
+    def na(self, subject: SubjectRef, reason: str, **kw: Any) -> Finding:
+        return self.finding(Outcome.not_applicable, subject, reason, **kw)
+
+    def measured(self, subject: SubjectRef, param: str, observed: Any, *, field: str, reason: str, **values: Any) -> Finding:
+        """Compare ``observed`` with parameter ``param``: a pass (``ok``) or a fail with ``reason``."""
+        p = self.param(param)
+        if p.met_by(observed):
+            return self.ok(subject, field=field, observed=observed, threshold=p, **values)
+        return self.fail(subject, reason, field=field, observed=observed, threshold=p, **values)
+
+    def flag(self, subject: SubjectRef, value: bool | None, field: str, reason: str, *, expected: bool = True) -> Finding:
+        """A yes/no fact that must be ``expected``: pass, fail with ``reason``, or missing."""
+        if value is None:
+            return self.missing(subject, field)
+        if value is expected:
+            return self.ok(subject, field=field, observed=value)
+        return self.fail(subject, reason, field=field, observed=value)

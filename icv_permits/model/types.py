@@ -1,0 +1,83 @@
+"""Field types shared by the application model: dates, money, quantities, identifiers.
+
+Dates are parsed strictly from ISO 8601 ``YYYY-MM-DD`` strings (YAML timestamps are not resolved by
+the loader, so every date reaches us as text) and held as :class:`pendulum.Date`. Money is an
+integer number of yuan; hours and kilometres are :class:`~decimal.Decimal`, never float.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+import pendulum
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+from .ids import normalize_identifier
+
+TIMEZONE = "Asia/Shanghai"
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: Any) -> pendulum.Date:
+    if isinstance(value, _dt.datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), not a date and time")
+    if isinstance(value, _dt.date):
+        return pendulum.Date(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date written as YYYY-MM-DD, got {type(value).__name__}")
+    text = value.strip()
+    if not _DATE_RE.match(text):
+        raise ValueError(f"expected a date written as YYYY-MM-DD, got {text[:40]!r}")
+    try:
+        d = _dt.date.fromisoformat(text)
+    except ValueError as exc:  # e.g. 2026-02-30
+        raise ValueError(f"{text!r} is not a real calendar date ({exc})") from None
+    return pendulum.Date(d.year, d.month, d.day)
+
+
+def _date_to_str(value: _dt.date) -> str:
+    return value.isoformat()
+
+
+Date = Annotated[
+    _dt.date,
+    BeforeValidator(_parse_date),
+    PlainSerializer(_date_to_str, return_type=str, when_used="json"),
+    Field(json_schema_extra={"format": "date", "type": "string"}),
+]
+"""A calendar date, ``YYYY-MM-DD``; held as ``pendulum.Date``."""
+
+
+def _to_identifier(value: Any) -> str:
+    try:
+        return normalize_identifier(value)
+    except TypeError:
+        raise ValueError(f"expected text, got {type(value).__name__}") from None
+
+
+Identifier = Annotated[str, BeforeValidator(_to_identifier), Field(min_length=1, max_length=64)]
+"""An identifier (VIN, credit code, ID number): text, normalised (half-width, upper case, trimmed).
+
+Its content (length, alphabet, check character) is judged by the rules ENT-01, DRV-08 and VEH-10,
+so that a wrong check digit is reported as a failing requirement with the expected character."""
+
+Yuan = Annotated[int, Field(ge=0, strict=True, description="an amount of money in whole yuan (元)")]
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+Quantity = Annotated[Decimal, AfterValidator(_non_negative), Field(allow_inf_nan=False)]
+"""A non-negative decimal quantity (hours, kilometres)."""
+
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$")]

@@ -1,0 +1,295 @@
+"""Rendering a decision for people (text, markdown) and programs (JSON), in Chinese or English.
+
+The decision itself is language-neutral: reason codes and values. Rule messages and remedies come
+from the rule pack (so a pack maintainer can fix a wording), interface strings from the gettext
+catalogue ``report``. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from .engine.decision import Decision, Finding, Outcome, Threshold
+from .i18n import N_, t
+from .pack import Pack
+
+# ---------------------------------------------------------------- vocabulary of the interface
+
+COMPARISON = {
+    "ge": N_("at least"),
+    "gt": N_("more than"),
+    "le": N_("at most"),
+    "lt": N_("less than"),
+    "eq": N_("exactly"),
+    "in": N_("one of"),
+    "not_in": N_("none of"),
+}
+UNITS = {
+    "h": N_("h"),
+    "km": N_("km"),
+    "yuan": N_("yuan"),
+    "month": N_("months"),
+    "year": N_("years"),
+    "s": N_("s"),
+    "vehicle": N_("vehicles"),
+    "member": N_("members"),
+    "case": N_("cases"),
+    "cycle": N_("scoring cycles"),
+}
+VERDICTS = {
+    "compliant": N_("COMPLIANT"),
+    "non_compliant": N_("NON-COMPLIANT"),
+    "incomplete": N_("INCOMPLETE"),
+}
+OUTCOMES = {
+    "pass": N_("pass"),
+    "fail": N_("FAIL"),
+    "warn": N_("advisory"),
+    "missing": N_("missing"),
+    "not_applicable": N_("not applicable"),
+    "not_evaluated": N_("not evaluated"),
+}
+CONFIDENCE = {
+    "confirmed": N_("confirmed"),
+    "national-basis": N_("national basis"),
+    "unconfirmed": N_("unconfirmed"),
+}
+KINDS = {
+    "application": N_("Application"),
+    "entity": N_("Entity"),
+    "section": N_("Section"),
+    "driver": N_("Driver"),
+    "vehicle": N_("Vehicle"),
+}
+MARK = {"pass": "✓", "fail": "✗", "warn": "!", "missing": "?", "not_applicable": "–", "not_evaluated": "·"}
+
+
+def _sep(lang: str) -> str:
+    return "、" if lang == "zh" else ", "
+
+
+def show_value(value: Any, pack: Pack, lang: str) -> str:
+    """A value as people read it: vocabulary codes translated, lists joined, booleans worded."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return t(lang, N_("yes") if value else N_("no"))
+    if isinstance(value, list):
+        return _sep(lang).join(show_value(v, pack, lang) for v in value) or "—"
+    if isinstance(value, dict):
+        return _sep(lang).join(f"{k}={show_value(v, pack, lang)}" for k, v in value.items())
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    text = str(value)
+    voc = pack.vocabulary.get(text)
+    return voc(lang) if voc is not None else text
+
+
+def show_threshold(th: Threshold, pack: Pack, lang: str) -> str:
+    words = t(lang, COMPARISON[th.comparison.value]) if th.comparison else ""
+    value = show_value(th.value, pack, lang)
+    unit = t(lang, UNITS[th.unit]) if th.unit in UNITS else (th.unit or "")
+    sep = "" if lang == "zh" else " "
+    text = f"{words}{sep if words else ''}{value}"
+    if unit:
+        text += f"{'' if lang == 'zh' and unit not in ('h', 'km', 's') else ' '}{unit}"
+    return text
+
+
+def message(f: Finding, pack: Pack, lang: str) -> str:
+    """The finding's message, rendered from its reason code and values."""
+    template = pack.message(f.rule_id, f.reason)
+    values: dict[str, str] = {k: show_value(v, pack, lang) for k, v in f.values.items()}
+    values["observed"] = show_value(f.observed, pack, lang)
+    values["threshold"] = show_threshold(f.threshold, pack, lang) if f.threshold else "—"
+    values["field_path"] = f.field or "—"
+    if template is None:
+        return f"{f.reason} {json.dumps(f.values, ensure_ascii=False, sort_keys=True)}"
+    try:
+        return template(lang).format_map(_Defaulting(values))
+    except (ValueError, IndexError):  # a malformed template in a pack: show the raw reason
+        return f"{f.reason} {json.dumps(f.values, ensure_ascii=False, sort_keys=True)}"
+
+
+class _Defaulting(dict):
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def remedy(f: Finding, pack: Pack, lang: str) -> str | None:
+    if f.outcome not in (Outcome.failed, Outcome.warned, Outcome.missing):
+        return None
+    if f.outcome is Outcome.missing:
+        return t(lang, N_("Add {field} to the application and check again."), field=f.field or "—")
+    rule = pack.rules.get(f.rule_id)
+    return rule.remedy(lang) if rule else None
+
+
+def citation(rule_id: str, pack: Pack, lang: str) -> str:
+    rule = pack.rules[rule_id]
+    c = rule.citation
+    parts = [c.source]
+    if c.article:
+        parts.append(c.article)
+    elif c.locator:
+        parts.append(c.locator)
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------- grouping
+
+
+def _groups(decision: Decision) -> list[tuple[str, str, list[Finding]]]:
+    """Findings grouped by party (application, entity, each section, driver, vehicle) in order."""
+    groups: dict[tuple, tuple[str, str, list[Finding]]] = {}
+    for f in decision.findings:
+        s = f.subject
+        key = (s.kind.value, s.order, s.ref)
+        if key not in groups:
+            groups[key] = (s.kind.value, " ".join(x for x in (s.ref, s.label) if x), [])
+        groups[key][2].append(f)
+    return list(groups.values())
+
+
+def _headline(decision: Decision, pack: Pack, lang: str) -> list[str]:
+    c = decision.counts
+    return [
+        t(lang, N_("icv-permits pre-check report")),
+        t(
+            lang,
+            N_("Application {id} · {activity} · as of {as_of}"),
+            id=decision.application_id or "—",
+            activity=show_value(decision.activity, pack, lang),
+            as_of=decision.as_of,
+        ),
+        t(lang, N_("Rule pack {pack} (revision {revision})"), pack=decision.pack_id, revision=decision.pack_revision[:19]),
+        t(
+            lang,
+            N_("Verdict: {verdict} — {fail} failing, {missing} missing, {warn} advisory, {passed} passed"),
+            verdict=t(lang, VERDICTS[decision.verdict.value]),
+            fail=c["fail"],
+            missing=c["missing"],
+            warn=c["warn"],
+            passed=c["pass"],
+        ),
+    ]
+
+
+def _rule_line(f: Finding, pack: Pack, lang: str) -> str:
+    rule = pack.rules[f.rule_id]
+    return "{mark} {rid} {title} · {cite} · {conf}".format(
+        mark=MARK[f.outcome.value],
+        rid=f.rule_id,
+        title=rule.title(lang),
+        cite=citation(f.rule_id, pack, lang),
+        conf=t(lang, CONFIDENCE[rule.confidence.value]),
+    )
+
+
+def _details(f: Finding, pack: Pack, lang: str) -> list[str]:
+    lines = [message(f, pack, lang)]
+    if f.threshold is not None and f.outcome in (Outcome.failed, Outcome.warned):
+        lines.append(
+            t(
+                lang,
+                N_("observed: {observed} · required: {required}"),
+                observed=show_value(f.observed, pack, lang),
+                required=show_threshold(f.threshold, pack, lang),
+            )
+        )
+    if f.field and f.outcome is not Outcome.missing and f.outcome is not Outcome.passed:
+        lines.append(t(lang, N_("field: {field}"), field=f.field))
+    r = remedy(f, pack, lang)
+    if r:
+        lines.append(t(lang, N_("remedy: {remedy}"), remedy=r))
+    return lines
+
+
+_SHOWN = (Outcome.failed, Outcome.missing, Outcome.warned, Outcome.not_evaluated)
+
+
+def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80) -> str:
+    """The report for a terminal: grouped by party, failures first, wrapped at ``width`` columns."""
+    from rich.console import Console
+    from rich.text import Text
+
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, color_system=None, highlight=False, emoji=False, markup=False, soft_wrap=False)
+
+    def out(text: str, indent: int = 0) -> None:
+        body = Text(text)
+        if indent:
+            for line in body.wrap(con, width - indent):
+                con.print(Text(" " * indent) + line)
+        else:
+            con.print(body)
+
+    for line in _headline(decision, pack, lang):
+        out(line)
+    for kind, label, findings in _groups(decision):
+        con.print("")
+        out(f"── {t(lang, KINDS[kind])} {label}".rstrip())
+        shown = [f for f in findings if f.outcome in _SHOWN]
+        for f in shown:
+            out(_rule_line(f, pack, lang), indent=0)
+            for d in _details(f, pack, lang):
+                out(d, indent=4)
+        passed = sorted({f.rule_id for f in findings if f.outcome is Outcome.passed} - {f.rule_id for f in shown})
+        if passed:
+            out(t(lang, N_("✓ passed: {rules}"), rules=" ".join(passed)), indent=0)
+        na = sorted({f.rule_id for f in findings if f.outcome is Outcome.not_applicable})
+        if na:
+            out(t(lang, N_("– not applicable: {rules}"), rules=" ".join(na)), indent=0)
+    if pack.meta.sample_sections_note and any(f.subject.kind.value == "section" for f in decision.findings):
+        con.print("")
+        out(pack.meta.sample_sections_note(lang))
+    return buf.getvalue()
+
+
+def render_markdown(decision: Decision, pack: Pack, lang: str) -> str:
+    head = _headline(decision, pack, lang)
+    lines = [f"# {head[0]}", "", *(f"- {h}" for h in head[1:])]
+    for kind, label, findings in _groups(decision):
+        lines += ["", f"## {t(lang, KINDS[kind])} {_md(label)}".rstrip(), ""]
+        shown = [f for f in findings if f.outcome in _SHOWN]
+        for f in shown:
+            lines.append(f"- **{_md(_rule_line(f, pack, lang))}**")
+            lines += [f"  - {_md(d)}" for d in _details(f, pack, lang)]
+        passed = sorted({f.rule_id for f in findings if f.outcome is Outcome.passed} - {f.rule_id for f in shown})
+        if passed:
+            lines.append(f"- {_md(t(lang, N_('✓ passed: {rules}'), rules=' '.join(passed)))}")
+        na = sorted({f.rule_id for f in findings if f.outcome is Outcome.not_applicable})
+        if na:
+            lines.append(f"- {_md(t(lang, N_('– not applicable: {rules}'), rules=' '.join(na)))}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    for ch in ("\\", "*", "_", "`", "|", "<", ">", "[", "]"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def render_json(decision: Decision, pack: Pack, lang: str) -> str:
+    """The decision as JSON (``docs/decision-format.md``), each finding with its message in ``lang``."""
+    data = decision.to_json_dict()
+    data["lang"] = lang
+    for f, fd in zip(decision.findings, data["findings"], strict=True):
+        fd["message"] = message(f, pack, lang)
+        fd["remedy"] = remedy(f, pack, lang)
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def render(decision: Decision, pack: Pack, fmt: str, lang: str) -> str:
+    if fmt == "json":
+        return render_json(decision, pack, lang)
+    if fmt == "markdown":
+        return render_markdown(decision, pack, lang)
+    return render_text(decision, pack, lang)
+
+
+def rule_ids(findings: Iterable[Finding]) -> list[str]:
+    return sorted({f.rule_id for f in findings})

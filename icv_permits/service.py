@@ -1,0 +1,114 @@
+"""The service layer: what the CLI and the TUI call. It reads files, injects the clock, runs the
+engine and renders; it holds no rule logic of its own.
+
+Exit codes (also in ``docs/cli.md``):
+
+=====  ==============================================================
+0      compliant (or, for other commands, success)
+1      non-compliant: at least one blocking rule fails
+2      bad input or usage: unreadable/malformed file, bad option, bad pack
+3      incomplete: nothing fails, but some rule lacks information
+=====  ==============================================================
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pendulum
+from pydantic import ValidationError
+
+from .engine import evaluate
+from .engine.decision import Decision, Verdict
+from .errors import InputError, Problem
+from .i18n import N_
+from .loader import read_document, validation_problems
+from .model.application import Application
+from .model.types import TIMEZONE
+from .pack import DEFAULT_PACK, Pack, load_pack
+
+EXIT_OK = 0
+EXIT_NON_COMPLIANT = 1
+EXIT_BAD_INPUT = 2
+EXIT_INCOMPLETE = 3
+
+_EXIT_BY_VERDICT = {
+    Verdict.compliant: EXIT_OK,
+    Verdict.non_compliant: EXIT_NON_COMPLIANT,
+    Verdict.incomplete: EXIT_INCOMPLETE,
+}
+
+
+class Clock(Protocol):
+    def now(self) -> pendulum.DateTime: ...
+
+
+class SystemClock:
+    """The real clock, in Asia/Shanghai. The only place the tool reads the time."""
+
+    def now(self) -> pendulum.DateTime:
+        return pendulum.now(TIMEZONE)
+
+
+@dataclass(frozen=True)
+class FixedClock:
+    instant: pendulum.DateTime
+
+    def now(self) -> pendulum.DateTime:
+        return self.instant
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    application: Application
+    pack: Pack
+    decision: Decision
+    clock_value: str
+
+    @property
+    def exit_code(self) -> int:
+        return _EXIT_BY_VERDICT[self.decision.verdict]
+
+
+def parse_as_of(text: str) -> pendulum.Date:
+    """``--as-of`` as a date: ``YYYY-MM-DD``."""
+    try:
+        d = _dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError([Problem("--as-of", N_("not a valid date (YYYY-MM-DD): {value}"), {"value": text[:40]}, "as_of")]) from None
+    return pendulum.Date(d.year, d.month, d.day)
+
+
+def parse_application(data: dict, *, name: str = "") -> Application:
+    """Validate a parsed document as an application; bad fields become an :class:`InputError`."""
+    try:
+        return Application.model_validate(data)
+    except ValidationError as exc:
+        problems = validation_problems(exc, model=Application)
+        if name:
+            problems = [Problem(f"{name}: {p.location}" if p.location else name, p.msgid, p.params, p.code) for p in problems]
+        raise InputError(problems) from None
+
+
+def load_application(path: str | Path) -> Application:
+    return parse_application(read_document(path), name=str(path))
+
+
+def check_application(
+    app: Application, *, pack: str | Pack = DEFAULT_PACK, as_of: _dt.date | None = None, clock: Clock | None = None
+) -> CheckResult:
+    """Check an application; ``as_of`` defaults to today in Asia/Shanghai by ``clock``."""
+    clock = clock or SystemClock()
+    now = clock.now()
+    p = pack if isinstance(pack, Pack) else load_pack(pack)
+    day = as_of if as_of is not None else now.date()
+    return CheckResult(app, p, evaluate(app, p, day), now.in_timezone("UTC").isoformat())
+
+
+def check_file(
+    path: str | Path, *, pack: str | Pack = DEFAULT_PACK, as_of: _dt.date | None = None, clock: Clock | None = None
+) -> CheckResult:
+    return check_application(load_application(path), pack=pack, as_of=as_of, clock=clock)
