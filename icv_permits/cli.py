@@ -84,6 +84,7 @@ def check(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date to judge on (YYYY-MM-DD); default today in Asia/Shanghai. 判断日期。")] = None,
     lang: LangOpt = _default_lang(),
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text, json or markdown.")] = Format.text,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show passing rules in full too. 显示全部结果。")] = False,
 ) -> None:
     """Check an application. Exit 0 compliant, 1 non-compliant, 3 incomplete, 2 bad input."""
     from . import render, service
@@ -95,7 +96,7 @@ def check(
         _fail(t(lang.value, N_("Bad input (exit 2):")) + "\n" + exc.render(lang.value))
     except PackError as exc:
         _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + str(exc))
-    sys.stdout.write(render.render(result.decision, result.pack, fmt.value, lang.value))
+    sys.stdout.write(render.render(result.decision, result.pack, fmt.value, lang.value, verbose=verbose))
     raise typer.Exit(result.exit_code)
 
 

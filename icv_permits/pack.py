@@ -86,7 +86,8 @@ class Subject(StrEnum):
 class Citation(_M):
     source: str
     article: str | None = None  # e.g. "第十条"; None where the article number is not known yet
-    locator: str | None = None  # where in what we have it was seen (e.g. "seed news summary")
+    locator: str | None = None  # where in what we have it was seen (e.g. "新闻摘要 (seed)")
+    quote: str | None = None  # the words seen there, where we have them
     note: Text | None = None
 
 

@@ -27,6 +27,7 @@ COMPARISON = {
     "in": N_("one of"),
     "not_in": N_("none of"),
 }
+SYMBOL = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "in": "∈", "not_in": "∉"}
 UNITS = {
     "h": N_("h"),
     "km": N_("km"),
@@ -89,14 +90,10 @@ def show_value(value: Any, pack: Pack, lang: str) -> str:
 
 
 def show_threshold(th: Threshold, pack: Pack, lang: str) -> str:
+    """``不少于 240 小时`` / ``at least 240 h``."""
     words = t(lang, COMPARISON[th.comparison.value]) if th.comparison else ""
-    value = show_value(th.value, pack, lang)
     unit = t(lang, UNITS[th.unit]) if th.unit in UNITS else (th.unit or "")
-    sep = "" if lang == "zh" else " "
-    text = f"{words}{sep if words else ''}{value}"
-    if unit:
-        text += f"{'' if lang == 'zh' and unit not in ('h', 'km', 's') else ' '}{unit}"
-    return text
+    return " ".join(x for x in (words, show_value(th.value, pack, lang), unit) if x)
 
 
 def message(f: Finding, pack: Pack, lang: str) -> str:
@@ -191,13 +188,16 @@ def _rule_line(f: Finding, pack: Pack, lang: str) -> str:
 
 def _details(f: Finding, pack: Pack, lang: str) -> list[str]:
     lines = [message(f, pack, lang)]
-    if f.threshold is not None and f.outcome in (Outcome.failed, Outcome.warned):
+    if f.threshold is not None and f.observed is not None:
+        th = f.threshold
+        unit = t(lang, UNITS[th.unit]) if th.unit in UNITS else (th.unit or "")
+        observed = show_value(f.observed, pack, lang)
         lines.append(
             t(
                 lang,
                 N_("observed: {observed} · required: {required}"),
-                observed=show_value(f.observed, pack, lang),
-                required=show_threshold(f.threshold, pack, lang),
+                observed=f"{observed} {unit}" if unit and not isinstance(f.observed, list) else observed,
+                required=show_threshold(th, pack, lang),
             )
         )
     if f.field and f.outcome is not Outcome.missing and f.outcome is not Outcome.passed:
@@ -211,8 +211,10 @@ def _details(f: Finding, pack: Pack, lang: str) -> list[str]:
 _SHOWN = (Outcome.failed, Outcome.missing, Outcome.warned, Outcome.not_evaluated)
 
 
-def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80) -> str:
-    """The report for a terminal: grouped by party, failures first, wrapped at ``width`` columns."""
+def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80, verbose: bool = False) -> str:
+    """The report for a terminal: grouped by party, failures first, wrapped at ``width`` columns.
+
+    Passing rules are listed by ID only, unless ``verbose`` (then every finding is shown in full)."""
     from rich.console import Console
     from rich.text import Text
 
@@ -232,7 +234,7 @@ def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80) -> s
     for kind, label, findings in _groups(decision):
         con.print("")
         out(f"── {t(lang, KINDS[kind])} {label}".rstrip())
-        shown = [f for f in findings if f.outcome in _SHOWN]
+        shown = [f for f in findings if verbose or f.outcome in _SHOWN]
         for f in shown:
             out(_rule_line(f, pack, lang), indent=0)
             for d in _details(f, pack, lang):
@@ -246,7 +248,7 @@ def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80) -> s
     if pack.meta.sample_sections_note and any(f.subject.kind.value == "section" for f in decision.findings):
         con.print("")
         out(pack.meta.sample_sections_note(lang))
-    return buf.getvalue()
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 
 
 def render_markdown(decision: Decision, pack: Pack, lang: str) -> str:
@@ -283,12 +285,12 @@ def render_json(decision: Decision, pack: Pack, lang: str) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def render(decision: Decision, pack: Pack, fmt: str, lang: str) -> str:
+def render(decision: Decision, pack: Pack, fmt: str, lang: str, verbose: bool = False) -> str:
     if fmt == "json":
         return render_json(decision, pack, lang)
     if fmt == "markdown":
         return render_markdown(decision, pack, lang)
-    return render_text(decision, pack, lang)
+    return render_text(decision, pack, lang, verbose=verbose)
 
 
 def rule_ids(findings: Iterable[Finding]) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from .i18n import N_, t
 from .pack import Pack
-from .render import CONFIDENCE, show_value
+from .render import COMPARISON, CONFIDENCE, SYMBOL, show_value
 
 
 def rules_json(pack: Pack) -> dict[str, Any]:
@@ -54,6 +54,8 @@ def rule_detail(pack: Pack, rid: str, lang: str) -> str:
     ]
     if c.locator:
         lines.append(t(lang, N_("Seen in: {locator}"), locator=c.locator))
+    if c.quote:
+        lines.append(t(lang, N_("Quoted: “{quote}”"), quote=c.quote))
     if c.note:
         lines.append(t(lang, N_("Note: {note}"), note=c.note(lang)))
     if src:
@@ -74,7 +76,7 @@ def rule_detail(pack: Pack, rid: str, lang: str) -> str:
         p = pack.parameters[name]
         lines += ["", t(lang, N_("Parameter {id}: {title}"), id=name, title=p.title(lang))]
         for v in p.values:
-            cmp = p.comparison.value if p.comparison else ""
+            cmp = f"{t(lang, COMPARISON[p.comparison.value])} ({SYMBOL[p.comparison.value]})" if p.comparison else ""
             lines.append(
                 "  "
                 + t(

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..i18n import N_
 from .types import Date, Identifier, Quantity, Ref, Text, Yuan
 
 SCHEMA_VERSION = 1
@@ -189,8 +190,13 @@ class Consortium(_Model):
     tort_liability_agreement: bool | None = None  # 侵权责任分担协议
 
 
+class Holder(StrEnum):
+    self_ = "self"  # 本主体
+    partner = "partner"  # 合作方
+
+
 class OperatingQualification(_Model):
-    holder: Annotated[str, Field(pattern="^(self|partner)$")]
+    holder: Holder
     permit_number: Text
     valid_until: Date
 
@@ -392,14 +398,15 @@ class Application(_Model):
         seen: set[str] = set()
         for d in self.drivers:
             if d.ref in seen:
-                raise ValueError(f"driver ref {d.ref!r} is used twice; each driver needs its own ref")
+                raise ValueError(N_("driver ref “{ref}” is used twice; each driver needs its own ref"), {"ref": d.ref})
             seen.add(d.ref)
         known = seen
         for i, v in enumerate(self.vehicles):
             for r in v.drivers:
                 if r not in known:
                     raise ValueError(
-                        f"vehicles[{i}].drivers names {r!r}, which is not the ref of any driver"
+                        N_("vehicles[{index}].drivers names “{ref}”, which is not the ref of any driver"),
+                        {"index": i, "ref": r},
                     )
         return self
 

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
+from ..errors import kind_of
+from ..i18n import N_
 from .ids import normalize_identifier
 
 TIMEZONE = "Asia/Shanghai"
@@ -24,18 +26,18 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def _parse_date(value: Any) -> pendulum.Date:
     if isinstance(value, _dt.datetime):
-        raise ValueError("expected a date (YYYY-MM-DD), not a date and time")
+        raise ValueError(N_("expected a date (YYYY-MM-DD), not a date and time"), {})
     if isinstance(value, _dt.date):
         return pendulum.Date(value.year, value.month, value.day)
     if not isinstance(value, str):
-        raise ValueError(f"expected a date written as YYYY-MM-DD, got {type(value).__name__}")
+        raise ValueError(N_("expected a date written as YYYY-MM-DD, got {kind_text}"), {"kind_text": kind_of(value)})
     text = value.strip()
     if not _DATE_RE.match(text):
-        raise ValueError(f"expected a date written as YYYY-MM-DD, got {text[:40]!r}")
+        raise ValueError(N_("expected a date written as YYYY-MM-DD, got “{value}”"), {"value": text[:40]})
     try:
         d = _dt.date.fromisoformat(text)
-    except ValueError as exc:  # e.g. 2026-02-30
-        raise ValueError(f"{text!r} is not a real calendar date ({exc})") from None
+    except ValueError:  # e.g. 2026-02-30
+        raise ValueError(N_("“{value}” is not a real calendar date"), {"value": text}) from None
     return pendulum.Date(d.year, d.month, d.day)
 
 
@@ -56,7 +58,7 @@ def _to_identifier(value: Any) -> str:
     try:
         return normalize_identifier(value)
     except TypeError:
-        raise ValueError(f"expected text, got {type(value).__name__}") from None
+        raise ValueError(N_("expected text, got {kind_text}"), {"kind_text": kind_of(value)}) from None
 
 
 Identifier = Annotated[str, BeforeValidator(_to_identifier), Field(min_length=1, max_length=64)]
@@ -70,9 +72,9 @@ Yuan = Annotated[int, Field(ge=0, strict=True, description="an amount of money i
 
 def _non_negative(value: Decimal) -> Decimal:
     if not value.is_finite():
-        raise ValueError("must be a finite number")
+        raise ValueError(N_("must be a finite number"), {})
     if value < 0:
-        raise ValueError("must not be negative")
+        raise ValueError(N_("must not be negative"), {})
     return value
 
 
