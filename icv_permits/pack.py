@@ -209,9 +209,9 @@ def packs_root() -> Path:
         return Path(env)
     here = Path(__file__).resolve().parent
     repo = here.parent / "rules"
-    if repo.is_dir():
-        return repo
-    return here / "_packs"
+    if (here.parent / "pyproject.toml").is_file() and (repo / DEFAULT_PACK / "pack.yaml").is_file():
+        return repo  # a source checkout (editable install): the repository's rules/
+    return here / "_packs"  # an installed wheel: the copy made at build time
 
 
 def available_packs(root: Path | None = None) -> list[str]:
