@@ -18,6 +18,7 @@ alike.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from datetime import date
 from enum import StrEnum
@@ -337,7 +338,7 @@ def revision_of(content: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(rfc8785.dumps(_jsonable(content))).hexdigest()
 
 
-def build_pack(chain: list[str], content: dict[str, Any], where: str) -> Pack:
+def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: str | None = None) -> Pack:
     try:
         return Pack.model_validate(
             {
@@ -349,7 +350,7 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str) -> Pack:
                 "vocabulary": content["vocabulary"],
                 "parameters": content["parameters"],
                 "sections": content["sections"],
-                "revision": revision_of(content),
+                "revision": revision or revision_of(content),
             }
         )
     except ValidationError as exc:
@@ -360,10 +361,64 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str) -> Pack:
         raise PackError("\n".join(lines)) from None
 
 
+def _cache_dir() -> Path | None:
+    env = os.environ.get("ICV_PERMITS_CACHE_DIR")
+    if env == "off":
+        return None
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("icv-permits", appauthor=False)) / "packs"
+
+
+def _source_key(root: Path, pack_id: str) -> str:
+    """A digest of every pack file under ``root`` (a pack may extend any of them)."""
+    h = hashlib.sha256(f"{pack_id}\0{CACHE_FORMAT}\0".encode())
+    for name in available_packs(root):
+        for f in PACK_FILES:
+            path = root / name / f
+            h.update(f"{name}/{f}\0".encode())
+            try:
+                h.update(path.read_bytes())
+            except OSError:
+                h.update(b"\0missing")
+    return h.hexdigest()
+
+
+CACHE_FORMAT = 1
+
+
 @lru_cache(maxsize=8)
 def _load_cached(pack_id: str, root: str) -> Pack:
+    """Load a pack, through an on-disk cache of its merged content keyed by the files' bytes.
+
+    Parsing the YAML files is most of the cost of loading a pack; the cache holds the merged
+    content as JSON and its revision. A stale or unreadable cache entry is simply rebuilt; a cache
+    that cannot be written is skipped.
+    """
+    where = f"{root}/{pack_id}"
+    cache = _cache_dir()
+    entry = None
+    if cache is not None:
+        entry = cache / f"{pack_id}-{_source_key(Path(root), pack_id)}.json"
+        try:
+            data = json.loads(entry.read_bytes())
+            return build_pack(data["chain"], data["content"], where, data["revision"])
+        except (OSError, ValueError, KeyError, TypeError, PackError):
+            pass
     chain, content = _resolve(Path(root), pack_id)
-    return build_pack(chain, content, f"{root}/{pack_id}")
+    revision = revision_of(content)
+    pack = build_pack(chain, content, where, revision)
+    if entry is not None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"chain": chain, "content": _jsonable(content), "revision": revision}, ensure_ascii=False))
+            os.replace(tmp, entry)
+        except OSError:
+            pass
+    return pack
 
 
 def load_pack(pack: str = DEFAULT_PACK, root: Path | None = None) -> Pack:

@@ -7,8 +7,9 @@ catalogue ``report``. Nothing here decides anything.
 
 from __future__ import annotations
 
-import io
 import json
+import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -211,44 +212,75 @@ def _details(f: Finding, pack: Pack, lang: str) -> list[str]:
 _SHOWN = (Outcome.failed, Outcome.missing, Outcome.warned, Outcome.not_evaluated)
 
 
+def cells(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide and full-width characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 0 if unicodedata.combining(ch) else 1 for ch in text)
+
+
+_TOKEN = re.compile(r"[\x21-\x7e]+|\s+|.", re.S)  # runs of printable ASCII stay whole; CJK may break anywhere
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Wrap ``text`` to ``width`` columns, breaking between ASCII words or between CJK characters."""
+    lines: list[str] = []
+    line, used = "", 0
+    for tok in _TOKEN.findall(text):
+        if tok.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        w = cells(tok)
+        while w > width:  # a token longer than the line: fold it
+            room = width - used
+            cut, cw = 0, 0
+            while cut < len(tok) and cw + cells(tok[cut]) <= room:
+                cw += cells(tok[cut])
+                cut += 1
+            if cut == 0:
+                lines.append(line.rstrip())
+                line, used = "", 0
+                continue
+            lines.append((line + tok[:cut]).rstrip())
+            line, used, tok = "", 0, tok[cut:]
+            w = cells(tok)
+        if used + w > width:
+            lines.append(line.rstrip())
+            line, used = "", 0
+        line, used = line + tok, used + w
+    if line.strip() or not lines:
+        lines.append(line.rstrip())
+    return lines
+
+
 def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80, verbose: bool = False) -> str:
     """The report for a terminal: grouped by party, failures first, wrapped at ``width`` columns.
 
     Passing rules are listed by ID only, unless ``verbose`` (then every finding is shown in full)."""
-    from rich.console import Console
-    from rich.text import Text
-
-    buf = io.StringIO()
-    con = Console(file=buf, width=width, color_system=None, highlight=False, emoji=False, markup=False, soft_wrap=False)
+    lines: list[str] = []
 
     def out(text: str, indent: int = 0) -> None:
-        body = Text(text)
-        if indent:
-            for line in body.wrap(con, width - indent):
-                con.print(Text(" " * indent) + line)
-        else:
-            con.print(body)
+        lines.extend(" " * indent + part for part in wrap(text, width - indent))
 
     for line in _headline(decision, pack, lang):
         out(line)
     for kind, label, findings in _groups(decision):
-        con.print("")
+        lines.append("")
         out(f"── {t(lang, KINDS[kind])} {label}".rstrip())
         shown = [f for f in findings if verbose or f.outcome in _SHOWN]
         for f in shown:
-            out(_rule_line(f, pack, lang), indent=0)
+            out(_rule_line(f, pack, lang))
             for d in _details(f, pack, lang):
                 out(d, indent=4)
         passed = sorted({f.rule_id for f in findings if f.outcome is Outcome.passed} - {f.rule_id for f in shown})
         if passed:
-            out(t(lang, N_("✓ passed: {rules}"), rules=" ".join(passed)), indent=0)
+            out(t(lang, N_("✓ passed: {rules}"), rules=" ".join(passed)))
         na = sorted({f.rule_id for f in findings if f.outcome is Outcome.not_applicable})
         if na:
-            out(t(lang, N_("– not applicable: {rules}"), rules=" ".join(na)), indent=0)
+            out(t(lang, N_("– not applicable: {rules}"), rules=" ".join(na)))
     if pack.meta.sample_sections_note and any(f.subject.kind.value == "section" for f in decision.findings):
-        con.print("")
+        lines.append("")
         out(pack.meta.sample_sections_note(lang))
-    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def render_markdown(decision: Decision, pack: Pack, lang: str) -> str:
