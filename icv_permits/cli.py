@@ -95,7 +95,7 @@ def check(
     except InputError as exc:
         _fail(t(lang.value, N_("Bad input (exit 2):")) + "\n" + exc.render(lang.value))
     except PackError as exc:
-        _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + str(exc))
+        _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
     sys.stdout.write(render.render(result.decision, result.pack, fmt.value, lang.value, verbose=verbose))
     raise typer.Exit(result.exit_code)
 
@@ -114,7 +114,7 @@ def _load(pack: str, lang: Lang):
     try:
         return load_pack(pack)
     except PackError as exc:
-        _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + str(exc))
+        _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
 
 
 @rules_app.command("list")
@@ -149,7 +149,7 @@ def rules_lint(pack: Annotated[str | None, typer.Option("--pack", "-p", help="On
     try:
         results = lint(pack)
     except PackError as exc:
-        _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + str(exc))
+        _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
     bad = 0
     for pid, problems in results.items():
         if problems:
@@ -173,8 +173,12 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence
         if os.environ.get("ICV_PERMITS_DEBUG"):
             raise
-        lang = _default_lang().value
-        typer.echo(t(lang, N_("Internal error (exit 70): {error}. Set ICV_PERMITS_DEBUG=1 to see the traceback, and please report it."), error=type(exc).__name__), err=True)
+        msgid = N_("Internal error (exit 70): {error}. Set ICV_PERMITS_DEBUG=1 to see the traceback, and please report it.")
+        try:
+            text = t(_default_lang().value, msgid, error=type(exc).__name__)
+        except Exception:  # noqa: BLE001 - the catalogue itself may be what is broken
+            text = msgid.format(error=type(exc).__name__)
+        sys.stderr.write(text + "\n")
         sys.exit(EXIT_INTERNAL)
 
 

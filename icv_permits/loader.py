@@ -26,6 +26,7 @@ code                    meaning
 ======================  ==========================================================================
 ``not_found``           the file does not exist
 ``is_directory``        the path is a directory
+``not_regular``         the path is a pipe, device or socket (reading it could block forever)
 ``unreadable``          the file exists but cannot be read (the OS reason is given)
 ``empty``               the file is empty, or only whitespace / YAML comments
 ``too_large``           the file is larger than :data:`MAX_BYTES`
@@ -92,6 +93,7 @@ MAX_DEPTH = 32
 
 M_NOT_FOUND = N_("file not found")
 M_IS_DIRECTORY = N_("this is a directory, not a file")
+M_NOT_REGULAR = N_("this is not a regular file (a pipe, a device or a socket); save the application to a file")
 M_UNREADABLE = N_("cannot read the file: {reason_text}")
 M_EMPTY = N_("the file is empty (it contains no data, only whitespace or comments)")
 M_TOO_LARGE = N_("the file is too large: {size} bytes; the limit is {limit} bytes (2 MiB)")
@@ -324,6 +326,8 @@ def read_document(path: str | os.PathLike) -> dict:
         raise _fail(name, M_UNREADABLE, "unreadable", reason_text=_os_reason(exc)) from None
     if stat.S_ISDIR(info.st_mode):
         raise _fail(name, M_IS_DIRECTORY, "is_directory")
+    if not stat.S_ISREG(info.st_mode):
+        raise _fail(name, M_NOT_REGULAR, "not_regular")
     if info.st_size > MAX_BYTES:
         raise _fail(
             name, M_TOO_LARGE, "too_large", size=_size(info.st_size), limit=_size(MAX_BYTES)
@@ -892,7 +896,7 @@ def _allowed(expected: object) -> str:
     items = (head.split(", ") + [tail]) if sep else text.split(", ")
     if all(len(i) >= 2 and i[0] == i[-1] == "'" and "'" not in i[1:-1] for i in items):
         items = [i[1:-1] for i in items]
-    return show(", ".join(items), 300)
+    return ", ".join(items)  # from the model's schema, not from the user: never clipped
 
 
 def _is_known_msgid(text: str) -> bool:
@@ -968,6 +972,8 @@ def _suggest(field_name: str, model: Any, path: tuple) -> str | None:
 def _problem_for(error: dict, model: Any) -> Problem:
     kind = error.get("type", "")
     loc = tuple(error.get("loc", ()))
+    if loc and loc[-1] == "[key]":  # pydantic's marker for "the key of this mapping entry"
+        loc = loc[:-1]
     location = format_path(loc)
     value = error.get("input")
     ctx = error.get("ctx") or {}
@@ -1044,6 +1050,8 @@ def _problem_for(error: dict, model: Any) -> Problem:
         params["message"] = message
         if _is_scalar(value):
             params.setdefault("input", show(value))
+        if kind in ("too_short", "too_long") and isinstance(value, str):
+            kind = "string_" + kind  # a constrained text field reports its length as an item count
         msgid = _CONSTRAINT_MESSAGES.get(kind, _CONSTRAINT_FALLBACK)
         return Problem(location, msgid, params, "constraint")
 

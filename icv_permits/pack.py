@@ -30,6 +30,7 @@ import rfc8785
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .i18n import N_
 from .model.application import Activity, Modifiers
 from .model.types import Date
 
@@ -38,9 +39,25 @@ DEFAULT_PACK = "anhui-2025"
 
 
 class PackError(Exception):
-    """A pack cannot be found or is malformed (exit code 2)."""
+    """A pack cannot be found or is malformed (exit code 2).
+
+    Errors a user can cause (an unknown ``--pack``) carry a msgid of the ``report`` domain so they
+    render in Chinese too; errors inside a pack's files are for its maintainer and stay English.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str, msgid: str | None = None, **params: object):
+        super().__init__(message)
+        self.msgid = msgid
+        self.params = params
+
+    def render(self, lang: str) -> str:
+        if self.msgid is None:
+            return str(self)
+        from .i18n import t
+
+        return t(lang, self.msgid, "report", **self.params)
 
 
 class _M(BaseModel):
@@ -281,8 +298,12 @@ def _resolve(root: Path, pack_id: str, seen: tuple[str, ...] = ()) -> tuple[list
         raise PackError(f"pack {pack_id!r} extends itself through {' → '.join(seen)}")
     folder = root / pack_id
     if not (folder / "pack.yaml").is_file():
-        known = ", ".join(available_packs(root)) or "none"
-        raise PackError(f"no rule pack {pack_id!r} in {root} (available: {known})")
+        known = ", ".join(available_packs(root)) or "—"
+        raise PackError(
+            f"no rule pack {pack_id!r} in {root} (available: {known})",
+            N_("No rule pack “{pack}” in {root} (available: {known})."),
+            pack=pack_id, root=str(root), known=known,
+        )
     raw = _raw_pack(folder)
     meta = dict(raw["pack.yaml"])
     here = {
@@ -426,7 +447,7 @@ def load_pack(pack: str = DEFAULT_PACK, root: Path | None = None) -> Pack:
     p = Path(pack)
     if os.sep in pack or p.is_dir() and (p / "pack.yaml").is_file():
         if not (p / "pack.yaml").is_file():
-            raise PackError(f"{pack}: not a rule pack folder (no pack.yaml)")
+            raise PackError(f"{pack}: not a rule pack folder (no pack.yaml)", N_("{path}: not a rule pack folder (it has no pack.yaml)."), path=pack)
         return _load_cached(p.resolve().name, str(p.resolve().parent))
     return _load_cached(pack, str((root or packs_root()).resolve()))
 

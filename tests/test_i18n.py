@@ -16,7 +16,7 @@ from icv_permits.i18n import DOMAINS, LOCALE_DIR, t
 PKG = Path(__file__).resolve().parent.parent / "icv_permits"
 # which source files hold the msgids of each domain
 SOURCES = {
-    "report": ["render.py", "cli.py", "rules_view.py"],
+    "report": ["render.py", "cli.py", "rules_view.py", "pack.py"],
     "input": ["errors.py", "loader.py", "service.py", "model/types.py", "model/application.py"],
 }
 KEYWORDS = {"N_": None, "t": (2,)}

@@ -231,9 +231,9 @@ def test_exactly_max_bytes_passes_the_size_check(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
-def test_read_is_guarded_when_stat_size_lies():
-    # /dev/zero reports size 0 but never ends: the bounded read must stop it
-    check_problem(read_fails("/dev/zero"), "too_large", "/dev/zero")
+def test_devices_are_refused_before_reading():
+    # /dev/zero reports size 0 but never ends: it is refused as not a regular file
+    check_problem(read_fails("/dev/zero"), "not_regular", "/dev/zero")
 
 
 # ---- encoding --------------------------------------------------------------------------------

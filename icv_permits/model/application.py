@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ..i18n import N_
 from .types import Date, Identifier, Quantity, Ref, Text, Yuan
@@ -393,22 +393,31 @@ class Application(_Model):
     notices: list[Notice] = []
     adding: Adding | None = None
 
-    @model_validator(mode="after")
-    def _unique_driver_refs(self) -> "Application":
+    @field_validator("drivers")
+    @classmethod
+    def _unique_driver_refs(cls, drivers: list[Driver]) -> list[Driver]:
         seen: set[str] = set()
-        for d in self.drivers:
+        for d in drivers:
             if d.ref in seen:
                 raise ValueError(N_("driver ref “{ref}” is used twice; each driver needs its own ref"), {"ref": d.ref})
             seen.add(d.ref)
-        known = seen
-        for i, v in enumerate(self.vehicles):
+        return drivers
+
+    @field_validator("vehicles")
+    @classmethod
+    def _known_driver_refs(cls, vehicles: list[Vehicle], info: ValidationInfo) -> list[Vehicle]:
+        drivers = info.data.get("drivers")
+        if drivers is None:  # the drivers are invalid themselves: reported there
+            return vehicles
+        known = {d.ref for d in drivers}
+        for i, v in enumerate(vehicles):
             for r in v.drivers:
                 if r not in known:
                     raise ValueError(
                         N_("vehicles[{index}].drivers names “{ref}”, which is not the ref of any driver"),
                         {"index": i, "ref": r},
                     )
-        return self
+        return vehicles
 
     @property
     def is_demonstration(self) -> bool:

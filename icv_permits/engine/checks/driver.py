@@ -157,14 +157,14 @@ def drv_07(ctx: Ctx):
         yield from bad or [ctx.ok(s, field=f"{path}.training", observed=t.hours)]
 
 
-@check("DRV-08", reasons=("bad_id_number", "duplicate_id_number"))
+@check("DRV-08", reasons=("id_length", "id_illegal_char", "id_birth_date", "id_check_char", "duplicate_id_number"))
 def drv_08(ctx: Ctx):
     seen: dict[str, str] = {}
     for path, d, s in ctx.drivers():
         problems = resident_id_problems(d.id_number)
         for p in problems:
-            params = {k: v for k, v in p.params.items() if p.code != "birth_date"}  # a birth date is personal data
-            yield ctx.fail(s, "bad_id_number", field=f"{path}.id_number", observed=mask_id_number(d.id_number), problem=p.code, **params)
+            params = {k: v for k, v in p.params.items() if k != "found" or p.code != "birth_date"}  # a birth date is personal data
+            yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=mask_id_number(d.id_number), **params)
         if d.id_number in seen:
             yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=mask_id_number(d.id_number), other=seen[d.id_number])
         seen.setdefault(d.id_number, d.ref)

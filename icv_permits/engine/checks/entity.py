@@ -6,13 +6,13 @@ from ...model.ids import uscc_problems
 from ..core import Ctx, check
 
 
-@check("ENT-01", reasons=("not_legal_person", "not_registered_in_prc", "bad_credit_code"))
+@check("ENT-01", reasons=("not_legal_person", "not_registered_in_prc", "code_length", "code_illegal_char", "code_division_code", "code_check_char"))
 def ent_01(ctx: Ctx):
     e = ctx.app.entity
     s = ctx.entity_subject()
     problems = uscc_problems(e.credit_code)
     for p in problems:
-        yield ctx.fail(s, "bad_credit_code", field="entity.credit_code", problem=p.code, **p.params)
+        yield ctx.fail(s, f"code_{p.code}", field="entity.credit_code", observed=e.credit_code, **p.params)
     if e.independent_legal_person is None:
         yield ctx.missing(s, "entity.independent_legal_person")
     elif not e.independent_legal_person:
@@ -58,7 +58,7 @@ ent_06 = _capability("ENT-06", "cybersecurity", "no_cybersecurity")
 @check(
     "ENT-07",
     params=("entity.consortium_min_operators",),
-    reasons=("single_entity", "too_few_operators", "no_service_agreement", "no_liability_agreement", "bad_member_code"),
+    reasons=("single_entity", "too_few_operators", "no_service_agreement", "no_liability_agreement", "member_code_invalid"),
 )
 def ent_07(ctx: Ctx):
     s = ctx.entity_subject()
@@ -68,7 +68,7 @@ def ent_07(ctx: Ctx):
         return
     for i, m in enumerate(c.members):
         for p in uscc_problems(m.credit_code):
-            yield ctx.fail(s, "bad_member_code", field=f"entity.consortium.members[{i}].credit_code", member=m.name, problem=p.code, **p.params)
+            yield ctx.fail(s, "member_code_invalid", field=f"entity.consortium.members[{i}].credit_code", observed=m.credit_code, member=m.name, problem=p.code)
     operators = sum(1 for m in c.members if m.operating_service_capability)
     yield ctx.measured(s, "entity.consortium_min_operators", operators, field="entity.consortium.members", reason="too_few_operators")
     for attr, reason in (("operating_services_agreement", "no_service_agreement"), ("tort_liability_agreement", "no_liability_agreement")):

@@ -139,13 +139,13 @@ def veh_09(ctx: Ctx):
         yield ctx.flag(s, v.roof_sign_lamp, f"{path}.roof_sign_lamp", "no_roof_lamp")
 
 
-@check("VEH-10", reasons=("bad_vin", "duplicate_vin"))
+@check("VEH-10", reasons=("vin_length", "vin_illegal_char", "vin_check_digit", "duplicate_vin"))
 def veh_10(ctx: Ctx):
     first_at: dict[str, int] = {}
     for path, v, s in ctx.vehicles():
         problems = vin_problems(v.vin)
         for p in problems:
-            yield ctx.fail(s, "bad_vin", field=f"{path}.vin", observed=v.vin, problem=p.code, **p.params)
+            yield ctx.fail(s, f"vin_{p.code}", field=f"{path}.vin", observed=v.vin, **p.params)
         if v.vin in first_at:
             yield ctx.fail(s, "duplicate_vin", field=f"{path}.vin", observed=v.vin, first=f"vehicles[{first_at[v.vin]}]")
         else:
