@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pendulum
+
 from ...model.application import Notice, NoticeKind, Province
 from ..core import Ctx, check
 
@@ -94,11 +96,11 @@ def yrd_01(ctx: Ctx):
 
 
 def latest_notice_end(issued: date, pack_months: int) -> date:
-    """The last day a notice issued on ``issued`` may be valid, for a validity of ``pack_months``."""
-    import pendulum
+    """The last day a notice (or plate) issued on ``issued`` may be valid for ``pack_months``.
 
+    Validity covers its first and last days, so 18 months from 2025-06-10 end on 2026-12-09."""
     d = pendulum.Date(issued.year, issued.month, issued.day)
-    return d.add(months=pack_months)
+    return d.add(months=pack_months).subtract(days=1)
 
 
 @check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history"))

@@ -50,8 +50,9 @@ def sco_02(ctx: Ctx):
     s = ctx.application_subject()
     if period.end < period.start:
         return  # SCO-03 reports it
-    limit = period.start.add(months=int(p.value))
-    months, days = months_and_days(period.start, period.end)
+    # the period covers its end day: N months from 2026-12-01 end on 2028-05-31 at the latest
+    limit = period.start.add(months=int(p.value)).subtract(days=1)
+    months, days = months_and_days(period.start, period.end.add(days=1))
     if period.end <= limit:
         yield ctx.ok(s, field="period", observed=months, threshold=p, months=months, days=days, latest_end=limit)
     else:
