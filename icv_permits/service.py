@@ -27,7 +27,7 @@ from .errors import InputError, Problem
 from .i18n import N_
 from .loader import read_document, validation_problems
 from .model.application import Application
-from .model.types import TIMEZONE
+from .model.types import MAX_YEAR, MIN_YEAR, TIMEZONE
 from .pack import DEFAULT_PACK, Pack, load_pack
 
 EXIT_OK = 0
@@ -79,6 +79,9 @@ def parse_as_of(text: str) -> pendulum.Date:
         d = _dt.date.fromisoformat(text.strip())
     except ValueError:
         raise InputError([Problem("--as-of", N_("not a valid date (YYYY-MM-DD): {value}"), {"value": text[:40]}, "as_of")]) from None
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise InputError([Problem("--as-of", N_("{value} is outside the years this tool accepts ({min}–{max})"),
+                                  {"value": d.isoformat(), "min": MIN_YEAR, "max": MAX_YEAR}, "as_of")])
     return pendulum.Date(d.year, d.month, d.day)
 
 

@@ -28,7 +28,7 @@ def _parse_date(value: Any) -> pendulum.Date:
     if isinstance(value, _dt.datetime):
         raise ValueError(N_("expected a date (YYYY-MM-DD), not a date and time"), {})
     if isinstance(value, _dt.date):
-        return pendulum.Date(value.year, value.month, value.day)
+        return _in_range(value)
     if not isinstance(value, str):
         raise ValueError(N_("expected a date written as YYYY-MM-DD, got {kind_text}"), {"kind_text": kind_of(value)})
     text = value.strip()
@@ -38,6 +38,19 @@ def _parse_date(value: Any) -> pendulum.Date:
         d = _dt.date.fromisoformat(text)
     except ValueError:  # e.g. 2026-02-30
         raise ValueError(N_("“{value}” is not a real calendar date"), {"value": text}) from None
+    return _in_range(d)
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2199
+
+
+def _in_range(d: _dt.date) -> pendulum.Date:
+    """Dates outside 1900–2199 are typing mistakes here (and would overflow date arithmetic)."""
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise ValueError(
+            N_("{value} is outside the years this tool accepts ({min}–{max})"),
+            {"value": d.isoformat(), "min": MIN_YEAR, "max": MAX_YEAR},
+        )
     return pendulum.Date(d.year, d.month, d.day)
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import pendulum
-
 from ...model.application import Notice, NoticeKind, Province
 from ..core import Ctx, check
+from ..dates import last_day_of
 
 
 def valid_on(n: Notice, day: date) -> bool:
@@ -99,8 +98,7 @@ def latest_notice_end(issued: date, pack_months: int) -> date:
     """The last day a notice (or plate) issued on ``issued`` may be valid for ``pack_months``.
 
     Validity covers its first and last days, so 18 months from 2025-06-10 end on 2026-12-09."""
-    d = pendulum.Date(issued.year, issued.month, issued.day)
-    return d.add(months=pack_months).subtract(days=1)
+    return last_day_of(issued, pack_months)
 
 
 @check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history"))

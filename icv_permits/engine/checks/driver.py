@@ -7,13 +7,7 @@ import pendulum
 from ...model.application import Contract, Driver, Liability
 from ...model.ids import mask_id_number, resident_id_problems
 from ..core import Ctx, check
-
-
-def _years_between(start: pendulum.Date, end: pendulum.Date) -> int:
-    """Whole years from ``start`` to ``end`` (0 when ``end`` is before the first anniversary)."""
-    if end < start:
-        return -_years_between(end, start)
-    return (end - start).in_years()
+from ..dates import whole_years
 
 
 @check("DRV-01", reasons=("no_contract",))
@@ -65,7 +59,7 @@ def drv_02(ctx: Ctx):
         if d.licence.first_issued > ctx.as_of:
             yield ctx.fail(s, "licence_in_future", field=f"{path}.licence.first_issued", observed=d.licence.first_issued)
             continue
-        years = _years_between(d.licence.first_issued, ctx.as_of)
+        years = whole_years(d.licence.first_issued, ctx.as_of)
         p = ctx.param("driver.min_licence_years")
         if p.met_by(years):
             if all_ok:
@@ -76,10 +70,11 @@ def drv_02(ctx: Ctx):
                            first_issued=d.licence.first_issued, eligible_from=eligible)
 
 
-def _cycle_start(first_issued: pendulum.Date, as_of: pendulum.Date) -> pendulum.Date:
-    """Start of the scoring cycle (记分周期: 12 months from the licence's first issue date) holding ``as_of``."""
-    years = _years_between(first_issued, as_of)
-    return first_issued.add(years=years)
+def _window_start(first_issued: pendulum.Date, as_of: pendulum.Date, cycles: int) -> pendulum.Date:
+    """Start of the ``cycles`` most recent scoring cycles (记分周期: 12 months from each anniversary
+    of the licence's first issue), the current one included."""
+    current = whole_years(first_issued, as_of)
+    return first_issued.add(years=max(current - (cycles - 1), 0))
 
 
 @check("DRV-03", params=("driver.full_score_lookback_cycles",), reasons=("full_score",))
@@ -92,7 +87,7 @@ def drv_03(ctx: Ctx):
         if d.full_score_dates is None:
             yield ctx.missing(s, f"{path}.full_score_dates")
             continue
-        window_start = _cycle_start(d.licence.first_issued, ctx.as_of).subtract(years=n - 1)
+        window_start = _window_start(d.licence.first_issued, ctx.as_of, n)
         hits = sorted(x for x in d.full_score_dates if window_start <= x <= ctx.as_of)
         if hits:
             yield ctx.fail(s, "full_score", field=f"{path}.full_score_dates", observed=hits, cycles=n, window_start=window_start,
@@ -163,7 +158,8 @@ def drv_08(ctx: Ctx):
     for path, d, s in ctx.drivers():
         problems = resident_id_problems(d.id_number)
         for p in problems:
-            params = {k: v for k, v in p.params.items() if k != "found" or p.code != "birth_date"}  # a birth date is personal data
+            # the number is personal data: only the position is shown, never a character from it
+            params = {k: v for k, v in p.params.items() if k in ("position", "length", "expected")}
             yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=mask_id_number(d.id_number), **params)
         if d.id_number in seen:
             yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=mask_id_number(d.id_number), other=seen[d.id_number])

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import pendulum
-
 from ...pack import SectionKind
 from ..core import Ctx, check
-
-
-def months_and_days(start: pendulum.Date, end: pendulum.Date) -> tuple[int, int]:
-    """Whole months from ``start`` to ``end``, then the days left over."""
-    months = (end - start).in_months()
-    rest = (end - start.add(months=months)).in_days()
-    return months, rest
+from ..dates import last_day_of, months_and_days
 
 
 @check("SCO-01", reasons=("unknown_section", "not_open_yet", "closed", "not_open_for_activity", "not_open_at_night", "duplicate_section"))
@@ -51,7 +43,7 @@ def sco_02(ctx: Ctx):
     if period.end < period.start:
         return  # SCO-03 reports it
     # the period covers its end day: N months from 2026-12-01 end on 2028-05-31 at the latest
-    limit = period.start.add(months=int(p.value)).subtract(days=1)
+    limit = last_day_of(period.start, int(p.value))
     months, days = months_and_days(period.start, period.end.add(days=1))
     if period.end <= limit:
         yield ctx.ok(s, field="period", observed=months, threshold=p, months=months, days=days, latest_end=limit)

@@ -1,0 +1,296 @@
+"""``icv-permits rules lint``: clean on the repository's packs; each way of breaking a pack is reported.
+
+Negative tests copy ``rules/`` into a temporary folder, break it in one way, and lint the copy,
+either in-process (``lint_pack(load_pack(<folder>))``) or through the CLI with
+``ICV_PERMITS_RULES_DIR`` pointing at the copy.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builders import REPO, copy_rules, edit_pack_yaml, entry
+from icv_permits.lint import lint, lint_pack
+from icv_permits.pack import PackError, load_pack
+
+
+def run_cli(*args: str, rules_dir: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("ICV_PERMITS_RULES_DIR", "ICV_PERMITS_DEBUG")}
+    env["ICV_PERMITS_LANG"] = "en"
+    if rules_dir is not None:
+        env["ICV_PERMITS_RULES_DIR"] = str(rules_dir)
+    return subprocess.run([sys.executable, "-m", "icv_permits.cli", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+# ---------------------------------------------------------------- the shipped packs
+
+
+def test_cli_lint_is_clean_on_the_repository_packs():
+    proc = run_cli("rules", "lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "anhui-2025" in proc.stdout and "national-2021" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("pack_id", ["anhui-2025", "national-2021"])
+def test_lint_pack_is_clean_in_process(pack_id):
+    assert lint_pack(load_pack(pack_id)) == []
+
+
+def test_lint_of_every_pack_finds_no_orphan_checks():
+    assert lint() == {"anhui-2025": [], "national-2021": []}
+
+
+# ---------------------------------------------------------------- broken copies
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    return copy_rules(tmp_path)
+
+
+def anhui(rules: Path):
+    return load_pack(str(rules / "anhui-2025"))
+
+
+def problems(rules: Path) -> list[str]:
+    return [str(p) for p in lint_pack(anhui(rules))]
+
+
+def test_an_untouched_copy_is_clean(rules):
+    assert problems(rules) == []
+
+
+def test_a_rule_without_a_check_function(rules):
+    def add_rule(data):
+        data["rules"].append({
+            "id": "ZZZ-99",
+            "subject": "application",
+            "title": {"zh": "测试规则", "en": "A test rule"},
+            "requirement": {"zh": "无", "en": "none"},
+            "citation": {"source": "AH-2025", "locator": "nowhere"},
+            "confidence": "unconfirmed",
+            "applies_to": {"activities": ["road_test"]},
+            "remedy": {"zh": "无", "en": "none"},
+        })
+
+    edit_pack_yaml(rules / "anhui-2025" / "rules.yaml", add_rule)
+    assert "ZZZ-99: no check function is registered for this rule" in problems(rules)
+
+
+def test_a_rule_missing_a_parameter_the_code_reads(rules):
+    def drop_param(data):
+        entry(data["rules"], "id", "EVD-01")["params"] = ["evidence.min_hours"]
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", drop_param)
+    found = problems(rules)
+    assert any(p.startswith("EVD-01: the code reads ['evidence.min_hours', 'evidence.min_km']") for p in found), found
+    assert "evidence.min_km: no rule reads this parameter" in found
+
+
+def test_an_anhui_override_can_break_the_parameter_list_too(rules):
+    def override(data):
+        entry(data["rules"], "id", "VEH-06")["params"] = ["vehicle.pre_event_seconds"]
+
+    edit_pack_yaml(rules / "anhui-2025" / "rules.yaml", override)
+    found = problems(rules)
+    assert any(p.startswith("VEH-06: the code reads") for p in found), found
+
+
+def test_a_rule_listing_a_parameter_the_pack_does_not_define(rules):
+    def add_unknown(data):
+        entry(data["rules"], "id", "SCO-02")["params"] = ["scope.max_period_months", "scope.no_such_thing"]
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", add_unknown)
+    found = problems(rules)
+    assert "SCO-02: lists parameter 'scope.no_such_thing', which the pack does not define" in found
+
+
+def test_a_parameter_no_rule_reads(rules):
+    def add_param(data):
+        data["parameters"].append({
+            "id": "evidence.unused_threshold",
+            "title": {"zh": "未使用", "en": "Unused"},
+            "comparison": "ge",
+            "values": [{"effective_from": "2025-04-08", "value": 1,
+                        "citation": {"source": "AH-2025", "locator": "test"}, "confidence": "unconfirmed"}],
+        })
+
+    edit_pack_yaml(rules / "anhui-2025" / "parameters.yaml", add_param)
+    assert "evidence.unused_threshold: no rule reads this parameter" in problems(rules)
+
+
+def test_a_rule_citing_an_unknown_source(rules):
+    def cite(data):
+        entry(data["rules"], "id", "VEH-01")["citation"] = {"source": "XX-1999", "locator": "nowhere"}
+
+    edit_pack_yaml(rules / "anhui-2025" / "rules.yaml", cite)
+    assert "VEH-01: cites unknown source 'XX-1999'" in problems(rules)
+
+
+def test_a_parameter_value_citing_an_unknown_source(rules):
+    def cite(data):
+        entry(data["parameters"], "id", "evidence.min_hours")["values"][0]["citation"]["source"] = "XX-1999"
+
+    edit_pack_yaml(rules / "anhui-2025" / "parameters.yaml", cite)
+    assert "evidence.min_hours@2025-04-08: cites unknown source 'XX-1999'" in problems(rules)
+
+
+def test_a_citation_with_neither_article_nor_locator(rules):
+    def strip(data):
+        entry(data["parameters"], "id", "evidence.min_km")["values"][0]["citation"] = {"source": "AH-2025"}
+
+    edit_pack_yaml(rules / "anhui-2025" / "parameters.yaml", strip)
+    assert "evidence.min_km@2025-04-08: citation gives neither an article nor a locator" in problems(rules)
+
+
+def test_a_message_whose_zh_and_en_placeholders_differ(rules):
+    def reword(data):
+        msg = entry(data["rules"], "id", "DRV-02")["messages"]["too_few_years"]
+        msg["en"] = "{observed} year(s) of driving; required {threshold}"  # lost {eligible_from}
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", reword)
+    found = problems(rules)
+    assert any(p.startswith("DRV-02.messages.too_few_years: zh and en use different placeholders") and "eligible_from" in p
+               for p in found), found
+
+
+def test_a_common_message_with_a_malformed_template(rules):
+    def break_template(data):
+        data["common_messages"]["missing"]["en"] = "information missing: {field_path"
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", break_template)
+    found = problems(rules)
+    assert any(p.startswith("common_messages.missing: malformed template") for p in found), found
+
+
+def test_a_message_for_a_reason_the_code_never_emits(rules):
+    def add_message(data):
+        entry(data["rules"], "id", "VEH-02")["messages"]["never_emitted"] = {"zh": "从不", "en": "never"}
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", add_message)
+    assert "VEH-02: message 'never_emitted' is never emitted by the code" in problems(rules)
+
+
+def test_a_reason_without_a_message(rules):
+    def drop_message(data):
+        del entry(data["rules"], "id", "VEH-02")["messages"]["registered"]
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", drop_message)
+    assert "VEH-02: no message for reason 'registered'" in problems(rules)
+
+
+def test_a_threshold_without_a_comparison(rules):
+    def drop_comparison(data):
+        del entry(data["parameters"], "id", "vehicle.pre_event_seconds")["comparison"]
+
+    edit_pack_yaml(rules / "national-2021" / "parameters.yaml", drop_comparison)
+    found = problems(rules)
+    assert any(p.startswith("vehicle.pre_event_seconds: a threshold needs an explicit comparison") for p in found), found
+
+
+def test_an_unknown_condition_in_applies_to(rules):
+    def misspell(data):
+        entry(data["rules"], "id", "VEH-09")["applies_to"] = {"activities": ["road_test"], "requires": ["nigth"]}
+
+    edit_pack_yaml(rules / "anhui-2025" / "rules.yaml", misspell)
+    found = problems(rules)
+    assert any(p.startswith("VEH-09: applies_to names unknown condition 'nigth'") for p in found), found
+
+
+def test_an_unknown_material(rules):
+    def add_material(data):
+        entry(data["parameters"], "id", "materials.operation")["values"][0]["value"]["always"].append("business_licence")
+
+    edit_pack_yaml(rules / "anhui-2025" / "parameters.yaml", add_material)
+    assert "materials.operation: unknown material 'business_licence'" in problems(rules)
+
+
+def test_two_values_on_the_same_date(rules):
+    def duplicate(data):
+        values = entry(data["parameters"], "id", "scope.max_period_months")["values"]
+        values.append(dict(values[0]))
+
+    edit_pack_yaml(rules / "national-2021" / "parameters.yaml", duplicate)
+    found = [str(p) for p in lint_pack(load_pack(str(rules / "national-2021")))]
+    assert "scope.max_period_months: two values share an effective date" in found
+
+
+def test_a_section_that_closes_before_it_opens(rules):
+    def reverse(data):
+        entry(data["sections"], "id", "AQ-001")["closed"] = "2022-12-31"
+
+    edit_pack_yaml(rules / "anhui-2025" / "sections.yaml", reverse)
+    assert "section AQ-001: closes before it opens" in problems(rules)
+
+
+def test_cli_lint_reports_a_broken_copy_and_exits_1(rules):
+    def cite(data):
+        entry(data["rules"], "id", "VEH-01")["citation"] = {"source": "XX-1999", "locator": "nowhere"}
+
+    edit_pack_yaml(rules / "anhui-2025" / "rules.yaml", cite)
+    proc = run_cli("rules", "lint", rules_dir=rules)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "VEH-01: cites unknown source 'XX-1999'" in proc.stdout
+    assert "national-2021" in proc.stdout  # the other pack is still linted
+    assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- a pack that does not load
+
+
+YAML_ERROR = "rules:\n  - id: VEH-01\n    citation: {source: AH-2025, locator: [unclosed\n"
+
+
+def test_a_yaml_syntax_error_is_a_pack_error(rules):
+    (rules / "anhui-2025" / "rules.yaml").write_text(YAML_ERROR, encoding="utf-8")
+    with pytest.raises(PackError) as exc:
+        anhui(rules)
+    assert "rules.yaml" in str(exc.value) and "not valid YAML" in str(exc.value)
+    assert exc.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("rules", "lint"),
+        ("rules", "lint", "--pack", "anhui-2025"),
+        ("rules", "list"),
+        ("rules", "show", "EVD-01"),
+        ("check", "examples/da-compliant.yaml", "--as-of", "2026-11-27"),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_cli_yaml_syntax_error_exits_2_without_a_traceback(rules, args):
+    (rules / "anhui-2025" / "rules.yaml").write_text(YAML_ERROR, encoding="utf-8")
+    proc = run_cli(*args, rules_dir=rules)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "not valid YAML" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "file, text, needle",
+    [
+        ("pack.yaml", "- just\n- a list\n", "top level must be a mapping"),
+        ("parameters.yaml", "parameters:\n  - title: no id\n", "needs a 'id'"),
+        ("rules.yaml", "rules:\n  - id: VEH-01\n    confidence: very-sure\n", "malformed"),
+    ],
+)
+def test_other_malformed_packs_are_pack_errors(rules, file, text, needle):
+    (rules / "anhui-2025" / file).write_text(text, encoding="utf-8")
+    with pytest.raises(PackError) as exc:
+        anhui(rules)
+    assert needle in str(exc.value)
+
+
+def test_a_missing_pack_file_is_a_pack_error(rules):
+    (rules / "anhui-2025" / "sections.yaml").unlink()
+    with pytest.raises(PackError, match="file missing"):
+        anhui(rules)
