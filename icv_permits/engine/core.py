@@ -213,6 +213,11 @@ class Ctx:
             return self.ok(subject, field=field, observed=observed, threshold=p, **values)
         return self.fail(subject, reason, field=field, observed=observed, threshold=p, **values)
 
+    def all_of(self, results: list[Finding], passed: Finding) -> list[Finding]:
+        """The findings of several conditions of one rule: those that did not pass, or else ``passed``."""
+        bad = [r for r in results if r.outcome is not Outcome.passed]
+        return bad or [passed]
+
     def flag(self, subject: SubjectRef, value: bool | None, field: str, reason: str, *, expected: bool = True) -> Finding:
         """A yes/no fact that must be ``expected``: pass, fail with ``reason``, or missing."""
         if value is None:

@@ -148,8 +148,7 @@ def drv_07(ctx: Ctx):
                 results.append(ctx.missing(s, f"{path}.training.hours"))
             else:
                 results.append(ctx.measured(s, "driver.min_training_hours", t.hours, field=f"{path}.training.hours", reason="too_few_hours"))
-        bad = [r for r in results if r.outcome.value != "pass"]
-        yield from bad or [ctx.ok(s, field=f"{path}.training", observed=t.hours)]
+        yield from ctx.all_of(results, ctx.ok(s, field=f"{path}.training", observed=t.hours))
 
 
 @check("DRV-08", reasons=("id_length", "id_illegal_char", "id_birth_date", "id_check_char", "duplicate_id_number"))

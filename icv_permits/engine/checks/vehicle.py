@@ -60,8 +60,7 @@ def veh_04(ctx: Ctx):
             yield ctx.missing(s, f"{path}.modes")
             continue
         results = [ctx.flag(s, getattr(v.modes, a), f"{path}.modes.{a}", r) for a, r in _MODE_REASONS.items()]
-        bad = [r for r in results if r.outcome.value != "pass"]
-        yield from bad or [ctx.ok(s, field=f"{path}.modes")]
+        yield from ctx.all_of(results, ctx.ok(s, field=f"{path}.modes"))
 
 
 @check("VEH-05", params=("vehicle.required_upload_items",), reasons=("no_state_recording", "no_online_monitoring", "upload_items_missing"))
@@ -83,8 +82,7 @@ def veh_05(ctx: Ctx):
             lacking = [x for x in p.value if x not in have]
             if lacking:
                 results.append(ctx.fail(s, "upload_items_missing", field=f"{path}.data_recording.realtime_upload", observed=sorted(have), threshold=p, lacking=lacking))
-        bad = [r for r in results if r.outcome.value != "pass"]
-        yield from bad or [ctx.ok(s, field=f"{path}.data_recording.realtime_upload", threshold=p)]
+        yield from ctx.all_of(results, ctx.ok(s, field=f"{path}.data_recording.realtime_upload", threshold=p))
 
 
 @check("VEH-06", params=("vehicle.pre_event_seconds", "vehicle.retention_months"), reasons=("pre_event_too_short", "retention_too_short"))
@@ -114,8 +112,7 @@ def veh_07(ctx: Ctx):
             ctx.flag(s, tz.tested, f"{path}.test_zone.tested", "no_test_zone"),
             ctx.flag(s, tz.third_party_inspection_passed, f"{path}.test_zone.third_party_inspection_passed", "no_third_party_pass"),
         ]
-        bad = [r for r in results if r.outcome.value != "pass"]
-        yield from bad or [ctx.ok(s, field=f"{path}.test_zone", report=tz.report_number)]
+        yield from ctx.all_of(results, ctx.ok(s, field=f"{path}.test_zone", report=tz.report_number))
 
 
 @check("VEH-08", params=("vehicle.body_marking",), reasons=("wrong_marking",))
