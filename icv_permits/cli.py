@@ -85,13 +85,14 @@ def check(
     lang: LangOpt = _default_lang(),
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text, json or markdown.")] = Format.text,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show passing rules in full too. 显示全部结果。")] = False,
+    lenient: Annotated[bool, typer.Option("--lenient", help="Skip bad rows of evidence files and list them in the decision instead of refusing the file. 跳过证据文件中的错误行。")] = False,
 ) -> None:
     """Check an application. Exit 0 compliant, 1 non-compliant, 3 incomplete, 2 bad input."""
     from . import render, service
 
     try:
         day = service.parse_as_of(as_of) if as_of is not None else None
-        result = service.check_file(file, pack=pack, as_of=day)
+        result = service.check_file(file, pack=pack, as_of=day, lenient=lenient)
     except InputError as exc:
         _fail(t(lang.value, N_("Bad input (exit 2):")) + "\n" + exc.render(lang.value))
     except PackError as exc:

@@ -62,6 +62,9 @@ def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintP
             if reason not in chk.reasons:
                 out.append(P(rid, f"message {reason!r} is never emitted by the code"))
             out += _text_pair(f"{rid}.messages.{reason}", rule.messages[reason])
+        for reason in sorted(rule.remedies):
+            if reason not in chk.reasons:
+                out.append(P(rid, f"remedy for {reason!r}, a reason the code never emits"))
         for cond in (*rule.applies_to.requires, *rule.applies_to.unless):
             if cond not in CONDITIONS:
                 out.append(P(rid, f"applies_to names unknown condition {cond!r} (known: {', '.join(sorted(CONDITIONS))})"))

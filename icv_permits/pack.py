@@ -137,6 +137,7 @@ class RuleDef(_M):
     params: list[str] = []
     messages: dict[str, Text] = {}
     remedy: Text
+    remedies: dict[str, Text] = {}  # a remedy for one reason code, where it differs from ``remedy``
 
 
 class ParamValue(_M):

@@ -40,6 +40,26 @@ UNITS = {
     "member": N_("members"),
     "case": N_("cases"),
     "cycle": N_("scoring cycles"),
+    "km/h": N_("km/h"),
+}
+EXCLUSIONS = {
+    "manual_mode": N_("manual mode"),
+    "section_not_applied": N_("section not applied for"),
+    "no_valid_notice": N_("no valid road-test notice"),
+    "overlap": N_("overlapping an earlier trip"),
+}
+BAD_ROWS = {
+    "missing_field": N_("missing field"),
+    "bad_time": N_("bad time"),
+    "bad_number": N_("bad number"),
+    "bad_value": N_("value not allowed"),
+    "end_before_start": N_("ends before it starts"),
+    "negative_distance": N_("negative distance"),
+    "impossible_speed": N_("impossible average speed"),
+    "unknown_vin": N_("unknown VIN"),
+    "unknown_section": N_("unknown section"),
+    "duplicate_trip_id": N_("duplicate trip ID"),
+    "malformed_row": N_("malformed row"),
 }
 VERDICTS = {
     "compliant": N_("COMPLIANT"),
@@ -123,7 +143,9 @@ def remedy(f: Finding, pack: Pack, lang: str) -> str | None:
     if f.outcome is Outcome.missing:
         return t(lang, N_("Add {field} to the application and check again."), field=f.field or "—")
     rule = pack.rules.get(f.rule_id)
-    return rule.remedy(lang) if rule else None
+    if rule is None:
+        return None
+    return rule.remedies.get(f.reason, rule.remedy)(lang)
 
 
 def citation(rule_id: str, pack: Pack, lang: str) -> str:
@@ -174,6 +196,42 @@ def _headline(decision: Decision, pack: Pack, lang: str) -> list[str]:
             passed=c["pass"],
         ),
     ]
+
+
+def _evidence_lines(decision: Decision, lang: str) -> list[tuple[str, int]]:
+    """``(text, indent)`` lines describing the evidence files and what they added up to."""
+    ev = decision.evidence
+    if ev is None:
+        return []
+    out: list[tuple[str, int]] = []
+    for f in ev.files:
+        out.append((t(lang, N_("{kind} file {path}: {rows} rows, {bad} bad · sha256:{digest}"),
+                      kind=t(lang, N_("trip") if f.kind == "trips" else N_("incident")), path=f.path,
+                      rows=f.rows, bad=f.bad_rows, digest=f.sha256[:16]), 2))
+    for v in ev.vehicles if ev.has_trips else []:
+        out.append((t(lang, N_("{vin}: counted {trips} trips, {hours} h, {km} km"), vin=v.vin, trips=v.counted.trips,
+                      hours=_num(v.counted.hours), km=_num(v.counted.km)), 2))
+        for sec in v.by_section:
+            out.append((t(lang, N_("section {section}: {trips} trips, {hours} h, {km} km"), section=sec.section,
+                          trips=sec.trips, hours=_num(sec.hours), km=_num(sec.km)), 6))
+        for e in v.excluded:
+            out.append((t(lang, N_("not counted ({reason}): {trips} trips, {hours} h, {km} km"), reason=t(lang, EXCLUSIONS[e.reason.value]),
+                          trips=e.trips, hours=_num(e.hours), km=_num(e.km)), 6))
+    if ev.bad_row_counts:
+        total = sum(ev.bad_row_counts.values())
+        counts = _sep(lang).join(f"{t(lang, BAD_ROWS[k])} {n}" for k, n in ev.bad_row_counts.items())
+        out.append((t(lang, N_("{total} bad rows skipped (--lenient): {counts}"), total=total, counts=counts), 2))
+        for r in ev.bad_rows[:20]:
+            out.append((f"{r.file}:{r.line} {t(lang, BAD_ROWS[r.reason.value])} {r.field} {r.detail}".rstrip(), 6))
+        if total > 20:
+            out.append((t(lang, N_("… the JSON decision lists up to 1000 of them")), 6))
+    return out
+
+
+def _num(d: object) -> str:
+    from .engine.core import format_decimal
+
+    return format_decimal(d) if not isinstance(d, str) else d
 
 
 def _rule_line(f: Finding, pack: Pack, lang: str) -> str:
@@ -263,6 +321,12 @@ def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80, verb
 
     for line in _headline(decision, pack, lang):
         out(line)
+    ev_lines = _evidence_lines(decision, lang)
+    if ev_lines:
+        lines.append("")
+        out(f"── {t(lang, N_('Evidence'))}")
+        for text, indent in ev_lines:
+            out(text, indent=indent)
     for kind, label, findings in _groups(decision):
         lines.append("")
         out(f"── {t(lang, KINDS[kind])} {label}".rstrip())
@@ -286,6 +350,10 @@ def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80, verb
 def render_markdown(decision: Decision, pack: Pack, lang: str) -> str:
     head = _headline(decision, pack, lang)
     lines = [f"# {head[0]}", "", *(f"- {h}" for h in head[1:])]
+    ev_lines = _evidence_lines(decision, lang)
+    if ev_lines:
+        lines += ["", f"## {t(lang, N_('Evidence'))}", ""]
+        lines += [f"{' ' * (indent - 2)}- {_md(text)}" for text, indent in ev_lines]
     for kind, label, findings in _groups(decision):
         lines += ["", f"## {t(lang, KINDS[kind])} {_md(label)}".rstrip(), ""]
         shown = [f for f in findings if f.outcome in _SHOWN]

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from .engine import evaluate
 from .engine.decision import Decision, Verdict
 from .errors import InputError, Problem
+from .evidence import summarise
 from .i18n import N_
 from .loader import read_document, validation_problems
 from .model.application import Application
@@ -101,17 +102,33 @@ def load_application(path: str | Path) -> Application:
 
 
 def check_application(
-    app: Application, *, pack: str | Pack = DEFAULT_PACK, as_of: _dt.date | None = None, clock: Clock | None = None
+    app: Application,
+    *,
+    pack: str | Pack = DEFAULT_PACK,
+    as_of: _dt.date | None = None,
+    clock: Clock | None = None,
+    base_dir: Path | None = None,
+    lenient: bool = False,
 ) -> CheckResult:
-    """Check an application; ``as_of`` defaults to today in Asia/Shanghai by ``clock``."""
+    """Check an application; ``as_of`` defaults to today in Asia/Shanghai by ``clock``.
+
+    Evidence files named by the application are read relative to ``base_dir`` (the application
+    file's folder; the working directory if not given). Bad rows in them are bad input, unless
+    ``lenient``: then they are skipped and listed in the decision."""
     clock = clock or SystemClock()
     now = clock.now()
     p = pack if isinstance(pack, Pack) else load_pack(pack)
     day = as_of if as_of is not None else now.date()
-    return CheckResult(app, p, evaluate(app, p, day), now.in_timezone("UTC").isoformat())
+    evidence = summarise(app, base_dir if base_dir is not None else Path.cwd(), p, day, lenient=lenient)
+    return CheckResult(app, p, evaluate(app, p, day, evidence), now.in_timezone("UTC").isoformat())
 
 
 def check_file(
-    path: str | Path, *, pack: str | Pack = DEFAULT_PACK, as_of: _dt.date | None = None, clock: Clock | None = None
+    path: str | Path,
+    *,
+    pack: str | Pack = DEFAULT_PACK,
+    as_of: _dt.date | None = None,
+    clock: Clock | None = None,
+    lenient: bool = False,
 ) -> CheckResult:
-    return check_application(load_application(path), pack=pack, as_of=as_of, clock=clock)
+    return check_application(load_application(path), pack=pack, as_of=as_of, clock=clock, base_dir=Path(path).parent, lenient=lenient)

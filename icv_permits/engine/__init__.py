@@ -15,6 +15,7 @@ import rfc8785
 
 from .. import __version__
 from ..model.application import Application
+from ..model.evidence import EvidenceSummary
 from ..pack import Pack, applies
 from . import checks as _checks  # noqa: F401  (registers the check functions)
 from .core import REGISTRY, Ctx, Param
@@ -48,8 +49,11 @@ def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Finding:
     return ctx.finding(Outcome.not_evaluated, ctx.application_subject(), reason, **values)
 
 
-def evaluate(app: Application, pack: Pack, as_of: date) -> Decision:
-    """Check ``app`` against every applicable rule of ``pack`` as in force on ``as_of``."""
+def evaluate(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummary | None = None) -> Decision:
+    """Check ``app`` against every applicable rule of ``pack`` as in force on ``as_of``.
+
+    ``evidence`` is what the application's trip logs and incident records add up to (read by the
+    service layer); without it, the per-vehicle summaries in the application are judged."""
     as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
     conds = conditions_of(app)
     findings: list[Finding] = []
@@ -76,7 +80,7 @@ def evaluate(app: Application, pack: Pack, as_of: date) -> Decision:
                 unset.append(name)
             else:
                 params[name] = Param(pack.parameters[name], current)
-        ctx = Ctx(app, pack, as_of, rule, params, conds)
+        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence)
         if not rule.enabled:
             findings.append(_not_evaluated(ctx, "disabled"))
             continue
@@ -123,4 +127,5 @@ def evaluate(app: Application, pack: Pack, as_of: date) -> Decision:
         rules_not_applicable=not_applicable,
         missing_fields=missing,
         findings=findings,
+        evidence=evidence,
     )

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..model.application import Application, Driver, Vehicle
+from ..model.evidence import EvidenceSummary
 from ..model.ids import mask_id_number
 from ..pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
 from .decision import Finding, Outcome, SubjectRef, Threshold
@@ -137,9 +138,17 @@ class Ctx:
     """What one check sees: the application, the as-of date, its rule and parameters in force."""
 
     def __init__(
-        self, app: Application, pack: Pack, as_of: date, rule: RuleDef, params: dict[str, Param], conditions: frozenset[str]
+        self,
+        app: Application,
+        pack: Pack,
+        as_of: date,
+        rule: RuleDef,
+        params: dict[str, Param],
+        conditions: frozenset[str],
+        evidence: EvidenceSummary | None = None,
     ):
         self.app = app
+        self.evidence = evidence
         self.conditions = conditions
         self.pack = pack
         self.as_of = as_of

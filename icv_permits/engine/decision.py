@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from ..model.evidence import EvidenceSummary
 from ..pack import Comparison, Confidence, Severity, Subject
 
 DECISION_FORMAT = "icv-permits/decision/1"
@@ -103,6 +104,7 @@ class Decision(_M):
     rules_not_applicable: list[str]
     missing_fields: list[str]
     findings: list[Finding]
+    evidence: EvidenceSummary | None = None  # what the evidence files added up to, with their SHA-256
 
     def failures(self) -> list[Finding]:
         return [f for f in self.findings if f.outcome is Outcome.failed]

@@ -373,6 +373,13 @@ class Adding(_Model):
     necessity_explained: bool | None = None
 
 
+class Evidence(_Model):
+    """Evidence files, by path relative to the application file (docs/evidence.md)."""
+
+    trips: list[Annotated[str, Field(min_length=1, max_length=500)]] = []  # trip logs: CSV or JSON Lines
+    incidents: list[Annotated[str, Field(min_length=1, max_length=500)]] = []  # violations and accidents
+
+
 class Application(_Model):
     """An application for road testing, demonstration application or demonstration operation."""
 
@@ -392,6 +399,7 @@ class Application(_Model):
     materials: dict[Material, bool] | None = None
     notices: list[Notice] = []
     adding: Adding | None = None
+    evidence: Evidence | None = None
 
     @field_validator("drivers")
     @classmethod

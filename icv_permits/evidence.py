@@ -1,0 +1,421 @@
+"""Reading trip logs and incident records, and adding up the prior testing they prove (issue #3).
+
+This is service-layer code: it reads files. It turns them into an
+:class:`~icv_permits.model.evidence.EvidenceSummary` that the pure engine judges (EVD-01…05).
+
+Memory stays bounded whatever the number of rows: rows are streamed, and the few facts needed
+across rows (duplicate trip IDs, the time order of each vehicle's trips) are kept in a temporary
+SQLite file, not in Python lists. See ``docs/evidence.md`` for the formats and the counting rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from .errors import InputError, Problem, show
+from .i18n import N_
+from .model.application import Application, Incident, NoticeKind
+from .model.evidence import (
+    BAD_ROWS_LISTED,
+    BadRow,
+    BadRowReason,
+    EvidenceFile,
+    EvidenceSummary,
+    ExcludedTotals,
+    Exclusion,
+    SectionTotals,
+    Totals,
+    VehicleEvidence,
+)
+from .model.ids import normalize_identifier
+from .model.types import TIMEZONE
+from .pack import Pack
+
+SHANGHAI = ZoneInfo(TIMEZONE)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+TRIP_COLUMNS = ("vin", "trip_id", "start", "end", "distance_km", "mode", "section")
+OPTIONAL_TRIP_COLUMNS = ("notice",)
+INCIDENT_COLUMNS = ("date", "vin", "kind")
+MODES = {"autonomous": True, "auto": True, "自动驾驶": True, "manual": False, "人工": False, "人工驾驶": False}
+_CLS = {0: None, 1: Exclusion.manual_mode, 2: Exclusion.section_not_applied, 3: Exclusion.no_valid_notice}
+
+BAD_ROW_MESSAGES = {
+    BadRowReason.missing_field: N_("line {line}: {field} is missing"),
+    BadRowReason.bad_time: N_("line {line}: {field} is not a date and time (ISO 8601, e.g. 2026-05-14T08:30:00+08:00): {detail}"),
+    BadRowReason.bad_number: N_("line {line}: {field} is not a number: {detail}"),
+    BadRowReason.bad_value: N_("line {line}: {field} has a value that is not allowed: {detail}"),
+    BadRowReason.end_before_start: N_("line {line}: the trip ends before it starts ({detail})"),
+    BadRowReason.negative_distance: N_("line {line}: the distance is negative: {detail}"),
+    BadRowReason.impossible_speed: N_("line {line}: impossible average speed: {detail}"),
+    BadRowReason.unknown_vin: N_("line {line}: VIN {detail} is not a vehicle of this application"),
+    BadRowReason.unknown_section: N_("line {line}: section {detail} is not in the register of open sections"),
+    BadRowReason.duplicate_trip_id: N_("line {line}: trip ID {detail} appears more than once"),
+    BadRowReason.malformed_row: N_("line {line}: the row cannot be read: {detail}"),
+}
+
+
+class _Bad(Exception):
+    def __init__(self, reason: BadRowReason, field: str = "", detail: str = ""):
+        self.reason, self.field, self.detail = reason, field, detail
+
+
+def _hours(us: int) -> Decimal:
+    return (Decimal(us) / Decimal(3_600_000_000)).quantize(Decimal("0.0001"))
+
+
+def _km(metres: int) -> Decimal:
+    return Decimal(metres) / Decimal(1000)
+
+
+def _micros(dt: datetime) -> int:
+    return (dt - EPOCH) // US
+
+
+def parse_time(text: str, field: str) -> datetime:
+    """ISO 8601 with an offset; a time without one is Asia/Shanghai local time."""
+    try:
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise _Bad(BadRowReason.bad_time, field, show(text)) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=SHANGHAI)
+    return dt
+
+
+def parse_metres(text: str) -> int:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise _Bad(BadRowReason.bad_number, "distance_km", show(text)) from None
+    if not value.is_finite():
+        raise _Bad(BadRowReason.bad_number, "distance_km", show(text))
+    if value < 0:
+        raise _Bad(BadRowReason.negative_distance, "distance_km", show(text))
+    return int((value * 1000).to_integral_value(ROUND_HALF_EVEN))
+
+
+# ---------------------------------------------------------------- files
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _records(path: Path, name: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None, str]]:
+    """``(line, fields, error)`` for each data row of a CSV or JSON Lines file."""
+    try:
+        fh = path.open("r", encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
+    with fh:
+        try:
+            if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+                for line_no, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except ValueError as exc:
+                        yield line_no, None, f"JSON: {exc.msg}"
+                        continue
+                    if not isinstance(obj, dict):
+                        yield line_no, None, "not a JSON object"
+                        continue
+                    yield line_no, {str(k): "" if v is None else str(v) for k, v in obj.items()}, ""
+                return
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
+            cols = [h.strip().lower() for h in header]
+            missing = [c for c in required if c not in cols]
+            if missing:
+                raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
+            width = len(cols)
+            for row in reader:
+                line_no = reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != width:
+                    yield line_no, None, f"{len(row)} columns, the header has {width}"
+                    continue
+                yield line_no, dict(zip(cols, row, strict=True)), ""
+        except UnicodeDecodeError as exc:
+            raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
+        except csv.Error as exc:
+            raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
+
+
+def _resolve(base: Path, rel: str) -> Path:
+    p = Path(rel)
+    return p if p.is_absolute() else base / p
+
+
+def _check_file(path: Path, name: str) -> None:
+    if not path.exists():
+        raise InputError([Problem(name, N_("the evidence file does not exist"), {}, "not_found")])
+    if not path.is_file():
+        raise InputError([Problem(name, N_("the evidence path is not a regular file"), {}, "not_regular")])
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.listed: list[BadRow] = []
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add(self, file: str, line: int, reason: BadRowReason, field: str = "", detail: str = "") -> None:
+        self.counts[reason.value] += 1
+        if len(self.listed) < BAD_ROWS_LISTED:
+            self.listed.append(BadRow(file=file, line=line, reason=reason, field=field, detail=detail))
+
+
+def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, lenient: bool = False) -> EvidenceSummary | None:
+    """Read the application's evidence files and add up what they prove.
+
+    Raises :class:`InputError` listing the bad rows (file, line, reason) unless ``lenient``, in
+    which case bad rows are skipped and listed in the summary.
+    """
+    ev = app.evidence
+    if ev is None or (not ev.trips and not ev.incidents):
+        return None
+    bad = _Collector()
+    files: list[EvidenceFile] = []
+    vins = {v.vin for v in app.vehicles}
+    applied = set(app.sections)
+    speed_param = pack.parameters["evidence.max_average_speed_kmh"].at(as_of)
+    max_speed = Decimal(str(speed_param.value)) if speed_param is not None and speed_param.value is not None else Decimal("Infinity")
+    notices: dict[str, list[tuple[date, date, frozenset[str], str]]] = defaultdict(list)
+    for n in app.notices:
+        if n.kind is NoticeKind.road_test:
+            for vin in n.vins:
+                notices[vin].append((n.issued, n.valid_until, frozenset(n.sections), n.number))
+
+    fd, db_path = tempfile.mkstemp(prefix="icv-permits-trips-", suffix=".sqlite")
+    os.close(fd)
+    db = sqlite3.connect(db_path)
+    try:
+        db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000; PRAGMA temp_store=FILE;"
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, file INTEGER, line INTEGER, trip_id TEXT, vin TEXT,"
+            " s INTEGER, e INTEGER, m INTEGER, section TEXT, cls INTEGER);"
+        )
+        for file_no, rel in enumerate(ev.trips):
+            path = _resolve(base_dir, rel)
+            _check_file(path, rel)
+            digest, size = _sha256(path)
+            rows = bad_before = 0
+            bad_before = sum(bad.counts.values())
+            batch: list[tuple[Any, ...]] = []
+            for line, rec, err in _records(path, rel, TRIP_COLUMNS):
+                rows += 1
+                if rec is None:
+                    bad.add(rel, line, BadRowReason.malformed_row, "", err)
+                    continue
+                try:
+                    batch.append((file_no, line, *_trip(rec, vins, applied, pack, max_speed, notices)))
+                except _Bad as b:
+                    bad.add(rel, line, b.reason, b.field, b.detail)
+                    continue
+                if len(batch) >= 20000:
+                    db.executemany("INSERT INTO t (file,line,trip_id,vin,s,e,m,section,cls) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+                    batch.clear()
+            if batch:
+                db.executemany("INSERT INTO t (file,line,trip_id,vin,s,e,m,section,cls) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+            files.append(EvidenceFile(path=rel, kind="trips", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
+
+        # duplicate trip IDs: the first occurrence counts, every later one is a bad row
+        db.execute("CREATE INDEX t_trip ON t (trip_id, id)")
+        dup_counts: dict[int, int] = defaultdict(int)
+        for file_no, line, trip_id, f_file, f_line in db.execute(
+            "SELECT t.file, t.line, t.trip_id, f.file, f.line FROM t JOIN "
+            "(SELECT trip_id, MIN(id) AS first FROM t GROUP BY trip_id HAVING COUNT(*) > 1) d ON t.trip_id = d.trip_id "
+            "JOIN t AS f ON f.id = d.first WHERE t.id != d.first ORDER BY t.id"
+        ):
+            dup_counts[file_no] += 1
+            bad.add(ev.trips[file_no], line, BadRowReason.duplicate_trip_id, "trip_id", f"{show(trip_id)} ({ev.trips[f_file]}:{f_line})")
+        if dup_counts:
+            db.execute("DELETE FROM t WHERE id NOT IN (SELECT MIN(id) FROM t GROUP BY trip_id)")
+            files = [f.model_copy(update={"bad_rows": f.bad_rows + dup_counts.get(i, 0)}) for i, f in enumerate(files)]
+        vehicles = _aggregate(db, [v.vin for v in app.vehicles])
+    finally:
+        db.close()
+        os.unlink(db_path)
+
+    incidents: list[Incident] = []
+    for rel in ev.incidents:
+        path = _resolve(base_dir, rel)
+        _check_file(path, rel)
+        digest, size = _sha256(path)
+        rows = 0
+        bad_before = sum(bad.counts.values())
+        for line, rec, err in _records(path, rel, INCIDENT_COLUMNS):
+            rows += 1
+            if rec is None:
+                bad.add(rel, line, BadRowReason.malformed_row, "", err)
+                continue
+            try:
+                incidents.append(_incident(rec, vins, pack))
+            except _Bad as b:
+                bad.add(rel, line, b.reason, b.field, b.detail)
+        files.append(EvidenceFile(path=rel, kind="incidents", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
+
+    if bad.counts and not lenient:
+        raise InputError(_bad_row_problems(bad))
+    return EvidenceSummary(
+        files=files,
+        vehicles=vehicles,
+        incidents=incidents,
+        bad_rows=sorted(bad.listed, key=lambda r: (r.file, r.line)),
+        bad_row_counts=dict(sorted(bad.counts.items())),
+        lenient=lenient,
+        has_trips=bool(ev.trips),
+    )
+
+
+def _trip(rec: dict[str, str], vins: set[str], applied: set[str], pack: Pack, max_speed: Decimal, notices) -> tuple[Any, ...]:
+    for col in TRIP_COLUMNS:
+        if not rec.get(col, "").strip():
+            raise _Bad(BadRowReason.missing_field, col)
+    start = parse_time(rec["start"], "start")
+    end = parse_time(rec["end"], "end")
+    metres = parse_metres(rec["distance_km"])
+    mode = MODES.get(rec["mode"].strip().lower())
+    if mode is None:
+        raise _Bad(BadRowReason.bad_value, "mode", show(rec["mode"]))
+    try:
+        vin = normalize_identifier(rec["vin"])
+    except TypeError:  # pragma: no cover - always text here
+        raise _Bad(BadRowReason.bad_value, "vin", show(rec["vin"])) from None
+    section = rec["section"].strip()
+    s_us, e_us = _micros(start), _micros(end)
+    if e_us < s_us:
+        raise _Bad(BadRowReason.end_before_start, "end", f"{rec['start'].strip()} → {rec['end'].strip()}")
+    duration = e_us - s_us
+    if metres and (duration == 0 or (max_speed.is_finite() and Decimal(metres) * 3_600_000 > max_speed * duration)):
+        speed = "∞" if duration == 0 else f"{Decimal(metres) * 3_600_000 / duration:.1f}"
+        raise _Bad(BadRowReason.impossible_speed, "distance_km", f"{speed} km/h > {max_speed} km/h")
+    if vin not in vins:
+        raise _Bad(BadRowReason.unknown_vin, "vin", show(vin))
+    if section not in pack.sections:
+        raise _Bad(BadRowReason.unknown_section, "section", show(section))
+    if not mode:
+        cls = 1
+    elif section not in applied:
+        cls = 2
+    else:
+        cls = 0 if _under_notice(notices.get(vin, ()), start, end, section, rec.get("notice", "").strip()) else 3
+    return rec["trip_id"].strip(), vin, s_us, e_us, metres, section, cls
+
+
+def _under_notice(notices, start: datetime, end: datetime, section: str, number: str) -> bool:
+    """Inside a road-test notice of the vehicle: valid on the trip's first and last (Shanghai) days,
+    covering its section (when the notice lists sections), and the one named by the row, if any."""
+    d0 = start.astimezone(SHANGHAI).date()
+    d1 = end.astimezone(SHANGHAI).date()
+    for issued, until, sections, num in notices:
+        if number and num != number:
+            continue
+        if issued <= d0 and d1 <= until and (not sections or section in sections):
+            return True
+    return False
+
+
+def _aggregate(db: sqlite3.Connection, vins: list[str]) -> list[VehicleEvidence]:
+    excluded: dict[str, dict[Exclusion, list[int]]] = defaultdict(dict)
+    for vin, cls, n, us, m in db.execute("SELECT vin, cls, COUNT(*), SUM(e - s), SUM(m) FROM t WHERE cls > 0 GROUP BY vin, cls"):
+        excluded[vin][_CLS[cls]] = [n, us, m]
+    counted: dict[str, list[int]] = {}
+    sections: dict[str, dict[str, list[int]]] = defaultdict(dict)
+    overlaps: dict[str, int] = defaultdict(int)
+    cur_vin, covered = None, 0
+    for vin, section, s, e, m in db.execute("SELECT vin, section, s, e, m FROM t WHERE cls = 0 ORDER BY vin, s, e, trip_id"):
+        if vin != cur_vin:
+            cur_vin, covered = vin, s
+        new_start = max(s, covered)
+        if new_start > s:
+            overlaps[vin] += 1
+        dur = e - s
+        new_us = max(e - new_start, 0)
+        new_m = m if new_us == dur else (m * new_us // dur if dur else 0)
+        c = counted.setdefault(vin, [0, 0, 0])
+        c[0] += 1
+        c[1] += new_us
+        c[2] += new_m
+        sec = sections[vin].setdefault(section, [0, 0, 0])
+        sec[0] += 1
+        sec[1] += new_us
+        sec[2] += new_m
+        if new_us < dur or new_m < m:
+            ov = excluded[vin].setdefault(Exclusion.overlap, [0, 0, 0])
+            ov[0] += 1
+            ov[1] += dur - new_us
+            ov[2] += m - new_m
+        covered = max(covered, e)
+    out = []
+    for vin in vins:
+        n, us, m = counted.get(vin, [0, 0, 0])
+        out.append(
+            VehicleEvidence(
+                vin=vin,
+                counted=Totals(trips=n, hours=_hours(us), km=_km(m)),
+                by_section=[SectionTotals(section=k, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for k, v in sorted(sections[vin].items())],
+                excluded=[ExcludedTotals(reason=r, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for r, v in sorted(excluded[vin].items())],
+                overlapping_trips=overlaps[vin],
+            )
+        )
+    return out
+
+
+def _incident(rec: dict[str, str], vins: set[str], pack: Pack) -> Incident:
+    for col in INCIDENT_COLUMNS:
+        if not rec.get(col, "").strip():
+            raise _Bad(BadRowReason.missing_field, col)
+    data = {k: v.strip() for k, v in rec.items() if v is not None and v.strip() and k in Incident.model_fields}
+    try:
+        inc = Incident.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise _Bad(BadRowReason.bad_value, field, show(data.get(field, ""))) from None
+    if inc.vin not in vins:
+        raise _Bad(BadRowReason.unknown_vin, "vin", show(inc.vin))
+    if inc.section is not None and inc.section not in pack.sections:
+        raise _Bad(BadRowReason.unknown_section, "section", show(inc.section))
+    return inc
+
+
+def _bad_row_problems(bad: _Collector) -> list[Problem]:
+    problems = [
+        Problem(r.file, BAD_ROW_MESSAGES[r.reason], {"line": r.line, "field": r.field, "detail": r.detail}, r.reason.value)
+        for r in sorted(bad.listed, key=lambda r: (r.file, r.line))
+    ]
+    total = sum(bad.counts.values())
+    if total > len(bad.listed):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(bad.counts.items()))
+        problems.append(Problem("", N_("{more} more bad rows not listed; all bad rows by reason: {counts}"), {"more": total - len(bad.listed), "counts": counts}, "bad_rows"))
+    problems.append(Problem("", N_("{total} bad rows in the evidence; fix them, or use --lenient to skip them and list them in the decision"), {"total": total}, "bad_rows"))
+    return problems
