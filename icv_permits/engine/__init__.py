@@ -8,17 +8,17 @@ bytes. This package imports neither textual nor sqlmodel (``tests/test_engine_pu
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 
 import pendulum
-import rfc8785
 
 from .. import __version__
 from ..model.application import Application
 from ..model.evidence import EvidenceSummary
 from ..pack import Pack, applies
 from . import checks as _checks  # noqa: F401  (registers the check functions)
-from .core import REGISTRY, Ctx, Param
+from .core import REGISTRY, Ctx, Param, Subjects
 from .decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
 
 __all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
@@ -42,7 +42,14 @@ def conditions_of(app: Application) -> frozenset[str]:
 
 
 def application_digest(app: Application) -> str:
-    return "sha256:" + hashlib.sha256(rfc8785.dumps(app.model_dump(mode="json"))).hexdigest()
+    """SHA-256 over the RFC 8785 canonical JSON of the validated application.
+
+    An application's JSON form holds only strings, integers, booleans, nulls, lists and objects with
+    ASCII keys (decimals are strings), for which ``json.dumps`` with sorted keys and no spaces
+    writes exactly the RFC 8785 bytes, several times faster than the general implementation;
+    ``tests/test_canonical.py`` proves the two agree."""
+    text = json.dumps(app.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Finding:
@@ -56,6 +63,8 @@ def evaluate(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummar
     service layer); without it, the per-vehicle summaries in the application are judged."""
     as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
     conds = conditions_of(app)
+    subjects = Subjects(app)
+    in_force: dict[str, Param | None] = {}
     findings: list[Finding] = []
     applied: list[RuleInfo] = []
     not_applicable: list[str] = []
@@ -75,12 +84,15 @@ def evaluate(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummar
         params: dict[str, Param] = {}
         unset = []
         for name in rule.params:
-            current = pack.parameters[name].at(as_of)
-            if current is None:
+            if name not in in_force:
+                current = pack.parameters[name].at(as_of)
+                in_force[name] = None if current is None else Param(pack.parameters[name], current)
+            param = in_force[name]
+            if param is None:
                 unset.append(name)
             else:
-                params[name] = Param(pack.parameters[name], current)
-        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence)
+                params[name] = param
+        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence, subjects)
         if not rule.enabled:
             findings.append(_not_evaluated(ctx, "disabled"))
             continue

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -116,7 +117,8 @@ class Param:
     def value(self) -> Any:
         return self.current.value
 
-    def threshold(self) -> Threshold:
+    @cached_property
+    def _threshold(self) -> Threshold:
         c = self.current
         return Threshold(
             param=self.defn.id,
@@ -129,9 +131,28 @@ class Param:
             confidence=c.confidence,
         )
 
+    def threshold(self) -> Threshold:
+        return self._threshold
+
     def met_by(self, observed: Any) -> bool:
         assert self.defn.comparison is not None, f"{self.defn.id} has no comparison"
         return compare(observed, self.defn.comparison, self.value)
+
+
+class Subjects:
+    """The parties of an application as finding subjects, built once per evaluation."""
+
+    def __init__(self, app: Application):
+        self.application = SubjectRef(kind=Subject.application, ref=app.application_id or "", label="", path="", order=0)
+        self.entity = SubjectRef(kind=Subject.entity, ref=app.entity.credit_code, label=app.entity.name, path="entity", order=0)
+        self.drivers = [
+            (f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=f"{d.name} ({mask_id_number(d.id_number)})", path=f"drivers[{i}]", order=i))
+            for i, d in enumerate(app.drivers)
+        ]
+        self.vehicles = [
+            (f"vehicles[{i}]", v, SubjectRef(kind=Subject.vehicle, ref=v.vin, label=v.brand_model or "", path=f"vehicles[{i}]", order=i))
+            for i, v in enumerate(app.vehicles)
+        ]
 
 
 class Ctx:
@@ -146,7 +167,9 @@ class Ctx:
         params: dict[str, Param],
         conditions: frozenset[str],
         evidence: EvidenceSummary | None = None,
+        subjects: Subjects | None = None,
     ):
+        self.subjects = subjects or Subjects(app)
         self.app = app
         self.evidence = evidence
         self.conditions = conditions
@@ -160,20 +183,16 @@ class Ctx:
 
     # subjects ------------------------------------------------------------
     def application_subject(self) -> SubjectRef:
-        return SubjectRef(kind=Subject.application, ref=self.app.application_id or "", path="", order=0)
+        return self.subjects.application
 
     def entity_subject(self) -> SubjectRef:
-        return SubjectRef(kind=Subject.entity, ref=self.app.entity.credit_code, label=self.app.entity.name, path="entity")
+        return self.subjects.entity
 
     def drivers(self) -> Iterator[tuple[str, Driver, SubjectRef]]:
-        for i, d in enumerate(self.app.drivers):
-            label = f"{d.name} ({mask_id_number(d.id_number)})"
-            yield f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=label, path=f"drivers[{i}]", order=i)
+        return iter(self.subjects.drivers)
 
     def vehicles(self) -> Iterator[tuple[str, Vehicle, SubjectRef]]:
-        for i, v in enumerate(self.app.vehicles):
-            label = v.brand_model or ""
-            yield f"vehicles[{i}]", v, SubjectRef(kind=Subject.vehicle, ref=v.vin, label=label, path=f"vehicles[{i}]", order=i)
+        return iter(self.subjects.vehicles)
 
     def section_subject(self, index: int, section_id: str) -> SubjectRef:
         sec = self.pack.sections.get(section_id)
