@@ -24,7 +24,6 @@ from pydantic import ValidationError
 from .engine import evaluate
 from .engine.decision import Decision, Verdict
 from .errors import InputError, Problem
-from .evidence import summarise
 from .i18n import N_
 from .loader import read_document, validation_problems
 from .model.application import Application
@@ -119,7 +118,11 @@ def check_application(
     now = clock.now()
     p = pack if isinstance(pack, Pack) else load_pack(pack)
     day = as_of if as_of is not None else now.date()
-    evidence = summarise(app, base_dir if base_dir is not None else Path.cwd(), p, day, lenient=lenient)
+    evidence = None
+    if app.evidence is not None:
+        from .evidence import summarise  # csv, sqlite3, zoneinfo: only when there is evidence to read
+
+        evidence = summarise(app, base_dir if base_dir is not None else Path.cwd(), p, day, lenient=lenient)
     return CheckResult(app, p, evaluate(app, p, day, evidence), now.in_timezone("UTC").isoformat())
 
 
