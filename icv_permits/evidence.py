@@ -19,7 +19,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,7 +75,8 @@ class _Bad(Exception):
 
 
 def _hours(us: int) -> Decimal:
-    return (Decimal(us) / Decimal(3_600_000_000)).quantize(Decimal("0.0001"))
+    """Hours to 0.0001 h, rounded down: a trip a fraction of a second short of 240 h is short."""
+    return (Decimal(us) / Decimal(3_600_000_000)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
 
 
 def _km(metres: int) -> Decimal:
@@ -131,9 +132,11 @@ def _records(path: Path, name: str, required: tuple[str, ...]) -> Iterator[tuple
     with fh:
         try:
             if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+                seen = False
                 for line_no, line in enumerate(fh, 1):
                     if not line.strip():
                         continue
+                    seen = True
                     try:
                         obj = json.loads(line)
                     except ValueError as exc:
@@ -143,6 +146,8 @@ def _records(path: Path, name: str, required: tuple[str, ...]) -> Iterator[tuple
                         yield line_no, None, "not a JSON object"
                         continue
                     yield line_no, {str(k): "" if v is None else str(v) for k, v in obj.items()}, ""
+                if not seen:
+                    raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
                 return
             reader = csv.reader(fh)
             header = next(reader, None)
@@ -348,46 +353,102 @@ def _aggregate(db: sqlite3.Connection, vins: list[str]) -> list[VehicleEvidence]
     excluded: dict[str, dict[Exclusion, list[int]]] = defaultdict(dict)
     for vin, cls, n, us, m in db.execute("SELECT vin, cls, COUNT(*), SUM(e - s), SUM(m) FROM t WHERE cls > 0 GROUP BY vin, cls"):
         excluded[vin][_CLS[cls]] = [n, us, m]
-    counted: dict[str, list[int]] = {}
-    sections: dict[str, dict[str, list[int]]] = defaultdict(dict)
-    overlaps: dict[str, int] = defaultdict(int)
-    cur_vin, covered = None, 0
-    for vin, section, s, e, m in db.execute("SELECT vin, section, s, e, m FROM t WHERE cls = 0 ORDER BY vin, s, e, trip_id"):
-        if vin != cur_vin:
-            cur_vin, covered = vin, s
-        new_start = max(s, covered)
-        if new_start > s:
-            overlaps[vin] += 1
-        dur = e - s
-        new_us = max(e - new_start, 0)
-        new_m = m if new_us == dur else (m * new_us // dur if dur else 0)
-        c = counted.setdefault(vin, [0, 0, 0])
-        c[0] += 1
-        c[1] += new_us
-        c[2] += new_m
-        sec = sections[vin].setdefault(section, [0, 0, 0])
-        sec[0] += 1
-        sec[1] += new_us
-        sec[2] += new_m
-        if new_us < dur or new_m < m:
-            ov = excluded[vin].setdefault(Exclusion.overlap, [0, 0, 0])
-            ov[0] += 1
-            ov[1] += dur - new_us
-            ov[2] += m - new_m
-        covered = max(covered, e)
+    sweeps: dict[str, _Sweep] = {}
+    sweep: _Sweep | None = None
+    for vin, trip_id, section, s, e, m in db.execute("SELECT vin, trip_id, section, s, e, m FROM t WHERE cls = 0 ORDER BY vin, s, e, trip_id"):
+        if sweep is None or sweep.vin != vin:
+            if sweep is not None:
+                sweep.finish()
+            sweep = sweeps[vin] = _Sweep(vin)
+        sweep.add(trip_id, section, s, e, m)
+    if sweep is not None:
+        sweep.finish()
     out = []
     for vin in vins:
-        n, us, m = counted.get(vin, [0, 0, 0])
+        sw = sweeps.get(vin) or _Sweep(vin)
+        ex = dict(excluded[vin])
+        if sw.overlap_trips:
+            ex[Exclusion.overlap] = [sw.overlap_trips, sw.total_us - sw.us, sw.total_m - sw.m]
         out.append(
             VehicleEvidence(
                 vin=vin,
-                counted=Totals(trips=n, hours=_hours(us), km=_km(m)),
-                by_section=[SectionTotals(section=k, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for k, v in sorted(sections[vin].items())],
-                excluded=[ExcludedTotals(reason=r, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for r, v in sorted(excluded[vin].items())],
-                overlapping_trips=overlaps[vin],
+                counted=Totals(trips=len(sw.counted_ids), hours=_hours(sw.us), km=_km(sw.m)),
+                by_section=[SectionTotals(section=k, trips=len(v[0]), hours=_hours(v[1]), km=_km(v[2])) for k, v in sorted(sw.sections.items())],
+                excluded=[ExcludedTotals(reason=r, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for r, v in sorted(ex.items())],
+                overlapping_trips=sw.overlap_trips,
             )
         )
     return out
+
+
+class _Sweep:
+    """Counts one vehicle's trips (given in order of start) once where they overlap.
+
+    Time is the union of the trips. Where several trips cover the same moment, that moment's
+    distance is taken at the lowest rate (km per hour) among them — the most cautious reading of
+    contradictory records, and one that does not depend on how the trips are cut into rows.
+    Distances are in whole metres, floored per stretch of time.
+    """
+
+    def __init__(self, vin: str):
+        self.vin = vin
+        self.active: list[tuple[int, int, int, int, str, str]] = []  # (end, start, metres, dur, trip_id, section)
+        self.t = 0
+        self.us = self.m = 0
+        self.total_us = self.total_m = 0
+        self.overlap_trips = 0
+        self.counted_ids: set[str] = set()
+        self.sections: dict[str, list] = {}
+
+    def _count(self, a: int, b: int) -> None:
+        """Count ``[a, b)`` at the lowest rate among the active trips."""
+        if b <= a or not self.active:
+            return
+        best = self.active[0]
+        for tr in self.active[1:]:
+            if tr[2] * best[3] < best[2] * tr[3] or (tr[2] * best[3] == best[2] * tr[3] and (tr[1], tr[4]) < (best[1], best[4])):
+                best = tr
+        _end, _start, metres, dur, trip_id, section = best
+        span = b - a
+        got = metres * span // dur
+        self.us += span
+        self.m += got
+        self.counted_ids.add(trip_id)
+        sec = self.sections.setdefault(section, [set(), 0, 0])
+        sec[0].add(trip_id)
+        sec[1] += span
+        sec[2] += got
+
+    def _advance(self, until: int) -> None:
+        """Count every stretch up to ``until``, dropping trips as they end."""
+        while self.active:
+            next_end = min(tr[0] for tr in self.active)
+            if next_end > until:
+                self._count(self.t, until)
+                self.t = until
+                return
+            self._count(self.t, next_end)
+            self.t = next_end
+            self.active = [tr for tr in self.active if tr[0] > next_end]
+        self.t = max(self.t, until)
+
+    def add(self, trip_id: str, section: str, s: int, e: int, m: int) -> None:
+        self.total_us += e - s
+        self.total_m += m
+        self._advance(s)
+        if self.active:
+            self.overlap_trips += 1
+        else:
+            self.t = s
+        if e == s:  # a zero-length record: nothing to count, nothing overlapped
+            if not self.active:
+                self.counted_ids.add(trip_id)
+                self.sections.setdefault(section, [set(), 0, 0])[0].add(trip_id)
+            return
+        self.active.append((e, s, m, e - s, trip_id, section))
+
+    def finish(self) -> None:
+        self._advance(max((tr[0] for tr in self.active), default=self.t))
 
 
 def _incident(rec: dict[str, str], vins: set[str], pack: Pack) -> Incident:

@@ -8,7 +8,7 @@ applied for count.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from ...model.application import Incident, IncidentKind, Vehicle
 from ...model.evidence import VehicleEvidence
@@ -62,8 +62,8 @@ def evd_01(ctx: Ctx):
             need_k = Decimal(str(pk.value)) - km
             yield ctx.fail(s, "below", field=field, observed=hours, threshold=ph, hours=hours, km=km,
                            min_hours=ph.value, min_km=pk.value,
-                           need_hours=format_decimal(need_h.quantize(Decimal("0.01"))),
-                           need_km=format_decimal(need_k.quantize(Decimal("0.01"))), **extra)
+                           need_hours=format_decimal(need_h.quantize(Decimal("0.01"), rounding=ROUND_CEILING)),
+                           need_km=format_decimal(need_k.quantize(Decimal("0.01"), rounding=ROUND_CEILING)), **extra)
 
 
 def _incidents(ctx: Ctx, vin: str, kind: IncidentKind) -> list[tuple[str, Incident]]:
