@@ -438,6 +438,9 @@ def _load_cached(pack_id: str, root: str) -> Pack:
             tmp = entry.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps({"chain": chain, "content": _jsonable(content), "revision": revision}, ensure_ascii=False))
             os.replace(tmp, entry)
+            for stale in entry.parent.glob(f"{pack_id}-*.json"):  # entries of earlier pack sources
+                if stale != entry:
+                    stale.unlink(missing_ok=True)
         except OSError:
             pass
     return pack

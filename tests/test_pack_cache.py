@@ -44,6 +44,7 @@ def test_editing_a_pack_file_invalidates_the_cache(rules: Path) -> None:
     after = _load(rules)
     assert after.revision != before.revision
     assert after.parameters["insurance.min_liability_yuan"].values[0].value == 6000000
+    assert len(list((rules.parent / "cache").glob("anhui-2025-*.json"))) == 1  # the stale entry is gone
 
 
 def test_a_corrupt_cache_entry_is_rebuilt(rules: Path) -> None:
