@@ -19,7 +19,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,12 +87,18 @@ def _micros(dt: datetime) -> int:
     return (dt - EPOCH) // US
 
 
+_fromiso = datetime.fromisoformat
+
+
 def parse_time(text: str, field: str) -> datetime:
     """ISO 8601 with an offset; a time without one is Asia/Shanghai local time."""
     try:
-        dt = datetime.fromisoformat(text.strip())
+        dt = _fromiso(text)
     except ValueError:
-        raise _Bad(BadRowReason.bad_time, field, show(text)) from None
+        try:
+            dt = _fromiso(text.strip())
+        except ValueError:
+            raise _Bad(BadRowReason.bad_time, field, show(text)) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=SHANGHAI)
     return dt
@@ -107,7 +113,7 @@ def parse_metres(text: str) -> int:
         raise _Bad(BadRowReason.bad_number, "distance_km", show(text))
     if value < 0:
         raise _Bad(BadRowReason.negative_distance, "distance_km", show(text))
-    return int((value * 1000).to_integral_value(ROUND_HALF_EVEN))
+    return int((value * 1000).to_integral_value(ROUND_DOWN))  # to the metre, down: never more than recorded
 
 
 # ---------------------------------------------------------------- files
@@ -212,7 +218,10 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
     vins = {v.vin for v in app.vehicles}
     applied = set(app.sections)
     speed_param = pack.parameters["evidence.max_average_speed_kmh"].at(as_of)
-    max_speed = Decimal(str(speed_param.value)) if speed_param is not None and speed_param.value is not None else Decimal("Infinity")
+    max_speed = None  # km/h as a fraction (numerator, denominator), compared in integers
+    if speed_param is not None and speed_param.value is not None:
+        max_speed = Decimal(str(speed_param.value)).as_integer_ratio()
+    vin_cache: dict[str, str] = {}
     notices: dict[str, list[tuple[date, date, frozenset[str], str]]] = defaultdict(list)
     for n in app.notices:
         if n.kind is NoticeKind.road_test:
@@ -241,7 +250,7 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
                     bad.add(rel, line, BadRowReason.malformed_row, "", err)
                     continue
                 try:
-                    batch.append((file_no, line, *_trip(rec, vins, applied, pack, max_speed, notices)))
+                    batch.append((file_no, line, *_trip(rec, vins, vin_cache, applied, pack, max_speed, notices)))
                 except _Bad as b:
                     bad.add(rel, line, b.reason, b.field, b.detail)
                     continue
@@ -301,29 +310,35 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
     )
 
 
-def _trip(rec: dict[str, str], vins: set[str], applied: set[str], pack: Pack, max_speed: Decimal, notices) -> tuple[Any, ...]:
+def _trip(rec: dict[str, str], known_vins: set[str], vins: dict[str, str], applied: set[str], pack: Pack, max_speed: tuple[int, int] | None, notices) -> tuple[Any, ...]:
     for col in TRIP_COLUMNS:
-        if not rec.get(col, "").strip():
+        value = rec.get(col)
+        if not value or value.isspace():
             raise _Bad(BadRowReason.missing_field, col)
     start = parse_time(rec["start"], "start")
     end = parse_time(rec["end"], "end")
     metres = parse_metres(rec["distance_km"])
-    mode = MODES.get(rec["mode"].strip().lower())
+    mode = MODES.get(rec["mode"])
+    if mode is None:
+        mode = MODES.get(rec["mode"].strip().lower())
     if mode is None:
         raise _Bad(BadRowReason.bad_value, "mode", show(rec["mode"]))
-    try:
-        vin = normalize_identifier(rec["vin"])
-    except TypeError:  # pragma: no cover - always text here
-        raise _Bad(BadRowReason.bad_value, "vin", show(rec["vin"])) from None
-    section = rec["section"].strip()
-    s_us, e_us = _micros(start), _micros(end)
+    raw_vin = rec["vin"]
+    vin = vins.get(raw_vin)  # a cache: raw text → normalised VIN (most rows repeat a few VINs)
+    if vin is None:
+        vin = vins[raw_vin] = normalize_identifier(raw_vin)
+    section = rec["section"]
+    if section[0].isspace() or section[-1].isspace():
+        section = section.strip()
+    s_us, e_us = (start - EPOCH) // US, (end - EPOCH) // US
     if e_us < s_us:
         raise _Bad(BadRowReason.end_before_start, "end", f"{rec['start'].strip()} → {rec['end'].strip()}")
     duration = e_us - s_us
-    if metres and (duration == 0 or (max_speed.is_finite() and Decimal(metres) * 3_600_000 > max_speed * duration)):
+    if metres and (duration == 0 or (max_speed is not None and metres * 3_600_000 * max_speed[1] > max_speed[0] * duration)):
         speed = "∞" if duration == 0 else f"{Decimal(metres) * 3_600_000 / duration:.1f}"
-        raise _Bad(BadRowReason.impossible_speed, "distance_km", f"{speed} km/h > {max_speed} km/h")
-    if vin not in vins:
+        limit = "∞" if max_speed is None else format(Decimal(max_speed[0]) / max_speed[1], "f")
+        raise _Bad(BadRowReason.impossible_speed, "distance_km", f"{speed} km/h > {limit} km/h")
+    if vin not in known_vins:
         raise _Bad(BadRowReason.unknown_vin, "vin", show(vin))
     if section not in pack.sections:
         raise _Bad(BadRowReason.unknown_section, "section", show(section))
@@ -332,7 +347,7 @@ def _trip(rec: dict[str, str], vins: set[str], applied: set[str], pack: Pack, ma
     elif section not in applied:
         cls = 2
     else:
-        cls = 0 if _under_notice(notices.get(vin, ()), start, end, section, rec.get("notice", "").strip()) else 3
+        cls = 0 if _under_notice(notices.get(vin, ()), start, end, section, (rec.get("notice") or "").strip()) else 3
     return rec["trip_id"].strip(), vin, s_us, e_us, metres, section, cls
 
 
@@ -372,8 +387,8 @@ def _aggregate(db: sqlite3.Connection, vins: list[str]) -> list[VehicleEvidence]
         out.append(
             VehicleEvidence(
                 vin=vin,
-                counted=Totals(trips=len(sw.counted_ids), hours=_hours(sw.us), km=_km(sw.m)),
-                by_section=[SectionTotals(section=k, trips=len(v[0]), hours=_hours(v[1]), km=_km(v[2])) for k, v in sorted(sw.sections.items())],
+                counted=Totals(trips=sw.trips, hours=_hours(sw.us), km=_km(sw.m)),
+                by_section=[SectionTotals(section=k, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for k, v in sorted(sw.sections.items())],
                 excluded=[ExcludedTotals(reason=r, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for r, v in sorted(ex.items())],
                 overlapping_trips=sw.overlap_trips,
             )
@@ -387,18 +402,21 @@ class _Sweep:
     Time is the union of the trips. Where several trips cover the same moment, that moment's
     distance is taken at the lowest rate (km per hour) among them — the most cautious reading of
     contradictory records, and one that does not depend on how the trips are cut into rows.
-    Distances are in whole metres, floored per stretch of time.
+    Distances are in whole metres, floored per stretch of time. Only the trips active at the
+    current moment are held, so memory does not grow with the number of trips.
     """
+
+    __slots__ = ("vin", "active", "t", "us", "m", "total_us", "total_m", "overlap_trips", "trips", "sections")
 
     def __init__(self, vin: str):
         self.vin = vin
-        self.active: list[tuple[int, int, int, int, str, str]] = []  # (end, start, metres, dur, trip_id, section)
+        self.active: list[list] = []  # [end, start, metres, dur, trip_id, section, counted?]
         self.t = 0
         self.us = self.m = 0
         self.total_us = self.total_m = 0
         self.overlap_trips = 0
-        self.counted_ids: set[str] = set()
-        self.sections: dict[str, list] = {}
+        self.trips = 0  # trips that contributed time
+        self.sections: dict[str, list[int]] = {}  # section → [trips, µs, metres]
 
     def _count(self, a: int, b: int) -> None:
         """Count ``[a, b)`` at the lowest rate among the active trips."""
@@ -406,16 +424,20 @@ class _Sweep:
             return
         best = self.active[0]
         for tr in self.active[1:]:
-            if tr[2] * best[3] < best[2] * tr[3] or (tr[2] * best[3] == best[2] * tr[3] and (tr[1], tr[4]) < (best[1], best[4])):
+            lhs, rhs = tr[2] * best[3], best[2] * tr[3]
+            if lhs < rhs or (lhs == rhs and (tr[1], tr[4]) < (best[1], best[4])):
                 best = tr
-        _end, _start, metres, dur, trip_id, section = best
         span = b - a
-        got = metres * span // dur
+        got = best[2] * span // best[3]
         self.us += span
         self.m += got
-        self.counted_ids.add(trip_id)
-        sec = self.sections.setdefault(section, [set(), 0, 0])
-        sec[0].add(trip_id)
+        sec = self.sections.get(best[5])
+        if sec is None:
+            sec = self.sections[best[5]] = [0, 0, 0]
+        if not best[6]:
+            best[6] = True
+            self.trips += 1
+            sec[0] += 1
         sec[1] += span
         sec[2] += got
 
@@ -442,10 +464,10 @@ class _Sweep:
             self.t = s
         if e == s:  # a zero-length record: nothing to count, nothing overlapped
             if not self.active:
-                self.counted_ids.add(trip_id)
-                self.sections.setdefault(section, [set(), 0, 0])[0].add(trip_id)
+                self.trips += 1
+                self.sections.setdefault(section, [0, 0, 0])[0] += 1
             return
-        self.active.append((e, s, m, e - s, trip_id, section))
+        self.active.append([e, s, m, e - s, trip_id, section, False])
 
     def finish(self) -> None:
         self._advance(max((tr[0] for tr in self.active), default=self.t))
