@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import operator
 import os
 import sqlite3
 import tempfile
@@ -221,13 +222,13 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
     max_speed = None  # km/h as a fraction (numerator, denominator), compared in integers
     if speed_param is not None and speed_param.value is not None:
         max_speed = Decimal(str(speed_param.value)).as_integer_ratio()
-    vin_cache: dict[str, str] = {}
     notices: dict[str, list[tuple[date, date, frozenset[str], str]]] = defaultdict(list)
     for n in app.notices:
         if n.kind is NoticeKind.road_test:
             for vin in n.vins:
                 notices[vin].append((n.issued, n.valid_until, frozenset(n.sections), n.number))
 
+    parser = _TripParser(vins, applied, pack, max_speed, notices)
     fd, db_path = tempfile.mkstemp(prefix="icv-permits-trips-", suffix=".sqlite")
     os.close(fd)
     db = sqlite3.connect(db_path)
@@ -244,13 +245,14 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
             rows = bad_before = 0
             bad_before = sum(bad.counts.values())
             batch: list[tuple[Any, ...]] = []
-            for line, rec, err in _records(path, rel, TRIP_COLUMNS):
+            parse = parser.parse
+            for line, rec, err in _trip_rows(path, rel):
                 rows += 1
                 if rec is None:
                     bad.add(rel, line, BadRowReason.malformed_row, "", err)
                     continue
                 try:
-                    batch.append((file_no, line, *_trip(rec, vins, vin_cache, applied, pack, max_speed, notices)))
+                    batch.append((file_no, line, *parse(*rec)))
                 except _Bad as b:
                     bad.add(rel, line, b.reason, b.field, b.detail)
                     continue
@@ -310,58 +312,132 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
     )
 
 
-def _trip(rec: dict[str, str], known_vins: set[str], vins: dict[str, str], applied: set[str], pack: Pack, max_speed: tuple[int, int] | None, notices) -> tuple[Any, ...]:
-    for col in TRIP_COLUMNS:
-        value = rec.get(col)
-        if not value or value.isspace():
-            raise _Bad(BadRowReason.missing_field, col)
-    start = parse_time(rec["start"], "start")
-    end = parse_time(rec["end"], "end")
-    metres = parse_metres(rec["distance_km"])
-    mode = MODES.get(rec["mode"])
-    if mode is None:
-        mode = MODES.get(rec["mode"].strip().lower())
-    if mode is None:
-        raise _Bad(BadRowReason.bad_value, "mode", show(rec["mode"]))
-    raw_vin = rec["vin"]
-    vin = vins.get(raw_vin)  # a cache: raw text → normalised VIN (most rows repeat a few VINs)
-    if vin is None:
-        vin = vins[raw_vin] = normalize_identifier(raw_vin)
-    section = rec["section"]
-    if section[0].isspace() or section[-1].isspace():
-        section = section.strip()
-    s_us, e_us = (start - EPOCH) // US, (end - EPOCH) // US
-    if e_us < s_us:
-        raise _Bad(BadRowReason.end_before_start, "end", f"{rec['start'].strip()} → {rec['end'].strip()}")
-    duration = e_us - s_us
-    if metres and (duration == 0 or (max_speed is not None and metres * 3_600_000 * max_speed[1] > max_speed[0] * duration)):
-        speed = "∞" if duration == 0 else f"{Decimal(metres) * 3_600_000 / duration:.1f}"
-        limit = "∞" if max_speed is None else format(Decimal(max_speed[0]) / max_speed[1], "f")
-        raise _Bad(BadRowReason.impossible_speed, "distance_km", f"{speed} km/h > {limit} km/h")
-    if vin not in known_vins:
-        raise _Bad(BadRowReason.unknown_vin, "vin", show(vin))
-    if section not in pack.sections:
-        raise _Bad(BadRowReason.unknown_section, "section", show(section))
-    if not mode:
-        cls = 1
-    elif section not in applied:
-        cls = 2
-    else:
-        cls = 0 if _under_notice(notices.get(vin, ()), start, end, section, (rec.get("notice") or "").strip()) else 3
-    return rec["trip_id"].strip(), vin, s_us, e_us, metres, section, cls
+def _trip_rows(path: Path, name: str) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
+    """``(line, (vin, trip_id, start, end, distance_km, mode, section, notice), error)`` per data row:
+    :func:`_records` without a dict per CSV row."""
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        for line, rec, err in _records(path, name, TRIP_COLUMNS):
+            yield line, None if rec is None else tuple(rec.get(c, "") for c in _ALL_TRIP_COLUMNS), err
+        return
+    try:
+        fh = path.open("r", encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
+    with fh:
+        try:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
+            cols = [h.strip().lower() for h in header]
+            missing = [c for c in TRIP_COLUMNS if c not in cols]
+            if missing:
+                raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
+            width = len(cols)
+            # dict(zip(cols, row)) keeps the last of repeated column names: so does this
+            last = {c: i for i, c in enumerate(cols)}
+            idx = [last[c] for c in TRIP_COLUMNS]
+            if "notice" in last:
+                pick = operator.itemgetter(*idx, last["notice"])
+            else:
+                pick7 = operator.itemgetter(*idx)
+                pick = lambda row: (*pick7(row), "")  # noqa: E731
+            for row in reader:
+                if len(row) != width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    yield reader.line_num, None, f"{len(row)} columns, the header has {width}"
+                    continue
+                if width == 1 and not row[0].strip():
+                    continue
+                yield reader.line_num, pick(row), ""
+        except UnicodeDecodeError as exc:
+            raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
+        except csv.Error as exc:
+            raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
 
 
-def _under_notice(notices, start: datetime, end: datetime, section: str, number: str) -> bool:
-    """Inside a road-test notice of the vehicle: valid on the trip's first and last (Shanghai) days,
-    covering its section (when the notice lists sections), and the one named by the row, if any."""
-    d0 = start.astimezone(SHANGHAI).date()
-    d1 = end.astimezone(SHANGHAI).date()
-    for issued, until, sections, num in notices:
-        if number and num != number:
-            continue
-        if issued <= d0 and d1 <= until and (not sections or section in sections):
-            return True
-    return False
+_ALL_TRIP_COLUMNS = (*TRIP_COLUMNS, "notice")
+_VIN_CACHE_MAX = 10_000
+
+
+def _day_start_us(d: date) -> int:
+    return _micros(datetime(d.year, d.month, d.day, tzinfo=SHANGHAI))
+
+
+class _TripParser:
+    """:func:`_trip` for many rows: VINs normalised once per spelling, notice windows and the
+    speed limit as integers (microseconds, a ratio), no time-zone conversion per row."""
+
+    def __init__(self, vins: set[str], applied: set[str], pack: Pack, max_speed: tuple[int, int] | None, notices) -> None:
+        self.vins, self.applied, self.sections = vins, applied, pack.sections
+        self.ratio = max_speed
+        self.limit = "∞" if max_speed is None else format(Decimal(max_speed[0]) / max_speed[1], "f")
+        self.vin_cache: dict[str, str] = {}
+        # a trip is under a notice if its first Shanghai day is >= issued and its last <= valid_until:
+        # s >= 00:00 of the issue day and e < 00:00 of the day after valid_until (Shanghai time)
+        self.windows: dict[str, list[tuple[int, int, frozenset[str], str]]] = {}
+        for vin, lst in notices.items():
+            self.windows[vin] = [(_day_start_us(issued), _day_start_us(until + timedelta(days=1)) if until < date.max else 2**63,
+                                  sections, num) for issued, until, sections, num in lst]
+
+    def parse(self, vin_raw: str, trip_id: str, start: str, end: str, dist: str, mode_raw: str, section: str, number: str) -> tuple[Any, ...]:
+        raw_start, raw_end, raw_dist, raw_mode = start, end, dist, mode_raw  # error details show the values as written
+        trip_id, start, end, dist, mode_raw, section = trip_id.strip(), start.strip(), end.strip(), dist.strip(), mode_raw.strip(), section.strip()
+        vin = self.vin_cache.get(vin_raw)
+        if vin is None:
+            if not vin_raw.strip():
+                raise _Bad(BadRowReason.missing_field, "vin")
+            vin = normalize_identifier(vin_raw)
+            if len(self.vin_cache) < _VIN_CACHE_MAX:
+                self.vin_cache[vin_raw] = vin
+        if not (trip_id and start and end and dist and mode_raw and section):
+            for col, v in zip(TRIP_COLUMNS[1:], (trip_id, start, end, dist, mode_raw, section), strict=True):
+                if not v:
+                    raise _Bad(BadRowReason.missing_field, col)
+        try:
+            st = datetime.fromisoformat(start)
+        except ValueError:
+            raise _Bad(BadRowReason.bad_time, "start", show(raw_start)) from None
+        try:
+            en = datetime.fromisoformat(end)
+        except ValueError:
+            raise _Bad(BadRowReason.bad_time, "end", show(raw_end)) from None
+        if st.tzinfo is None:
+            st = st.replace(tzinfo=SHANGHAI)
+        if en.tzinfo is None:
+            en = en.replace(tzinfo=SHANGHAI)
+        a, dot, b = dist.partition(".")
+        if a.isascii() and a.isdigit() and (not dot or (len(b) <= 3 and b.isascii() and b.isdigit())):
+            metres = int(a) * 1000 + (int(b.ljust(3, "0")) if b else 0)
+        else:
+            metres = parse_metres(raw_dist)
+        mode = MODES.get(mode_raw.lower())
+        if mode is None:
+            raise _Bad(BadRowReason.bad_value, "mode", show(raw_mode))
+        s_us, e_us = (st - EPOCH) // US, (en - EPOCH) // US
+        if e_us < s_us:
+            raise _Bad(BadRowReason.end_before_start, "end", f"{start} → {end}")
+        duration = e_us - s_us
+        if metres and (duration == 0 or (self.ratio is not None and metres * 3_600_000 * self.ratio[1] > self.ratio[0] * duration)):
+            speed = "∞" if duration == 0 else f"{Decimal(metres) * 3_600_000 / duration:.1f}"
+            raise _Bad(BadRowReason.impossible_speed, "distance_km", f"{speed} km/h > {self.limit} km/h")
+        if vin not in self.vins:
+            raise _Bad(BadRowReason.unknown_vin, "vin", show(vin))
+        if section not in self.sections:
+            raise _Bad(BadRowReason.unknown_section, "section", show(section))
+        if not mode:
+            cls = 1
+        elif section not in self.applied:
+            cls = 2
+        else:
+            cls = 3
+            number = number.strip()
+            for lo, hi, sections, num in self.windows.get(vin, ()):
+                if (not number or num == number) and lo <= s_us and e_us < hi and (not sections or section in sections):
+                    cls = 0
+                    break
+        return trip_id, vin, s_us, e_us, metres, section, cls
 
 
 def _aggregate(db: sqlite3.Connection, vins: list[str]) -> list[VehicleEvidence]:
@@ -457,6 +533,27 @@ class _Sweep:
     def add(self, trip_id: str, section: str, s: int, e: int, m: int) -> None:
         self.total_us += e - s
         self.total_m += m
+        active = self.active
+        if len(active) == 1 and active[0][0] <= s and e > s:
+            # the common case: the one active trip ends before this one starts; count the rest of it
+            tr = active[0]
+            span = tr[0] - self.t
+            if span > 0:
+                got = tr[2] if span == tr[3] else tr[2] * span // tr[3]
+                self.us += span
+                self.m += got
+                sec = self.sections.get(tr[5])
+                if sec is None:
+                    sec = self.sections[tr[5]] = [0, 0, 0]
+                if not tr[6]:
+                    tr[6] = True
+                    self.trips += 1
+                    sec[0] += 1
+                sec[1] += span
+                sec[2] += got
+            tr[0], tr[1], tr[2], tr[3], tr[4], tr[5], tr[6] = e, s, m, e - s, trip_id, section, False  # reuse the list
+            self.t = s
+            return
         self._advance(s)
         if self.active:
             self.overlap_trips += 1
