@@ -52,6 +52,7 @@ US = timedelta(microseconds=1)
 TRIP_COLUMNS = ("vin", "trip_id", "start", "end", "distance_km", "mode", "section")
 OPTIONAL_TRIP_COLUMNS = ("notice",)
 INCIDENT_COLUMNS = ("date", "vin", "kind")
+INCIDENT_FIELDS = (*INCIDENT_COLUMNS, "section", "liability", "police_reference", "description", "during_road_test")
 MODES = {"autonomous": True, "auto": True, "自动驾驶": True, "manual": False, "人工": False, "人工驾驶": False}
 _CLS = {0: None, 1: Exclusion.manual_mode, 2: Exclusion.section_not_applied, 3: Exclusion.no_valid_notice}
 
@@ -88,23 +89,6 @@ def _micros(dt: datetime) -> int:
     return (dt - EPOCH) // US
 
 
-_fromiso = datetime.fromisoformat
-
-
-def parse_time(text: str, field: str) -> datetime:
-    """ISO 8601 with an offset; a time without one is Asia/Shanghai local time."""
-    try:
-        dt = _fromiso(text)
-    except ValueError:
-        try:
-            dt = _fromiso(text.strip())
-        except ValueError:
-            raise _Bad(BadRowReason.bad_time, field, show(text)) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=SHANGHAI)
-    return dt
-
-
 def parse_metres(text: str) -> int:
     try:
         value = Decimal(text.strip())
@@ -130,8 +114,10 @@ def _sha256(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _records(path: Path, name: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str] | None, str]]:
-    """``(line, fields, error)`` for each data row of a CSV or JSON Lines file."""
+def _rows(path: Path, name: str, required: tuple[str, ...], columns: tuple[str, ...]) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
+    """``(line, values, error)`` for each data row of a CSV or JSON Lines file: ``values`` holds
+    the row's ``columns`` in that order ("" where a column is absent), or is ``None`` with the
+    reason the row cannot be read. A CSV header must name every ``required`` column."""
     try:
         fh = path.open("r", encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -152,7 +138,7 @@ def _records(path: Path, name: str, required: tuple[str, ...]) -> Iterator[tuple
                     if not isinstance(obj, dict):
                         yield line_no, None, "not a JSON object"
                         continue
-                    yield line_no, {str(k): "" if v is None else str(v) for k, v in obj.items()}, ""
+                    yield line_no, tuple("" if (v := obj.get(c)) is None else str(v) for c in columns), ""
                 if not seen:
                     raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
                 return
@@ -165,14 +151,20 @@ def _records(path: Path, name: str, required: tuple[str, ...]) -> Iterator[tuple
             if missing:
                 raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
             width = len(cols)
+            last = {c: i for i, c in enumerate(cols)}  # a repeated column name: the last one counts
+            pad = any(c not in last for c in columns)  # absent columns read an "" appended to the row
+            pick = operator.itemgetter(*(last.get(c, width) for c in columns))
             for row in reader:
-                line_no = reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
                 if len(row) != width:
-                    yield line_no, None, f"{len(row)} columns, the header has {width}"
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    yield reader.line_num, None, f"{len(row)} columns, the header has {width}"
                     continue
-                yield line_no, dict(zip(cols, row, strict=True)), ""
+                if width == 1 and not row[0].strip():
+                    continue
+                if pad:
+                    row.append("")
+                yield reader.line_num, pick(row), ""
         except UnicodeDecodeError as exc:
             raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
         except csv.Error as exc:
@@ -246,7 +238,7 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
             bad_before = sum(bad.counts.values())
             batch: list[tuple[Any, ...]] = []
             parse = parser.parse
-            for line, rec, err in _trip_rows(path, rel):
+            for line, rec, err in _rows(path, rel, TRIP_COLUMNS, _ALL_TRIP_COLUMNS):
                 rows += 1
                 if rec is None:
                     bad.add(rel, line, BadRowReason.malformed_row, "", err)
@@ -288,13 +280,13 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
         digest, size = _sha256(path)
         rows = 0
         bad_before = sum(bad.counts.values())
-        for line, rec, err in _records(path, rel, INCIDENT_COLUMNS):
+        for line, rec, err in _rows(path, rel, INCIDENT_COLUMNS, INCIDENT_FIELDS):
             rows += 1
             if rec is None:
                 bad.add(rel, line, BadRowReason.malformed_row, "", err)
                 continue
             try:
-                incidents.append(_incident(rec, vins, pack))
+                incidents.append(_incident(dict(zip(INCIDENT_FIELDS, rec, strict=True)), vins, pack))
             except _Bad as b:
                 bad.add(rel, line, b.reason, b.field, b.detail)
         files.append(EvidenceFile(path=rel, kind="incidents", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
@@ -310,51 +302,6 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
         lenient=lenient,
         has_trips=bool(ev.trips),
     )
-
-
-def _trip_rows(path: Path, name: str) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
-    """``(line, (vin, trip_id, start, end, distance_km, mode, section, notice), error)`` per data row:
-    :func:`_records` without a dict per CSV row."""
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        for line, rec, err in _records(path, name, TRIP_COLUMNS):
-            yield line, None if rec is None else tuple(rec.get(c, "") for c in _ALL_TRIP_COLUMNS), err
-        return
-    try:
-        fh = path.open("r", encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
-    with fh:
-        try:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
-                raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
-            cols = [h.strip().lower() for h in header]
-            missing = [c for c in TRIP_COLUMNS if c not in cols]
-            if missing:
-                raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
-            width = len(cols)
-            # dict(zip(cols, row)) keeps the last of repeated column names: so does this
-            last = {c: i for i, c in enumerate(cols)}
-            idx = [last[c] for c in TRIP_COLUMNS]
-            if "notice" in last:
-                pick = operator.itemgetter(*idx, last["notice"])
-            else:
-                pick7 = operator.itemgetter(*idx)
-                pick = lambda row: (*pick7(row), "")  # noqa: E731
-            for row in reader:
-                if len(row) != width:
-                    if not row or (len(row) == 1 and not row[0].strip()):
-                        continue
-                    yield reader.line_num, None, f"{len(row)} columns, the header has {width}"
-                    continue
-                if width == 1 and not row[0].strip():
-                    continue
-                yield reader.line_num, pick(row), ""
-        except UnicodeDecodeError as exc:
-            raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
-        except csv.Error as exc:
-            raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
 
 
 _ALL_TRIP_COLUMNS = (*TRIP_COLUMNS, "notice")
@@ -503,15 +450,18 @@ class _Sweep:
             lhs, rhs = tr[2] * best[3], best[2] * tr[3]
             if lhs < rhs or (lhs == rhs and (tr[1], tr[4]) < (best[1], best[4])):
                 best = tr
-        span = b - a
-        got = best[2] * span // best[3]
+        self._credit(best, b - a)
+
+    def _credit(self, tr: list, span: int) -> None:
+        """Count ``span`` microseconds of trip ``tr`` at its own rate."""
+        got = tr[2] if span == tr[3] else tr[2] * span // tr[3]
         self.us += span
         self.m += got
-        sec = self.sections.get(best[5])
+        sec = self.sections.get(tr[5])
         if sec is None:
-            sec = self.sections[best[5]] = [0, 0, 0]
-        if not best[6]:
-            best[6] = True
+            sec = self.sections[tr[5]] = [0, 0, 0]
+        if not tr[6]:
+            tr[6] = True
             self.trips += 1
             sec[0] += 1
         sec[1] += span
@@ -537,20 +487,8 @@ class _Sweep:
         if len(active) == 1 and active[0][0] <= s and e > s:
             # the common case: the one active trip ends before this one starts; count the rest of it
             tr = active[0]
-            span = tr[0] - self.t
-            if span > 0:
-                got = tr[2] if span == tr[3] else tr[2] * span // tr[3]
-                self.us += span
-                self.m += got
-                sec = self.sections.get(tr[5])
-                if sec is None:
-                    sec = self.sections[tr[5]] = [0, 0, 0]
-                if not tr[6]:
-                    tr[6] = True
-                    self.trips += 1
-                    sec[0] += 1
-                sec[1] += span
-                sec[2] += got
+            if tr[0] > self.t:
+                self._credit(tr, tr[0] - self.t)
             tr[0], tr[1], tr[2], tr[3], tr[4], tr[5], tr[6] = e, s, m, e - s, trip_id, section, False  # reuse the list
             self.t = s
             return
