@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from .errors import InputError, Problem, show
 from .i18n import N_
-from .model.application import Application, Incident, NoticeKind
+from .model.application import Application, Incident, Notice, NoticeKind
 from .model.evidence import (
     BAD_ROWS_LISTED,
     BadRow,
@@ -197,8 +197,13 @@ class _Collector:
             self.listed.append(BadRow(file=file, line=line, reason=reason, field=field, detail=detail))
 
 
-def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, lenient: bool = False) -> EvidenceSummary | None:
+def summarise(
+    app: Application, base_dir: Path, pack: Pack, as_of: date, *, lenient: bool = False, history: list[Notice] | None = None
+) -> EvidenceSummary | None:
     """Read the application's evidence files and add up what they prove.
+
+    Trips count only inside the road-test notices in ``history`` (default: those the application
+    declares; a regulator's review passes the notices on record instead).
 
     Raises :class:`InputError` listing the bad rows (file, line, reason) unless ``lenient``, in
     which case bad rows are skipped and listed in the summary.
@@ -215,7 +220,7 @@ def summarise(app: Application, base_dir: Path, pack: Pack, as_of: date, *, leni
     if speed_param is not None and speed_param.value is not None:
         max_speed = Decimal(str(speed_param.value)).as_integer_ratio()
     notices: dict[str, list[tuple[date, date, frozenset[str], str]]] = defaultdict(list)
-    for n in app.notices:
+    for n in app.notices if history is None else history:
         if n.kind is NoticeKind.road_test:
             for vin in n.vins:
                 notices[vin].append((n.issued, n.valid_until, frozenset(n.sections), n.number))

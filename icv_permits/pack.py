@@ -467,6 +467,6 @@ def applies(rule: RuleDef, activity: Activity, conditions: frozenset[str], pack:
 
 
 CONDITIONS = frozenset(
-    list(Modifiers.model_fields) + ["carries_passengers", "carries_goods", "fee_charged", "connected_remote_control"]
+    list(Modifiers.model_fields) + ["carries_passengers", "carries_goods", "fee_charged", "connected_remote_control", "on_record"]
 )
 """Names a rule's ``requires``/``unless`` may use (checked by ``rules lint``)."""

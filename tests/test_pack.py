@@ -217,7 +217,7 @@ def test_rules_show_accepts_a_lower_case_id_and_rejects_an_unknown_one():
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-def test_rules_list_json_has_54_rules_for_anhui(anhui):
+def test_rules_list_json_has_57_rules_for_anhui(anhui):
     proc = run_cli("rules", "list", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -225,7 +225,7 @@ def test_rules_list_json_has_54_rules_for_anhui(anhui):
     assert data["pack_revision"] == anhui.revision
     assert data["chain"] == ["anhui-2025", "national-2021"]
     ids = [r["id"] for r in data["rules"]]
-    assert len(ids) == 54 and len(set(ids)) == 54
+    assert len(ids) == 57 and len(set(ids)) == 57
     assert {"DRV-01", "ENT-08", "EVD-01", "DOP-02"} <= set(ids)
     evd = next(p for p in data["parameters"] if p["id"] == "evidence.min_hours")
     assert [v["citation"]["source"] for v in evd["values"]] == ["NAT-2021", "AH-2025"]
@@ -235,7 +235,7 @@ def test_rules_list_json_for_the_national_pack():
     proc = run_cli("rules", "list", "--format", "json", "--pack", "national-2021")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert len(data["rules"]) == 54 - len(ANHUI_ONLY)
+    assert len(data["rules"]) == 57 - len(ANHUI_ONLY)
     assert not ANHUI_ONLY & {r["id"] for r in data["rules"]}
 
 

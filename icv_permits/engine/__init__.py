@@ -16,9 +16,10 @@ import pendulum
 from .. import __version__
 from ..model.application import Application
 from ..model.evidence import EvidenceSummary
+from ..model.registry import RegistryFacts
 from ..pack import Pack, applies
 from . import checks as _checks  # noqa: F401  (registers the check functions)
-from .core import REGISTRY, Ctx, Param, Subjects
+from .core import REGISTRY, Ctx, Param, Subjects, notice_entries_of
 from .decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
 
 __all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
@@ -26,9 +27,12 @@ __all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Findi
 _KIND_ORDER = {"application": 0, "entity": 1, "section": 2, "driver": 3, "vehicle": 4}
 
 
-def conditions_of(app: Application) -> frozenset[str]:
-    """The conditions a rule's ``requires``/``unless`` are matched against."""
+def conditions_of(app: Application, registry: RegistryFacts | None = None) -> frozenset[str]:
+    """The conditions a rule's ``requires``/``unless`` are matched against; ``on_record`` holds
+    when the regulator's records are given (a submission under review, not a pre-check)."""
     conds = {name for name, on in app.modifiers.model_dump().items() if on}
+    if registry is not None:
+        conds.add("on_record")
     ops = app.operations
     if ops.carries_passengers:
         conds.add("carries_passengers")
@@ -56,14 +60,23 @@ def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Finding:
     return ctx.finding(Outcome.not_evaluated, ctx.application_subject(), reason, **values)
 
 
-def evaluate(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummary | None = None) -> Decision:
+def evaluate(
+    app: Application,
+    pack: Pack,
+    as_of: date,
+    evidence: EvidenceSummary | None = None,
+    registry: RegistryFacts | None = None,
+) -> Decision:
     """Check ``app`` against every applicable rule of ``pack`` as in force on ``as_of``.
 
     ``evidence`` is what the application's trip logs and incident records add up to (read by the
-    service layer); without it, the per-vehicle summaries in the application are judged."""
+    service layer); without it, the per-vehicle summaries in the application are judged.
+    ``registry`` is what the regulator's records say (a submission under review): the entity's
+    Anhui notices then come from it, and the cross-application rules apply."""
     as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
-    conds = conditions_of(app)
+    conds = conditions_of(app, registry)
     subjects = Subjects(app)
+    notices = notice_entries_of(app, registry)
     in_force: dict[str, Param | None] = {}
     findings: list[Finding] = []
     applied: list[RuleInfo] = []
@@ -92,7 +105,7 @@ def evaluate(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummar
                 unset.append(name)
             else:
                 params[name] = param
-        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence, subjects)
+        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence, subjects, registry, notices)
         if not rule.enabled:
             findings.append(_not_evaluated(ctx, "disabled"))
             continue
@@ -140,4 +153,5 @@ def evaluate(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummar
         missing_fields=missing,
         findings=findings,
         evidence=evidence,
+        registry=registry,
     )

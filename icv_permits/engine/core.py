@@ -19,8 +19,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..model.application import Application, Driver, Vehicle
+from ..model.application import Application, Driver, Notice, Province, Vehicle
 from ..model.evidence import EvidenceSummary
+from ..model.registry import RegistryFacts
 from ..model.ids import mask_id_number
 from ..pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
 from .decision import Finding, Outcome, SubjectRef, Threshold
@@ -155,6 +156,14 @@ class Subjects:
         ]
 
 
+def notice_entries_of(app: Application, registry: RegistryFacts | None) -> list[tuple[str, Notice]]:
+    if registry is None:
+        return [(f"notices[{i}]", n) for i, n in enumerate(app.notices)]
+    on_record = [(f"records.notices[{n.number}]", n) for n in registry.notices]
+    declared = [(f"notices[{i}]", n) for i, n in enumerate(app.notices) if n.issuer_province is not Province.anhui]
+    return on_record + declared
+
+
 class Ctx:
     """What one check sees: the application, the as-of date, its rule and parameters in force."""
 
@@ -168,10 +177,14 @@ class Ctx:
         conditions: frozenset[str],
         evidence: EvidenceSummary | None = None,
         subjects: Subjects | None = None,
+        registry: RegistryFacts | None = None,
+        notice_entries: list[tuple[str, Notice]] | None = None,
     ):
         self.subjects = subjects or Subjects(app)
         self.app = app
         self.evidence = evidence
+        self.registry = registry
+        self._notice_entries = notice_entries if notice_entries is not None else notice_entries_of(app, registry)
         self.conditions = conditions
         self.pack = pack
         self.as_of = as_of
@@ -180,6 +193,16 @@ class Ctx:
 
     def param(self, name: str) -> Param:
         return self._params[name]
+
+    # the entity's notice history ------------------------------------------
+    def notice_entries(self) -> list[tuple[str, Notice]]:
+        """(where it comes from, notice): Anhui notices from the regulator's records when the
+        engine has them (the store wins), other provinces' notices from the application."""
+        return self._notice_entries
+
+    @property
+    def notices(self) -> list[Notice]:
+        return [n for _, n in self._notice_entries]
 
     # subjects ------------------------------------------------------------
     def application_subject(self) -> SubjectRef:

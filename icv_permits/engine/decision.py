@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ..model.evidence import EvidenceSummary
+from ..model.registry import RegistryFacts
 from ..pack import Comparison, Confidence, Severity, Subject
 
 DECISION_FORMAT = "icv-permits/decision/1"
@@ -105,6 +106,7 @@ class Decision(_M):
     missing_fields: list[str]
     findings: list[Finding]
     evidence: EvidenceSummary | None = None  # what the evidence files added up to, with their SHA-256
+    registry: RegistryFacts | None = None  # what the regulator's records said (submissions under review)
 
     def failures(self) -> list[Finding]:
         return [f for f in self.findings if f.outcome is Outcome.failed]

@@ -1,3 +1,3 @@
 """Check functions, one per rule ID, grouped by party. Importing this package registers them."""
 
-from . import demonstration, driver, entity, evidence, insurance, materials, operations, scope, vehicle  # noqa: F401
+from . import demonstration, driver, entity, evidence, insurance, materials, operations, records, scope, vehicle  # noqa: F401

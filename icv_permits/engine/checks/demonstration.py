@@ -1,8 +1,8 @@
 """DOP-01…03 (demonstration operation), ADD-01 (adding vehicles), YRD-01 (Yangtze River Delta
 recognition), PER-01/02 (validity of notices and plates).
 
-The entity's notice history comes from the application here; the regulator's store, which knows the
-real history, overrides it when a submission is reviewed (issue #4).
+The entity's Anhui notice history comes from the application in a pre-check, and from the regulator's
+records when a submission is reviewed (``ctx.notice_entries()``: the store wins, issue #4).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def valid_on(n: Notice, day: date) -> bool:
 @check("DOP-01", reasons=("no_da_notice", "sections_not_covered"))
 def dop_01(ctx: Ctx):
     s = ctx.entity_subject()
-    das = [(i, n) for i, n in enumerate(ctx.app.notices)
+    das = [(i, n) for i, n in ctx.notice_entries()
            if n.kind is NoticeKind.demonstration_application and n.issuer_province is Province.anhui and valid_on(n, ctx.as_of)]
     if not das:
         yield ctx.fail(s, "no_da_notice", field="notices")
@@ -37,7 +37,7 @@ def dop_01(ctx: Ctx):
 @check("DOP-02", params=("operation.first_max_vehicles",), reasons=("first_too_many", "not_first"))
 def dop_02(ctx: Ctx):
     s = ctx.application_subject()
-    earlier = [n.number for n in ctx.app.notices if n.kind is NoticeKind.demonstration_operation and n.issuer_province is Province.anhui]
+    earlier = [n.number for n in ctx.notices if n.kind is NoticeKind.demonstration_operation and n.issuer_province is Province.anhui]
     if earlier:
         yield ctx.na(s, "not_first", observed=len(ctx.app.vehicles), notices=earlier)
         return
@@ -57,7 +57,7 @@ def add_01(ctx: Ctx):
     if adding is None or adding.original_notice is None:
         yield ctx.missing(s, "adding.original_notice")
         return
-    notice = next((n for n in ctx.app.notices if n.number == adding.original_notice), None)
+    notice = next((n for n in ctx.notices if n.number == adding.original_notice), None)
     if notice is None:
         yield ctx.fail(s, "no_original_notice", field="adding.original_notice", observed=adding.original_notice)
         return
@@ -81,7 +81,7 @@ def add_01(ctx: Ctx):
 def yrd_01(ctx: Ctx):
     s = ctx.entity_subject()
     p = ctx.param("yrd.recognised_provinces")
-    notices = [n for n in ctx.app.notices
+    notices = [n for n in ctx.notices
                if n.kind is NoticeKind.road_test and p.met_by(n.issuer_province.value) and valid_on(n, ctx.as_of)]
     if not notices:
         yield ctx.fail(s, "no_yrd_notice", field="notices", threshold=p)
@@ -105,16 +105,16 @@ def latest_notice_end(issued: date, pack_months: int) -> date:
 def per_01(ctx: Ctx):
     p = ctx.param("notice.max_validity_months")
     s = ctx.entity_subject()
-    if not ctx.app.notices:
+    if not ctx.notices:
         yield ctx.na(s, "no_history")
         return
     bad = []
-    for i, n in enumerate(ctx.app.notices):
+    for where, n in ctx.notice_entries():
         if n.issuer_province is not Province.anhui:
             continue
         latest = latest_notice_end(n.issued, int(p.value))
         if n.valid_until > latest:
-            bad.append(ctx.fail(s, "notice_too_long", field=f"notices[{i}].valid_until", observed=n.valid_until, threshold=p,
+            bad.append(ctx.fail(s, "notice_too_long", field=f"{where}.valid_until", observed=n.valid_until, threshold=p,
                                 notice=n.number, latest=latest))
     yield from bad or [ctx.ok(s, field="notices", threshold=p)]
 
@@ -123,18 +123,18 @@ def per_01(ctx: Ctx):
 def per_02(ctx: Ctx):
     p = ctx.param("plate.max_validity_months")
     s = ctx.entity_subject()
-    with_plates = [(i, n) for i, n in enumerate(ctx.app.notices) if n.plates_valid_until is not None and n.issuer_province is Province.anhui]
+    with_plates = [(i, n) for i, n in ctx.notice_entries() if n.plates_valid_until is not None and n.issuer_province is Province.anhui]
     if not with_plates:
         yield ctx.na(s, "no_history")
         return
     bad = []
     for i, n in with_plates:
         if n.plates_valid_until > n.valid_until:
-            bad.append(ctx.fail(s, "plates_past_notice", field=f"notices[{i}].plates_valid_until", observed=n.plates_valid_until,
+            bad.append(ctx.fail(s, "plates_past_notice", field=f"{i}.plates_valid_until", observed=n.plates_valid_until,
                                 notice=n.number, notice_valid_until=n.valid_until))
         if n.plates_issued is not None:
             latest = latest_notice_end(n.plates_issued, int(p.value))
             if n.plates_valid_until > latest:
-                bad.append(ctx.fail(s, "plates_too_long", field=f"notices[{i}].plates_valid_until", observed=n.plates_valid_until,
+                bad.append(ctx.fail(s, "plates_too_long", field=f"{i}.plates_valid_until", observed=n.plates_valid_until,
                                     threshold=p, notice=n.number, latest=latest))
     yield from bad or [ctx.ok(s, field="notices", threshold=p)]
