@@ -163,6 +163,248 @@ def rules_lint(pack: Annotated[str | None, typer.Option("--pack", "-p", help="On
     raise typer.Exit(1 if bad else 0)
 
 
+# ---------------------------------------------------------------- the regulator's workflow (store)
+
+db_app = typer.Typer(help="The store's database: upgrade, status. 数据库：升级、状态。", no_args_is_help=True)
+entity_app = typer.Typer(help="Entities on record. 主体记录。", no_args_is_help=True)
+plates_app = typer.Typer(help="Temporary plates. 临时号牌。", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(entity_app, name="entity")
+app.add_typer(plates_app, name="plates")
+
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (recorded); default $ICV_PERMITS_ACTOR or the login name. 操作人。")]
+FmtOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="text or json.")]
+
+
+def _store_errors(lang: Lang):
+    """Maps store and input problems to their exit codes, with a message in ``lang``."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def guard():
+        try:
+            yield
+        except InputError as exc:
+            heads = {2: N_("Bad input (exit 2):"), 4: N_("Not found (exit 4):"), 5: N_("Conflict (exit 5):"), 6: N_("Database unavailable (exit 6):")}
+            _fail(t(lang.value, heads.get(exc.exit_code, heads[2])) + "\n" + exc.render(lang.value), exc.exit_code)
+        except PackError as exc:
+            _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
+
+    return guard()
+
+
+def _open():
+    from .store.db import open_store
+
+    return open_store()
+
+
+def _clock():
+    from .workflow import clock_from_env
+
+    return clock_from_env()
+
+
+def _actor(actor: str | None) -> str:
+    from .workflow import default_actor
+
+    return (actor or "").strip()[:100] or default_actor()
+
+
+@db_app.command("upgrade")
+def db_upgrade(lang: LangOpt = _default_lang()) -> None:
+    """Create or migrate the database to this version's schema (Alembic). 创建或升级数据库。"""
+    from .store import db, secrets
+
+    with _store_errors(lang):
+        before, after = db.upgrade()
+        created = secrets.ensure_key_file()
+    typer.echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=db.shown_url(db.database_url()), before=before or "—", after=after))
+    if created:
+        typer.echo(t(lang.value, N_("Created the secret key {path} (owner-only). Keep a copy: without it sealed ID numbers cannot be re-checked."), path=str(created)))
+
+
+@db_app.command("status")
+def db_status(lang: LangOpt = _default_lang(), fmt: FmtOpt = ListFormat.text) -> None:
+    """Show which database is used and its schema revision. 显示数据库及其版本。"""
+    from .store import db
+
+    url = db.database_url()
+    with _store_errors(lang):
+        engine = db._engine(url)
+        try:
+            current = db.current_revision(engine)
+        except Exception as exc:  # noqa: BLE001 - reported as unavailable
+            raise db.unavailable(url, exc) from None
+    head = db.head_revision()
+    data = {"url": db.shown_url(url), "backend": engine.dialect.name, "schema": current, "head": head, "up_to_date": current == head}
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        typer.echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
+                     url=data["url"], backend=data["backend"], current=current or "—", head=head))
+    raise typer.Exit(0 if current == head else 2)
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="Application file (YAML or JSON). 申请文件。", show_default=False)],
+    resubmits: Annotated[int | None, typer.Option("--resubmits", help="The returned submission this file corrects. 补正的申请编号。")] = None,
+    pack: PackOpt = DEFAULT_PACK,
+    actor: ActorOpt = None,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+    lenient: Annotated[bool, typer.Option("--lenient", help="Skip bad rows of evidence files. 跳过证据文件中的错误行。")] = False,
+) -> None:
+    """Import an application and re-check it against the rules and the records. 受理申请并复核。"""
+    from . import render_store as R
+    from . import workflow as W
+
+    with _store_errors(lang):
+        result = W.submit(_open(), file, actor=_actor(actor), clock=_clock(), pack=pack, resubmits=resubmits, lenient=lenient)
+    if fmt is ListFormat.json:
+        sys.stdout.write(R.dumps({"submission": result.submission.to_json(), "new_submission": result.new_submission,
+                                  "decision": result.decision.to_json_dict()}))
+    else:
+        sys.stdout.write(R.submitted(result, lang.value))
+
+
+@app.command("queue")
+def queue_cmd(
+    state: Annotated[list[str] | None, typer.Option("--state", help="under_review (default), returned, approved, rejected; repeatable.")] = None,
+    all_states: Annotated[bool, typer.Option("--all", help="Every state. 全部。")] = False,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Submissions waiting for a decision, oldest first. 待审核的申请。"""
+    from . import render_store as R
+    from . import workflow as W
+    from .store.tables import State
+
+    known = [x.value for x in State]
+    states = known if all_states else (state or [State.under_review.value])
+    bad = [x for x in states if x not in known]
+    if bad:
+        _fail(t(lang.value, N_("Unknown state {value}; use one of {known}."), value=bad[0], known=", ".join(known)))
+    with _store_errors(lang):
+        views = W.queue(_open(), states=states)
+    if fmt is ListFormat.json:
+        sys.stdout.write(R.dumps([v.to_json() for v in views]))
+    else:
+        sys.stdout.write(R.queue(views, lang.value))
+
+
+@app.command("show")
+def show_cmd(
+    submission_id: Annotated[int, typer.Argument(help="Submission number. 申请编号。")],
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show passing rules in full too.")] = False,
+) -> None:
+    """A submission: versions, engine runs, decisions, notices and its latest report. 查看申请。"""
+    from . import render_store as R
+    from . import workflow as W
+    from .pack import load_pack
+
+    with _store_errors(lang):
+        view, decision = W.show(_open(), submission_id)
+        pack = load_pack(decision.pack_id) if decision is not None else None
+    if fmt is ListFormat.json:
+        sys.stdout.write(R.dumps({"submission": view.to_json(), "decision": decision.to_json_dict() if decision else None}))
+    else:
+        sys.stdout.write(R.submission(view, decision, pack, lang.value, verbose=verbose))
+
+
+@app.command()
+def decide(
+    submission_id: Annotated[int, typer.Argument(help="Submission number. 申请编号。")],
+    approve: Annotated[bool, typer.Option("--approve", help="Approve: issue the notice and plates. 批准。")] = False,
+    return_: Annotated[bool, typer.Option("--return", help="Return for correction (补正). 退回补正。")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject. 不予批准。")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Written reason (required to return, reject, or go against the engine). 理由。")] = None,
+    if_revision: Annotated[int | None, typer.Option("--if-revision", help="Only if the submission is still at this revision (as shown). 仅当版本号一致时。")] = None,
+    pack: PackOpt = DEFAULT_PACK,
+    actor: ActorOpt = None,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Decide a submission under review. 审核决定。"""
+    from . import render_store as R
+    from . import workflow as W
+
+    chosen = [name for name, on in (("approve", approve), ("return", return_), ("reject", reject)) if on]
+    if len(chosen) != 1:
+        _fail(t(lang.value, N_("Give exactly one of --approve, --return, --reject.")))
+    with _store_errors(lang):
+        result = W.decide(_open(), submission_id, chosen[0], reason=reason, actor=_actor(actor), clock=_clock(), pack=pack,
+                          expected_revision=if_revision)
+    if fmt is ListFormat.json:
+        sys.stdout.write(R.dumps({"submission": result.submission.to_json(), "review": result.review, "notice": result.notice,
+                                  "decision": result.decision.to_json_dict()}))
+    else:
+        sys.stdout.write(R.decided(result, lang.value))
+
+
+def _days(text: str, lang: Lang) -> int:
+    import re
+
+    m = re.fullmatch(r"\s*(\d{1,4})\s*d?\s*", text or "")
+    if not m:
+        _fail(t(lang.value, N_("--expiring-within takes a number of days such as 30d, not {value}."), value=text[:20]))
+    return int(m.group(1))
+
+
+@app.command("notices")
+def notices_cmd(
+    expiring_within: Annotated[str | None, typer.Option("--expiring-within", help="Only those whose notice or plates end within N days, e.g. 30d.")] = None,
+    entity: Annotated[str | None, typer.Option("--entity", help="Only this entity's (credit code).")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also ended and superseded notices.")] = False,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Notices in force, soonest to end first. 有效通知书。"""
+    from . import render_store as R
+    from . import workflow as W
+
+    days = _days(expiring_within, lang) if expiring_within is not None else None
+    with _store_errors(lang):
+        rows = W.list_notices(_open(), clock=_clock(), expiring_within_days=days, credit_code=entity, include_inactive=all_)
+    sys.stdout.write(R.dumps(rows) if fmt is ListFormat.json else R.notices(rows, lang.value))
+
+
+@plates_app.command("renew")
+def plates_renew(
+    notice: Annotated[str, typer.Argument(help="Notice number, e.g. AH-DA-2026-0001. 通知书编号。")],
+    vin: Annotated[str | None, typer.Option("--vin", help="Only this vehicle.")] = None,
+    pack: PackOpt = DEFAULT_PACK,
+    actor: ActorOpt = None,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Renew the plates of a notice's vehicles (≤ 6 months, never past the notice). 换领号牌。"""
+    from . import render_store as R
+    from . import workflow as W
+
+    with _store_errors(lang):
+        result = W.renew_plates(_open(), notice, actor=_actor(actor), clock=_clock(), pack=pack, vin=vin)
+    sys.stdout.write(R.dumps(result) if fmt is ListFormat.json else R.renewed(result, lang.value))
+
+
+@entity_app.command("show")
+def entity_show(
+    credit_code: Annotated[str, typer.Argument(help="Unified social credit code. 统一社会信用代码。")],
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """An entity's history: submissions, notices, plates, drivers. 主体历史。"""
+    from . import render_store as R
+    from . import workflow as W
+
+    with _store_errors(lang):
+        data = W.entity_history(_open(), credit_code, clock=_clock())
+    sys.stdout.write(R.dumps(data) if fmt is ListFormat.json else R.entity(data, lang.value))
+
+
 def main() -> None:
     """Console entry point: never shows a traceback unless ICV_PERMITS_DEBUG is set."""
     try:

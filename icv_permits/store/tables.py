@@ -70,7 +70,7 @@ class Entity(SQLModel, table=True):
     __tablename__ = "entity"
     id: int | None = Field(default=None, primary_key=True)
     credit_code: str = Field(max_length=18, unique=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=500)
     created_at: dt.datetime = _utc(nullable=False)
 
 
@@ -78,8 +78,8 @@ class Vehicle(SQLModel, table=True):
     __tablename__ = "vehicle"
     id: int | None = Field(default=None, primary_key=True)
     vin: str = Field(max_length=17, unique=True)
-    brand_model: str | None = Field(default=None, max_length=200)
-    configuration: str | None = Field(default=None, max_length=200)
+    brand_model: str | None = Field(default=None, max_length=500)
+    configuration: str | None = Field(default=None, max_length=500)
     created_at: dt.datetime = _utc(nullable=False)
 
 
@@ -88,7 +88,7 @@ class Driver(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     id_lookup: str = Field(max_length=64, unique=True)  # HMAC-SHA256 of the ID number
     id_masked: str = Field(max_length=32)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=500)
     created_at: dt.datetime = _utc(nullable=False)
 
 
@@ -96,7 +96,7 @@ class Submission(SQLModel, table=True):
     __tablename__ = "submission"
     id: int | None = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entity.id", index=True)
-    application_id: str | None = Field(default=None, max_length=200)  # the applicant's own reference
+    application_id: str | None = Field(default=None, max_length=500)  # the applicant's own reference
     activity: str = Field(max_length=40)
     state: str = Field(max_length=20, index=True)
     current_version: int = 1

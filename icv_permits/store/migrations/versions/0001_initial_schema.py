@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('id_lookup', sa.String(length=64), nullable=False),
     sa.Column('id_masked', sa.String(length=32), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=500), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('id_lookup')
@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_table('entity',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('credit_code', sa.String(length=18), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('name', sa.String(length=500), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('credit_code')
@@ -41,8 +41,8 @@ def upgrade() -> None:
     op.create_table('vehicle',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('vin', sa.String(length=17), nullable=False),
-    sa.Column('brand_model', sa.String(length=200), nullable=True),
-    sa.Column('configuration', sa.String(length=200), nullable=True),
+    sa.Column('brand_model', sa.String(length=500), nullable=True),
+    sa.Column('configuration', sa.String(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('vin')
@@ -50,7 +50,7 @@ def upgrade() -> None:
     op.create_table('submission',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('entity_id', sa.Integer(), nullable=False),
-    sa.Column('application_id', sa.String(length=200), nullable=True),
+    sa.Column('application_id', sa.String(length=500), nullable=True),
     sa.Column('activity', sa.String(length=40), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('current_version', sa.Integer(), nullable=False),
