@@ -176,8 +176,11 @@ def _groups(decision: Decision) -> list[tuple[str, str, list[Finding]]]:
 
 def _headline(decision: Decision, pack: Pack, lang: str) -> list[str]:
     c = decision.counts
-    return [
-        t(lang, N_("icv-permits pre-check report")),
+    reg = decision.registry
+    title = (t(lang, N_("icv-permits review report (re-checked against the office's records)")) if reg is not None
+             else t(lang, N_("icv-permits pre-check report")))
+    lines = [
+        title,
         t(
             lang,
             N_("Application {id} · {activity} · as of {as_of}"),
@@ -196,6 +199,10 @@ def _headline(decision: Decision, pack: Pack, lang: str) -> list[str]:
             passed=c["pass"],
         ),
     ]
+    if reg is not None:
+        lines.append(t(lang, N_("Notice history from the records ({n} Anhui notices on record, read {when}); where the file disagrees, the records win (REC-01)."),
+                       n=len(reg.notices), when=reg.read_at))
+    return lines
 
 
 def _evidence_lines(decision: Decision, lang: str) -> list[tuple[str, int]]:
