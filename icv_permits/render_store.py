@@ -24,6 +24,7 @@ STATES = {
     "rejected": N_("rejected"),
 }
 ACTIONS = {"approve": N_("approve"), "return": N_("return for correction"), "reject": N_("reject")}
+NOTICE_STATUS = {"active": N_("issued"), "superseded": N_("superseded"), "revoked": N_("revoked")}
 KINDS = {
     "road_test": N_("road test"),
     "demonstration_application": N_("demonstration application"),
@@ -130,7 +131,7 @@ def decided(result, lang: str) -> str:
 
 def notice_block(n: dict, lang: str) -> str:
     out = [t(lang, N_("Notice {number} ({kind}, {status}): issued {issued}, valid {start} – {end}"), number=n["number"],
-             kind=t(lang, KINDS.get(n["kind"], n["kind"])), status=n["status"], issued=n["issued"], start=n["valid_from"], end=n["valid_until"])]
+             kind=t(lang, KINDS.get(n["kind"], n["kind"])), status=t(lang, NOTICE_STATUS.get(n["status"], n["status"])), issued=n["issued"], start=n["valid_from"], end=n["valid_until"])]
     out.append("  " + t(lang, N_("Sections: {sections}"), sections=", ".join(n["sections"])))
     for pl in n["plates"]:
         extra = "  " + t(lang, N_("(renewal)")) if pl.get("renews") else ""

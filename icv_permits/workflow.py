@@ -59,6 +59,16 @@ NOTICE_KIND = {
     Activity.demonstration_operation: NoticeKind.demonstration_operation,
 }
 
+# words used as ``*_text`` parameters of problems (translated when shown)
+STATE_TEXT = {
+    "under_review": N_("under review"),
+    "returned": N_("returned for correction"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+NOTICE_STATUS_TEXT = {"active": N_("issued"), "superseded": N_("superseded"), "revoked": N_("revoked")}
+VERDICT_TEXT = {"compliant": N_("compliant"), "non_compliant": N_("non-compliant"), "incomplete": N_("incomplete")}
+
 # the states a decision can leave, and where each action leads
 TRANSITIONS = {
     (T.State.under_review, T.Action.approve): T.State.approved,
@@ -373,8 +383,8 @@ def _target_submission(s: Session, app: Application, entity: T.Entity, resubmits
         if sub.entity_id != entity.id:
             raise Conflict([Problem(str(path), N_("submission {id} belongs to another entity; a correction must come from the same entity"), {"id": resubmits}, "other_entity")])
         if sub.state != T.State.returned.value:
-            raise Conflict([Problem(str(path), N_("submission {id} is {state}; only a returned submission takes a corrected version"),
-                                    {"id": resubmits, "state": sub.state}, "not_returned")])
+            raise Conflict([Problem(str(path), N_("submission {id} is {state_text}; only a returned submission takes a corrected version"),
+                                    {"id": resubmits, "state_text": STATE_TEXT[sub.state]}, "not_returned")])
         return sub, False
     if app.application_id:
         rows = s.exec(select(T.Submission).where(T.Submission.entity_id == entity.id, T.Submission.application_id == app.application_id)
@@ -437,8 +447,8 @@ def decide(
                                     {"current": sub.revision, "expected": expected_revision}, "stale_revision")])
         to_state = TRANSITIONS.get((T.State(sub.state), action))
         if to_state is None:
-            raise Conflict([Problem(str(sub_id), N_("submission {id} is {state}; only a submission under review can be approved, returned or rejected"),
-                                    {"id": sub_id, "state": sub.state}, "illegal_transition")])
+            raise Conflict([Problem(str(sub_id), N_("submission {id} is {state_text}; only a submission under review can be approved, returned or rejected"),
+                                    {"id": sub_id, "state_text": STATE_TEXT[sub.state]}, "illegal_transition")])
         version = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub.id,
                                                            T.SubmissionVersion.number == sub.current_version)).scalars().one()
         app = restore(json.loads(version.document), keys.unseal(version.sealed))
@@ -449,9 +459,9 @@ def decide(
         against = (action is T.Action.approve and verdict is not Verdict.compliant) or (
             action is not T.Action.approve and verdict is Verdict.compliant)
         if reason is None and (against or action is not T.Action.approve):
-            msg = (N_("the engine finds this submission {verdict}: deciding against it needs a written reason (--reason)") if against
+            msg = (N_("the engine finds this submission {verdict_text}: deciding against it needs a written reason (--reason)") if against
                    else N_("returning or rejecting needs a written reason for the applicant (--reason)"))
-            raise InputError([Problem("--reason", msg, {"verdict": verdict.value}, "reason_required")])
+            raise InputError([Problem("--reason", msg, {"verdict_text": VERDICT_TEXT[verdict.value]}, "reason_required")])
         run = _run(version.id, now, actor, "decide", today, p, decision)
         s.add(run)
         s.flush()
@@ -590,8 +600,8 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
         if n is None:
             raise NotFound([Problem(notice_number, N_("no notice with this number"), {}, "no_notice")])
         if n.status != T.NoticeStatus.active.value or n.valid_until < today:
-            raise Conflict([Problem(n.number, N_("notice {number} is no longer in force ({status}, valid until {until}): the entity re-applies instead"),
-                                    {"number": n.number, "status": n.status, "until": n.valid_until.isoformat()}, "notice_not_active")])
+            raise Conflict([Problem(n.number, N_("notice {number} is no longer in force ({status_text}, valid until {until}): the entity re-applies instead"),
+                                    {"number": n.number, "status_text": NOTICE_STATUS_TEXT[n.status], "until": n.valid_until.isoformat()}, "notice_not_active")])
         q = select(T.Plate, T.Vehicle.vin).join(T.Vehicle, T.Vehicle.id == T.Plate.vehicle_id).where(T.Plate.notice_id == n.id)
         if vin:
             q = q.where(T.Vehicle.vin == normalize_identifier(vin))
