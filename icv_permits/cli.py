@@ -214,14 +214,14 @@ def _actor(actor: str | None) -> str:
 @db_app.command("upgrade")
 def db_upgrade(lang: LangOpt = _default_lang()) -> None:
     """Create or migrate the database to this version's schema (Alembic). 创建或升级数据库。"""
-    from .store import db, secrets
+    from .store import db, personal
 
     with _store_errors(lang):
         before, after = db.upgrade()
-        created = secrets.ensure_key_file()
+        created = personal.ensure_key_file()
     typer.echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=db.shown_url(db.database_url()), before=before or "—", after=after))
     if created:
-        typer.echo(t(lang.value, N_("Created the secret key {path} (owner-only). Keep a copy: without it sealed ID numbers cannot be re-checked."), path=str(created)))
+        typer.echo(t(lang.value, N_("Created the secret key {path} (owner-only). Keep a copy, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(created)))
 
 
 @db_app.command("status")

@@ -43,7 +43,7 @@ from .pack import DEFAULT_PACK, Pack, load_pack
 from .service import Clock, SystemClock, parse_application
 from .store import tables as T
 from .store.db import Conflict, NotFound, Store
-from .store.secrets import Keys
+from .store.personal import Keys
 
 ACTOR_ENV = "ICV_PERMITS_ACTOR"
 NOW_ENV = "ICV_PERMITS_NOW"
@@ -117,31 +117,33 @@ def canonical(data: Any) -> str:
 # ---------------------------------------------------------------- personal data
 
 
-def redact(app: Application) -> tuple[dict, dict[str, str]]:
-    """The application as JSON with ID and phone numbers masked, and the originals by path."""
+def pseudonymise(app: Application, keys: Keys) -> tuple[Application, dict, list[dict]]:
+    """The application the store keeps and the engine judges: ID numbers replaced by stand-ins
+    that judge the same (``store/personal.py``), phone numbers masked. Returns (application,
+    its JSON document, which fields were changed and how)."""
     doc = app.model_dump(mode="json")
-    taken: dict[str, str] = {}
+    changed: list[dict] = []
+    stand_ins: dict[str, str] = {}
+    used: set[str] = set()
     for i, d in enumerate(doc["drivers"]):
-        taken[f"drivers.{i}.id_number"] = d["id_number"]
-        d["id_number"] = mask_id_number(d["id_number"])
+        original = d["id_number"]
+        if original not in stand_ins:
+            salt = 0
+            candidate = keys.stand_in(original, salt)
+            while candidate in used and candidate != original:
+                salt += 1
+                candidate = keys.stand_in(original, salt)
+            stand_ins[original] = candidate
+            used.add(candidate)
+        d["id_number"] = stand_ins[original]
+        changed.append({"path": f"drivers[{i}].id_number", "method": "stand_in" if d["id_number"] != original else "kept_invalid"})
         if d.get("phone"):
-            taken[f"drivers.{i}.phone"] = d["phone"]
             d["phone"] = mask_phone(d["phone"])
+            changed.append({"path": f"drivers[{i}].phone", "method": "mask"})
     if doc["entity"].get("contact_phone"):
-        taken["entity.contact_phone"] = doc["entity"]["contact_phone"]
         doc["entity"]["contact_phone"] = mask_phone(doc["entity"]["contact_phone"])
-    return doc, taken
-
-
-def restore(doc: dict, taken: dict[str, str]) -> Application:
-    doc = json.loads(json.dumps(doc))
-    for path, value in taken.items():
-        node: Any = doc
-        *parents, last = path.split(".")
-        for p in parents:
-            node = node[int(p)] if isinstance(node, list) else node[p]
-        node[last] = value
-    return Application.model_validate(doc)
+        changed.append({"path": "entity.contact_phone", "method": "mask"})
+    return Application.model_validate(doc), doc, changed
 
 
 # ---------------------------------------------------------------- views
@@ -214,8 +216,10 @@ def _active(day: dt.date):
     return (T.Notice.status == T.NoticeStatus.active.value) & (T.Notice.valid_until >= day)
 
 
-def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, keys: Keys, store: Store,
+def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
                    exclude_notice_ids: frozenset[int] = frozenset()) -> RegistryFacts:
+    """What the records say about ``app`` on ``day``; drivers are matched by ``lookups_by_ref``
+    (driver ref → keyed hash of the ID number), never by the number itself."""
     entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().first()
     notices: list[NoticeModel] = []
     if entity is not None:
@@ -232,7 +236,7 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
     for vin, code, name, number, until in s.exec(q).all():
         elsewhere.append(VinElsewhere(vin=vin, credit_code=code, entity_name=name, notice=number, valid_until=until.isoformat()))
     loads = []
-    lookups = {keys.id_lookup(d.id_number): d.ref for d in app.drivers}
+    lookups = {lookup: ref for ref, lookup in lookups_by_ref.items()}
     q = (select(T.Driver.id_lookup, T.Vehicle.vin)
          .join(T.NoticeDriver, T.NoticeDriver.driver_id == T.Driver.id)
          .join(T.Vehicle, T.Vehicle.id == T.NoticeDriver.vehicle_id)
@@ -322,23 +326,24 @@ def submit(
     app, raw = _load_file(path)
     p = _pack(pack)
     keys = Keys.load()
+    lookups = {d.ref: keys.id_lookup(d.id_number) for d in app.drivers}
 
     evidence = None
     if app.evidence is not None:
         from .evidence import summarise
 
         with store.read() as s:
-            history = effective_history(app, registry_facts(s, app, today, now, keys, store))
+            history = effective_history(app, registry_facts(s, app, today, now, lookups, store))
         evidence = summarise(app, Path(path).parent, p, today, lenient=lenient, history=history)
 
-    doc, taken = redact(app)
+    judged, doc, changed_fields = pseudonymise(app, keys)
     with store.write() as s:
-        registry = registry_facts(s, app, today, now, keys, store)
+        registry = registry_facts(s, app, today, now, lookups, store)
         if evidence is not None and _rt_windows(effective_history(app, registry)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
         entity, _vehicles, _drivers = _upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)
-        decision = evaluate(app, p, today, evidence, registry)
+        decision = evaluate(judged, p, today, evidence, registry)
         if new:
             sub = T.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
                                state=T.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
@@ -357,7 +362,7 @@ def submit(
         version = T.SubmissionVersion(
             submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
             file_sha256=hashlib.sha256(raw).hexdigest(), application_digest=decision.application_digest,
-            document=canonical(doc), sealed=keys.seal(taken), key_fingerprint=keys.fingerprint,
+            document=canonical(doc), masked_fields=canonical(changed_fields), driver_lookups=canonical(lookups), key_fingerprint=keys.fingerprint,
             evidence=canonical(evidence.model_dump(mode="json")) if evidence is not None else None,
         )
         s.add(version)
@@ -438,7 +443,6 @@ def decide(
     reason = (reason or "").strip() or None
     now, today = _now(clock)
     p = _pack(pack)
-    keys = Keys.load()
     with store.write() as s:
         sub = _submission(s, sub_id, lock=True)
         from_state = sub.state
@@ -451,9 +455,10 @@ def decide(
                                     {"id": sub_id, "state_text": STATE_TEXT[sub.state]}, "illegal_transition")])
         version = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub.id,
                                                            T.SubmissionVersion.number == sub.current_version)).scalars().one()
-        app = restore(json.loads(version.document), keys.unseal(version.sealed))
+        app = Application.model_validate_json(version.document)
         evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
-        registry = registry_facts(s, app, today, now, keys, store)
+        lookups = json.loads(version.driver_lookups)
+        registry = registry_facts(s, app, today, now, lookups, store)
         decision = evaluate(app, p, today, evidence, registry)
         verdict = decision.verdict
         against = (action is T.Action.approve and verdict is not Verdict.compliant) or (
@@ -477,7 +482,7 @@ def decide(
         s.flush()
         notice = None
         if action is T.Action.approve:
-            notice = _issue(s, sub, version, app, p, today, now)
+            notice = _issue(s, sub, version, app, p, today, now, lookups)
         s.refresh(sub)
         view = _view(s, sub)
         review_view = _review_view(review)
@@ -521,7 +526,8 @@ def plate_validity(start: dt.date, notice_until: dt.date, p: Pack, today: dt.dat
     return start, min(notice_until, last_day_of(start, months))
 
 
-def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime) -> dict:
+def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime,
+           lookups: dict[str, str]) -> dict:
     original_until = None
     original = None
     if app.modifiers.adding_vehicles and app.adding and app.adding.original_notice:
@@ -550,16 +556,13 @@ def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: App
     s.add(notice)
     s.flush()
     vehicles = {r.vin: r for r in s.exec(select(T.Vehicle).where(T.Vehicle.vin.in_(list(vins)))).scalars().all()}
-    lookups = {}
-    keys = Keys.load()
-    for d in app.drivers:
-        lookups[d.ref] = s.exec(select(T.Driver).where(T.Driver.id_lookup == keys.id_lookup(d.id_number))).scalars().one()
+    drivers = {ref: s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
     plates = []
     for v in app.vehicles:
         row = vehicles[v.vin]
         s.add(T.NoticeVehicle(notice_id=notice.id, vehicle_id=row.id))
         for ref in dict.fromkeys(v.drivers):
-            s.add(T.NoticeDriver(notice_id=notice.id, driver_id=lookups[ref].id, vehicle_id=row.id))
+            s.add(T.NoticeDriver(notice_id=notice.id, driver_id=drivers[ref].id, vehicle_id=row.id))
         pf, pu = plate_validity(start, until, p, today)
         plates.append(_new_plate(s, notice.id, row.id, pf, pu, today, now))
     s.flush()

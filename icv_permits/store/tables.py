@@ -6,7 +6,7 @@ Conventions:
   notices and plates are plain dates, meant in Asia/Shanghai;
 - documents (application snapshots, decisions) are canonical JSON text, so their bytes can be
   hashed and compared;
-- a driver's ID number is never stored in clear (``secrets.py``).
+- a driver's ID number is never stored in clear (``personal.py``).
 """
 
 from __future__ import annotations
@@ -116,8 +116,9 @@ class SubmissionVersion(SQLModel, table=True):
     file_name: str = Field(max_length=500)
     file_sha256: str = Field(max_length=64)
     application_digest: str = Field(max_length=80)
-    document: str = Field(sa_column=Column(Text, nullable=False))  # redacted application, canonical JSON
-    sealed: str = Field(sa_column=Column(Text, nullable=False))  # Fernet token: the personal data taken out
+    document: str = Field(sa_column=Column(Text, nullable=False))  # pseudonymised application (personal.py), canonical JSON
+    masked_fields: str = Field(sa_column=Column(Text, nullable=False))  # JSON: [{path, method}]
+    driver_lookups: str = Field(sa_column=Column(Text, nullable=False))  # JSON: {driver ref: id_lookup}
     key_fingerprint: str = Field(max_length=16)
     evidence: str | None = Field(default=None, sa_column=Column(Text))  # EvidenceSummary JSON
 
