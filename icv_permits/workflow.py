@@ -41,6 +41,7 @@ from .model.registry import DriverLoad, RegistryFacts, VinElsewhere
 from .model.types import TIMEZONE
 from .pack import DEFAULT_PACK, Pack, load_pack
 from .service import Clock, SystemClock, parse_application
+from . import ledger
 from .store import tables as T
 from .store.db import Conflict, NotFound, Store
 from .store.personal import Keys
@@ -367,8 +368,17 @@ def submit(
         )
         s.add(version)
         s.flush()
-        s.add(_run(version.id, now, actor, "submit", today, p, decision))
+        run = _run(version.id, now, actor, "submit", today, p, decision)
+        s.add(run)
         s.flush()
+        ledger.snapshot_pack(s, p, now)
+        engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
+            submission_id=sub.id, version=version.number, purpose="submit", engine_run_id=run.id, claimed_actor=actor,
+            clock=ledger.iso_utc(now), snapshot=doc, masked_fields=changed_fields, decision=decision), now)
+        ledger.append(s, "submission", {
+            "type": "submission", "submission_id": sub.id, "version": version.number, "new_submission": new, "state": sub.state,
+            "file_name": version.file_name, "file_sha256": version.file_sha256, "claimed_actor": actor,
+            "engine_decision": engine_rec.decision_id}, now)
         view = _view(s, sub)
     return SubmitResult(view, decision, p, new)
 
@@ -483,6 +493,15 @@ def decide(
         notice = None
         if action is T.Action.approve:
             notice = _issue(s, sub, version, app, p, today, now, lookups)
+        ledger.snapshot_pack(s, p, now)
+        engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
+            submission_id=sub.id, version=version.number, purpose="decide", engine_run_id=run.id, claimed_actor=actor,
+            clock=ledger.iso_utc(now), snapshot=json.loads(version.document), masked_fields=json.loads(version.masked_fields),
+            decision=decision), now)
+        ledger.append(s, "review", {
+            "type": "review", "submission_id": sub.id, "version": version.number, "action": action.value, "from_state": from_state,
+            "to_state": to_state.value, "reason": reason, "against_engine": against, "items": items, "claimed_actor": actor,
+            "engine_decision": engine_rec.decision_id, "notice": notice}, now)
         s.refresh(sub)
         view = _view(s, sub)
         review_view = _review_view(review)
@@ -626,6 +645,8 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
             raise Conflict([Problem(n.number, N_("the plates already run to the end of notice {number} ({until}); nothing to renew"),
                                     {"number": n.number, "until": n.valid_until.isoformat()}, "nothing_to_renew")])
         s.flush()
+        ledger.append(s, "plates_renewed", {"type": "plates_renewed", "notice": n.number, "renewed": renewed, "claimed_actor": actor,
+                                            "pack": {"id": p.id, "revision": p.revision}, "clock": ledger.iso_utc(now)}, now)
         return {"notice": _notice_view(s, n), "renewed": renewed}
 
 

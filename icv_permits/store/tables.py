@@ -213,3 +213,42 @@ class Counter(SQLModel, table=True):
     __tablename__ = "counter"
     name: str = Field(primary_key=True, max_length=60)
     value: int = 0
+
+
+# ---------------------------------------------------------------- the decision log (issue #5)
+
+
+class DecisionLog(SQLModel, table=True):
+    """One record of the hash-chained, append-only decision log (``icv_permits/ledger.py``).
+
+    Database triggers refuse UPDATE and DELETE (migration 0002)."""
+
+    __tablename__ = "decision_log"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    decision_id: str = Field(max_length=36, unique=True)
+    kind: str = Field(max_length=30)
+    recorded_at: dt.datetime = _utc(nullable=False)
+    actor: str = Field(max_length=100)  # the database session user (PostgreSQL) or the OS user (SQLite)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # RFC 8785 canonical JSON
+    prev_hash: str = Field(max_length=71)
+    hash: str = Field(max_length=71, unique=True)
+
+
+class LogHead(SQLModel, table=True):
+    """The last record's sequence number and hash: the row that serialises writers, and a check
+    against truncation of the log's tail."""
+
+    __tablename__ = "log_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=71)
+
+
+class PackSnapshot(SQLModel, table=True):
+    """The content of every pack revision a logged decision used, so replays use exactly it."""
+
+    __tablename__ = "pack_snapshot"
+    revision: str = Field(primary_key=True, max_length=80)
+    pack_id: str = Field(max_length=100)
+    content: str = Field(sa_column=Column(Text, nullable=False))  # the Pack as JSON, in its own key order
+    stored_at: dt.datetime = _utc(nullable=False)

@@ -1,0 +1,501 @@
+"""The decision log (issue #5): hash-chained, append-only, replayable.
+
+Every engine decision and every human action of the workflow is one record, written in the same
+database transaction as the action itself (``append`` is called inside ``Store.write()``), so a
+committed action always has its record and a rolled-back one never does.
+
+A record is ``{seq, decision_id, kind, recorded_at, actor, body, prev_hash, hash}``:
+
+- ``body`` is RFC 8785 canonical JSON (what happened: the pseudonymised input snapshot and which
+  fields were masked, pack ID and revision, as-of date, clock value, the evidence digests, the
+  per-rule outcomes with reason codes and values, verdict, engine version…);
+- ``hash`` is ``sha256:`` + SHA-256 of the RFC 8785 canonical JSON of the record without ``hash``
+  (``body`` embedded as the JSON value it is); ``prev_hash`` is the hash of record ``seq − 1``
+  (64 zeros before the first). Changing, deleting, inserting or reordering records breaks the chain
+  at the first record touched; ``log_head`` holds the last seq and hash, so cutting the tail shows
+  too (unless the head is rewritten as well — then only an anchor noted earlier, ``--expect-head``,
+  shows it).
+- ``actor`` is who the database says acted: the session user on PostgreSQL, the operating-system
+  user on SQLite. The name given with ``--actor`` is recorded in the body as ``claimed_actor``.
+
+Packs used by logged decisions are stored whole (``pack_snapshot``) so that a replay evaluates with
+exactly the recorded rules and parameters, whatever ``rules/`` holds today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import rfc8785
+from sqlalchemy import select, text
+from sqlmodel import Session
+
+from .engine import evaluate
+from .engine.decision import Decision
+from .errors import InputError, Problem
+from .i18n import N_
+from .model.application import Application
+from .pack import Pack
+from .store import tables as T
+from .store.db import NotFound, Store
+
+GENESIS = "sha256:" + "0" * 64
+EXPORT_FORMAT = "icv-permits/audit-export/1"
+EXIT_BROKEN = 4
+
+
+# ---------------------------------------------------------------- hashing
+
+
+def canonical_text(data: Any) -> str:
+    """RFC 8785 canonical JSON of ``data`` as text."""
+    return rfc8785.dumps(data).decode("utf-8")
+
+
+def _c(value: Any) -> str:
+    return rfc8785.dumps(value).decode("utf-8")
+
+
+def record_preimage(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str, prev_hash: str) -> bytes:
+    """RFC 8785 bytes of ``{actor, body, decision_id, kind, prev_hash, recorded_at, seq}`` (keys in
+    RFC 8785 order), given ``body_text`` already canonical. Built piecewise so that verifying does
+    not re-canonicalise every body; ``tests/test_ledger.py`` proves it equals ``rfc8785.dumps`` of
+    the whole record."""
+    return (
+        '{"actor":' + _c(actor) + ',"body":' + body_text + ',"decision_id":' + _c(decision_id) + ',"kind":' + _c(kind)
+        + ',"prev_hash":' + _c(prev_hash) + ',"recorded_at":' + _c(recorded_at) + ',"seq":' + str(int(seq)) + "}"
+    ).encode("utf-8")
+
+
+def record_hash(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str, prev_hash: str) -> str:
+    return "sha256:" + hashlib.sha256(record_preimage(seq, decision_id, kind, recorded_at, actor, body_text, prev_hash)).hexdigest()
+
+
+def iso_utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# ---------------------------------------------------------------- writing
+
+
+def db_actor(s: Session) -> str:
+    """Who the database says is acting: the session user on PostgreSQL, the OS user on SQLite."""
+    if s.get_bind().dialect.name == "postgresql":
+        return str(s.execute(text("SELECT session_user")).scalar_one())[:100]
+    try:
+        return getpass.getuser()[:100]
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "unknown"
+
+
+def pack_text(pack: Pack) -> str:
+    """A pack as JSON in its own order (the order of its rules decides the order of findings, so
+    keys are not sorted here)."""
+    return json.dumps(pack.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+
+
+def snapshot_pack(s: Session, pack: Pack, now: dt.datetime) -> None:
+    if s.get(T.PackSnapshot, pack.revision) is None:
+        s.add(T.PackSnapshot(revision=pack.revision, pack_id=pack.id, content=pack_text(pack), stored_at=now))
+        s.flush()
+
+
+def append(s: Session, kind: str, body: dict, now: dt.datetime) -> T.DecisionLog:
+    """Append one record, in the caller's transaction. The head row is locked (PostgreSQL) or the
+    transaction holds the write lock (SQLite ``BEGIN IMMEDIATE``), so writers are serialised."""
+    head = s.exec(select(T.LogHead).where(T.LogHead.id == 1).with_for_update()).scalars().one()
+    body_text = canonical_text(body)
+    seq = head.seq + 1
+    decision_id = str(uuid.uuid4())
+    recorded_at = iso_utc(now)
+    actor = db_actor(s)
+    h = record_hash(seq, decision_id, kind, recorded_at, actor, body_text, head.hash)
+    rec = T.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=now, actor=actor, body=body_text, prev_hash=head.hash, hash=h)
+    s.add(rec)
+    head.seq, head.hash = seq, h
+    s.flush()
+    return rec
+
+
+def engine_body(*, submission_id: int, version: int, purpose: str, engine_run_id: int, claimed_actor: str, clock: str,
+                snapshot: dict, masked_fields: list[dict], decision: Decision) -> dict:
+    ev = decision.evidence
+    return {
+        "type": "engine_decision",
+        "submission_id": submission_id,
+        "version": version,
+        "purpose": purpose,
+        "engine_run_id": engine_run_id,
+        "claimed_actor": claimed_actor,
+        "clock": clock,
+        "as_of": decision.as_of,
+        "pack": {"id": decision.pack_id, "revision": decision.pack_revision},
+        "engine_version": decision.engine_version,
+        "input": snapshot,
+        "masked_fields": masked_fields,
+        "input_digest": decision.application_digest,
+        "evidence_digests": [{"path": f.path, "sha256": f.sha256, "bytes": f.bytes} for f in ev.files] if ev else [],
+        "verdict": decision.verdict.value,
+        "decision": decision.to_json_dict(),
+    }
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class Record:
+    seq: int
+    decision_id: str
+    kind: str
+    recorded_at: str
+    actor: str
+    body_text: str
+    prev_hash: str
+    hash: str
+
+    @property
+    def body(self) -> dict:
+        return json.loads(self.body_text)
+
+    def computed_hash(self) -> str:
+        return record_hash(self.seq, self.decision_id, self.kind, self.recorded_at, self.actor, self.body_text, self.prev_hash)
+
+    def to_json(self) -> dict:
+        return {"type": "record", "seq": self.seq, "decision_id": self.decision_id, "kind": self.kind, "recorded_at": self.recorded_at,
+                "actor": self.actor, "body": self.body, "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+def _record(row) -> Record:
+    seq, decision_id, kind, recorded_at, actor, body, prev_hash, h = row
+    if recorded_at.tzinfo is None:
+        recorded_at = recorded_at.replace(tzinfo=dt.timezone.utc)
+    return Record(seq, decision_id, kind, iso_utc(recorded_at), actor, body, prev_hash, h)
+
+
+_COLS = (T.DecisionLog.seq, T.DecisionLog.decision_id, T.DecisionLog.kind, T.DecisionLog.recorded_at, T.DecisionLog.actor,
+         T.DecisionLog.body, T.DecisionLog.prev_hash, T.DecisionLog.hash)
+
+
+def iter_records(store: Store, from_seq: int = 1, batch: int = 2000) -> Iterator[Record]:
+    """Records in sequence order, read in batches (bounded memory)."""
+    last = from_seq - 1
+    with store.read() as s:
+        while True:
+            rows = s.execute(select(*_COLS).where(T.DecisionLog.seq > last).order_by(T.DecisionLog.seq).limit(batch)).all()
+            if not rows:
+                return
+            for row in rows:
+                rec = _record(row)
+                last = rec.seq
+                yield rec
+
+
+def find(store: Store, ref: str) -> Record:
+    """A record by decision ID (UUID) or by sequence number."""
+    ref = ref.strip()
+    with store.read() as s:
+        q = select(*_COLS)
+        q = q.where(T.DecisionLog.seq == int(ref)) if ref.isdigit() else q.where(T.DecisionLog.decision_id == ref.lower())
+        row = s.execute(q).first()
+    if row is None:
+        raise NotFound([Problem(ref, N_("no log record with this decision ID or sequence number"), {}, "no_record")])
+    return _record(row)
+
+
+def head(store: Store) -> tuple[int, str]:
+    with store.read() as s:
+        h = s.get(T.LogHead, 1)
+        return (h.seq, h.hash) if h else (0, GENESIS)
+
+
+def pack_from_snapshot(store: Store, revision: str) -> Pack:
+    with store.read() as s:
+        snap = s.get(T.PackSnapshot, revision)
+    if snap is None:
+        raise NotFound([Problem(revision, N_("no snapshot of pack revision {revision} in the log"), {"revision": revision}, "no_snapshot")])
+    return _pack_from_text(snap.content, revision)
+
+
+def _pack_from_text(content: str, revision: str) -> Pack:
+    pack = Pack.model_validate_json(content)
+    if pack.revision != revision:
+        raise InputError([Problem(revision, N_("the pack snapshot is damaged: it names revision {found}"), {"found": pack.revision}, "bad_snapshot")])
+    return pack
+
+
+# ---------------------------------------------------------------- verify
+
+
+@dataclass
+class Break:
+    seq: int
+    decision_id: str | None
+    problem: str  # edited | link | gap | head | anchor | order
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class VerifyReport:
+    checked: int
+    first_seq: int
+    last_seq: int
+    head_seq: int
+    head_hash: str
+    breaks: list[Break]
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+    def to_json(self) -> dict:
+        return {"intact": self.intact, "checked": self.checked, "first_seq": self.first_seq, "last_seq": self.last_seq,
+                "head": {"seq": self.head_seq, "hash": self.head_hash},
+                "first_break": None if self.intact else self.breaks[0].__dict__}
+
+
+def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str | None = None,
+                   head_seq: int | None = None, head_hash: str | None = None, expect_head: str | None = None) -> VerifyReport:
+    """Walk the chain; stop at the first break. ``anchor`` is the hash of record ``from_seq − 1``
+    (``GENESIS`` from the start)."""
+    prev = anchor if anchor is not None else GENESIS
+    expected_seq = from_seq
+    checked = 0
+    last = from_seq - 1
+    breaks: list[Break] = []
+    for rec in records:
+        if rec.seq != expected_seq:
+            breaks.append(Break(rec.seq, rec.decision_id, "gap", {"expected_seq": expected_seq, "found_seq": rec.seq}))
+            break
+        if rec.prev_hash != prev:
+            breaks.append(Break(rec.seq, rec.decision_id, "link", {"prev_hash": rec.prev_hash, "previous_record_hash": prev}))
+            break
+        if rec.computed_hash() != rec.hash:
+            breaks.append(Break(rec.seq, rec.decision_id, "edited", {"stored_hash": rec.hash}))
+            break
+        prev = rec.hash
+        last = rec.seq
+        expected_seq += 1
+        checked += 1
+    if not breaks and head_seq is not None and (head_seq != last or head_hash != prev) and (head_seq >= from_seq or last >= from_seq):
+        breaks.append(Break(last + 1 if head_seq > last else head_seq, None, "head",
+                            {"head_seq": head_seq, "head_hash": head_hash, "last_seq": last, "last_hash": prev}))
+    if not breaks and expect_head is not None and expect_head not in (prev,):
+        breaks.append(Break(last, None, "anchor", {"expected_head": expect_head, "last_hash": prev}))
+    return VerifyReport(checked, from_seq, last, head_seq if head_seq is not None else last, head_hash or prev, breaks)
+
+
+def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None) -> VerifyReport:
+    anchor = GENESIS
+    if from_seq > 1:
+        with store.read() as s:
+            row = s.execute(select(T.DecisionLog.hash).where(T.DecisionLog.seq == from_seq - 1)).first()
+        if row is None:
+            return VerifyReport(0, from_seq, from_seq - 1, 0, GENESIS, [Break(from_seq - 1, None, "gap", {"missing_seq": from_seq - 1})])
+        anchor = row[0]
+    hseq, hhash = head(store)
+    return verify_records(iter_records(store, from_seq), from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash, expect_head=expect_head)
+
+
+# ---------------------------------------------------------------- replay
+
+
+@dataclass
+class RuleDiff:
+    rule_id: str
+    subject: str
+    recorded: list[str]  # outcome:reason of each finding, recorded
+    replayed: list[str]
+    values_changed: bool = False
+
+
+@dataclass
+class ReplayResult:
+    seq: int
+    decision_id: str
+    submission_id: int
+    pack_mode: str
+    pack_revision: str
+    recorded_verdict: str
+    replayed_verdict: str
+    match: bool
+    rule_diffs: list[RuleDiff]
+    parameter_changes: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        d = self.__dict__.copy()
+        d["rule_diffs"] = [r.__dict__ for r in self.rule_diffs]
+        return d
+
+
+def _findings_by_rule(decision: dict) -> dict[tuple[str, str], list[dict]]:
+    out: dict[tuple[str, str], list[dict]] = {}
+    for f in decision["findings"]:
+        out.setdefault((f["rule_id"], f["subject"]["ref"]), []).append(f)
+    return out
+
+
+def diff_decisions(recorded: dict, replayed: dict) -> list[RuleDiff]:
+    a, b = _findings_by_rule(recorded), _findings_by_rule(replayed)
+    diffs = []
+    for key in sorted(set(a) | set(b)):
+        fa, fb = a.get(key, []), b.get(key, [])
+        if fa == fb:
+            continue
+        sa = [f"{f['outcome']}:{f['reason']}" for f in fa]
+        sb = [f"{f['outcome']}:{f['reason']}" for f in fb]
+        diffs.append(RuleDiff(key[0], key[1], sa, sb, values_changed=sa == sb))
+    return diffs
+
+
+def parameter_changes(old: Pack, new: Pack, as_of: dt.date) -> list[dict]:
+    """Parameters whose value in force on ``as_of`` differs between two packs (the "why")."""
+    out = []
+    for pid in sorted(set(old.parameters) | set(new.parameters)):
+        po, pn = old.parameters.get(pid), new.parameters.get(pid)
+        vo = po.at(as_of) if po else None
+        vn = pn.at(as_of) if pn else None
+        a = (vo.value, vo.effective_from.isoformat(), po.comparison) if vo else None
+        b = (vn.value, vn.effective_from.isoformat(), pn.comparison) if vn else None
+        if a != b:
+            out.append({"param": pid, "recorded": None if a is None else {"value": a[0], "effective_from": a[1], "comparison": a[2]},
+                        "current": None if b is None else {"value": b[0], "effective_from": b[1], "comparison": b[2]}})
+    for rid in sorted(set(old.rules) | set(new.rules)):
+        ro, rn = old.rules.get(rid), new.rules.get(rid)
+        if ro is None or rn is None or (ro.enabled, ro.severity, ro.applies_to) != (rn.enabled, rn.severity, rn.applies_to):
+            out.append({"rule": rid, "recorded": None if ro is None else {"enabled": ro.enabled, "severity": ro.severity.value},
+                        "current": None if rn is None else {"enabled": rn.enabled, "severity": rn.severity.value}})
+    return out
+
+
+def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None = None) -> ReplayResult:
+    body = rec.body
+    recorded = body["decision"]
+    try:
+        app = Application.model_validate(body["input"])
+        d = Decision.model_validate(recorded)
+        as_of = dt.date.fromisoformat(body["as_of"])
+        replayed = evaluate(app, pack, as_of, d.evidence, d.registry).to_json_dict()
+    except Exception as exc:  # noqa: BLE001 - a record that cannot be replayed is reported, not fatal
+        return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), mode, pack.revision, body.get("verdict", "?"), "—",
+                            False, [], error=f"{type(exc).__name__}: {str(exc)[:300]}")
+    if mode == "current":
+        # compare what matters to the applicant: the pack's revision and the engine version are expected to differ
+        for k in ("pack_revision", "pack_chain", "engine_version"):
+            replayed[k] = recorded.get(k)
+    match = replayed == recorded
+    changes = parameter_changes(recorded_pack, pack, as_of) if (mode == "current" and recorded_pack is not None and not match) else []
+    return ReplayResult(rec.seq, rec.decision_id, body["submission_id"], mode, pack.revision, recorded["verdict"], replayed["verdict"],
+                        match, [] if match else diff_decisions(recorded, replayed), changes)
+
+
+def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", current_pack: Pack | None = None) -> Iterator[ReplayResult]:
+    """Re-evaluate engine decisions (all, or the given decision IDs / sequence numbers)."""
+    from .pack import load_pack
+
+    records = (find(store, r) for r in refs) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
+    snapshots: dict[str, Pack] = {}
+    currents: dict[str, Pack] = {}
+    for rec in records:
+        if rec.kind != "engine_decision":
+            continue
+        body = rec.body
+        rev = body["pack"]["revision"]
+        if rev not in snapshots:
+            snapshots[rev] = pack_from_snapshot(store, rev)
+        if pack_mode == "recorded":
+            yield replay_record(rec, snapshots[rev], "recorded")
+        else:
+            pid = body["pack"]["id"]
+            if pid not in currents:
+                currents[pid] = current_pack if current_pack is not None else load_pack(pid)
+            yield replay_record(rec, currents[pid], "current", snapshots[rev])
+
+
+# ---------------------------------------------------------------- export / import
+
+
+def export_jsonl(store: Store, out: TextIO) -> int:
+    """Write the whole log as JSON Lines: a header, the pack snapshots, then the records in order."""
+    hseq, hhash = head(store)
+    out.write(json.dumps({"type": "header", "format": EXPORT_FORMAT, "head": {"seq": hseq, "hash": hhash}}, ensure_ascii=False) + "\n")
+    with store.read() as s:
+        for snap in s.exec(select(T.PackSnapshot).order_by(T.PackSnapshot.stored_at, T.PackSnapshot.revision)).scalars().all():
+            out.write(json.dumps({"type": "pack_snapshot", "revision": snap.revision, "pack_id": snap.pack_id,
+                                  "stored_at": iso_utc(snap.stored_at), "content": json.loads(snap.content)}, ensure_ascii=False) + "\n")
+    n = 0
+    for rec in iter_records(store):
+        out.write(json.dumps(rec.to_json(), ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def _bad_line(lineno: int, msgid: str, **params) -> InputError:
+    return InputError([Problem(f"line {lineno}", msgid, params, "bad_export")])
+
+
+def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
+    header = None
+    snaps: list[dict] = []
+    records: list[Record] = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise _bad_line(lineno, N_("not a JSON object")) from None
+        if not isinstance(obj, dict):
+            raise _bad_line(lineno, N_("not a JSON object"))
+        kind = obj.get("type")
+        try:
+            if kind == "header":
+                if obj.get("format") != EXPORT_FORMAT:
+                    raise _bad_line(lineno, N_("not an icv-permits audit export (format {found})"), found=str(obj.get("format"))[:60])
+                header = obj
+            elif kind == "pack_snapshot":
+                snaps.append(obj)
+            elif kind == "record":
+                records.append(Record(int(obj["seq"]), str(obj["decision_id"]), str(obj["kind"]), str(obj["recorded_at"]), str(obj["actor"]),
+                                      canonical_text(obj["body"]), str(obj["prev_hash"]), str(obj["hash"])))
+            else:
+                raise _bad_line(lineno, N_("unknown line type {found}"), found=str(kind)[:40])
+        except (KeyError, TypeError, ValueError):
+            raise _bad_line(lineno, N_("a record lacks a field or has one of the wrong type")) from None
+    if header is None:
+        raise _bad_line(1, N_("not an icv-permits audit export (format {found})"), found="—")
+    return header, snaps, records
+
+
+def import_jsonl(store: Store, lines: Iterable[str]) -> VerifyReport:
+    """Verify an export and, only if its chain is intact, load it into an empty log."""
+    header, snaps, records = read_export(lines)
+    h = header.get("head", {})
+    report = verify_records(records, head_seq=h.get("seq"), head_hash=h.get("hash"))
+    if not report.intact:
+        return report
+    for snap in snaps:
+        _pack_from_text(json.dumps(snap["content"], ensure_ascii=False), snap["revision"])
+    with store.write() as s:
+        current = s.exec(select(T.LogHead).where(T.LogHead.id == 1).with_for_update()).scalars().one()
+        if current.seq != 0:
+            raise InputError([Problem(store.url, N_("the log here is not empty ({n} records): import into a fresh database"), {"n": current.seq}, "not_empty")])
+        for snap in snaps:
+            if s.get(T.PackSnapshot, snap["revision"]) is None:
+                s.add(T.PackSnapshot(revision=snap["revision"], pack_id=snap["pack_id"], content=json.dumps(snap["content"], ensure_ascii=False, separators=(",", ":")),
+                                     stored_at=dt.datetime.fromisoformat(snap["stored_at"].replace("Z", "+00:00"))))
+        for rec in records:
+            s.add(T.DecisionLog(seq=rec.seq, decision_id=rec.decision_id, kind=rec.kind,
+                                recorded_at=dt.datetime.fromisoformat(rec.recorded_at.replace("Z", "+00:00")), actor=rec.actor,
+                                body=rec.body_text, prev_hash=rec.prev_hash, hash=rec.hash))
+        if records:
+            current.seq, current.hash = records[-1].seq, records[-1].hash
+    return report
