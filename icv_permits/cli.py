@@ -405,6 +405,154 @@ def entity_show(
     sys.stdout.write(R.dumps(data) if fmt is ListFormat.json else R.entity(data, lang.value))
 
 
+# ---------------------------------------------------------------- the decision log (audit)
+
+audit_app = typer.Typer(help="The decision log: log, verify, replay, explain, export, import. 决策日志审计。", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+class PackMode(StrEnum):
+    recorded = "recorded"
+    current = "current"
+
+
+@audit_app.command("log")
+def audit_log(
+    limit: Annotated[int, typer.Option("--limit", help="The last N records.")] = 50,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """The latest log records. 最近的日志记录。"""
+    from . import ledger
+    from . import render_audit as A
+
+    with _store_errors(lang):
+        store = _open()
+        last, _ = ledger.head(store)
+        records = list(ledger.iter_records(store, max(1, last - limit + 1)))
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(A.log_table(records, lang.value))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    from_seq: Annotated[int, typer.Option("--from", min=1, help="Start at this sequence number (its predecessor's hash is the anchor).")] = 1,
+    expect_head: Annotated[str | None, typer.Option("--expect-head", help="A head hash noted earlier: the log must still contain it as its last hash.")] = None,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Walk the hash chain. Exit 0 intact, 4 broken (names the first broken record). 校验哈希链。"""
+    from . import ledger
+    from . import render_audit as A
+
+    with _store_errors(lang):
+        rep = ledger.verify(_open(), from_seq=from_seq, expect_head=expect_head)
+    sys.stdout.write(json.dumps(rep.to_json(), ensure_ascii=False, indent=2) + "\n" if fmt is ListFormat.json else A.verify_text(rep, lang.value))
+    raise typer.Exit(0 if rep.intact else ledger.EXIT_BROKEN)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    refs: Annotated[list[str] | None, typer.Argument(help="Decision IDs or sequence numbers; none with --all.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every engine decision in the log.")] = False,
+    pack: Annotated[PackMode, typer.Option("--pack", help="recorded: the pack snapshot the decision used; current: today's rules/ (impact analysis).")] = PackMode.recorded,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes (0 = every core).")] = 0,
+    lang: LangOpt = _default_lang(),
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Re-evaluate logged decisions. Exit 0 when all are identical, 1 when any differs. 重放决策。"""
+    from . import ledger
+    from . import render_audit as A
+
+    if not all_ and not refs:
+        _fail(t(lang.value, N_("Name decision IDs or sequence numbers, or give --all.")))
+    with _store_errors(lang):
+        results = list(ledger.replay_parallel(_open(), None if all_ else refs, pack_mode=pack.value, jobs=jobs or None))
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(A.replay_text(results, lang.value))
+    raise typer.Exit(0 if all(r.match for r in results) else 1)
+
+
+@audit_app.command("explain")
+def audit_explain(
+    ref: Annotated[str, typer.Argument(help="Decision ID or sequence number.")],
+    lang: LangOpt = _default_lang(),
+) -> None:
+    """Explain one logged decision, from what was recorded only. 解释一条决策。"""
+    from . import ledger
+    from . import render_audit as A
+    from .engine.decision import Decision
+
+    with _store_errors(lang):
+        store = _open()
+        rec = ledger.find(store, ref)
+        parts = []
+        engine_rec = rec
+        if rec.kind == "review" and rec.body.get("engine_decision"):
+            parts.append(A.explain(rec, None, None, lang.value))
+            engine_rec = ledger.find(store, rec.body["engine_decision"])
+        if engine_rec.kind == "engine_decision":
+            body = engine_rec.body
+            pack = ledger.pack_from_snapshot(store, body["pack"]["revision"])
+            parts.append(A.explain(engine_rec, Decision.model_validate(body["decision"]), pack, lang.value))
+        elif not parts:
+            parts.append(A.explain(rec, None, None, lang.value))
+    sys.stdout.write("\n".join(parts))
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write; default standard output.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (the only format).")] = "jsonl",
+    lang: LangOpt = _default_lang(),
+) -> None:
+    """Export the whole log (records and pack snapshots) as JSON Lines. 导出日志。"""
+    from . import ledger
+
+    if fmt != "jsonl":
+        _fail(t(lang.value, N_("Unknown format {value}; the export format is jsonl."), value=fmt[:20]))
+    with _store_errors(lang):
+        store = _open()
+        if out is None:
+            n = ledger.export_jsonl(store, sys.stdout)
+        else:
+            tmp = out.with_name(out.name + ".part")
+            with tmp.open("w", encoding="utf-8") as fh:
+                n = ledger.export_jsonl(store, fh)
+            os.replace(tmp, out)
+    typer.echo(t(lang.value, N_("{n} records exported."), n=n), err=True)
+
+
+@audit_app.command("import")
+def audit_import(
+    file: Annotated[Path, typer.Argument(help="A file written by audit export.")],
+    lang: LangOpt = _default_lang(),
+) -> None:
+    """Verify an export and load it into this (empty) database. Exit 4 if its chain is broken. 导入并校验。"""
+    from . import ledger
+    from . import render_audit as A
+    from .errors import Problem
+
+    with _store_errors(lang):
+        try:
+            fh = file.open(encoding="utf-8")
+        except OSError as exc:
+            raise InputError([Problem(str(file), N_("cannot read the file: {error_text}"), {"error_text": exc.strerror or type(exc).__name__}, "unreadable")]) from None
+        with fh:
+            try:
+                rep = ledger.import_jsonl(_open(), fh)
+            except UnicodeDecodeError:
+                raise InputError([Problem(str(file), N_("the file is not UTF-8 text"), {}, "not_utf8")]) from None
+    sys.stdout.write(A.verify_text(rep, lang.value))
+    if rep.intact:
+        typer.echo(t(lang.value, N_("{n} records imported."), n=rep.checked))
+    raise typer.Exit(0 if rep.intact else ledger.EXIT_BROKEN)
+
+
 def main() -> None:
     """Console entry point: never shows a traceback unless ICV_PERMITS_DEBUG is set."""
     try:

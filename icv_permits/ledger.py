@@ -420,6 +420,57 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
             yield replay_record(rec, currents[pid], "current", snapshots[rev])
 
 
+def _replay_worker_init(packs: dict[str, str], mode: str, currents: dict[str, str]) -> None:
+    global _W_PACKS, _W_MODE, _W_CURRENT
+    _W_PACKS = {rev: _pack_from_text(text, rev) for rev, text in packs.items()}
+    _W_CURRENT = {pid: Pack.model_validate_json(text) for pid, text in currents.items()}
+    _W_MODE = mode
+
+
+def _replay_worker(recs: list[Record]) -> list[ReplayResult]:
+    out = []
+    for rec in recs:
+        body = rec.body
+        rev = body["pack"]["revision"]
+        if _W_MODE == "recorded":
+            out.append(replay_record(rec, _W_PACKS[rev], "recorded"))
+        else:
+            out.append(replay_record(rec, _W_CURRENT[body["pack"]["id"]], "current", _W_PACKS[rev]))
+    return out
+
+
+def replay_parallel(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", jobs: int | None = None,
+                    chunk: int = 500) -> Iterator[ReplayResult]:
+    """:func:`replay` over ``jobs`` processes (default: every core), results in log order."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .pack import load_pack
+
+    jobs = jobs or os.cpu_count() or 1
+    records = [find(store, r) for r in refs] if refs else [r for r in iter_records(store) if r.kind == "engine_decision"]
+    records = [r for r in records if r.kind == "engine_decision"]
+    if jobs <= 1 or len(records) < 2 * chunk:
+        yield from replay(store, [str(r.seq) for r in records] if refs else None, pack_mode=pack_mode)
+        return
+    revs = sorted({json.loads(r.body_text)["pack"]["revision"] for r in records})
+    packs = {rev: pack_text(pack_from_snapshot(store, rev)) for rev in revs}
+    currents = {}
+    if pack_mode == "current":
+        for rev in revs:
+            pid = Pack.model_validate_json(packs[rev]).id
+            currents.setdefault(pid, pack_text(load_pack(pid)))
+    batches = [records[i:i + chunk] for i in range(0, len(records), chunk)]
+    with ProcessPoolExecutor(jobs, initializer=_replay_worker_init, initargs=(packs, pack_mode, currents)) as pool:
+        for results in pool.map(_replay_worker, batches):
+            yield from results
+
+
+_W_PACKS: dict[str, Pack] = {}
+_W_CURRENT: dict[str, Pack] = {}
+_W_MODE = "recorded"
+
+
 # ---------------------------------------------------------------- export / import
 
 
