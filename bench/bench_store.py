@@ -340,30 +340,33 @@ def child_run(backend: str, args) -> None:
 # timed step is not counted in its caller), so the steps add up. Steps missing from the library
 # being measured are skipped (the workflow changes between commits).
 STEPS = {
-    "read_document": ("read_document (YAML parse)", "file parsing"),
-    "parse_application": ("parse_application (pydantic validation)", "file parsing"),
-    "_load_file": ("_load_file rest (stat, read_bytes)", "file parsing"),
+    "workflow.read_document": ("read_document (YAML parse)", "file parsing"),
+    "workflow.parse_application": ("parse_application (pydantic validation)", "file parsing"),
+    "workflow._load_file": ("_load_file rest (stat, read_bytes)", "file parsing"),
     "Keys.load": ("Keys.load (sub-key derivation)", "key derivation"),
     "Keys.id_lookup": ("Keys.id_lookup (HMAC per driver)", "key derivation"),
     "Keys.stand_in": ("Keys.stand_in (ID stand-in per driver)", "key derivation"),
     "Keys.seal": ("Keys.seal (Fernet)", "key derivation"),
-    "evaluate": ("engine.evaluate", "engine"),
-    "registry_facts": ("registry_facts (queries + RegistryFacts)", "store"),
-    "_upsert_parties": ("_upsert_parties (SELECT per entity/vehicle/driver)", "store"),
-    "_target_submission": ("_target_submission", "store"),
-    "_view": ("_view (3 queries)", "store"),
-    "Session.flush": ("Session.flush (INSERTs)", "store"),
+    "workflow.evaluate": ("engine.evaluate", "engine"),
+    "workflow.registry_facts": ("registry_facts (queries + RegistryFacts)", "store"),
+    "workflow._upsert_parties": ("_upsert_parties (SELECT per entity/vehicle/driver)", "store"),
+    "workflow._target_submission": ("_target_submission", "store"),
+    "workflow._view": ("_view (3 queries)", "store"),
+    "Session.flush": ("Session.flush (INSERTs, UPDATEs)", "store"),
     "Session.commit": ("Session.commit", "store"),
-    "pseudonymise": ("pseudonymise rest (model_dump, masking, re-validate)", "serialisation"),
-    "redact": ("redact (model_dump + masking)", "serialisation"),
-    "canonical": ("canonical (json.dumps)", "serialisation"),
+    "workflow.pseudonymise": ("pseudonymise rest (model_dump, masking, re-validate)", "serialisation"),
+    "workflow.redact": ("redact (model_dump + masking)", "serialisation"),
+    "workflow.canonical": ("canonical (json.dumps)", "serialisation"),
     "Decision.to_json_dict": ("Decision.to_json_dict", "serialisation"),
-    "_run": ("_run rest (EngineRun)", "serialisation"),
-    "_pack": ("_pack (load_pack, lru_cache hit)", "other"),
+    "workflow._run": ("_run rest (EngineRun)", "serialisation"),
+    "ledger.snapshot_pack": ("ledger.snapshot_pack (s.get of the pack snapshot)", "decision log"),
+    "ledger.canonical_text": ("ledger.canonical_text (rfc8785.dumps of the body)", "decision log"),
+    "ledger.db_actor": ("ledger.db_actor", "decision log"),
+    "ledger.record_hash": ("ledger.record_hash", "decision log"),
+    "ledger.engine_body": ("ledger.engine_body rest", "decision log"),
+    "ledger.append": ("ledger.append rest (SELECT … FOR UPDATE of the head, uuid)", "decision log"),
+    "workflow._pack": ("_pack (load_pack, lru_cache hit)", "other"),
 }
-WORKFLOW_FUNCS = ("read_document", "parse_application", "_load_file", "_pack", "evaluate", "registry_facts", "_upsert_parties",
-                  "_target_submission", "_view", "pseudonymise", "redact", "canonical", "_run")
-KEY_METHODS = ("id_lookup", "stand_in", "seal")
 
 
 class _Timers:
@@ -398,35 +401,37 @@ class _Timers:
 
 def _instrument(workflow, timers: _Timers):
     """Wrap the steps in timers; returns a function that undoes it."""
+    import importlib
+
     from sqlmodel import Session
 
     from icv_permits.engine.decision import Decision
 
-    keys_cls = workflow.Keys
-    undo: list[tuple[object, str, object]] = []
-
-    def patch(owner, name: str, key: str, *, classmeth: bool = False) -> None:
-        original = owner.__dict__[name] if name in getattr(owner, "__dict__", {}) else getattr(owner, name)
-        undo.append((owner, name, original))
-        if classmeth:
-            setattr(owner, name, classmethod(timers.wrap(key, original.__func__)))
+    try:
+        ledger = importlib.import_module("icv_permits.ledger")
+    except ImportError:  # a commit before the decision log
+        ledger = None
+    owners = {"workflow": workflow, "ledger": ledger, "Keys": workflow.Keys, "Session": Session, "Decision": Decision}
+    undo: list[tuple[object, str, object, bool]] = []
+    for key in STEPS:
+        owner_name, attr = key.split(".", 1)
+        owner = owners[owner_name]
+        if owner is None or not hasattr(owner, attr):
+            continue
+        own = getattr(owner, "__dict__", {})
+        raw = own.get(attr)
+        undo.append((owner, attr, raw if raw is not None else getattr(owner, attr), attr in own))
+        if isinstance(raw, classmethod):
+            setattr(owner, attr, classmethod(timers.wrap(key, raw.__func__)))
         else:
-            setattr(owner, name, timers.wrap(key, getattr(owner, name)))
-
-    for name in WORKFLOW_FUNCS:
-        if hasattr(workflow, name):
-            patch(workflow, name, name)
-    patch(keys_cls, "load", "Keys.load", classmeth=True)
-    for name in KEY_METHODS:
-        if hasattr(keys_cls, name):
-            patch(keys_cls, name, f"Keys.{name}")
-    patch(Decision, "to_json_dict", "Decision.to_json_dict")
-    patch(Session, "flush", "Session.flush")
-    patch(Session, "commit", "Session.commit")
+            setattr(owner, attr, timers.wrap(key, getattr(owner, attr)))
 
     def restore() -> None:
-        for owner, name, original in reversed(undo):
-            setattr(owner, name, original)
+        for owner, attr, original, was_own in reversed(undo):
+            if was_own or isinstance(owner, type(workflow)):
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)  # it was inherited
 
     return restore
 
