@@ -131,9 +131,10 @@ def distinct_application(i: int, *, same_entity: bool = False) -> dict:
     return app
 
 
-def write_apps(tmp_path: Path, n: int, *, same_entity: bool = False) -> list[Path]:
+def write_apps(tmp_path: Path, n: int, *, same_entity: bool = False, start: int = 0) -> list[Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     paths = []
-    for i in range(n):
+    for i in range(start, start + n):
         p = tmp_path / f"app-{i:02d}.yaml"
         p.write_text(yaml.safe_dump(distinct_application(i, same_entity=same_entity), allow_unicode=True, sort_keys=False), encoding="utf-8")
         paths.append(p)
@@ -269,48 +270,66 @@ def test_two_cli_processes_same_revision(store):
 # ---------------------------------------------------------------- many submissions at once
 
 
-def test_concurrent_submits_of_different_files_and_unique_numbers(request, store, tmp_path):
-    """Ten applicants submit at once; then one approval, then the other nine at once: every
-    submission stored, every notice and plate number distinct and consecutive."""
-    xfail_on_postgresql(request, store, "BUG: concurrent first submits on PostgreSQL race on inserting the pack snapshot "
-                                        "(ledger.snapshot_pack: get-then-insert) -> IntegrityError pack_snapshot_pkey")
-    paths = write_apps(tmp_path, 10)
+def submitter(store, p: Path):
+    def call(barrier):
+        barrier.wait()
+        return W.submit(store, p, actor=f"clerk-{p.stem}", clock=CLOCK)
+    return call
 
-    def submitter(p):
-        def call(barrier):
-            barrier.wait()
-            return W.submit(store, p, actor=f"clerk-{p.stem}", clock=CLOCK)
-        return call
 
-    results = race(*(submitter(p) for p in paths))
+def approver(store, sub_id: int):
+    def call(barrier):
+        barrier.wait()
+        return W.decide(store, sub_id, "approve", reason=None, actor=f"regulator-{sub_id}", clock=CLOCK)
+    return call
+
+
+def assert_all_submitted(store, results, n: int) -> list[int]:
     errors = [r for r in results if not isinstance(r, W.SubmitResult)]
     assert not errors, errors
     ids = [r.submission.id for r in results]
-    assert len(set(ids)) == 10
-    assert all(r.new_submission and r.submission.revision == 1 for r in results)
+    assert len(set(ids)) == n
+    assert all(r.new_submission and r.submission.revision == 1 and r.submission.state == "under_review" for r in results)
     assert all(r.decision.verdict.value == "compliant" for r in results)
+    return ids
+
+
+def test_concurrent_submits_of_different_files_on_a_fresh_store(request, store, tmp_path):
+    """Ten applicants submit at once to a store that has recorded nothing yet."""
+    xfail_on_postgresql(request, store, "BUG: concurrent first submits on PostgreSQL race on inserting the pack snapshot "
+                                        "(ledger.snapshot_pack: get-then-insert) -> IntegrityError pack_snapshot_pkey")
+    paths = write_apps(tmp_path, 10)
+    ids = assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 10)
     assert count(store, T.Submission) == 10
     assert count(store, T.SubmissionVersion) == 10
     assert count(store, T.Entity) == 10
-    assert {v.application_id for v in W.queue(store)} == {f"AH-DA-2026-C{i:04d}" for i in range(10)}
+    assert sorted(v.id for v in W.queue(store)) == sorted(ids)
 
-    # the counters exist after one approval; the other nine race for them
-    first, rest = ids[0], ids[1:]
+
+def test_concurrent_submits_and_approvals_take_distinct_consecutive_numbers(store, tmp_path):
+    """With the store in use (one application submitted and approved before), ten applicants submit
+    at once, then ten regulators approve at once: every submission stored with its own id, every
+    notice and plate number distinct and consecutive (the counters are taken under a lock)."""
+    first = W.submit(store, write_apps(tmp_path / "earlier", 1, start=50)[0], actor="clerk", clock=CLOCK).submission.id
     W.decide(store, first, "approve", reason=None, actor="regulator-0", clock=CLOCK)
 
-    def approver(sub_id):
-        def call(barrier):
-            barrier.wait()
-            return W.decide(store, sub_id, "approve", reason=None, actor=f"regulator-{sub_id}", clock=CLOCK)
-        return call
+    paths = write_apps(tmp_path, 10)
+    ids = assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 10)
+    assert first not in ids
+    assert count(store, T.Submission) == 11
+    assert count(store, T.SubmissionVersion) == 11
+    assert {v.application_id for v in W.queue(store)} == {f"AH-DA-2026-C{i:04d}" for i in range(10)}
 
-    decided = race(*(approver(i) for i in rest))
+    decided = race(*(approver(store, i) for i in ids))
     errors = [r for r in decided if not isinstance(r, W.DecideResult)]
     assert not errors, errors
     notices, plates = all_numbers(store)
-    assert sorted(notices) == [f"AH-DA-2026-{k:04d}" for k in range(1, 11)]
-    assert sorted(plates) == [f"AH-TP-2026-{k:05d}" for k in range(1, 21)]
-    assert count(store, T.Submission, T.Submission.state == "approved") == 10
+    assert sorted(notices) == [f"AH-DA-2026-{k:04d}" for k in range(1, 12)]
+    assert sorted(plates) == [f"AH-TP-2026-{k:05d}" for k in range(1, 23)]
+    by_sub = {r.submission.id: r.notice["number"] for r in decided}
+    assert len(set(by_sub.values())) == 10
+    assert count(store, T.Submission, T.Submission.state == "approved") == 11
+    assert count(store, T.Review) == 11
 
 
 def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_path):
@@ -319,14 +338,7 @@ def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_pa
                                         "(workflow._next: SELECT ... FOR UPDATE locks nothing when the row is missing) -> "
                                         "IntegrityError counter_pkey for all but one")
     ids = [W.submit(store, p, actor="clerk", clock=CLOCK).submission.id for p in write_apps(tmp_path, 4)]
-
-    def approver(sub_id):
-        def call(barrier):
-            barrier.wait()
-            return W.decide(store, sub_id, "approve", reason=None, actor=f"regulator-{sub_id}", clock=CLOCK)
-        return call
-
-    decided = race(*(approver(i) for i in ids))
+    decided = race(*(approver(store, i) for i in ids))
     errors = [r for r in decided if not isinstance(r, W.DecideResult)]
     assert not errors, errors
     notices, plates = all_numbers(store)
@@ -340,18 +352,8 @@ def test_concurrent_submits_from_one_new_entity(request, store, tmp_path):
                                         "entity/driver rows (workflow._upsert_parties: select-then-insert) -> IntegrityError "
                                         "entity_credit_code_key instead of storing every submission")
     # the pack snapshot exists (someone else submitted earlier), so only the parties can race
-    W.submit(store, write_apps(tmp_path / "other", 1)[0] if (tmp_path / "other").mkdir() is None else None, actor="clerk", clock=CLOCK)
+    W.submit(store, write_apps(tmp_path / "other", 1, start=50)[0], actor="clerk", clock=CLOCK)
     paths = write_apps(tmp_path, 4, same_entity=True)
-
-    def submitter(p):
-        def call(barrier):
-            barrier.wait()
-            return W.submit(store, p, actor="clerk", clock=CLOCK)
-        return call
-
-    results = race(*(submitter(p) for p in paths))
-    errors = [r for r in results if not isinstance(r, W.SubmitResult)]
-    assert not errors, errors
-    assert len({r.submission.id for r in results}) == 4
+    assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 4)
     assert count(store, T.Entity) == 2
     assert count(store, T.Driver) == 4
