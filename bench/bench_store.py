@@ -487,7 +487,8 @@ def _package_of(filename: str, func: str) -> str:
                        ("/sqlalchemy/", "sqlalchemy"), ("/sqlmodel/", "sqlmodel"), ("/alembic/", "alembic"),
                        ("/psycopg/", "psycopg (Python)"), ("/psycopg_binary/", "psycopg (C)"), ("/pydantic/", "pydantic (Python)"),
                        ("/pydantic_core/", "pydantic_core"), ("/yaml/", "yaml (Python)"), ("/pendulum/", "pendulum"),
-                       ("/cryptography/", "cryptography (Python)"), ("/json/", "json (Python)"), ("/sqlite3/", "sqlite3 (Python)")):
+                       ("/cryptography/", "cryptography (Python)"), ("/json/", "json (Python)"), ("/sqlite3/", "sqlite3 (Python)"),
+                       ("/rfc8785/", "rfc8785")):
         if key in f:
             return label
     return "stdlib (other)"
@@ -561,12 +562,31 @@ def child_profile(backend: str, args) -> None:
 # ------------------------------------------------------------------------------------ orchestrator
 
 
+def snapshot_source(rev: str, workdir: Path) -> tuple[str, Path]:
+    """``git archive`` of ``rev`` into ``workdir/src-<commit>`` (read-only for the repository), so
+    that a commit can be measured while the working tree changes."""
+    commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    dest = workdir / f"src-{commit}"
+    if not (dest / "icv_permits" / "__init__.py").is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return commit, dest
+
+
+def child_env(args) -> dict[str, str]:
+    env = dict(os.environ)
+    env["ICV_PERMITS_SECRET_KEY"] = BENCH_KEY
+    if getattr(args, "source", None):
+        env["PYTHONPATH"] = str(args.source) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
 def run_child(mode: str, backend: str, args) -> dict:
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--backend", backend, "--n", str(args.n),
             "--decide", str(args.decide), "--profile", str(args.profile), "--queue-runs", str(args.queue_runs),
             "--apps", str(args.apps), "--workdir", str(args.workdir), "--pg-url", args.pg_url] + (["--keep"] if args.keep else [])
-    env = dict(os.environ)
-    env["ICV_PERMITS_SECRET_KEY"] = BENCH_KEY
+    env = child_env(args)
     for k in ("ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_NOW", "ICV_PERMITS_KEY_FILE", "ICV_PERMITS_LANG"):
         env.pop(k, None)
     la0 = os.getloadavg()
@@ -613,8 +633,9 @@ def report(out: dict) -> str:
     m = out["machine"]
     lines = [f"# Store benchmark: n = {out['n']:,}, decide = {out['decide']:,}, profile = {out['profile']}",
              "",
-             f"commit {m['git'].get('commit', '?')} (library files modified: {m['git'].get('dirty_library_files') or 'none'}); "
-             f"{m['nproc']} CPUs ({m['cpu_model']}); Python {m['python']}; {m['date']}",
+             (f"measured: {out['measured']}; " if out.get("measured", "working tree") != "working tree" else
+              f"working tree at commit {m['git'].get('commit', '?')} (library files modified: {m['git'].get('dirty_library_files') or 'none'}); ")
+             + f"{m['nproc']} CPUs ({m['cpu_model']}); Python {m['python']}; {m['date']}",
              ""]
     runs = out["runs"]
     backends = list(runs)
@@ -711,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queue-runs", type=int, default=3, help="runs of `queue` before and after the approvals (default 3)")
     ap.add_argument("--apps", type=Path, default=DEFAULT_APPS, help=f"folder of the generated applications (default {DEFAULT_APPS})")
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"folder of the SQLite files and profiles (default {DEFAULT_WORKDIR})")
+    ap.add_argument("--commit", metavar="REV", help="measure this commit (a `git archive` of it on PYTHONPATH) instead of the working tree")
     ap.add_argument("--keep", action="store_true", help="keep the databases (SQLite files, PostgreSQL schemas)")
     ap.add_argument("--skip-run", action="store_true", help="only the profiles")
     ap.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
@@ -725,13 +747,20 @@ def main(argv: list[str] | None = None) -> int:
         (child_run if args.child == "run" else child_profile)(args.backend, args)
         return 0
 
+    args.source = None
+    measured = "working tree"
+    if args.commit:
+        commit, args.source = snapshot_source(args.commit, args.workdir)
+        measured = f"commit {commit} (git archive in {args.source})"
+        log(f"measuring {measured}")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     need = max(args.n, WARMUP + 2 * args.profile if args.profile else 0)
     log(f"generating / reusing {need:,} application files in {args.apps}")
-    gen = subprocess.run([sys.executable, str(BENCH / "make_store_apps.py"), "--n", str(need), "--out", str(args.apps)], cwd=ROOT)
+    gen = subprocess.run([sys.executable, str(BENCH / "make_store_apps.py"), "--n", str(need), "--out", str(args.apps)], cwd=ROOT,
+                         env=child_env(args))
     if gen.returncode:
         return gen.returncode
-    out: dict = {"n": args.n, "decide": min(args.decide, args.n), "profile": args.profile, "machine": machine_info(),
+    out: dict = {"n": args.n, "decide": min(args.decide, args.n), "profile": args.profile, "machine": machine_info(), "measured": measured,
                  "loadavg_start": os.getloadavg(), "runs": {}, "profiles": {}}
     for b in backends:
         if not args.skip_run:

@@ -32,6 +32,9 @@ def test_wheel_contains_packs_and_catalogues(wheel: Path) -> None:
             assert f"icv_permits/_packs/{pack}/{f}" in names
     assert "icv_permits/locale/zh_CN/LC_MESSAGES/report.mo" in names
     assert "icv_permits/locale/zh_CN/LC_MESSAGES/input.mo" in names
+    # the store's migrations travel with the wheel, so `db upgrade` works from an installed copy
+    for f in ("env.py", "script.py.mako", "versions/0001_initial_schema.py", "versions/0002_decision_log.py"):
+        assert f"icv_permits/store/migrations/{f}" in names
 
 
 def test_installed_wheel_checks_an_example_outside_the_repository(wheel: Path, tmp_path: Path) -> None:
@@ -59,3 +62,26 @@ def test_installed_wheel_checks_an_example_outside_the_repository(wheel: Path, t
     )
     assert run.returncode == 0, run.stderr
     assert "COMPLIANT" in run.stdout
+
+
+def test_installed_wheel_migrates_a_store_and_submits(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(target), "ICV_PERMITS_DATA_DIR": str(tmp_path / "data"),
+           "ICV_PERMITS_NOW": "2026-11-27T10:00:00+08:00"}
+    for name in ("ICV_PERMITS_RULES_DIR", "ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_SECRET_KEY"):
+        env.pop(name, None)
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "icv_permits.cli", *args, "--lang", "en"], env=env, cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    up = cli("db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert (tmp_path / "data" / "icv-permits.db").is_file() and (tmp_path / "data" / "secret.key").is_file()
+    sub = cli("submit", str(ROOT / "examples/da-compliant.yaml"))
+    assert sub.returncode == 0, sub.stderr
+    assert "Submission 1 stored as version 1" in sub.stdout
+    ver = cli("audit", "verify")
+    assert ver.returncode == 0 and "2 records checked" in ver.stdout, ver.stdout + ver.stderr

@@ -49,6 +49,31 @@ def xfail_on_postgresql(request, store, reason: str) -> None:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
+def rendezvous_on_postgresql(store, monkeypatch, owner, name: str, parties: int, timeout: float = 5.0) -> None:
+    """On PostgreSQL, hold each racer's first call of ``owner.name`` until all ``parties`` racers
+    are inside their transactions at that point, so the interleaving under test happens every run
+    and not only by chance. (Not on SQLite: ``BEGIN IMMEDIATE`` lets one writer in at a time, so
+    the others could never arrive.) A racer that is kept out, e.g. by a lock taken earlier in a
+    fixed version, only delays the others by ``timeout``."""
+    if backend_of(store) != "postgresql":
+        return
+    real = getattr(owner, name)
+    barrier = threading.Barrier(parties, timeout=timeout)
+    arrived: set[int] = set()
+
+    def wrapper(*a, **kw):
+        me = threading.get_ident()
+        if me not in arrived:
+            arrived.add(me)
+            try:
+                barrier.wait()
+            except threading.BrokenBarrierError:
+                pass
+        return real(*a, **kw)
+
+    monkeypatch.setattr(owner, name, wrapper)
+
+
 def count(store, table, *where) -> int:
     with store.read() as s:
         q = select(func.count()).select_from(table)
@@ -294,10 +319,11 @@ def assert_all_submitted(store, results, n: int) -> list[int]:
     return ids
 
 
-def test_concurrent_submits_of_different_files_on_a_fresh_store(request, store, tmp_path):
+def test_concurrent_submits_of_different_files_on_a_fresh_store(request, store, tmp_path, monkeypatch):
     """Ten applicants submit at once to a store that has recorded nothing yet."""
     xfail_on_postgresql(request, store, "BUG: concurrent first submits on PostgreSQL race on inserting the pack snapshot "
                                         "(ledger.snapshot_pack: get-then-insert) -> IntegrityError pack_snapshot_pkey")
+    rendezvous_on_postgresql(store, monkeypatch, W.ledger, "snapshot_pack", 10)
     paths = write_apps(tmp_path, 10)
     ids = assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 10)
     assert count(store, T.Submission) == 10
@@ -332,12 +358,13 @@ def test_concurrent_submits_and_approvals_take_distinct_consecutive_numbers(stor
     assert count(store, T.Review) == 11
 
 
-def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_path):
+def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_path, monkeypatch):
     """Approvals racing on a store that has issued nothing yet this year (the counters do not exist)."""
     xfail_on_postgresql(request, store, "BUG: concurrent first approvals on PostgreSQL race on inserting the counter row "
                                         "(workflow._next: SELECT ... FOR UPDATE locks nothing when the row is missing) -> "
                                         "IntegrityError counter_pkey for all but one")
     ids = [W.submit(store, p, actor="clerk", clock=CLOCK).submission.id for p in write_apps(tmp_path, 4)]
+    rendezvous_on_postgresql(store, monkeypatch, W, "_next", 4)
     decided = race(*(approver(store, i) for i in ids))
     errors = [r for r in decided if not isinstance(r, W.DecideResult)]
     assert not errors, errors
@@ -346,7 +373,7 @@ def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_pa
     assert sorted(plates) == [f"AH-TP-2026-{k:05d}" for k in range(1, 9)]
 
 
-def test_concurrent_submits_from_one_new_entity(request, store, tmp_path):
+def test_concurrent_submits_from_one_new_entity(request, store, tmp_path, monkeypatch):
     """One applicant (not yet on record) sends several applications at once, sharing its drivers."""
     xfail_on_postgresql(request, store, "BUG: concurrent submits from an entity not yet on record race on inserting the "
                                         "entity/driver rows (workflow._upsert_parties: select-then-insert) -> IntegrityError "
@@ -354,6 +381,7 @@ def test_concurrent_submits_from_one_new_entity(request, store, tmp_path):
     # the pack snapshot exists (someone else submitted earlier), so only the parties can race
     W.submit(store, write_apps(tmp_path / "other", 1, start=50)[0], actor="clerk", clock=CLOCK)
     paths = write_apps(tmp_path, 4, same_entity=True)
+    rendezvous_on_postgresql(store, monkeypatch, W, "_upsert_parties", 4)
     assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 4)
     assert count(store, T.Entity) == 2
     assert count(store, T.Driver) == 4

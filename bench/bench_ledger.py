@@ -1,0 +1,1247 @@
+"""Benchmark of the decision log (issue #5): verify and replay of 100,000 decisions (not a test).
+
+Run from the repository root::
+
+    /work/main/.venv/bin/python bench/bench_ledger.py                      # SQLite + PostgreSQL, n=100000 (~20-30 min, +7 min to build the log once)
+    /work/main/.venv/bin/python bench/bench_ledger.py --backend sqlite     # SQLite only
+    /work/main/.venv/bin/python bench/bench_ledger.py --quick              # n=5000, sample=500, 1 verify run (smoke run, ~2 min)
+    /work/main/.venv/bin/python bench/bench_ledger.py --json out.json      # also write the figures as JSON
+    /work/main/.venv/bin/python bench/bench_ledger.py --pg-url "$(bash .ci/pg-start)"
+
+Goals (issue #5): ``ledger.verify`` ≥ 50,000 records/s; replay ≥ 2,000 decisions/s per core, using
+all cores.
+
+What it does (see ``docs/benchmarks.md``, section "Decision log: verify and replay of 100,000
+decisions"):
+
+1. **build** (once; reused while the generated log would be the same): every example application
+   listed in ``examples/expected.yaml`` is submitted with ``workflow.submit`` into a scratch SQLite
+   store (default pack, a ``FixedClock`` at 2026-11-27 10:00 Asia/Shanghai, a fixed bench-only key);
+   their ``engine_decision`` bodies are the templates. A fresh SQLite database (``db.upgrade``) then
+   gets the pack snapshot (``ledger.snapshot_pack``) and ``--n`` records written with
+   ``ledger.append`` inside ``store.write()`` transactions of ``--batch`` records (INSERTs only — the
+   triggers refuse UPDATE and DELETE), cycling through the templates with ``submission_id``,
+   ``engine_run_id`` and ``clock`` (and the record's ``recorded_at``) different for every record.
+   Submitting 100,000 applications for real would take hours (see the store benchmark); the bodies
+   are real engine decisions, only their identifiers are varied.
+2. **verify**: ``ledger.verify(store)`` over all records, ``--verify-runs`` times (records/s); then,
+   to say where the time goes, the same rows read by the bare DB-API cursor, ``iter_records`` alone,
+   and one pass timing reading / ``record_preimage`` / ``sha256`` separately; prototypes of faster
+   variants (bodies read as UTF-8 bytes and hashed incrementally; the same with hashing on a thread
+   pool; the product's ``verify_records`` in ``--jobs`` processes over ranges of the log), each
+   checked to find every stored hash equal; a cProfile of ``ledger.verify``.
+3. **replay, one process**: ``ledger.replay(store)`` for the first ``--sample`` decisions
+   (decisions/s per core); each step of ``replay_record`` timed alone on the same records; a
+   prototype of a cheaper ``replay_record`` (body parsed once, only ``evidence`` and ``registry``
+   validated) checked to give the same results; what ``replay_parallel`` does in the parent before
+   the first worker starts (read every record, ``json.loads`` every body); a cProfile.
+4. **replay, all cores**: ``ledger.replay_parallel(store, jobs=--jobs)`` over all ``--n``
+   decisions (decisions/s in total), with the memory of the parent and its workers sampled from
+   ``/proc`` (RSS and PSS; a forked worker's RSS counts pages it shares with the parent); then the
+   prototype: workers that read their own range of the log (bounded memory) and use the cheaper
+   ``replay_record``.
+5. **PostgreSQL** (``--backend both|postgresql``): the same records copied row for row into a schema
+   ``bench_ledger`` of ``--pg-url`` (migrated with ``db.upgrade``; reached with
+   ``?options=-csearch_path%3Dbench_ledger``), then step 2 there. The schema is dropped at the end
+   unless ``--keep``.
+
+Every step runs in a new process (the orchestrator imports only the standard library), so each
+peak RSS is that step's own. All results are checked: the chain intact with ``--n`` records, every
+replay matching its record. The SQLite file (about 3.5 GB at n=100,000) stays in ``--workdir`` for
+the next run; ``--rebuild`` forces a new one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORKDIR = Path("/tmp/icv-permits-bench/ledger")
+DEFAULT_PG_URL = os.environ.get("ICV_PERMITS_TEST_PG_URL") or "postgresql+psycopg://icv:icv@127.0.0.1:5432/icv_test"
+PG_SCHEMA = "bench_ledger"
+BENCH_KEY = "YmVuY2gta2V5LW5vdC1zZWNyZXQtMDEyMzQ1Njc4OWE="  # 32 bytes, benchmark only
+NOW = "2026-11-27T10:00:00+08:00"
+ACTOR = "bench"
+GENERATOR = "bench_ledger/1"  # change when the way the log is generated changes
+
+GOAL_VERIFY_PER_S = 50_000
+GOAL_REPLAY_PER_CORE_S = 2_000
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    rss = resource.getrusage(who).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+def pg_schema_url(pg_url: str, schema: str) -> str:
+    sep = "&" if "?" in pg_url else "?"
+    return f"{pg_url}{sep}options=-csearch_path%3D{schema}"
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _result(obj: dict) -> None:
+    sys.stdout.write("RESULT " + json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _sqlite_path(args) -> Path:
+    return Path(args.workdir) / f"ledger-{args.n}.db"
+
+
+def _meta_path(args) -> Path:
+    return Path(args.workdir) / f"ledger-{args.n}.json"
+
+
+def _env_setup() -> None:
+    os.environ["ICV_PERMITS_SECRET_KEY"] = BENCH_KEY
+    for k in ("ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_NOW", "ICV_PERMITS_KEY_FILE"):
+        os.environ.pop(k, None)
+
+
+class MemSampler:
+    """Samples, every ``interval`` s, this process's RSS and PSS and those of its children (from
+    ``/proc/<pid>/smaps_rollup``). A forked child's RSS includes the pages it still shares with its
+    parent; PSS divides shared pages among the processes sharing them, so the sum of PSS is what
+    the processes really occupy."""
+
+    def __init__(self, interval: float = 0.5):
+        import threading
+
+        self.interval = interval
+        self.peak = {"self_rss_mib": 0.0, "self_pss_mib": 0.0, "children_rss_max_mib": 0.0, "children_pss_sum_mib": 0.0,
+                     "total_pss_mib": 0.0, "children_seen": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._seen: set[int] = set()
+
+    @staticmethod
+    def _rollup(pid: int) -> dict[str, float]:
+        out = {}
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] in ("Rss:", "Pss:"):
+                    out[parts[0][:-1]] = int(parts[1]) / 1024
+        except (OSError, ValueError):
+            pass
+        return out
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        kids: list[int] = []
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                try:
+                    kids += [int(x) for x in (task / "children").read_text().split()]
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return kids
+
+    def sample(self) -> None:
+        me = os.getpid()
+        own = self._rollup(me)
+        kids = [self._rollup(k) for k in self._children(me)]
+        self._seen.update(self._children(me))
+        p = self.peak
+        p["self_rss_mib"] = max(p["self_rss_mib"], own.get("Rss", 0.0))
+        p["self_pss_mib"] = max(p["self_pss_mib"], own.get("Pss", 0.0))
+        p["children_rss_max_mib"] = max([p["children_rss_max_mib"]] + [k.get("Rss", 0.0) for k in kids])
+        p["children_pss_sum_mib"] = max(p["children_pss_sum_mib"], sum(k.get("Pss", 0.0) for k in kids))
+        p["total_pss_mib"] = max(p["total_pss_mib"], own.get("Pss", 0.0) + sum(k.get("Pss", 0.0) for k in kids))
+        p["children_seen"] = len(self._seen)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> "MemSampler":
+        self.sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
+# ------------------------------------------------------------------------------------ cProfile
+
+
+def _package_of(filename: str, func: str) -> str:
+    f = filename.replace("\\", "/")
+    if filename == "~":  # a built-in
+        for key, label in (("sha256", "hashlib (C)"), ("hexdigest", "hashlib (C)"), ("_hashlib", "hashlib (C)"),
+                           ("sqlite3", "sqlite3 (C)"), ("psycopg", "psycopg (C)"), ("pydantic_core", "pydantic_core (C)"),
+                           ("_json", "json (C)"), ("encode", "str.encode / decode"), ("decode", "str.encode / decode"),
+                           ("strftime", "datetime (C)"), ("astimezone", "datetime (C)"), ("replace", "datetime (C)")):
+            if key in func:
+                return label
+        return "other built-ins"
+    for key, label in (("/icv_permits/engine/", "icv_permits.engine"), ("/icv_permits/ledger.py", "icv_permits.ledger"),
+                       ("/icv_permits/store/", "icv_permits.store"), ("/icv_permits/model/", "icv_permits.model"),
+                       ("/icv_permits/", "icv_permits (other)"), ("/rfc8785/", "rfc8785"), ("/sqlalchemy/", "sqlalchemy"),
+                       ("/sqlmodel/", "sqlmodel"), ("/psycopg/", "psycopg (Python)"), ("/psycopg_binary/", "psycopg (C)"),
+                       ("/pydantic/", "pydantic (Python)"), ("/pydantic_core/", "pydantic_core"), ("/pendulum/", "pendulum"),
+                       ("/json/", "json (Python)"), ("/sqlite3/", "sqlite3 (Python)"), ("/hashlib.py", "hashlib (C)"),
+                       ("/dataclasses.py", "dataclasses"), ("/enum.py", "enum")):
+        if key in f:
+            return label
+    return "stdlib (other)"
+
+
+def profile_call(fn, top: int = 20) -> dict:
+    """cProfile ``fn()``: total, self time by package, the largest self and cumulative times."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    fn()
+    prof.disable()
+    total = time.perf_counter() - t0
+    st = pstats.Stats(prof)
+    by_pkg: dict[str, float] = {}
+    rows = []
+    for (filename, line, func), (cc, nc, tt, ct, _callers) in st.stats.items():  # type: ignore[attr-defined]
+        by_pkg[_package_of(filename, func)] = by_pkg.get(_package_of(filename, func), 0.0) + tt
+        short = f"{Path(filename).parent.name}/{Path(filename).name}:{line}({func})" if filename != "~" else func
+        rows.append({"func": short, "ncalls": nc, "tottime": tt, "cumtime": ct})
+    profiled = sum(by_pkg.values())
+    return {
+        "wall_s": total,
+        "profiled_s": profiled,
+        "by_package": dict(sorted(by_pkg.items(), key=lambda kv: -kv[1])),
+        "top_self": sorted(rows, key=lambda r: -r["tottime"])[:top],
+        "top_cum": sorted(rows, key=lambda r: -r["cumtime"])[:top],
+    }
+
+
+# ------------------------------------------------------------------------------------ child: build
+
+
+def _template_bodies(args) -> tuple[list[dict], str, dict]:
+    """Submit every example listed in examples/expected.yaml into a scratch store; return their
+    engine_decision bodies, a fingerprint of them, and the pack's revision."""
+    import hashlib
+
+    import pendulum
+    import yaml
+
+    from icv_permits import ledger, workflow
+    from icv_permits.service import FixedClock
+    from icv_permits.store import db
+
+    names = list(yaml.safe_load((ROOT / "examples" / "expected.yaml").read_text(encoding="utf-8"))["examples"])
+    path = Path(args.workdir) / "templates.db"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    db.upgrade(url)
+    store = db.open_store(url)
+    clock = FixedClock(pendulum.parse(NOW))
+    verdicts = {}
+    for name in names:
+        r = workflow.submit(store, ROOT / "examples" / name, actor=ACTOR, clock=clock)
+        verdicts[name] = r.decision.verdict.value
+    templates = []
+    for rec in ledger.iter_records(store):
+        if rec.kind == "engine_decision":
+            templates.append(rec.body)
+    db.dispose_all()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    if len(templates) != len(names):
+        sys.exit(f"expected {len(names)} engine decisions from the examples, got {len(templates)}")
+    fp = hashlib.sha256(json.dumps(templates, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    info = {"examples": [{"file": n, "verdict": verdicts[n], "body_chars": len(ledger.canonical_text(b))} for n, b in zip(names, templates)]}
+    return templates, fp, info
+
+
+class _Splicer:
+    """Stands in for ``ledger.canonical_text`` while the log is built: the RFC 8785 text of a body is
+    ``{`` + its members sorted by key (UTF-16 code units) + ``}``, each ``"key":value`` canonical on
+    its own. The template's members are canonicalised once with ``rfc8785.dumps``; only the members
+    the build changes (submission_id, engine_run_id, clock) are canonicalised per record. The result
+    is the same text — the build compares it with ``rfc8785.dumps`` on every 997th record. Only the
+    build uses it: ``rfc8785.dumps`` of a 30-70 kB body takes 3-8 ms in pure Python, which would make
+    building 100,000 records take 10-20 minutes."""
+
+    def __init__(self, templates: list[dict]):
+        import rfc8785
+
+        self._dumps = lambda v: rfc8785.dumps(v).decode("utf-8")
+        self.templates = templates
+        self.parts = [{k: self._dumps(v) for k, v in t.items()} for t in templates]
+        self.template = 0
+        self.last = ""
+
+    def __call__(self, body: dict) -> str:
+        tpl, parts = self.templates[self.template], self.parts[self.template]
+        members = []
+        for key in sorted(body, key=lambda k: k.encode("utf-16-be")):
+            v = body[key]
+            members.append(self._dumps(key) + ":" + (parts[key] if key in tpl and tpl[key] is v else self._dumps(v)))
+        self.last = "{" + ",".join(members) + "}"
+        return self.last
+
+
+def child_build(args) -> None:
+    _env_setup()
+    import pendulum
+
+    from icv_permits import ledger
+    from icv_permits.pack import DEFAULT_PACK, load_pack
+    from icv_permits.store import db
+
+    t0 = time.perf_counter()
+    templates, fingerprint, info = _template_bodies(args)
+    templates_s = time.perf_counter() - t0
+    path, meta_path = _sqlite_path(args), _meta_path(args)
+    url = f"sqlite:///{path}"
+    out: dict = {"templates": info, "templates_s": templates_s, "fingerprint": fingerprint}
+
+    # reuse the log of an earlier run if it was generated from the same bodies
+    if not args.rebuild and path.exists() and meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text())
+            store = db.open_store(url)
+            if meta.get("generator") == GENERATOR and meta.get("fingerprint") == fingerprint and meta.get("batch") == args.batch \
+                    and list(ledger.head(store)) == meta.get("head"):
+                log(f"build: reusing {path} ({args.n:,} records; --rebuild to make a new one)")
+                _result(meta | {"reused": True, "templates_s": templates_s})
+                return
+        except Exception as exc:  # noqa: BLE001 - anything wrong with the old file: rebuild
+            log(f"build: not reusing {path}: {type(exc).__name__}: {exc}")
+        db.dispose_all()
+
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    meta_path.unlink(missing_ok=True)
+    db.upgrade(url)
+    store = db.open_store(url)
+    pack = load_pack(DEFAULT_PACK)
+    revisions = {t["pack"]["revision"] for t in templates}
+    if revisions != {pack.revision}:
+        sys.exit(f"the templates name pack revisions {revisions}, the default pack is {pack.revision}")
+    utc = pendulum.parse(NOW).in_timezone("UTC")
+    base = _dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, tzinfo=_dt.timezone.utc)
+    with store.write() as s:
+        ledger.snapshot_pack(s, pack, base)
+    k = len(templates)
+    splicer = _Splicer(templates)
+    product_canonical = ledger.canonical_text
+    ledger.canonical_text = splicer  # append() looks it up at call time; restored below
+    clk = time.perf_counter
+    t0 = clk()
+    cpu0 = cpu_s()
+    try:
+        for lo in range(0, args.n, args.batch):
+            with store.write() as s:
+                for i in range(lo, min(args.n, lo + args.batch)):
+                    # one decision every 2.5 s of simulated time, microseconds varied too
+                    now = base + _dt.timedelta(seconds=i * 2.5, microseconds=(i * 7919) % 1_000_000)
+                    body = dict(templates[i % k])
+                    body.update(submission_id=i + 1, engine_run_id=i + 1, clock=ledger.iso_utc(now))
+                    splicer.template = i % k
+                    ledger.append(s, "engine_decision", body, now)
+                    if i % 997 == 0 and splicer.last != product_canonical(body):
+                        sys.exit(f"record {i + 1}: the spliced canonical JSON differs from rfc8785.dumps")
+            done = min(args.n, lo + args.batch)
+            if done % max(args.batch, args.n // 20) == 0 or done == args.n:
+                el = clk() - t0
+                log(f"build: {done:,}/{args.n:,} records, {done / el:,.0f}/s")
+    finally:
+        ledger.canonical_text = product_canonical
+    wall = clk() - t0
+    out["build"] = {"records": args.n, "wall_s": wall, "per_second": args.n / wall, "cpu_s": cpu_s() - cpu0,
+                    "batch": args.batch, "spliced_checked": len(range(0, args.n, 997))}
+    with store.engine.connect() as conn:
+        sizes = conn.exec_driver_sql("SELECT COUNT(*), SUM(LENGTH(body)), SUM(LENGTH(CAST(body AS BLOB))), MIN(LENGTH(CAST(body AS BLOB))), "
+                                     "MAX(LENGTH(CAST(body AS BLOB))) FROM decision_log").one()
+    out["head"] = list(ledger.head(store))
+    db.dispose_all()  # the last connection closed checkpoints the WAL into the file
+    out["log"] = {"records": sizes[0], "body_chars": sizes[1], "body_bytes": sizes[2], "body_bytes_min": sizes[3], "body_bytes_max": sizes[4],
+                  "body_bytes_mean": sizes[2] / sizes[0],
+                  "file_bytes": path.stat().st_size + (Path(str(path) + "-wal").stat().st_size if Path(str(path) + "-wal").exists() else 0)}
+    out["generator"] = GENERATOR
+    out["batch"] = args.batch
+    out["pack_revision"] = pack.revision
+    out["rss_peak_mib"] = maxrss_mib()
+    meta_path.write_text(json.dumps(out, indent=2) + "\n")
+    log(f"build: {args.n:,} records in {wall:.1f} s; {out['log']['body_bytes'] / 2**30:.2f} GiB of bodies; file {out['log']['file_bytes'] / 2**30:.2f} GiB")
+    _result(out | {"reused": False})
+
+
+# ------------------------------------------------------------------------------------ child: copy to PostgreSQL
+
+
+def child_pg_load(args) -> None:
+    _env_setup()
+    import sqlalchemy as sa
+
+    from icv_permits import ledger
+    from icv_permits.store import db
+    from icv_permits.store import tables as T
+
+    src = db.open_store(f"sqlite:///{_sqlite_path(args)}")
+    src_head = list(ledger.head(src))
+    url = pg_schema_url(args.pg_url, PG_SCHEMA)
+    admin = sa.create_engine(args.pg_url)
+    facts = {}
+    with admin.begin() as conn:
+        exists = conn.exec_driver_sql("SELECT 1 FROM pg_namespace WHERE nspname = %s", (PG_SCHEMA,)).first() is not None
+        for setting in ("server_version", "shared_buffers", "synchronous_commit", "default_toast_compression"):
+            try:
+                facts[setting] = conn.exec_driver_sql(f"SHOW {setting}").scalar()
+            except Exception:  # noqa: BLE001 - an older server
+                pass
+    if exists and not args.rebuild:
+        try:
+            store = db.open_store(url)
+            if list(ledger.head(store)) == src_head:
+                log(f"pg: reusing schema {PG_SCHEMA} ({args.n:,} records)")
+                _result({"reused": True, "facts": facts, "size": _pg_size(store)})
+                return
+        except Exception as exc:  # noqa: BLE001
+            log(f"pg: not reusing schema {PG_SCHEMA}: {type(exc).__name__}: {exc}")
+        db.dispose_all()
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
+    admin.dispose()
+    db.upgrade(url)
+    dst = db.open_store(url)
+    cols = [c.name for c in T.DecisionLog.__table__.columns]
+    t0 = time.perf_counter()
+    with src.read() as s, dst.write() as d:
+        for snap in s.execute(sa.select(T.PackSnapshot)).scalars().all():
+            d.add(T.PackSnapshot(revision=snap.revision, pack_id=snap.pack_id, content=snap.content, stored_at=snap.stored_at))
+    last = 0
+    batch = 1000
+    while True:
+        with src.read() as s:
+            rows = s.execute(sa.select(T.DecisionLog.__table__).where(T.DecisionLog.seq > last).order_by(T.DecisionLog.seq).limit(batch)).all()
+        if not rows:
+            break
+        with dst.write() as d:
+            d.execute(sa.insert(T.DecisionLog.__table__), [dict(zip(cols, r)) for r in rows])
+        last = rows[-1][0]
+        if last % (args.n // 10 or 1) == 0:
+            log(f"pg: copied {last:,} records")
+    with dst.write() as d:
+        d.execute(sa.update(T.LogHead.__table__).where(T.LogHead.id == 1).values(seq=src_head[0], hash=src_head[1]))
+    with dst.engine.connect() as conn:
+        conn.exec_driver_sql(f"ANALYZE {PG_SCHEMA}.decision_log")
+    wall = time.perf_counter() - t0
+    log(f"pg: {last:,} records copied in {wall:.1f} s")
+    _result({"reused": False, "copy_s": wall, "facts": facts, "size": _pg_size(dst)})
+
+
+def _pg_size(store) -> dict:
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 2 DESC", (PG_SCHEMA,)).all()
+    return {"by_table": {n: int(t) for n, t, _ in rows}, "bytes": sum(int(t) for _, t, _ in rows)}
+
+
+def child_pg_drop(args) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(args.pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+    admin.dispose()
+    _result({"dropped": PG_SCHEMA})
+
+
+# ------------------------------------------------------------------------------------ child: verify
+
+
+def _store_for(args, backend: str):
+    from icv_permits.store import db
+
+    url = f"sqlite:///{_sqlite_path(args)}" if backend == "sqlite" else pg_schema_url(args.pg_url, PG_SCHEMA)
+    return db.open_store(url), url
+
+
+def _raw_rows(store, backend: str, body_expr: str = "body", batch: int = 2000):
+    """The log's rows in seq order straight from the DB-API cursor (keyset batches, like
+    ``iter_records``); ``recorded_at`` as the driver gives it."""
+    ph = "?" if backend == "sqlite" else "%s"
+    q = (f"SELECT seq, decision_id, kind, recorded_at, actor, {body_expr}, prev_hash, hash FROM decision_log "
+         f"WHERE seq > {ph} ORDER BY seq LIMIT {ph}")
+    raw = store.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        last = 0
+        while True:
+            cur.execute(q, (last, batch))
+            rows = cur.fetchall()
+            if not rows:
+                break
+            yield rows
+            last = rows[-1][0]
+        cur.close()
+    finally:
+        raw.close()
+
+
+def _iso_of(backend: str):
+    """``recorded_at`` as the driver returns it → the string the hash covers."""
+    from icv_permits.ledger import iso_utc
+
+    if backend == "sqlite":
+        # SQLAlchemy stores naive UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return lambda v: v.replace(" ", "T") + "Z" if len(v) == 26 else iso_utc(_dt.datetime.fromisoformat(v).replace(tzinfo=_dt.timezone.utc))
+    return iso_utc
+
+
+def proto_verify_bytes(store, backend: str, threads: int = 0) -> dict:
+    """PROTOTYPE (not product code): the chain walk of ``verify`` with each body read as UTF-8 bytes
+    (``CAST(body AS BLOB)`` / ``convert_to(body, 'UTF8')``) and hashed incrementally — the record's
+    RFC 8785 pre-image is ``prefix + body + suffix``, so the body is never decoded, re-encoded or
+    concatenated. With ``threads``, the hashing runs on a thread pool (``hashlib`` releases the GIL
+    for large inputs) while the next batch is read."""
+    import hashlib
+
+    from icv_permits.ledger import GENESIS, _c
+
+    body_expr = "CAST(body AS BLOB)" if backend == "sqlite" else "convert_to(body, 'UTF8')"
+    iso = _iso_of(backend)
+    sha = hashlib.sha256
+    actors: dict[str, bytes] = {}
+
+    def hash_rows(rows) -> list[str]:
+        out = []
+        for seq, did, kind, at, actor, body, prev, _h in rows:
+            a = actors.get(actor)
+            if a is None:
+                a = actors[actor] = ('{"actor":' + _c(actor) + ',"body":').encode()
+            h = sha(a)
+            h.update(body)
+            h.update((',"decision_id":' + _c(did) + ',"kind":' + _c(kind) + ',"prev_hash":' + _c(prev)
+                      + ',"recorded_at":' + _c(iso(at)) + ',"seq":' + str(int(seq)) + "}").encode())
+            out.append("sha256:" + h.hexdigest())
+        return out
+
+    prev = GENESIS
+    expected = 1
+    checked = 0
+    bad = []
+
+    def check(rows, hashes) -> None:
+        nonlocal prev, expected, checked
+        for row, computed in zip(rows, hashes):
+            seq, did, _k, _a, _ac, _b, prev_hash, stored = row
+            if seq != expected or prev_hash != prev or computed != stored:
+                bad.append(seq)
+            prev = stored
+            expected += 1
+            checked += 1
+
+    t0 = time.perf_counter()
+    if not threads:
+        for rows in _raw_rows(store, backend, body_expr):
+            check(rows, hash_rows(rows))
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            pending = None
+            for rows in _raw_rows(store, backend, body_expr):
+                step = math.ceil(len(rows) / threads)
+                parts = [rows[i:i + step] for i in range(0, len(rows), step)]
+                futs = [pool.submit(hash_rows, p) for p in parts]
+                if pending is not None:
+                    check(pending[0], [h for f in pending[1] for h in f.result()])
+                pending = (rows, futs)
+            if pending is not None:
+                check(pending[0], [h for f in pending[1] for h in f.result()])
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "checked": checked, "breaks": len(bad), "first_break": bad[0] if bad else None}
+
+
+def _range_verify(url: str, lo: int, hi: int) -> tuple[int, int, bool, str]:
+    """A worker of the process-parallel prototype: the product's ``verify_records`` over seq lo..hi."""
+    import itertools
+
+    import sqlalchemy as sa
+
+    from icv_permits import ledger
+    from icv_permits.store import db
+    from icv_permits.store import tables as T
+
+    store = db.open_store(url, check_schema=False)
+    anchor = ledger.GENESIS
+    if lo > 1:
+        with store.read() as s:
+            anchor = s.execute(sa.select(T.DecisionLog.hash).where(T.DecisionLog.seq == lo - 1)).scalar_one()
+    recs = itertools.takewhile(lambda r: r.seq <= hi, ledger.iter_records(store, lo))
+    rep = ledger.verify_records(recs, from_seq=lo, anchor=anchor)
+    return lo, rep.checked, rep.intact, rep.breaks[0].problem if rep.breaks else ""
+
+
+def _worker_dispose() -> None:
+    from icv_permits.store import db
+
+    db._ENGINES.clear()  # noqa: SLF001 - forked: never touch the parent's pooled connections
+
+
+def proto_verify_processes(url: str, n: int, jobs: int) -> dict:
+    """PROTOTYPE: the product's per-record code (``iter_records`` + ``verify_records``) in ``jobs``
+    processes, each over one contiguous range of the log, anchored on the stored hash of the record
+    before it (``verify(from_seq=…)`` does the same); the ranges' checks together cover the chain."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from icv_permits.store import db
+
+    db.dispose_all()
+    step = math.ceil(n / jobs)
+    ranges = [(lo, min(n, lo + step - 1)) for lo in range(1, n + 1, step)]
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_worker_dispose) as pool:
+        res = list(pool.map(_range_verify, [url] * len(ranges), [r[0] for r in ranges], [r[1] for r in ranges]))
+    wall = time.perf_counter() - t0
+    return {"wall_s": wall, "jobs": jobs, "checked": sum(r[1] for r in res), "intact": all(r[2] for r in res)}
+
+
+def child_verify(args, backend: str) -> None:
+    _env_setup()
+    import gc
+    import hashlib
+
+    from icv_permits import ledger
+
+    store, url = _store_for(args, backend)
+    n = args.n
+    out: dict = {"backend": backend, "n": n, "loadavg_start": os.getloadavg()}
+    if backend == "postgresql":
+        import psycopg
+
+        out["psycopg"] = psycopg.__version__
+    else:
+        import sqlite3
+
+        out["sqlite_version"] = sqlite3.sqlite_version
+    clk = time.perf_counter
+
+    # ---- ledger.verify, as the CLI runs it
+    runs, cpus = [], []
+    for r in range(args.verify_runs):
+        gc.collect()
+        c0 = cpu_s()
+        t0 = clk()
+        rep = ledger.verify(store)
+        runs.append(clk() - t0)
+        cpus.append(cpu_s() - c0)
+        if not rep.intact or rep.checked != n:
+            sys.exit(f"verify: intact={rep.intact}, checked={rep.checked} (expected {n}): {rep.to_json()}")
+        log(f"verify {backend} run {r + 1}: {runs[-1]:.2f} s, {n / runs[-1]:,.0f} records/s")
+    out["verify"] = {"runs_s": runs, "cpu_s": cpus, "median_s": statistics.median(runs), "min_s": min(runs),
+                     "per_second_median": n / statistics.median(runs), "per_second_best": n / min(runs)}
+    out["rss_after_verify_mib"] = maxrss_mib()
+
+    # ---- where the time goes
+    bd: dict = {}
+    t0 = clk()
+    nbytes = 0
+    for rows in _raw_rows(store, backend):
+        for row in rows:
+            nbytes += len(row[5])
+    bd["driver_rows_text_s"] = clk() - t0
+    body_expr = "CAST(body AS BLOB)" if backend == "sqlite" else "convert_to(body, 'UTF8')"
+    t0 = clk()
+    nb = 0
+    for rows in _raw_rows(store, backend, body_expr):
+        for row in rows:
+            nb += len(row[5])
+    bd["driver_rows_bytes_s"] = clk() - t0
+    bd["body_chars"] = nbytes
+    bd["body_bytes"] = nb
+    t0 = clk()
+    for _rec in ledger.iter_records(store):
+        pass
+    bd["iter_records_s"] = clk() - t0
+    log(f"verify {backend}: driver {bd['driver_rows_text_s']:.2f} s (bytes {bd['driver_rows_bytes_s']:.2f} s), iter_records {bd['iter_records_s']:.2f} s")
+
+    # one pass, each part timed alone: read (iter_records' next), record_preimage, sha256, the checks
+    t_read = t_pre = t_sha = t_enc = t_bsha = 0.0
+    it = ledger.iter_records(store)
+    t_all0 = clk()
+    while True:
+        a = clk()
+        rec = next(it, None)
+        b = clk()
+        t_read += b - a
+        if rec is None:
+            break
+        pre = ledger.record_preimage(rec.seq, rec.decision_id, rec.kind, rec.recorded_at, rec.actor, rec.body_text, rec.prev_hash)
+        c = clk()
+        h = "sha256:" + hashlib.sha256(pre).hexdigest()
+        d = clk()
+        t_pre += c - b
+        t_sha += d - c
+        if h != rec.hash:
+            sys.exit(f"hash mismatch at {rec.seq}")
+        e = clk()
+        bb = rec.body_text.encode("utf-8")
+        f = clk()
+        hashlib.sha256(bb).digest()
+        g = clk()
+        t_enc += f - e
+        t_bsha += g - f
+    bd["split_pass_s"] = clk() - t_all0
+    bd["split"] = {"read_s": t_read, "record_preimage_s": t_pre, "sha256_preimage_s": t_sha,
+                   "body_encode_s": t_enc, "sha256_body_only_s": t_bsha}
+    # record_preimage's parts, on 2,000 records: the six rfc8785 calls vs concatenation + encode
+    sample = []
+    for rec in ledger.iter_records(store):
+        sample.append(rec)
+        if len(sample) >= 2000:
+            break
+    _c = ledger._c  # noqa: SLF001
+    t0 = clk()
+    for rec in sample:
+        (_c(rec.actor), _c(rec.decision_id), _c(rec.kind), _c(rec.prev_hash), _c(rec.recorded_at))
+    t_c = clk() - t0
+    t0 = clk()
+    for rec in sample:
+        ledger.record_preimage(rec.seq, rec.decision_id, rec.kind, rec.recorded_at, rec.actor, rec.body_text, rec.prev_hash)
+    t_p = clk() - t0
+    bd["preimage_parts_per_record_us"] = {"rfc8785_5_strings": t_c / len(sample) * 1e6, "record_preimage": t_p / len(sample) * 1e6}
+    del sample
+    out["breakdown"] = bd
+    log(f"verify {backend}: split pass {bd['split_pass_s']:.2f} s: " + ", ".join(f"{k} {v:.2f}" for k, v in bd["split"].items()))
+
+    # ---- prototypes (not product code), checked to agree with the stored hashes
+    if not args.skip_prototypes:
+        protos = {}
+        for name, kw in (("bytes", {}), ("bytes_threads", {"threads": args.jobs})):
+            gc.collect()
+            res = proto_verify_bytes(store, backend, **kw)
+            if res["checked"] != n or res["breaks"]:
+                sys.exit(f"prototype {name}: {res}")
+            protos[name] = res
+            log(f"verify {backend} prototype {name}: {res['wall_s']:.2f} s, {n / res['wall_s']:,.0f} records/s")
+        res = proto_verify_processes(url, n, args.jobs)
+        if res["checked"] != n or not res["intact"]:
+            sys.exit(f"prototype processes: {res}")
+        protos["product_code_processes"] = res
+        log(f"verify {backend} prototype processes: {res['wall_s']:.2f} s, {n / res['wall_s']:,.0f} records/s")
+        out["prototypes"] = protos
+
+    # ---- cProfile
+    if not args.skip_profile:
+        rep_box = []
+        out["profile"] = profile_call(lambda: rep_box.append(ledger.verify(store)))
+        assert rep_box[0].intact and rep_box[0].checked == n
+        log(f"verify {backend}: cProfile {out['profile']['wall_s']:.1f} s")
+    out["rss_peak_mib"] = maxrss_mib()
+    out["loadavg_end"] = os.getloadavg()
+    _result(out)
+
+
+# ------------------------------------------------------------------------------------ child: replay, one process
+
+
+def proto_replay_record(rec, packs: dict):
+    """PROTOTYPE (not product code) of ``ledger.replay_record`` in recorded mode: the body is parsed
+    once (``rec.body`` is a property that runs ``json.loads`` on every access, and ``replay`` reads
+    it twice), and instead of validating the whole recorded ``Decision`` only the two parts
+    ``evaluate`` needs (``evidence``, ``registry``) are validated. Same result object."""
+    from icv_permits.engine import evaluate
+    from icv_permits.ledger import ReplayResult, diff_decisions
+    from icv_permits.model.application import Application
+    from icv_permits.model.evidence import EvidenceSummary
+    from icv_permits.model.registry import RegistryFacts
+
+    body = json.loads(rec.body_text)
+    recorded = body["decision"]
+    pack = packs[body["pack"]["revision"]]
+    try:
+        app = Application.model_validate(body["input"])
+        ev = recorded.get("evidence")
+        reg = recorded.get("registry")
+        as_of = _dt.date.fromisoformat(body["as_of"])
+        replayed = evaluate(app, pack, as_of, EvidenceSummary.model_validate(ev) if ev is not None else None,
+                            RegistryFacts.model_validate(reg) if reg is not None else None).to_json_dict()
+    except Exception as exc:  # noqa: BLE001
+        return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), "recorded", pack.revision, body.get("verdict", "?"), "—",
+                            False, [], error=f"{type(exc).__name__}: {str(exc)[:300]}")
+    match = replayed == recorded
+    return ReplayResult(rec.seq, rec.decision_id, body["submission_id"], "recorded", pack.revision, recorded["verdict"], replayed["verdict"],
+                        match, [] if match else diff_decisions(recorded, replayed), [])
+
+
+def child_replay(args) -> None:
+    _env_setup()
+    import gc
+    import itertools
+
+    from icv_permits import ledger
+    from icv_permits.engine import evaluate
+    from icv_permits.engine.decision import Decision
+    from icv_permits.model.application import Application
+
+    store, _url = _store_for(args, "sqlite")
+    m = min(args.sample, args.n)
+    out: dict = {"sample": m, "loadavg_start": os.getloadavg()}
+    clk = time.perf_counter
+
+    # ---- the product: ledger.replay over the first m decisions
+    gc.collect()
+    c0 = cpu_s()
+    t0 = clk()
+    results = list(itertools.islice(ledger.replay(store), m))
+    wall = clk() - t0
+    cpu = cpu_s() - c0
+    bad = [r for r in results if not r.match or r.error]
+    if len(results) != m or bad:
+        sys.exit(f"replay: {len(results)} results, {len(bad)} not matching, e.g. {bad[0].to_json() if bad else ''}")
+    out["replay"] = {"wall_s": wall, "cpu_s": cpu, "per_second": m / wall, "per_cpu_second": m / cpu, "ms_per_decision": wall / m * 1e3}
+    log(f"replay: {m:,} decisions in {wall:.2f} s ({m / wall:,.0f}/s, {m / cpu:,.0f} per CPU-second)")
+    del results
+
+    # ---- each step of replay_record alone, on the same records
+    recs = list(itertools.islice((r for r in ledger.iter_records(store) if r.kind == "engine_decision"), m))
+    pack = ledger.pack_from_snapshot(store, recs[0].body["pack"]["revision"])
+    steps = dict.fromkeys(("read records (iter_records)", "json.loads of the body (×2: replay + replay_record)", "Application.model_validate(input)",
+                           "Decision.model_validate(recorded decision)", "evaluate(...)", "Decision.to_json_dict()",
+                           "replayed == recorded"), 0.0)
+    t0 = clk()
+    for _ in itertools.islice((r for r in ledger.iter_records(store) if r.kind == "engine_decision"), m):
+        pass
+    steps["read records (iter_records)"] = clk() - t0
+    for rec in recs:
+        a = clk()
+        body = json.loads(rec.body_text)
+        json.loads(rec.body_text)
+        b = clk()
+        app = Application.model_validate(body["input"])
+        c = clk()
+        d = Decision.model_validate(body["decision"])
+        e = clk()
+        dec = evaluate(app, pack, _dt.date.fromisoformat(body["as_of"]), d.evidence, d.registry)
+        f = clk()
+        replayed = dec.to_json_dict()
+        g = clk()
+        same = replayed == body["decision"]
+        h = clk()
+        assert same
+        steps["json.loads of the body (×2: replay + replay_record)"] += b - a
+        steps["Application.model_validate(input)"] += c - b
+        steps["Decision.model_validate(recorded decision)"] += e - c
+        steps["evaluate(...)"] += f - e
+        steps["Decision.to_json_dict()"] += g - f
+        steps["replayed == recorded"] += h - g
+    out["steps_ms_per_decision"] = {k: v / m * 1e3 for k, v in steps.items()}
+    # evaluate's share by template (bodies differ by example)
+    log("replay steps (ms/decision): " + ", ".join(f"{k.split('(')[0].strip()} {v:.3f}" for k, v in out["steps_ms_per_decision"].items()))
+
+    # ---- prototype of a cheaper replay_record, checked against the product's
+    if not args.skip_prototypes:
+        gc.collect()
+        t0 = clk()
+        c0 = cpu_s()
+        proto = [proto_replay_record(rec, {pack.revision: pack}) for rec in recs]
+        pwall = clk() - t0
+        pcpu = cpu_s() - c0
+        product = [ledger.replay_record(rec, pack, "recorded") for rec in recs[:500]]
+        same = all(p.to_json() == q.to_json() for p, q in zip(proto, product)) and all(p.match for p in proto)
+        t0 = clk()
+        for rec in recs:
+            ledger.replay_record(rec, pack, "recorded")
+        pr_wall = clk() - t0
+        out["prototype"] = {"wall_s": pwall, "cpu_s": pcpu, "per_second": m / pwall, "same_results": same,
+                            "product_replay_record_wall_s": pr_wall, "product_replay_record_per_second": m / pr_wall}
+        log(f"replay prototype: {m / pwall:,.0f}/s vs product replay_record {m / pr_wall:,.0f}/s (same results: {same})")
+        if not same:
+            sys.exit("the replay prototype gives other results than the product")
+    del recs
+
+    # ---- cProfile of ledger.replay over min(m, 2000) decisions
+    if not args.skip_profile:
+        pm = min(m, 2000)
+        out["profile_n"] = pm
+        out["profile"] = profile_call(lambda: list(itertools.islice(ledger.replay(store), pm)))
+        log(f"replay: cProfile of {pm} decisions {out['profile']['wall_s']:.1f} s")
+
+    # ---- what replay_parallel does in the parent before the first worker starts
+    if not args.skip_parallel:
+        gc.collect()
+        t0 = clk()
+        count = 0
+        chars = 0
+        held = 0
+        revs = set()
+        t_json = 0.0
+        for r in ledger.iter_records(store):
+            if r.kind != "engine_decision":
+                continue
+            count += 1
+            chars += len(r.body_text)
+            held += sys.getsizeof(r.body_text)
+            a = clk()
+            revs.add(json.loads(r.body_text)["pack"]["revision"])
+            t_json += clk() - a
+        out["parallel_prework"] = {"wall_s": clk() - t0, "json_loads_s": t_json, "records": count, "body_str_bytes_held": held,
+                                   "revisions": len(revs)}
+        log(f"replay_parallel's pre-work: {out['parallel_prework']['wall_s']:.1f} s ({t_json:.1f} s json.loads); "
+            f"the record list it builds holds {held / 2**30:.2f} GiB of body strings")
+    out["rss_peak_mib"] = maxrss_mib()
+    out["loadavg_end"] = os.getloadavg()
+    _result(out)
+
+
+# ------------------------------------------------------------------------------------ child: replay, all cores
+
+
+_PROTO: dict = {}
+
+
+def _proto_range_init(url: str, packs: dict[str, str]) -> None:
+    from icv_permits import ledger
+    from icv_permits.store import db
+
+    db._ENGINES.clear()  # noqa: SLF001 - forked: never touch the parent's pooled connections
+    _PROTO["packs"] = {rev: ledger._pack_from_text(text, rev) for rev, text in packs.items()}  # noqa: SLF001
+    _PROTO["store"] = db.open_store(url, check_schema=False)
+
+
+def _proto_range_worker(lo: int, hi: int) -> list:
+    import itertools
+
+    from icv_permits import ledger
+
+    recs = itertools.takewhile(lambda r: r.seq <= hi, ledger.iter_records(_PROTO["store"], lo, batch=hi - lo + 1))
+    return [proto_replay_record(rec, _PROTO["packs"]) for rec in recs if rec.kind == "engine_decision"]
+
+
+def proto_replay_parallel(store, url: str, jobs: int, chunk: int = 500):
+    """PROTOTYPE: the parent sends only seq ranges; each worker reads its own records from the
+    database (its own connection) and replays them with ``proto_replay_record``. The pack snapshots
+    come from ``pack_snapshot`` (a handful of rows), not from parsing every body. Memory stays
+    bounded by ``jobs × chunk`` records; results come back in log order."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    import sqlalchemy as sa
+
+    from icv_permits.store import db
+    from icv_permits.store import tables as T
+
+    with store.read() as s:
+        packs = {snap.revision: snap.content for snap in s.execute(sa.select(T.PackSnapshot)).scalars().all()}
+        hi = s.execute(sa.select(sa.func.max(T.DecisionLog.seq))).scalar() or 0
+    db.dispose_all()
+    ranges = [(lo, min(hi, lo + chunk - 1)) for lo in range(1, hi + 1, chunk)]
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_proto_range_init, initargs=(url, packs)) as pool:
+        for results in pool.map(_proto_range_worker, [r[0] for r in ranges], [r[1] for r in ranges]):
+            yield from results
+
+
+def _run_parallel(gen, n: int, label: str) -> dict:
+    clk = time.perf_counter
+    c0, ch0 = cpu_s(), cpu_s(resource.RUSAGE_CHILDREN)
+    t0 = clk()
+    first = None
+    count = mismatched = 0
+    with MemSampler() as mem:
+        for res in gen:
+            if first is None:
+                first = clk() - t0
+            count += 1
+            if not res.match or res.error:
+                mismatched += 1
+            if count % max(1, n // 10) == 0:
+                log(f"{label}: {count:,} replayed, {count / (clk() - t0):,.0f}/s")
+    wall = clk() - t0
+    out = {"wall_s": wall, "decisions": count, "mismatched": mismatched, "per_second": count / wall, "first_result_s": first,
+           "after_first_per_second": (count - 1) / (wall - first) if first and count > 1 else None,
+           "parent_cpu_s": cpu_s() - c0, "workers_cpu_s": cpu_s(resource.RUSAGE_CHILDREN) - ch0,
+           "memory_sampled_peaks": mem.peak, "rss_peak_self_mib": maxrss_mib(), "rss_peak_children_max_mib": maxrss_mib(resource.RUSAGE_CHILDREN)}
+    out["cores_used"] = (out["parent_cpu_s"] + out["workers_cpu_s"]) / wall
+    return out
+
+
+def child_replay_parallel(args) -> None:
+    _env_setup()
+    from icv_permits import ledger
+
+    store, url = _store_for(args, "sqlite")
+    out: dict = {"jobs": args.jobs, "n": args.n, "loadavg_start": os.getloadavg()}
+    if args.child == "replay-parallel":
+        res = _run_parallel(ledger.replay_parallel(store, jobs=args.jobs), args.n, f"replay_parallel jobs={args.jobs}")
+    else:
+        res = _run_parallel(proto_replay_parallel(store, url, args.jobs), args.n, f"prototype parallel jobs={args.jobs}")
+    if res["decisions"] != args.n or res["mismatched"]:
+        sys.exit(f"{args.child}: {res['decisions']} decisions replayed, {res['mismatched']} not matching")
+    out["result"] = res
+    out["loadavg_end"] = os.getloadavg()
+    log(f"{args.child}: {args.n:,} decisions in {res['wall_s']:.1f} s ({res['per_second']:,.0f}/s; first result after "
+        f"{res['first_result_s']:.1f} s; {res['cores_used']:.2f} cores busy; sampled PSS peak {res['memory_sampled_peaks']['total_pss_mib']:,.0f} MiB)")
+    _result(out)
+
+
+# ------------------------------------------------------------------------------------ orchestrator
+
+
+def run_child(mode: str, args, backend: str = "sqlite") -> dict:
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--backend", backend, "--n", str(args.n),
+            "--sample", str(args.sample), "--jobs", str(args.jobs), "--batch", str(args.batch), "--verify-runs", str(args.verify_runs),
+            "--workdir", str(args.workdir), "--pg-url", args.pg_url]
+    argv += [f for f, on in (("--rebuild", args.rebuild), ("--skip-profile", args.skip_profile), ("--skip-prototypes", args.skip_prototypes),
+                             ("--skip-parallel", args.skip_parallel)) if on]
+    env = dict(os.environ)
+    env["ICV_PERMITS_SECRET_KEY"] = BENCH_KEY
+    for k in ("ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_NOW", "ICV_PERMITS_KEY_FILE", "ICV_PERMITS_LANG"):
+        env.pop(k, None)
+    la0 = os.getloadavg()
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=None, text=True, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        sys.exit(f"child {mode} {backend} failed with exit code {proc.returncode}:\n{proc.stdout[-3000:]}")
+    res = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            res = json.loads(line[7:])
+    if res is None:
+        sys.exit(f"no result from child {mode} {backend}:\n{proc.stdout[-3000:]}")
+    res["process_wall_s"] = time.perf_counter() - t0
+    res["loadavg"] = [la0, os.getloadavg()]
+    return res
+
+
+def machine_info() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    git = {}
+    try:
+        git["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "icv_permits", "rules"], cwd=ROOT, capture_output=True, text=True).stdout
+        git["dirty_library_files"] = [line[3:] for line in dirty.splitlines()]
+    except OSError:
+        pass
+    mem = ""
+    try:
+        mem = next(line.split(":", 1)[1].strip() for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        pass
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model, "memory": mem, "python": platform.python_version(),
+            "platform": platform.platform(), "git": git, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _met(value: float, goal: float) -> str:
+    return f"**met** ({value / goal:.2f}× the goal)" if value >= goal else f"**not met** ({value / goal:.2f}× the goal; {goal / value:.1f}× too slow)"
+
+
+def report(out: dict) -> str:
+    m = out["machine"]
+    n = out["n"]
+    L = [f"# Decision log benchmark: n = {n:,}, sample = {out['sample']:,}, jobs = {out['jobs']}", "",
+         f"commit {m['git'].get('commit', '?')} (library files modified: {m['git'].get('dirty_library_files') or 'none'}); "
+         f"{m['nproc']} CPUs ({m['cpu_model']}), {m['memory']}; Python {m['python']}; {m['date']}", ""]
+    b = out["build"]
+    lg = b["log"]
+    L += [f"Log: {lg['records']:,} engine_decision records from {len(b['templates']['examples'])} example decisions; bodies "
+          f"{lg['body_bytes'] / 2**30:.2f} GiB UTF-8 (mean {lg['body_bytes_mean'] / 1024:.1f} KiB, {lg['body_bytes_min'] / 1024:.1f}–{lg['body_bytes_max'] / 1024:.1f} KiB); "
+          f"SQLite file {lg['file_bytes'] / 2**30:.2f} GiB. "
+          f"Built with `ledger.append` in {b['build']['wall_s']:.0f} s ({b['build']['per_second']:,.0f} appends/s, batches of {b['build']['batch']:,}).", ""]
+    if b.get("reused"):
+        L += ["(The log was reused from an earlier run; the build time is that run's.)", ""]
+
+    ver = out.get("verify", {})
+    if ver:
+        L += ["## Verify", "", "| | " + " | ".join(ver) + " |", "|---|" + "---:|" * len(ver)]
+
+        def row(label, fn):
+            vals = []
+            for bk in ver:
+                try:
+                    vals.append(fn(ver[bk]))
+                except (KeyError, TypeError, ZeroDivisionError):
+                    vals.append("—")
+            L.append(f"| {label} | " + " | ".join(vals) + " |")
+
+        row("load average 1 min (start → end)", lambda r: f"{r['loadavg_start'][0]:.2f} → {r['loadavg_end'][0]:.2f}")
+        row("`ledger.verify` runs, s", lambda r: " / ".join(f"{x:.2f}" for x in r["verify"]["runs_s"]))
+        row(f"**records/s (median run)** — goal ≥ {GOAL_VERIFY_PER_S:,}", lambda r: f"**{r['verify']['per_second_median']:,.0f}**")
+        row("records/s (best run)", lambda r: f"{r['verify']['per_second_best']:,.0f}")
+        row("µs per record (median run)", lambda r: f"{r['verify']['median_s'] / n * 1e6:.1f}")
+        row("CPU s of the verify process (median run)", lambda r: f"{statistics.median(r['verify']['cpu_s']):.2f}")
+        row("DB-API cursor alone, body as text, s", lambda r: f"{r['breakdown']['driver_rows_text_s']:.2f}")
+        row("DB-API cursor alone, body as UTF-8 bytes, s", lambda r: f"{r['breakdown']['driver_rows_bytes_s']:.2f}")
+        row("`iter_records` alone (SQLAlchemy + `Record`s), s", lambda r: f"{r['breakdown']['iter_records_s']:.2f}")
+        row("split pass: reading (`iter_records`), s", lambda r: f"{r['breakdown']['split']['read_s']:.2f}")
+        row("split pass: `record_preimage`, s", lambda r: f"{r['breakdown']['split']['record_preimage_s']:.2f}")
+        row("split pass: `sha256(preimage).hexdigest()`, s", lambda r: f"{r['breakdown']['split']['sha256_preimage_s']:.2f}")
+        row("(for comparison) `body_text.encode()` alone, s", lambda r: f"{r['breakdown']['split']['body_encode_s']:.2f}")
+        row("(for comparison) `sha256(body bytes)` alone, s", lambda r: f"{r['breakdown']['split']['sha256_body_only_s']:.2f}")
+        row("`record_preimage` per record, µs (of which 5 `rfc8785` string calls)",
+            lambda r: f"{r['breakdown']['preimage_parts_per_record_us']['record_preimage']:.1f} "
+                      f"({r['breakdown']['preimage_parts_per_record_us']['rfc8785_5_strings']:.1f})")
+        row("prototype: bytes + incremental sha256, records/s", lambda r: f"{n / r['prototypes']['bytes']['wall_s']:,.0f}")
+        row(f"prototype: the same, hashing on {out['jobs']} threads, records/s", lambda r: f"{n / r['prototypes']['bytes_threads']['wall_s']:,.0f}")
+        row(f"prototype: product code in {out['jobs']} processes over ranges, records/s",
+            lambda r: f"{n / r['prototypes']['product_code_processes']['wall_s']:,.0f}")
+        row("peak RSS of the verify process, MiB", lambda r: f"{r['rss_after_verify_mib']:.1f} (all steps: {r['rss_peak_mib']:.1f})")
+        L.append("")
+        for bk, r in ver.items():
+            if "profile" in r:
+                p = r["profile"]
+                L += [f"cProfile of `ledger.verify` ({bk}, {p['wall_s']:.1f} s under the profiler), self time by package: "
+                      + ", ".join(f"{k} {v:.2f} s ({100 * v / p['profiled_s']:.0f} %)" for k, v in list(p["by_package"].items())[:10]), ""]
+                L += ["| largest self times | calls | self s |", "|---|---:|---:|"]
+                L += [f"| `{x['func']}` | {x['ncalls']:,} | {x['tottime']:.2f} |" for x in p["top_self"][:10]]
+                L.append("")
+        if "postgresql" in ver and "pg" in out:
+            pg = out["pg"]
+            L += [f"PostgreSQL: {pg['facts']}; schema size {pg['size']['bytes'] / 2**30:.2f} GiB"
+                  + (f"; records copied in {pg['copy_s']:.0f} s" if pg.get("copy_s") else " (reused)"), ""]
+
+    rp = out.get("replay")
+    if rp:
+        r = rp["replay"]
+        L += ["## Replay", "",
+              f"One process, `ledger.replay(store)` over the first {out['sample']:,} decisions: **{r['per_second']:,.0f} decisions/s** "
+              f"({r['ms_per_decision']:.2f} ms each; {r['per_cpu_second']:,.0f} per CPU-second) — goal ≥ {GOAL_REPLAY_PER_CORE_S:,}/s per core: "
+              + _met(r["per_cpu_second"], GOAL_REPLAY_PER_CORE_S) + f". Load average {rp['loadavg_start'][0]:.2f} → {rp['loadavg_end'][0]:.2f}.", "",
+              "| step of `replay_record`, timed alone on the same records | ms per decision |", "|---|---:|"]
+        L += [f"| {k} | {v:.3f} |" for k, v in rp["steps_ms_per_decision"].items()]
+        L += [f"| **sum** | **{sum(rp['steps_ms_per_decision'].values()):.3f}** |", ""]
+        if "prototype" in rp:
+            p = rp["prototype"]
+            L += [f"Prototype `replay_record` (body parsed once; only `evidence` and `registry` validated): {p['per_second']:,.0f}/s vs the product's "
+                  f"`replay_record` {p['product_replay_record_per_second']:,.0f}/s on the same records (results identical: {p['same_results']}).", ""]
+        if "profile" in rp:
+            p = rp["profile"]
+            L += [f"cProfile of `ledger.replay` over {rp['profile_n']:,} decisions ({p['wall_s']:.1f} s under the profiler), self time by package: "
+                  + ", ".join(f"{k} {v:.2f} s ({100 * v / p['profiled_s']:.0f} %)" for k, v in list(p["by_package"].items())[:10]), "",
+                  "| largest cumulative times | calls | cum s | self s |", "|---|---:|---:|---:|"]
+            L += [f"| `{x['func']}` | {x['ncalls']:,} | {x['cumtime']:.2f} | {x['tottime']:.2f} |" for x in p["top_cum"][:16]]
+            L.append("")
+        if "parallel_prework" in rp:
+            pw = rp["parallel_prework"]
+            L += [f"`replay_parallel`'s work in the parent before any worker starts (all {pw['records']:,} records read and each body "
+                  f"parsed with `json.loads` to find {pw['revisions']} pack revision(s)): {pw['wall_s']:.1f} s, of which json.loads {pw['json_loads_s']:.1f} s; "
+                  f"the list of records it keeps holds {pw['body_str_bytes_held'] / 2**30:.2f} GiB of body strings.", ""]
+    for key, title in (("replay_parallel", "`ledger.replay_parallel`"), ("replay_parallel_proto", "prototype: range workers + cheaper `replay_record`")):
+        rr = out.get(key)
+        if not rr:
+            continue
+        r = rr["result"]
+        mem = r["memory_sampled_peaks"]
+        line = (f"{title}, jobs={rr['jobs']}, all {r['decisions']:,} decisions: **{r['per_second']:,.0f} decisions/s** in {r['wall_s']:.1f} s "
+                f"(first result after {r['first_result_s']:.1f} s; {r['after_first_per_second']:,.0f}/s after it); "
+                f"{r['cores_used']:.2f} cores busy (parent {r['parent_cpu_s']:.0f} CPU-s, workers {r['workers_cpu_s']:.0f} CPU-s); "
+                f"peak RSS parent {r['rss_peak_self_mib']:,.0f} MiB, largest worker {r['rss_peak_children_max_mib']:,.0f} MiB (counts pages shared with the parent); "
+                f"sampled peak PSS of parent + workers {mem['total_pss_mib']:,.0f} MiB. Load average {rr['loadavg_start'][0]:.2f} → {rr['loadavg_end'][0]:.2f}.")
+        if key == "replay_parallel":
+            line += f" Goal ≥ {GOAL_REPLAY_PER_CORE_S * rr['jobs']:,}/s on {rr['jobs']} cores: " + _met(r["per_second"], GOAL_REPLAY_PER_CORE_S * rr["jobs"]) + "."
+        L += [line, ""]
+    return "\n".join(L)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000, help="engine decisions in the log (default 100000)")
+    ap.add_argument("--sample", type=int, default=5_000, help="decisions replayed by one process (default 5000)")
+    ap.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)), help="processes for replay_parallel (default: every core)")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both",
+                    help="where to verify (default both; replay runs on SQLite)")
+    ap.add_argument("--pg-url", default=DEFAULT_PG_URL, help=f"PostgreSQL database to create the schema {PG_SCHEMA} in (default {DEFAULT_PG_URL})")
+    ap.add_argument("--batch", type=int, default=1000, help="records per write transaction when building the log (default 1000)")
+    ap.add_argument("--verify-runs", type=int, default=3, help="timed runs of ledger.verify per backend (default 3)")
+    ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"folder of the SQLite log (default {DEFAULT_WORKDIR})")
+    ap.add_argument("--rebuild", action="store_true", help="build the log again even if an identical one exists")
+    ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
+    ap.add_argument("--skip-profile", action="store_true", help="no cProfile runs")
+    ap.add_argument("--skip-prototypes", action="store_true", help="no prototype variants")
+    ap.add_argument("--skip-parallel", action="store_true", help="no replay over all cores")
+    ap.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
+    ap.add_argument("--quick", action="store_true", help="n=5000, sample=500, 1 verify run (smoke run)")
+    ap.add_argument("--child", choices=("build", "pg-load", "pg-drop", "verify", "replay", "replay-parallel", "replay-parallel-proto"),
+                    help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.n, args.sample, args.verify_runs = min(args.n, 5000), min(args.sample, 500), 1
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+    if args.child:
+        {"build": child_build, "pg-load": child_pg_load, "pg-drop": child_pg_drop, "replay": child_replay,
+         "replay-parallel": child_replay_parallel, "replay-parallel-proto": child_replay_parallel}[args.child](args) \
+            if args.child != "verify" else child_verify(args, args.backend)
+        return 0
+
+    out: dict = {"machine": machine_info(), "n": args.n, "sample": args.sample, "jobs": args.jobs,
+                 "goals": {"verify_records_per_s": GOAL_VERIFY_PER_S, "replay_decisions_per_s_per_core": GOAL_REPLAY_PER_CORE_S}}
+    log(f"building (or reusing) the log of {args.n:,} records in {args.workdir}")
+    out["build"] = run_child("build", args)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    out["verify"] = {}
+    for bk in backends:
+        if bk == "postgresql":
+            try:
+                out["pg"] = run_child("pg-load", args)
+            except SystemExit as exc:
+                log(f"PostgreSQL skipped: {str(exc)[:500]}")
+                out["pg_skipped"] = str(exc)[:500]
+                continue
+        out["verify"][bk] = run_child("verify", args, bk)
+    if "postgresql" in backends and "pg" in out and not args.keep:
+        run_child("pg-drop", args)
+    out["replay"] = run_child("replay", args)
+    if not args.skip_parallel:
+        out["replay_parallel"] = run_child("replay-parallel", args)
+        if not args.skip_prototypes:
+            out["replay_parallel_proto"] = run_child("replay-parallel-proto", args)
+    v = out["verify"].get("sqlite") or next(iter(out["verify"].values()), None)
+    out["goal_status"] = {
+        "verify": None if v is None else v["verify"]["per_second_median"] >= GOAL_VERIFY_PER_S,
+        "replay_per_core": out["replay"]["replay"]["per_cpu_second"] >= GOAL_REPLAY_PER_CORE_S,
+        "replay_all_cores": None if "replay_parallel" not in out else
+        out["replay_parallel"]["result"]["per_second"] >= GOAL_REPLAY_PER_CORE_S * args.jobs,
+    }
+    print(report(out))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
