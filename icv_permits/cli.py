@@ -440,6 +440,7 @@ def audit_log(
 def audit_verify(
     from_seq: Annotated[int, typer.Option("--from", min=1, help="Start at this sequence number (its predecessor's hash is the anchor).")] = 1,
     expect_head: Annotated[str | None, typer.Option("--expect-head", help="A head hash noted earlier: the log must still contain it as its last hash.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes for a long log (0 = every core).")] = 0,
     lang: LangOpt = _default_lang(),
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
@@ -448,7 +449,7 @@ def audit_verify(
     from . import render_audit as A
 
     with _store_errors(lang):
-        rep = ledger.verify(_open(), from_seq=from_seq, expect_head=expect_head)
+        rep = ledger.verify(_open(), from_seq=from_seq, expect_head=expect_head, jobs=jobs or (os.cpu_count() or 1))
     sys.stdout.write(json.dumps(rep.to_json(), ensure_ascii=False, indent=2) + "\n" if fmt is ListFormat.json else A.verify_text(rep, lang.value))
     raise typer.Exit(0 if rep.intact else ledger.EXIT_BROKEN)
 

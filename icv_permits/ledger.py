@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import rfc8785
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from .engine import evaluate
@@ -59,23 +59,36 @@ def canonical_text(data: Any) -> str:
     return rfc8785.dumps(data).decode("utf-8")
 
 
-def _c(value: Any) -> str:
-    return rfc8785.dumps(value).decode("utf-8")
+def _c(value: str) -> str:
+    """RFC 8785 form of a string. For strings it is exactly ``json.dumps(…, ensure_ascii=False)``:
+    the same minimal escapes (``\\"``, ``\\\\``, ``\\b \\f \\n \\r \\t``, other controls as lower-case
+    ``\\u00xx``) and nothing else escaped; ``tests/test_ledger.py`` checks it against ``rfc8785``."""
+    return json.dumps(value, ensure_ascii=False)
 
 
-def record_preimage(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str, prev_hash: str) -> bytes:
+def _parts(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, prev_hash: str) -> tuple[bytes, bytes]:
+    head = '{"actor":' + _c(actor) + ',"body":'
+    tail = (',"decision_id":' + _c(decision_id) + ',"kind":' + _c(kind) + ',"prev_hash":' + _c(prev_hash)
+            + ',"recorded_at":' + _c(recorded_at) + ',"seq":' + str(int(seq)) + "}")
+    return head.encode("utf-8"), tail.encode("utf-8")
+
+
+def record_preimage(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str | bytes, prev_hash: str) -> bytes:
     """RFC 8785 bytes of ``{actor, body, decision_id, kind, prev_hash, recorded_at, seq}`` (keys in
-    RFC 8785 order), given ``body_text`` already canonical. Built piecewise so that verifying does
-    not re-canonicalise every body; ``tests/test_ledger.py`` proves it equals ``rfc8785.dumps`` of
-    the whole record."""
-    return (
-        '{"actor":' + _c(actor) + ',"body":' + body_text + ',"decision_id":' + _c(decision_id) + ',"kind":' + _c(kind)
-        + ',"prev_hash":' + _c(prev_hash) + ',"recorded_at":' + _c(recorded_at) + ',"seq":' + str(int(seq)) + "}"
-    ).encode("utf-8")
+    RFC 8785 order), given the body already canonical. Built piecewise so that verifying does not
+    re-canonicalise every body; ``tests/test_ledger.py`` proves it equals ``rfc8785.dumps`` of the
+    whole record."""
+    head, tail = _parts(seq, decision_id, kind, recorded_at, actor, prev_hash)
+    body = body_text if isinstance(body_text, bytes) else body_text.encode("utf-8")
+    return head + body + tail
 
 
-def record_hash(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str, prev_hash: str) -> str:
-    return "sha256:" + hashlib.sha256(record_preimage(seq, decision_id, kind, recorded_at, actor, body_text, prev_hash)).hexdigest()
+def record_hash(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str | bytes, prev_hash: str) -> str:
+    head, tail = _parts(seq, decision_id, kind, recorded_at, actor, prev_hash)
+    h = hashlib.sha256(head)
+    h.update(body_text if isinstance(body_text, bytes) else body_text.encode("utf-8"))
+    h.update(tail)
+    return "sha256:" + h.hexdigest()
 
 
 def iso_utc(t: dt.datetime) -> str:
@@ -284,15 +297,68 @@ def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str 
         last = rec.seq
         expected_seq += 1
         checked += 1
-    if not breaks and head_seq is not None and (head_seq != last or head_hash != prev) and (head_seq >= from_seq or last >= from_seq):
-        breaks.append(Break(last + 1 if head_seq > last else head_seq, None, "head",
-                            {"head_seq": head_seq, "head_hash": head_hash, "last_seq": last, "last_hash": prev}))
-    if not breaks and expect_head is not None and expect_head not in (prev,):
-        breaks.append(Break(last, None, "anchor", {"expected_head": expect_head, "last_hash": prev}))
+    if not breaks:
+        breaks = _tail_breaks(last, prev, head_seq, head_hash, expect_head)
     return VerifyReport(checked, from_seq, last, head_seq if head_seq is not None else last, head_hash or prev, breaks)
 
 
-def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None) -> VerifyReport:
+def _tail_breaks(last: int, last_hash: str, head_seq: int | None, head_hash: str | None, expect_head: str | None) -> list[Break]:
+    """After an intact walk: does the log head, and the anchor noted earlier, agree with the end?"""
+    if head_seq is not None and (head_seq != last or head_hash != last_hash):
+        return [Break(last + 1 if head_seq > last else head_seq, None, "head",
+                      {"head_seq": head_seq, "head_hash": head_hash, "last_seq": last, "last_hash": last_hash})]
+    if expect_head is not None and expect_head != last_hash:
+        return [Break(last, None, "anchor", {"expected_head": expect_head, "last_hash": last_hash})]
+    return []
+
+
+def _raw_records(store: Store, from_seq: int, to_seq: int | None = None, batch: int = 2000) -> Iterator[Record]:
+    """Records with their body as UTF-8 bytes straight from the database (no decode/encode)."""
+    from sqlalchemy import LargeBinary, cast, func
+
+    body = (func.convert_to(T.DecisionLog.body, "UTF8") if store.backend == "postgresql" else cast(T.DecisionLog.body, LargeBinary))
+    cols = (T.DecisionLog.seq, T.DecisionLog.decision_id, T.DecisionLog.kind, T.DecisionLog.recorded_at, T.DecisionLog.actor,
+            body, T.DecisionLog.prev_hash, T.DecisionLog.hash)
+    last = from_seq - 1
+    with store.read() as s:
+        while True:
+            q = select(*cols).where(T.DecisionLog.seq > last)
+            if to_seq is not None:
+                q = q.where(T.DecisionLog.seq <= to_seq)
+            rows = s.execute(q.order_by(T.DecisionLog.seq).limit(batch)).all()
+            if not rows:
+                return
+            for row in rows:
+                rec = _record(row)
+                rec.body_text = bytes(rec.body_text)
+                last = rec.seq
+                yield rec
+
+
+def _verify_range(args: tuple[str, int, int]) -> tuple[int, str | None, str, int, int, list[Break]]:
+    """Worker: verify records from..to with the first record's prev_hash taken on trust (the
+    caller checks it against the previous range). Returns (first seq, its prev_hash, last hash,
+    last seq, records checked, breaks)."""
+    from .store import db
+
+    url, a, b = args
+    db.forget_engines()  # connections inherited through fork belong to the parent
+    store = db.open_store(url, check_schema=False)
+    records = _raw_records(store, a, b)
+    first = next(records, None)
+    if first is None:
+        return a, None, "", a - 1, 0, [Break(a, None, "gap", {"expected_seq": a, "found_seq": a})]
+    import itertools
+
+    rep = verify_records(itertools.chain([first], records), from_seq=first.seq, anchor=first.prev_hash)
+    if not rep.breaks and rep.last_seq != b:
+        rep.breaks.append(Break(rep.last_seq + 1, None, "gap", {"expected_seq": rep.last_seq + 1, "found_seq": b + 1}))
+    return first.seq, first.prev_hash, rep.head_hash, rep.last_seq, rep.checked, rep.breaks
+
+
+def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, jobs: int = 1, chunk: int = 25000) -> VerifyReport:
+    """Walk the chain from ``from_seq``; with ``jobs`` > 1 and a long log, ranges of ``chunk``
+    records are verified in parallel processes and stitched together (same result)."""
     anchor = GENESIS
     if from_seq > 1:
         with store.read() as s:
@@ -301,7 +367,27 @@ def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None) -
             return VerifyReport(0, from_seq, from_seq - 1, 0, GENESIS, [Break(from_seq - 1, None, "gap", {"missing_seq": from_seq - 1})])
         anchor = row[0]
     hseq, hhash = head(store)
-    return verify_records(iter_records(store, from_seq), from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash, expect_head=expect_head)
+    with store.read() as s:
+        max_seq = s.execute(select(func.max(T.DecisionLog.seq))).scalar() or 0
+    if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
+        return verify_records(_raw_records(store, from_seq), from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash,
+                              expect_head=expect_head)
+    from concurrent.futures import ProcessPoolExecutor
+
+    ranges = [(store.url, a, min(a + chunk - 1, max_seq)) for a in range(from_seq, max_seq + 1, chunk)]
+    checked, prev, last = 0, anchor, from_seq - 1
+    with ProcessPoolExecutor(jobs) as pool:
+        for (_, a, _b), (first_seq, first_prev, last_hash, last_seq, n, breaks) in zip(ranges, pool.map(_verify_range, ranges)):
+            if first_seq != a:
+                return VerifyReport(checked, from_seq, last, hseq, hhash, [Break(first_seq, None, "gap", {"expected_seq": a, "found_seq": first_seq})])
+            if first_prev != prev:
+                rec = find(store, str(a))
+                return VerifyReport(checked, from_seq, last, hseq, hhash, [Break(a, rec.decision_id, "link", {"prev_hash": first_prev, "previous_record_hash": prev})])
+            checked += n
+            if breaks:
+                return VerifyReport(checked, from_seq, last_seq, hseq, hhash, breaks[:1])
+            prev, last = last_hash, last_seq
+    return VerifyReport(checked, from_seq, last, hseq, hhash, _tail_breaks(last, prev, hseq, hhash, expect_head))
 
 
 # ---------------------------------------------------------------- replay

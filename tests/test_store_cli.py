@@ -151,8 +151,8 @@ def test_full_path_text_and_json(db_url, tmp_path):
     assert "icv:icv@" not in r.stdout  # the password of the PostgreSQL URL is hidden
     shown: list[str] = []  # everything submit, show and entity show printed
 
-    # three submissions of one entity: A (JSON), B (Chinese text), C (English text)
-    file_b, file_c = variant(tmp_path, "AH-DA-2026-0108"), variant(tmp_path, "AH-DA-2026-0109")
+    # two submissions of one entity: A (JSON), B (Chinese text)
+    file_b = variant(tmp_path, "AH-DA-2026-0108")
     sub = js(run("submit", EXAMPLE, "--format", "json", **u))
     shown.append(json.dumps(sub, ensure_ascii=False))
     a = sub["submission"]
@@ -161,25 +161,22 @@ def test_full_path_text_and_json(db_url, tmp_path):
     assert a["credit_code"] == CREDIT_CODE and a["application_id"] == "AH-DA-2026-0107"
     assert sub["decision"]["verdict"] == "compliant"
     rb = ok(run("submit", file_b, **u))
-    rc = ok(run("submit", file_c, "--lang", "en", **u))
-    shown += [out(rb), out(rc)]
-    b_id, c_id = a["id"] + 1, a["id"] + 2
+    shown.append(out(rb))
+    b_id = a["id"] + 1
     assert zh("under review") in rb.stdout and f"decide {b_id} " in rb.stdout and "--if-revision 1" in rb.stdout
-    assert f"Submission {c_id} stored as version 1: under review" in rc.stdout and "COMPLIANT" in rc.stdout
-    assert not CJK.search(rc.stdout.splitlines()[0])
+    assert MASKED_IDS[0] in rb.stdout
 
-    # queue and show, each in three forms
-    q_zh, q_en, q_js, s_zh, s_en, s_js = run_all(
-        (("queue",), u), (("queue", "--lang", "en"), u), (("queue", "--format", "json"), u),
-        (("show", a["id"]), u), (("show", a["id"], "--lang", "en"), u), (("show", a["id"], "--format", "json"), u))
+    # queue and show
+    q_zh, q_js, s_en, s_js = run_all(
+        (("queue",), u), (("queue", "--format", "json"), u),
+        (("show", a["id"], "--lang", "en"), u), (("show", a["id"], "--format", "json"), u))
     queue = js(q_js)
-    assert [(x["id"], x["state"], x["revision"], x["vehicles"]) for x in queue] == [
-        (a["id"], "under_review", 1, 2), (b_id, "under_review", 1, 2), (c_id, "under_review", 1, 2)]
-    for line_id in (a["id"], b_id, c_id):
+    assert [(x["id"], x["state"], x["revision"], x["vehicles"], x["verdict"]) for x in queue] == [
+        (a["id"], "under_review", 1, 2, "compliant"), (b_id, "under_review", 1, 2, "compliant")]
+    for line_id in (a["id"], b_id):
         assert re.search(rf"^{line_id}\s+1\s+", ok(q_zh).stdout, re.M), q_zh.stdout
     assert zh("under review") in q_zh.stdout and CREDIT_CODE in q_zh.stdout
-    assert "under review" in ok(q_en).stdout and zh("under review") not in q_en.stdout
-    shown += [out(s_zh), out(s_en), s_js.stdout]
+    shown += [out(s_en), s_js.stdout]
     view = js(s_js)
     sv = view["submission"]
     assert (sv["id"], sv["state"], sv["revision"], sv["version"]) == (a["id"], "under_review", 1, 1)
@@ -187,10 +184,10 @@ def test_full_path_text_and_json(db_url, tmp_path):
     assert [(r_["purpose"], r_["actor"], r_["as_of"]) for r_ in sv["runs"]] == [("submit", "reviewer-a", "2026-11-27")]
     assert sv["reviews"] == [] and sv["notices"] == []
     assert view["decision"]["verdict"] == "compliant"
-    assert zh("under review") in ok(s_zh).stdout and "da-compliant.yaml" in s_zh.stdout
-    assert "revision 1" in ok(s_en).stdout and "da-compliant.yaml" in s_en.stdout
+    assert "revision 1" in ok(s_en).stdout and "da-compliant.yaml" in s_en.stdout and "under review" in s_en.stdout
+    assert zh("under review") not in s_en.stdout
 
-    # decide: approve A (JSON), return B (Chinese), reject C (English)
+    # decide: approve A (JSON), return B (Chinese); A a second time is a conflict
     d = js(run("decide", a["id"], "--approve", "--if-revision", "1", "--format", "json", **u))
     assert (d["submission"]["state"], d["submission"]["revision"]) == ("approved", 2)
     assert (d["review"]["action"], d["review"]["from_state"], d["review"]["to_state"]) == ("approve", "under_review", "approved")
@@ -202,27 +199,26 @@ def test_full_path_text_and_json(db_url, tmp_path):
     assert sorted(p["vin"] for p in n["plates"]) == list(VINS)
     assert sorted(p["number"] for p in n["plates"]) == ["AH-TP-2026-00001", "AH-TP-2026-00002"]
     assert {(p["valid_from"], p["valid_until"]) for p in n["plates"]} == {("2026-12-01", "2027-05-31")}
-    d_b, d_c = run_all((("decide", b_id, "--return", "--reason", "请补充第三者责任险保单"), u),
-                       (("decide", c_id, "--reject", "--reason", "Duplicate application", "--lang", "en"), u))
+    d_b, twice = run_all((("decide", b_id, "--return", "--reason", "请补充第三者责任险保单"), u),
+                         (("decide", a["id"], "--approve", "--lang", "en"), u))
     assert zh("returned for correction") in ok(d_b).stdout and "请补充第三者责任险保单" in d_b.stdout
-    assert "rejected" in ok(d_c).stdout and "Duplicate application" in d_c.stdout and "(revision 2)" in d_c.stdout
+    assert twice.returncode == 5 and "Conflict (exit 5)" in twice.stderr and twice.stdout == "", out(twice)
 
     # notices: in force now; expiring within 30 days now (none) and on a later day (A's plates)
-    n_js, n_en, x_now, x_later_js, x_later_zh = run_all(
-        (("notices", "--format", "json"), u), (("notices", "--lang", "en"), u),
+    n_en, x_now, x_later_js, x_later_zh = run_all(
+        (("notices", "--lang", "en"), u),
         (("notices", "--expiring-within", "30d", "--format", "json"), u),
         (("notices", "--expiring-within", "30d", "--format", "json"), {**u, "now": LATER}),
         (("notices", "--expiring-within", "30"), {**u, "now": LATER}))
-    notices = js(n_js)
-    assert [(x["number"], x["valid_from"], x["valid_until"], x["days_left"], x["plates_run_until"]) for x in notices] == [
-        (NOTICE, "2026-12-01", "2027-11-30", 368, "2027-05-31")]
-    assert NOTICE in ok(n_en).stdout and "368" in n_en.stdout and "demonstration application" in n_en.stdout
+    assert NOTICE in ok(n_en).stdout and "368" in n_en.stdout and "2027-05-31" in n_en.stdout
+    assert "demonstration application" in n_en.stdout
     assert js(x_now) == []
     later = js(x_later_js)
-    assert [(x["number"], x["days_left"]) for x in later] == [(NOTICE, 204)]
+    assert [(x["number"], x["valid_from"], x["valid_until"], x["days_left"], x["plates_run_until"]) for x in later] == [
+        (NOTICE, "2026-12-01", "2027-11-30", 204, "2027-05-31")]
     assert NOTICE in ok(x_later_zh).stdout and zh("demonstration application") in x_later_zh.stdout
 
-    # plates renew on the later day: first one vehicle (JSON), then the rest (English), then nothing left
+    # plates renew on the later day: first one vehicle (JSON), then the rest (English)
     rn = js(run("plates", "renew", NOTICE, "--vin", VINS[0], "--format", "json", **u, now=LATER))
     old = {p["vin"]: p["number"] for p in n["plates"]}
     assert rn["renewed"] == [{"vin": VINS[0], "number": "AH-TP-2027-00001", "valid_from": "2027-06-01",
@@ -231,21 +227,18 @@ def test_full_path_text_and_json(db_url, tmp_path):
     rest = ok(run("plates", "renew", NOTICE, "--lang", "en", **u, now=LATER))
     assert VINS[1] in rest.stdout and "AH-TP-2027-00002" in rest.stdout and old[VINS[1]] in rest.stdout
     assert VINS[0] not in rest.stdout
-    again, x_after, e_zh, e_en, e_js = run_all(
-        (("plates", "renew", NOTICE), {**u, "now": LATER}),
+
+    # entity show; nothing expires within 30 days any more
+    x_after, e_zh, e_en, e_js = run_all(
         (("notices", "--expiring-within", "30d", "--format", "json"), {**u, "now": LATER}),
         (("entity", "show", CREDIT_CODE), {**u, "now": LATER}),
         (("entity", "show", CREDIT_CODE, "--lang", "en"), {**u, "now": LATER}),
         (("entity", "show", CREDIT_CODE, "--format", "json"), {**u, "now": LATER}))
-    assert again.returncode == 5, out(again)
     assert js(x_after) == [], "renewed plates run to the notice's end: nothing expires within 30 days"
-
-    # entity show
     shown += [out(e_zh), out(e_en), e_js.stdout]
     ent = js(e_js)
     assert (ent["credit_code"], ent["name"], ent["first_operation_done"]) == (CREDIT_CODE, "合肥星途智行科技有限公司", False)
-    assert [(s["id"], s["state"], s["revision"]) for s in ent["submissions"]] == [
-        (a["id"], "approved", 2), (b_id, "returned", 2), (c_id, "rejected", 2)]
+    assert [(s["id"], s["state"], s["revision"]) for s in ent["submissions"]] == [(a["id"], "approved", 2), (b_id, "returned", 2)]
     assert [(x["number"], x["in_force"], x["status"]) for x in ent["notices"]] == [(NOTICE, True, "active")]
     plates = ent["notices"][0]["plates"]
     assert sorted((p["vin"], p["valid_from"], p["valid_until"]) for p in plates) == sorted(
@@ -254,11 +247,11 @@ def test_full_path_text_and_json(db_url, tmp_path):
     assert all(set(d_) <= {"name", "id_masked"} for d_ in ent["drivers"])
     for m in MASKED_IDS:
         assert m in ok(e_zh).stdout and m in ok(e_en).stdout
-    assert zh("(renewal)") in e_zh.stdout and "(renewal)" in e_en.stdout and zh("approved") in e_zh.stdout
-    assert "AH-TP-2027-00002" in e_en.stdout
+    assert zh("(renewal)") in e_zh.stdout and zh("approved") in e_zh.stdout
+    assert "(renewal)" in e_en.stdout and "AH-TP-2027-00002" in e_en.stdout
 
     # personal data: never printed, never stored in clear
-    for text in shown + [out(d_b), out(d_c), json.dumps(d, ensure_ascii=False)]:
+    for text in shown + [out(d_b), json.dumps(d, ensure_ascii=False)]:
         no_personal_data(text)
     stored = json.dumps(table_rows(db_url), ensure_ascii=False, default=str)
     assert MASKED_IDS[0] in stored  # the dump is meaningful
@@ -268,37 +261,25 @@ def test_full_path_text_and_json(db_url, tmp_path):
 # ---------------------------------------------------------------- exit codes
 
 
-def test_exit_codes_on_the_store(store, tmp_path):
-    """4 not found, 5 conflict, 2 missing reason; a refused command writes nothing."""
+def test_exit_codes_on_the_store(store):
+    """4 unknown submission, 2 return without a reason, 5 stale --if-revision; refused, nothing is written."""
     u = {"url": store.url}
     sub_id = W.submit(store, EXAMPLE, actor="clerk", clock=CLOCK).submission.id
-    missing_show, missing_decide, missing_entity, missing_notice, no_reason, stale = run_all(
+    missing_show, missing_decide, no_reason, stale = run_all(
         (("show", 999), u),
         (("decide", 999, "--approve"), u),
-        (("entity", "show", "91340100MA0000001X"), u),
-        (("plates", "renew", "AH-DA-2026-9999"), u),
         (("decide", sub_id, "--return", "--lang", "en"), u),
         (("decide", sub_id, "--approve", "--if-revision", "7", "--lang", "en"), u))
-    for r in (missing_show, missing_decide, missing_entity, missing_notice):
+    for r in (missing_show, missing_decide):
         assert r.returncode == 4, out(r)
-        assert r.stdout == "" and r.stderr.strip()
+        assert r.stdout == "" and "999" in r.stderr
     assert no_reason.returncode == 2, out(no_reason)
-    assert "--reason" in no_reason.stderr
+    assert "--reason" in no_reason.stderr and no_reason.stdout == ""
     assert stale.returncode == 5, out(stale)
-    assert "revision 1, not 7" in stale.stderr
+    assert "Conflict (exit 5)" in stale.stderr and "7" in stale.stderr and stale.stdout == ""
     row = submission_row(store, sub_id)
     assert (row.state, row.revision) == ("under_review", 1)
     assert count(store, T.Review) == 0 and count(store, T.Notice) == 0
-
-    first = ok(run("decide", sub_id, "--approve", "--if-revision", "1", **u))
-    twice, reject_after = run_all((("decide", sub_id, "--approve", "--lang", "en"), u),
-                                  (("decide", sub_id, "--reject", "--reason", "changed my mind"), u))
-    assert twice.returncode == 5 and "Conflict (exit 5)" in twice.stderr, out(twice)
-    assert reject_after.returncode == 5, out(reject_after)
-    assert NOTICE in first.stdout
-    row = submission_row(store, sub_id)
-    assert (row.state, row.revision) == ("approved", 2)
-    assert count(store, T.Review) == 1 and count(store, T.Notice) == 1
 
 
 @pytest.fixture(scope="module")
@@ -314,13 +295,9 @@ def sqlite_url(tmp_path_factory):
 
 @pytest.mark.parametrize("args", [
     ("decide", 1, "--approve", "--return"),
-    ("decide", 1, "--approve", "--reject", "--reason", "x"),
-    ("decide", 1),
     ("notices", "--expiring-within", "soon"),
-    ("notices", "--expiring-within", "-5d"),
-    ("queue", "--state", "pending"),
-    ("queue", "--state", "approved", "--state", "bogus"),
-], ids=["approve+return", "approve+reject", "no-action", "expiring-word", "expiring-negative", "unknown-state", "one-unknown-state"])
+    ("queue", "--state", "approved", "--state", "pending"),
+], ids=["approve+return", "bad-expiring-within", "unknown-state"])
 def test_usage_errors_exit_2(sqlite_url, args):
     r = run(*args, "--lang", "en", url=sqlite_url)
     assert r.returncode == 2, out(r)
@@ -354,20 +331,20 @@ def test_unmigrated_older_and_current_schema(db_url):
     """Every command but db upgrade refuses an unmigrated database (exit 2, naming db upgrade) and
     creates nothing; so does an older schema; db status exits 2 until db upgrade, twice harmless."""
     u = {"url": db_url}
-    results = run_all(*((args + ("--lang", "en"), u) for args in REFUSED), (("queue",), u),
-                      (("db", "status", "--format", "json"), u))
-    *refused, zh_queue, status = results
-    for args, r in zip(REFUSED, refused):
+    langs = [("--lang", "en")] * (len(REFUSED) - 1) + [()]  # the last one in Chinese (the default)
+    results = run_all(*((args + lang, u) for args, lang in zip(REFUSED, langs)), (("db", "status", "--format", "json"), u))
+    *refused, status = results
+    for args, lang, r in zip(REFUSED, langs, refused):
         assert r.returncode == 2, (args, out(r))
-        assert "db upgrade" in r.stderr and "no icv-permits tables" in r.stderr, (args, r.stderr)
+        assert "icv-permits db upgrade" in r.stderr, (args, r.stderr)
         assert r.stdout == ""
-    assert zh_queue.returncode == 2 and "icv-permits db upgrade" in zh_queue.stderr and CJK.search(zh_queue.stderr)
+        assert ("no icv-permits tables" in r.stderr) if lang else CJK.search(r.stderr), (args, r.stderr)
     assert status.returncode == 2, out(status)
     data = json.loads(status.stdout)
     head = db.head_revision()
     assert (data["schema"], data["head"], data["up_to_date"], data["backend"]) == (None, head, False, backend(db_url))
-    assert db.current_revision(db._engine(db_url)) is None, "a refused command created tables"
     db.dispose_all()
+    assert table_rows(db_url) == {}, "a refused command created tables"
 
     # an older schema (the revision before head), when there is one
     script = ScriptDirectory.from_config(db.alembic_config(db_url))
@@ -375,23 +352,20 @@ def test_unmigrated_older_and_current_schema(db_url):
     if previous:
         db.upgrade(db_url, previous)
         db.dispose_all()
-        old_queue, old_status = run_all((("queue", "--lang", "en"), u), (("db", "status", "--lang", "en"), u))
+        old_queue = run("queue", "--lang", "en", **u)
         assert old_queue.returncode == 2 and "older" in old_queue.stderr and "db upgrade" in old_queue.stderr, out(old_queue)
-        assert old_status.returncode == 2 and previous in old_status.stdout, out(old_status)
 
     first = ok(run("db", "upgrade", "--lang", "en", **u))
     assert f"{previous or '—'} → {head}" in first.stdout
-    second, status2, queue = run_all((("db", "upgrade", "--lang", "en"), u), (("db", "status", "--format", "json"), u),
-                                     (("queue", "--format", "json"), u))
+    second, status2 = run_all((("db", "upgrade", "--lang", "en"), u), (("db", "status", "--format", "json"), u))
     assert f"{head} → {head}" in ok(second).stdout
     assert js(status2)["up_to_date"] is True and js(status2)["schema"] == head
-    assert js(queue) == []
 
 
 @pytest.mark.xfail(strict=True, reason="BUG (minor): `db status` on a database that is not up to date exits 2 but its "
                                        "message does not say to run `icv-permits db upgrade` (every other command does)")
-def test_db_status_behind_names_db_upgrade(db_url):
-    r = run("db", "status", "--lang", "en", url=db_url)
+def test_db_status_behind_names_db_upgrade(tmp_path):
+    r = run("db", "status", "--lang", "en", url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert r.returncode == 2
     assert "db upgrade" in out(r)
 
@@ -403,7 +377,7 @@ def test_newer_schema_refused(store):
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'ffff_from_the_future'"))
     db.dispose_all()
     u = {"url": store.url}
-    results = run_all(*((args + ("--lang", "en"), u) for args in [("queue",), ("show", 1), ("submit", EXAMPLE), ("db", "upgrade")]),
+    results = run_all(*((args + ("--lang", "en"), u) for args in [("queue",), ("submit", EXAMPLE), ("db", "upgrade")]),
                       (("db", "status", "--format", "json"), u))
     *refused, status = results
     for r in refused:
@@ -432,17 +406,14 @@ def test_default_sqlite_location_and_key_file(tmp_path):
     secret = key.read_bytes()
     assert len(secret.strip()) == 44
 
-    second, sub = run_all((("db", "upgrade", "--lang", "en"), no_url_no_key),
-                          (("submit", EXAMPLE, "--format", "json"), no_url_no_key))
+    # once more: the key is kept; and with ICV_PERMITS_SECRET_KEY set, no key file is written
+    other = tmp_path / "other"
+    second, with_key = run_all((("db", "upgrade", "--lang", "en"), no_url_no_key),
+                               (("db", "upgrade"), {"url": None, "env": {"ICV_PERMITS_DATA_DIR": str(other)}, "unset": ("ICV_PERMITS_KEY_FILE",)}))
     assert str(key) not in ok(second).stdout, "the key file is created once"
     assert key.read_bytes() == secret
-    assert js(sub)["submission"]["id"] == 1
-    rows = table_rows(f"sqlite:///{db_file}")
-    assert len(rows["submission"]) == 1
-
-    # with ICV_PERMITS_SECRET_KEY set, no key file is written
-    other = tmp_path / "other"
-    ok(run("db", "upgrade", url=None, env={"ICV_PERMITS_DATA_DIR": str(other)}, unset=("ICV_PERMITS_KEY_FILE",)))
+    assert "alembic_version" in table_rows(f"sqlite:///{db_file}")
+    ok(with_key)
     assert (other / "icv-permits.db").is_file()
     assert not (other / "secret.key").exists()
 
@@ -468,17 +439,14 @@ def test_bad_application_files_store_nothing(store, tmp_path):
     del doc2["drivers"][0]["id_number"]
     no_id = tmp_path / "no-id.yaml"
     no_id.write_text(yaml.safe_dump(doc2, allow_unicode=True), encoding="utf-8")
-    a_list = tmp_path / "list.yaml"
-    a_list.write_text("- 1\n- 2\n", encoding="utf-8")
 
-    cases = [malformed, no_activity, no_id, a_list, tmp_path / "absent.yaml"]
-    results = run_all(*((("submit", p, "--lang", "en"), u) for p in cases), (("submit", no_activity, "--format", "json"), u))
-    for p, r in zip(cases + [no_activity], results):
+    cases = [malformed, no_activity, no_id]
+    results = run_all(*((("submit", p, "--lang", "en"), u) for p in cases))
+    for p, r in zip(cases, results):
         assert r.returncode == 2, (p.name, out(r))
         assert r.stdout == "", (p.name, r.stdout)
         assert p.name in r.stderr, (p.name, r.stderr)
-        if "--lang" in r.args:
-            assert "Bad input (exit 2)" in r.stderr, (p.name, r.stderr)
+        assert "Bad input (exit 2)" in r.stderr, (p.name, r.stderr)
     assert "activity" in results[1].stderr
     assert "id_number" in results[2].stderr
     listed = js(run("queue", "--all", "--format", "json", **u))
@@ -486,14 +454,13 @@ def test_bad_application_files_store_nothing(store, tmp_path):
     assert {tbl: count(store, tbl) for tbl in before} == before
 
 
-@pytest.mark.parametrize("url", ["mysql://user:pw@localhost/icv", "not a url", "postgresql+nosuchdriver://u@h/d"],
-                         ids=["mysql", "garbage", "unknown-driver"])
-def test_bad_database_url_exit_2(url):
-    queue, upgrade = run_all((("queue", "--lang", "en"), {"url": url}), (("db", "upgrade", "--lang", "en"), {"url": url}))
-    for r in (queue, upgrade):
-        assert r.returncode == 2, out(r)
-        assert "ICV_PERMITS_DATABASE_URL" in r.stderr
-        assert "pw@" not in out(r)
+def test_bad_database_url_exit_2():
+    calls = [(("queue", "--lang", "en"), "mysql://x:secretpw@localhost/icv"), (("db", "upgrade", "--lang", "en"), "not a url"),
+             (("submit", EXAMPLE, "--lang", "en"), "postgresql+nosuchdriver://u@h/d")]
+    for (args, url), r in zip(calls, run_all(*((args, {"url": url}) for args, url in calls))):
+        assert r.returncode == 2, (url, out(r))
+        assert "Bad input (exit 2)" in r.stderr and "ICV_PERMITS_DATABASE_URL" in r.stderr, (url, r.stderr)
+        assert "secretpw" not in out(r)
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: a SQLite URL whose folder cannot be created (a path below a regular file) "
@@ -507,7 +474,7 @@ def test_sqlite_url_below_a_file(tmp_path):
 def test_unreachable_postgresql_exit_6_without_password():
     password = "Pw-never-shown-4711"
     results = run_all(*(((*args, "--lang", "en"), {"url": f"postgresql+psycopg://icv:{password}@127.0.0.1:1/icv_test"})
-                        for args in [("queue",), ("db", "upgrade"), ("db", "status"), ("show", 1)]))
+                        for args in [("queue",), ("db", "upgrade")]))
     for r in results:
         assert r.returncode == 6, out(r)
         assert "Database unavailable (exit 6)" in r.stderr

@@ -385,3 +385,63 @@ def test_concurrent_submits_from_one_new_entity(request, store, tmp_path, monkey
     assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 4)
     assert count(store, T.Entity) == 2
     assert count(store, T.Driver) == 4
+
+
+# ---------------------------------------------------------------- other writers of one record
+
+
+def test_two_renewals_of_one_notice_renew_once(store, monkeypatch):
+    """Two regulators renew the same notice's plates at once: one renews, the other is told there
+    is nothing left to renew; no vehicle gets two new plates."""
+    sub_id = submit_example(store)
+    notice = W.decide(store, sub_id, "approve", reason=None, actor="regulator-0", clock=CLOCK).notice["number"]
+    later = FixedClock(pendulum.datetime(2027, 5, 10, 10, tz="Asia/Shanghai"))
+
+    def renew(i):
+        def call(barrier):
+            barrier.wait()
+            return W.renew_plates(store, notice, actor=f"regulator-{i}", clock=later)
+        return call
+
+    results = race(renew(1), renew(2))
+    won = [r for r in results if isinstance(r, dict)]
+    lost = [r for r in results if not isinstance(r, dict)]
+    assert len(won) == 1 and len(lost) == 1, results
+    assert isinstance(lost[0], Conflict) and [p.code for p in lost[0].problems] == ["nothing_to_renew"], repr(lost[0])
+    assert len(won[0]["renewed"]) == 2
+    assert count(store, T.Plate) == 4
+    with store.read() as s:
+        renewals = s.exec(select(T.Plate.renews_id).where(T.Plate.renews_id.is_not(None))).scalars().all()
+    assert len(renewals) == len(set(renewals)) == 2
+
+
+def test_two_corrections_of_one_returned_submission(store, tmp_path):
+    """Two clerks file a corrected version of the same returned submission at once: one becomes
+    version 2, the other is refused with a conflict; there is no version 3."""
+    sub_id = submit_example(store)
+    W.decide(store, sub_id, "return", reason="请补正", actor="regulator-0", clock=CLOCK)
+    returned = submission_row(store, sub_id)
+    assert (returned.state, returned.revision) == ("returned", 2)
+    doc = read_document(EXAMPLE)
+    paths = []
+    for i in range(2):
+        doc["entity"]["name"] = f"合肥星途智行科技有限公司{i}"
+        p = tmp_path / f"correction-{i}.yaml"
+        p.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        paths.append(p)
+
+    def correct(p):
+        def call(barrier):
+            barrier.wait()
+            return W.submit(store, p, actor=f"clerk-{p.stem}", clock=CLOCK, resubmits=sub_id)
+        return call
+
+    results = race(*(correct(p) for p in paths))
+    won = [r for r in results if isinstance(r, W.SubmitResult)]
+    lost = [r for r in results if not isinstance(r, W.SubmitResult)]
+    assert len(won) == 1 and len(lost) == 1, results
+    assert isinstance(lost[0], Conflict) and lost[0].exit_code == 5, repr(lost[0])
+    assert won[0].new_submission is False and won[0].submission.id == sub_id
+    row = submission_row(store, sub_id)
+    assert (row.state, row.revision, row.current_version) == ("under_review", 3, 2)
+    assert count(store, T.SubmissionVersion, T.SubmissionVersion.submission_id == sub_id) == 2

@@ -12,6 +12,7 @@ phone number is stored or shown in clear; that instants are aware UTC; and the e
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -162,16 +163,14 @@ def test_submit_creates_a_submission_under_review_with_an_engine_run(store, tmp_
     assert [q.id for q in W.queue(store)] == [v.id]
     assert W.queue(store, states=["approved"]) == []
 
-
-def test_submit_json_file_and_file_hash_recorded(store, tmp_path):
-    path = write(tmp_path, baseline(RT), fmt="json")
-    res = W.submit(store, path, actor=ACTOR, clock=SUBMIT_DAY)
-    view, _ = W.show(store, res.submission.id)
-    import hashlib
-
-    assert view.versions[0]["file_name"] == path.name
-    assert view.versions[0]["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert res.submission.activity == RT
+    # a JSON file: its name and hash are recorded
+    path = write(tmp_path, revin(baseline(RT), 10), fmt="json")
+    rt = W.submit(store, path, actor=ACTOR, clock=clock(2026, 11, 28))
+    assert rt.new_submission is True and rt.submission.id != v.id and rt.submission.activity == RT
+    rt_view, _ = W.show(store, rt.submission.id)
+    assert rt_view.versions[0]["file_name"] == path.name
+    assert rt_view.versions[0]["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [q.id for q in W.queue(store)] == [v.id, rt.submission.id]  # oldest change first
 
 
 def test_submit_does_not_trust_a_da_notice_listed_only_in_the_file(store, tmp_path):
@@ -237,14 +236,14 @@ def test_approving_a_compliant_submission_needs_no_reason_and_issues_a_notice(st
     assert n2["plates"][0]["number"] != n["plates"][0]["number"]
 
 
-@pytest.mark.parametrize("action", ["return", "reject"])
-@pytest.mark.parametrize("blank", [None, "", "   "])
-def test_return_and_reject_need_a_reason(store, tmp_path, action, blank):
+def test_return_and_reject_need_a_reason(store, tmp_path):
     sid = submit(store, tmp_path, with_(baseline(DA), "vehicles[0].modes.instant_manual_takeover", False)).submission.id
-    with pytest.raises(InputError) as e:
-        decide(store, sid, action, reason=blank)
-    assert type(e.value) is InputError and e.value.exit_code == 2
-    assert [p.code for p in e.value.problems] == ["reason_required"]
+    for action in ("return", "reject"):
+        for blank in (None, "", "   \n"):
+            with pytest.raises(InputError) as e:
+                decide(store, sid, action, reason=blank)
+            assert type(e.value) is InputError and e.value.exit_code == 2
+            assert [p.code for p in e.value.problems] == ["reason_required"]
     view, _ = W.show(store, sid)  # nothing was written
     assert (view.state, view.revision, view.reviews, len(view.runs)) == ("under_review", 1, [], 1)
 
@@ -275,21 +274,24 @@ def test_approving_against_the_engine_needs_a_reason_and_is_recorded(store, tmp_
     assert [(r["action"], r["against_engine"]) for r in view.reviews] == [("approve", True)]
 
 
-@pytest.mark.parametrize("action,state", [("return", "returned"), ("reject", "rejected")])
-def test_returning_or_rejecting_a_compliant_submission_is_against_the_engine(store, tmp_path, action, state):
-    sid = submit(store, tmp_path, baseline(DA)).submission.id
-    with pytest.raises(InputError):
-        decide(store, sid, action)
-    res = decide(store, sid, action, reason="材料原件与电子版不一致")
-    assert res.submission.state == state and res.submission.revision == 2
-    assert res.review["against_engine"] is True and res.review["to_state"] == state
-    assert res.notice is None and count_rows(store, T.Notice.__table__) == 0
-    assert res.review["items"] == []  # nothing fails: nothing listed to correct
+def test_returning_or_rejecting_a_compliant_submission_is_against_the_engine(store, tmp_path):
+    for k, (action, state) in enumerate([("return", "returned"), ("reject", "rejected")]):
+        sid = submit(store, tmp_path, revin(baseline(DA), 10 * k + 10)).submission.id
+        with pytest.raises(InputError):
+            decide(store, sid, action)
+        res = decide(store, sid, action, reason="材料原件与电子版不一致")
+        assert res.decision.verdict is Verdict.compliant
+        assert res.submission.state == state and res.submission.revision == 2
+        assert res.review["against_engine"] is True and res.review["to_state"] == state
+        assert res.notice is None
+        assert res.review["items"] == []  # nothing fails: nothing listed to correct
+    assert count_rows(store, T.Notice.__table__) == 0
 
 
-def test_rejecting_a_non_compliant_submission_is_with_the_engine(store, tmp_path):
-    sid = submit(store, tmp_path, with_(baseline(DA), "vehicles[0].modes.instant_manual_takeover", False)).submission.id
+    # rejecting a non-compliant one is with the engine
+    sid = submit(store, tmp_path, with_(revin(baseline(DA), 30), "vehicles[0].modes.instant_manual_takeover", False)).submission.id
     res = decide(store, sid, "reject", reason="车辆不具备即时接管功能")
+    assert res.decision.verdict is Verdict.non_compliant
     assert res.submission.state == "rejected" and res.review["against_engine"] is False
     assert res.review["items"] == []  # items are for a return only
 
@@ -312,18 +314,20 @@ def test_return_items_list_the_failing_rules_and_missing_fields(store, tmp_path)
     assert view.reviews[0]["items"] == items and view.state == "returned"
 
 
-@pytest.mark.parametrize("first", ["approve", "return", "reject"])
-def test_a_decided_submission_cannot_be_decided_again(store, tmp_path, first):
-    sid = submit(store, tmp_path, baseline(DA)).submission.id
-    decide(store, sid, first, reason="决定")
-    before = W.show(store, sid)[0]
-    for again in ("approve", "return", "reject"):
-        with pytest.raises(Conflict) as e:
-            decide(store, sid, again, clock(2026, 11, 29), reason="再次决定")
-        assert e.value.exit_code == 5
-        assert [p.code for p in e.value.problems] == ["illegal_transition"]
-    after = W.show(store, sid)[0]
-    assert (after.state, after.revision, len(after.reviews), len(after.runs)) == (before.state, before.revision, 1, 2)
+def test_a_decided_submission_cannot_be_decided_again(store, tmp_path):
+    for k, first in enumerate(["approve", "return", "reject"]):
+        sid = submit(store, tmp_path, revin(baseline(DA), 10 * k + 10)).submission.id
+        decide(store, sid, first, reason="决定")
+        before = W.show(store, sid)[0]
+        assert before.state == {"approve": "approved", "return": "returned", "reject": "rejected"}[first]
+        for again in ("approve", "return", "reject"):
+            with pytest.raises(Conflict) as e:
+                decide(store, sid, again, clock(2026, 11, 29), reason="再次决定")
+            assert e.value.exit_code == 5
+            assert [p.code for p in e.value.problems] == ["illegal_transition"]
+        after = W.show(store, sid)[0]
+        assert (after.state, after.revision, len(after.reviews), len(after.runs)) == (before.state, 2, 1, 2)
+    assert count_rows(store, T.Notice.__table__) == 1
 
 
 def test_unknown_submission_is_not_found(store, tmp_path):
@@ -335,6 +339,10 @@ def test_unknown_submission_is_not_found(store, tmp_path):
     with pytest.raises(NotFound) as e:
         W.entity_history(store, make_credit_code(77), clock=SUBMIT_DAY)
     assert e.value.exit_code == 4
+    # an action that is not one of approve / return / reject
+    with pytest.raises(ValueError):
+        decide(store, 1, "withdraw", reason="x")
+    assert W.show(store, 1)[0].state == "under_review"
 
 
 def test_a_decision_on_a_stale_revision_is_refused(store, tmp_path):
@@ -346,13 +354,6 @@ def test_a_decision_on_a_stale_revision_is_refused(store, tmp_path):
     assert e.value.exit_code == 5 and [p.code for p in e.value.problems] == ["stale_revision"]
     assert W.show(store, sid)[0].state == "under_review"
     assert decide(store, sid, "approve", expected_revision=3).submission.state == "approved"
-
-
-def test_an_unknown_action_is_refused(store, tmp_path):
-    sid = submit(store, tmp_path, baseline(DA)).submission.id
-    with pytest.raises(ValueError):
-        decide(store, sid, "withdraw", reason="x")
-    assert W.show(store, sid)[0].state == "under_review"
 
 
 # ---------------------------------------------------------------- re-submission
@@ -432,19 +433,20 @@ def test_another_entity_with_the_same_reference_gets_its_own_submission(store, t
 # ---------------------------------------------------------------- PER-01: notice validity
 
 
-@pytest.mark.parametrize("end,until", [
-    ("2028-05-30", "2028-05-30"),  # a day inside the cap
-    ("2028-05-31", "2028-05-31"),  # exactly 18 months from 2026-12-01, inclusive
-    ("2028-06-01", "2028-05-31"),  # a day over: cut to the cap
-])
-def test_notice_is_capped_at_18_months_from_the_decision_day(store, tmp_path, end, until):
-    app = period(baseline(DA), "2026-12-01", end)
-    sid = submit(store, tmp_path, app).submission.id
-    res = decide(store, sid, "approve", clock(2026, 12, 1, 9), reason="同意")
-    n = res.notice
-    assert (n["issued"], n["valid_from"], n["valid_until"]) == ("2026-12-01", "2026-12-01", until)
-    # the period applied for is judged by SCO-02 with the same inclusive count
-    assert outcome(res.decision, "SCO-02") is (Outcome.failed if end == "2028-06-01" else Outcome.passed)
+def test_notice_is_capped_at_18_months_from_the_decision_day(store, tmp_path):
+    cases = [
+        ("2028-05-30", "2028-05-30"),  # a day inside the cap
+        ("2028-05-31", "2028-05-31"),  # exactly 18 months from 2026-12-01, inclusive
+        ("2028-06-01", "2028-05-31"),  # a day over: cut to the cap
+    ]
+    for k, (end, until) in enumerate(cases):
+        app = period(revin(baseline(DA), 10 * k + 10), "2026-12-01", end)
+        sid = submit(store, tmp_path, app).submission.id
+        res = decide(store, sid, "approve", clock(2026, 12, 1, 9), reason="同意")
+        n = res.notice
+        assert (end, n["issued"], n["valid_from"], n["valid_until"]) == (end, "2026-12-01", "2026-12-01", until)
+        # the period applied for is judged by SCO-02 with the same inclusive count
+        assert (end, outcome(res.decision, "SCO-02")) == (end, Outcome.failed if end == "2028-06-01" else Outcome.passed)
 
 
 def test_notice_cap_counts_from_the_decision_day_not_the_period_start(store, tmp_path):
@@ -453,16 +455,17 @@ def test_notice_cap_counts_from_the_decision_day_not_the_period_start(store, tmp
     assert (n["issued"], n["valid_from"], n["valid_until"]) == ("2026-11-27", "2026-12-01", "2028-05-26")
 
 
-@pytest.mark.parametrize("day,valid_from,valid_until", [
-    ((2026, 11, 27), "2026-12-01", "2027-11-30"),  # decided before the period: starts with the period
-    ((2026, 12, 1), "2026-12-01", "2027-11-30"),   # on its first day
-    ((2026, 12, 10), "2026-12-10", "2027-11-30"),  # after it began: starts on the decision day
-])
-def test_notice_starts_at_the_later_of_today_and_the_period_start(store, tmp_path, day, valid_from, valid_until):
-    sid = submit(store, tmp_path, baseline(DA)).submission.id
-    n = decide(store, sid, "approve", clock(*day), reason="同意").notice
-    assert (n["issued"], n["valid_from"], n["valid_until"]) == (dt.date(*day).isoformat(), valid_from, valid_until)
-    assert all(p["valid_from"] == valid_from for p in n["plates"])
+def test_notice_starts_at_the_later_of_today_and_the_period_start(store, tmp_path):
+    cases = [
+        ((2026, 11, 27), "2026-12-01", "2026-12-01", "2027-05-31"),  # decided before the period: starts with it
+        ((2026, 12, 1), "2026-12-01", "2026-12-01", "2027-05-31"),   # on its first day
+        ((2026, 12, 10), "2026-12-10", "2026-12-10", "2027-06-09"),  # after it began: starts on the decision day
+    ]
+    for k, (day, valid_from, plate_from, plate_until) in enumerate(cases):
+        sid = submit(store, tmp_path, revin(baseline(DA), 10 * k + 10)).submission.id
+        n = decide(store, sid, "approve", clock(*day), reason="同意").notice
+        assert (n["issued"], n["valid_from"], n["valid_until"]) == (dt.date(*day).isoformat(), valid_from, "2027-11-30")
+        assert plate_dates(n) == {(plate_from, plate_until)}
 
 
 def test_approving_after_the_period_is_over_is_a_conflict(store, tmp_path):
@@ -484,34 +487,40 @@ def test_notice_at_the_month_end_of_a_leap_february(store, tmp_path):
 # ---------------------------------------------------------------- PER-02: plates
 
 
-@pytest.mark.parametrize("end,plate_until", [
-    ("2027-03-31", "2027-03-31"),  # a notice shorter than 6 months: the plate ends with it
-    ("2027-05-30", "2027-05-30"),
-    ("2027-05-31", "2027-05-31"),  # exactly 6 months
-    ("2027-06-01", "2027-05-31"),  # a day longer: start + 6 months − 1 day
-    ("2027-11-30", "2027-05-31"),
-])
-def test_plates_run_at_most_6_months_and_never_past_the_notice(store, tmp_path, end, plate_until):
-    app = with_vehicles(period(baseline(DA), "2026-12-01", end), 2)
-    n = approved(store, tmp_path, app)
-    assert n["valid_until"] == end
-    assert plate_dates(n) == {("2026-12-01", plate_until)}
-    assert sorted(p["vin"] for p in n["plates"]) == sorted([make_vin(1), make_vin(2)])
-    assert len({p["number"] for p in n["plates"]}) == 2
+def test_plates_run_at_most_6_months_and_never_past_the_notice(store, tmp_path):
+    cases = [
+        ("2027-03-31", "2027-03-31"),  # a notice shorter than 6 months: the plate ends with it
+        ("2027-05-30", "2027-05-30"),  # a day short of 6 months
+        ("2027-05-31", "2027-05-31"),  # exactly 6 months
+        ("2027-06-01", "2027-05-31"),  # a day longer: start + 6 months − 1 day
+        ("2027-11-30", "2027-05-31"),
+    ]
+    numbers = set()
+    for k, (end, plate_until) in enumerate(cases):
+        app = revin(with_vehicles(period(baseline(DA), "2026-12-01", end), 2), 10 * k + 10)
+        n = approved(store, tmp_path, app)
+        assert (end, n["valid_until"]) == (end, end)
+        assert (end, plate_dates(n)) == (end, {("2026-12-01", plate_until)})
+        assert sorted(p["vin"] for p in n["plates"]) == sorted([make_vin(10 * k + 10), make_vin(10 * k + 11)])
+        numbers |= {p["number"] for p in n["plates"]}
+    assert len(numbers) == 2 * len(cases)  # every plate has its own number
 
 
-@pytest.mark.parametrize("start,applied,decided,plate_until", [
-    ("2026-08-31", "2026-08-20", (2026, 8, 25), "2027-02-27"),  # +6 months = 2027-02-28 (clamped), −1 day
-    ("2026-08-30", "2026-08-20", (2026, 8, 25), "2027-02-27"),
-    ("2027-08-31", "2027-08-20", (2027, 8, 25), "2028-02-28"),  # +6 months = 2028-02-29 (leap), −1 day
-    ("2026-02-28", "2026-02-20", (2026, 2, 25), "2026-08-27"),
-])
-def test_plate_end_at_month_ends(store, tmp_path, start, applied, decided, plate_until):
-    end = pendulum.Date.fromisoformat(start).add(months=12).isoformat()
-    app = period(baseline(DA), start, end, applied=applied)
-    n = approved(store, tmp_path, app, clock(*decided))
-    assert n["valid_from"] == start
-    assert plate_dates(n) == {(start, plate_until)}
+def test_plate_end_at_month_ends(store, tmp_path):
+    cases = [
+        ("2026-08-31", "2026-08-20", (2026, 8, 25), "2027-02-27"),  # +6 months = 2027-02-28 (clamped), −1 day
+        ("2026-08-30", "2026-08-20", (2026, 8, 25), "2027-02-27"),
+        ("2026-09-01", "2026-08-20", (2026, 8, 25), "2027-02-28"),
+        ("2027-08-31", "2027-08-20", (2027, 8, 25), "2028-02-28"),  # +6 months = 2028-02-29 (leap), −1 day
+        ("2027-09-01", "2027-08-20", (2027, 8, 25), "2028-02-29"),
+        ("2026-02-28", "2026-02-20", (2026, 2, 25), "2026-08-27"),
+    ]
+    for k, (start, applied, decided, plate_until) in enumerate(cases):
+        end = pendulum.Date.fromisoformat(start).add(months=12).isoformat()
+        app = period(revin(baseline(DA), 10 * k + 10), start, end, applied=applied)
+        n = approved(store, tmp_path, app, clock(*decided))
+        assert (start, n["valid_from"], n["valid_until"]) == (start, start, end)
+        assert (start, plate_dates(n)) == (start, {(start, plate_until)})
 
 
 # ---------------------------------------------------------------- plate renewal
@@ -546,25 +555,26 @@ def test_renewal_is_at_most_6_months_then_again_to_the_notice_end(store, tmp_pat
         W.renew_plates(store, n["number"], actor=ACTOR, clock=clock(2028, 5, 1))
 
 
-def test_renewal_never_runs_past_the_notice(store, tmp_path):
-    n = approved(store, tmp_path, period(baseline(DA), "2026-12-01", "2027-08-15"))
-    out = W.renew_plates(store, n["number"], actor=ACTOR, clock=clock(2027, 5, 30))
+def test_renewal_never_runs_past_the_notice_and_starts_today_after_a_lapse(store, tmp_path):
+    short = approved(store, tmp_path, period(baseline(DA), "2026-12-01", "2027-08-15"))
+    out = W.renew_plates(store, short["number"], actor=ACTOR, clock=clock(2027, 5, 30))
     assert [(r["valid_from"], r["valid_until"]) for r in out["renewed"]] == [("2027-06-01", "2027-08-15")]
-
-
-def test_renewal_after_the_plate_lapsed_starts_today(store, tmp_path):
-    n = approved(store, tmp_path, baseline(DA))
-    out = W.renew_plates(store, n["number"], actor=ACTOR, clock=clock(2027, 6, 10))
+    # the plates lapsed on 2027-05-31; renewed on 2027-06-10 they start that day
+    lapsed = approved(store, tmp_path, revin(baseline(DA), 10))
+    out = W.renew_plates(store, lapsed["number"], actor=ACTOR, clock=clock(2027, 6, 10))
     assert [(r["valid_from"], r["valid_until"]) for r in out["renewed"]] == [("2027-06-10", "2027-11-30")]
 
 
-def test_renewal_of_one_vehicle_only(store, tmp_path):
+def test_renewal_of_one_vehicle_only_and_unknown_notices(store, tmp_path):
     n = approved(store, tmp_path, with_vehicles(baseline(DA), 2))
     out = W.renew_plates(store, n["number"], actor=ACTOR, clock=clock(2027, 5, 20), vin=make_vin(2).lower())
     assert [r["vin"] for r in out["renewed"]] == [make_vin(2)]
     with pytest.raises(NotFound) as e:
         W.renew_plates(store, n["number"], actor=ACTOR, clock=clock(2027, 5, 20), vin=make_vin(9))
     assert [p.code for p in e.value.problems] == ["no_plates"]
+    with pytest.raises(NotFound) as e:
+        W.renew_plates(store, "AH-DA-2026-9999", actor=ACTOR, clock=clock(2027, 5, 20))
+    assert e.value.exit_code == 4 and [p.code for p in e.value.problems] == ["no_notice"]
 
 
 def test_renewal_for_an_ended_notice_is_a_conflict(store, tmp_path):
@@ -579,11 +589,26 @@ def test_renewal_for_an_ended_notice_is_a_conflict(store, tmp_path):
     assert [p.code for p in e.value.problems] == ["nothing_to_renew"]
 
 
-def test_renewal_of_an_unknown_notice_is_not_found(store, tmp_path):
-    approved(store, tmp_path, baseline(DA))
-    with pytest.raises(NotFound) as e:
-        W.renew_plates(store, "AH-DA-2026-9999", actor=ACTOR, clock=clock(2027, 5, 20))
-    assert e.value.exit_code == 4 and [p.code for p in e.value.problems] == ["no_notice"]
+def test_a_re_application_supersedes_the_old_notice(store, tmp_path):
+    old = approved(store, tmp_path, baseline(DA))
+    again = with_(period(baseline(DA), "2027-12-01", "2028-11-30", applied="2027-11-01"),
+                  "modifiers.renewal", True, "application_id", "TEST-DA-RENEW")
+    new = approved(store, tmp_path, again, clock(2027, 11, 10))
+    assert (new["valid_from"], new["valid_until"], new["vins"]) == ("2027-12-01", "2028-11-30", [make_vin(1)])
+    with store.read() as s:
+        rows = {n.number: n for n in s.exec(sa.select(T.Notice)).scalars().all()}
+    assert rows[old["number"]].status == "superseded"
+    assert rows[new["number"]].replaces_id == rows[old["number"]].id
+    day = clock(2027, 11, 10)
+    assert [x["number"] for x in W.list_notices(store, clock=day)] == [new["number"]]
+    assert {x["number"]: x["status"] for x in W.list_notices(store, clock=day, include_inactive=True)} == {
+        old["number"]: "superseded", new["number"]: "active"}
+    with pytest.raises(Conflict) as e:
+        W.renew_plates(store, old["number"], actor=ACTOR, clock=day)
+    assert [p.code for p in e.value.problems] == ["notice_not_active"]
+    hist = W.entity_history(store, make_credit_code(1), clock=clock(2027, 12, 1))
+    assert [(n["number"], n["status"], n["in_force"]) for n in hist["notices"]] == [
+        (old["number"], "superseded", False), (new["number"], "active", True)]
 
 
 # ---------------------------------------------------------------- the records decide DOP-01, DOP-02, ADD-01
@@ -605,28 +630,27 @@ def test_dop01_passes_from_the_store_when_the_file_lists_no_notice(store, tmp_pa
     assert decide(store, res.submission.id, "approve").notice["number"] == "AH-DO-2026-0001"
 
 
-def test_dop01_fails_for_sections_the_da_notice_does_not_cover(store, tmp_path):
-    approved(store, tmp_path, baseline(DA))  # HF-GX-001 only
-    do = with_(do_without_notices(), "sections", [SECTION, "HF-GX-002"])
+def test_dop01_counts_only_the_entity_s_own_da_notice_for_the_sections_it_covers(store, tmp_path):
+    # another entity's DA notice does not count
+    approved(store, tmp_path, other_entity(revin(baseline(DA), 70)))
+    d = submit(store, tmp_path, do_without_notices()).decision
+    assert reasons(d, "DOP-01") == ["no_da_notice"]
+    # its own covers HF-GX-001 only
+    approved(store, tmp_path, baseline(DA))
+    do = with_(revin(do_without_notices(), 10), "sections", [SECTION, "HF-GX-002"])
     d = submit(store, tmp_path, do).decision
     f = findings(d, "DOP-01")
     assert [(x.outcome, x.reason, x.observed) for x in f] == [(Outcome.failed, "sections_not_covered", ["HF-GX-002"])]
 
 
-def test_dop01_does_not_count_another_entity_s_da_notice(store, tmp_path):
-    approved(store, tmp_path, other_entity(revin(baseline(DA), 70)))
-    d = submit(store, tmp_path, do_without_notices()).decision
-    assert reasons(d, "DOP-01") == ["no_da_notice"]
-
-
-@pytest.mark.parametrize("n,expected", [(5, Outcome.passed), (6, Outcome.failed)])
-def test_dop02_first_operation_is_limited_to_5_vehicles(store, tmp_path, n, expected):
+def test_dop02_first_operation_is_limited_to_5_vehicles(store, tmp_path):
     approved(store, tmp_path, baseline(DA))
-    d = submit(store, tmp_path, with_vehicles(do_without_notices(), n)).decision
-    f = findings(d, "DOP-02")
-    assert [(x.outcome, x.observed) for x in f] == [(expected, n)]
-    if expected is Outcome.failed:
-        assert f[0].reason == "first_too_many"
+    five = submit(store, tmp_path, with_vehicles(do_without_notices(), 5)).decision
+    six = submit(store, tmp_path, revin(with_vehicles(do_without_notices(), 6), 10)).decision
+    assert [(x.outcome, x.observed) for x in findings(five, "DOP-02")] == [(Outcome.passed, 5)]
+    assert [(x.outcome, x.reason, x.observed) for x in findings(six, "DOP-02")] == [(Outcome.failed, "first_too_many", 6)]
+    assert findings(six, "DOP-02")[0].threshold.value == 5
+    assert six.verdict is Verdict.non_compliant
 
 
 def test_dop02_second_operation_is_not_limited_once_a_do_notice_is_on_record(store, tmp_path):
@@ -657,20 +681,21 @@ def adding(original: str, configuration: str = "T1-L4-2025A", first_vin: int = 2
     return app
 
 
-@pytest.mark.parametrize("configuration,expected", [("T1-L4-2025A", Outcome.passed), ("T2-L4-2026B", Outcome.failed)])
-def test_add01_compares_configurations_with_the_original_notice_on_record(store, tmp_path, configuration, expected):
+def test_add01_compares_configurations_with_the_original_notice_on_record(store, tmp_path):
     original = approved(store, tmp_path, baseline(DA))
     assert original["configurations"] == ["T1-L4-2025A"]
     # the file even claims the original notice lists the new configuration: the record wins
     claim = dict(DA_NOTICE, number=original["number"], issued=original["issued"], valid_until=original["valid_until"],
                  configurations=["T1-L4-2025A", "T2-L4-2026B"], vins=[make_vin(1)])
-    app = with_(adding(original["number"], configuration), "notices", [claim])
-    d = submit(store, tmp_path, app).decision
-    f = findings(d, "ADD-01")
-    assert [x.outcome for x in f] == [expected]
-    if expected is Outcome.failed:
-        assert (f[0].reason, f[0].observed, f[0].values["allowed"]) == ("configuration_differs", configuration, ["T1-L4-2025A"])
-        assert ("differs_from_record" in reasons(d, "REC-01")) is False  # configurations are not compared by REC-01
+    same = submit(store, tmp_path, with_(adding(original["number"], "T1-L4-2025A", 200), "notices", [claim])).decision
+    assert [x.outcome for x in findings(same, "ADD-01")] == [Outcome.passed]
+    other = submit(store, tmp_path, with_(adding(original["number"], "T2-L4-2026B", 210), "notices", [claim])).decision
+    f = findings(other, "ADD-01")
+    assert [(x.outcome, x.reason, x.observed, x.subject.ref) for x in f] == [
+        (Outcome.failed, "configuration_differs", "T2-L4-2026B", make_vin(210))]
+    assert f[0].values["allowed"] == ["T1-L4-2025A"]
+    # the pre-check, which has only the file, would have believed the claimed configuration
+    assert outcome(evaluate_dict(with_(adding(original["number"], "T2-L4-2026B", 210), "notices", [claim])), "ADD-01") is Outcome.passed
 
 
 def test_add01_original_notice_must_be_on_record(store, tmp_path):
@@ -800,21 +825,41 @@ def test_no_id_or_phone_number_is_stored_in_clear(store, tmp_path):
     again = submit(store, tmp_path, app)  # version 2
     assert again.submission.version == 2
     res = decide(store, sid, "approve")
-    # the engine judged the real numbers (DRV-08 checks the check character), unsealed from the store
+    # what the store keeps judges as the real numbers did (DRV-08 checks the check character)
     assert res.decision.verdict is Verdict.compliant and outcome(res.decision, "DRV-08") is Outcome.passed
+    # an old 15-digit number: DRV-08 fails on its length, and it is not kept in clear either
+    old = with_(revin(other_entity(baseline(RT)), 50), "drivers[0].id_number", "340104900101001", "drivers[0].phone", "0551-6520 7731")
+    d_old = submit(store, tmp_path, old).decision
+    assert [(f.outcome, f.reason, f.observed) for f in findings(d_old, "DRV-08")] == [
+        (Outcome.failed, "id_length", mask_id_number("340104900101001"))]
 
     tables, text = dump_text(store)
     assert {"driver", "submission_version", "engine_run", "review", "notice", "plate"} <= set(tables)
-    secrets = secrets_of(app)
-    assert len(secrets) == 5
+    assert len(text) > 10_000  # the dump is not empty
+    secrets = secrets_of(app) + secrets_of(old)
+    assert len(secrets) == 8
     for raw in secrets:
         digits = "".join(c for c in raw if c.isalnum())
         assert raw not in text and digits not in text, raw
         assert digits.lower() not in text.lower(), raw
-    for d in app["drivers"]:
+    for d in app["drivers"] + old["drivers"]:
         assert mask_id_number(d["id_number"]) in text
         assert mask_phone(d["phone"]) in text
     assert mask_phone(app["entity"]["contact_phone"]) in text
+    with store.read() as s:
+        assert sorted(s.exec(sa.select(T.Driver.id_masked)).scalars().all()) == sorted(
+            mask_id_number(d["id_number"]) for d in app["drivers"] + old["drivers"])
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: an ID number whose birth-date digits are not a calendar date is stored "
+                                       "in clear (personal.Keys.stand_in returns it unchanged; documented limitation)")
+def test_an_id_number_with_an_impossible_birth_date_is_not_stored_in_clear(store, tmp_path):
+    raw = "340104199013450012"  # 1990-13-45: one mistyped digit of a real number shows the other 17
+    d = submit(store, tmp_path, with_(baseline(DA), "drivers[0].id_number", raw)).decision
+    assert "id_birth_date" in reasons(d, "DRV-08")
+    _, text = dump_text(store)
+    assert mask_id_number(raw) in text
+    assert raw not in text
 
 
 def test_show_and_entity_history_show_only_masked_numbers(store, tmp_path):
@@ -875,6 +920,14 @@ def test_the_day_is_the_day_in_shanghai(store, tmp_path):
     assert [r["as_of"] for r in view.runs] == ["2026-12-01", "2026-12-01"]
     assert view.created_at == "2026-11-30T16:30:00Z"
     assert decision.registry is not None and decision.registry.read_at == "2026-11-30T16:30:00Z"
+    # the same instant given in UTC is the same Shanghai day
+    utc_clock = FixedClock(pendulum.datetime(2026, 11, 30, 16, 30, tz="UTC"))
+    other = submit(store, tmp_path, revin(baseline(RT), 10), utc_clock).submission.id
+    view2, _ = W.show(store, other)
+    assert view2.runs[0]["as_of"] == "2026-12-01" and view2.created_at == "2026-11-30T16:30:00Z"
+    # a minute before midnight in Shanghai is still the day before
+    late = submit(store, tmp_path, revin(baseline(RT), 20), clock(2026, 11, 30, 23, 59, 59)).submission.id
+    assert W.show(store, late)[0].runs[0]["as_of"] == "2026-11-30"
 
 
 # ---------------------------------------------------------------- list_notices

@@ -230,6 +230,12 @@ def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None,
         raise unavailable(url, exc) from None
 
 
+def forget_engines() -> None:
+    """In a forked child: drop the parent's pooled connections without closing them."""
+    while _ENGINES:
+        _ENGINES.popitem()[1].dispose(close=False)
+
+
 def dispose_all() -> None:
     """Close every pooled connection (tests, and before a process forks)."""
     while _ENGINES:
