@@ -42,6 +42,8 @@ from .engine.decision import Decision
 from .errors import InputError, Problem
 from .i18n import N_
 from .model.application import Application
+from .model.evidence import EvidenceSummary
+from .model.registry import RegistryFacts
 from .pack import Pack
 from .store import tables as T
 from .store.db import NotFound, Store
@@ -467,9 +469,10 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
     recorded = body["decision"]
     try:
         app = Application.model_validate(body["input"])
-        d = Decision.model_validate(recorded)
+        evidence = EvidenceSummary.model_validate(recorded["evidence"]) if recorded.get("evidence") else None
+        registry = RegistryFacts.model_validate(recorded["registry"]) if recorded.get("registry") else None
         as_of = dt.date.fromisoformat(body["as_of"])
-        replayed = evaluate(app, pack, as_of, d.evidence, d.registry).to_json_dict()
+        replayed = evaluate(app, pack, as_of, evidence, registry).to_json_dict()
     except Exception as exc:  # noqa: BLE001 - a record that cannot be replayed is reported, not fatal
         return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), mode, pack.revision, body.get("verdict", "?"), "—",
                             False, [], error=f"{type(exc).__name__}: {str(exc)[:300]}")
