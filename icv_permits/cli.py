@@ -231,6 +231,9 @@ def db_status(lang: LangOpt = _default_lang(), fmt: FmtOpt = ListFormat.text) ->
 
     url = db.database_url()
     with _store_errors(lang):
+        path = db._sqlite_file(url)
+        if path is not None and not path.exists():
+            raise db._not_migrated(url)
         engine = db._engine(url)
         try:
             current = db.current_revision(engine)
@@ -243,6 +246,9 @@ def db_status(lang: LangOpt = _default_lang(), fmt: FmtOpt = ListFormat.text) ->
     else:
         typer.echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
                      url=data["url"], backend=data["backend"], current=current or "—", head=head))
+        if current != head:
+            typer.echo(t(lang.value, N_("Run `icv-permits db upgrade` to bring it up to date.")) if current is None or current in db.known_revisions()
+                       else t(lang.value, N_("The database is newer than this icv-permits: upgrade icv-permits.")))
     raise typer.Exit(0 if current == head else 2)
 
 
@@ -566,8 +572,15 @@ def main() -> None:
         if os.environ.get("ICV_PERMITS_DEBUG"):
             raise
         msgid = N_("Internal error (exit 70): {error}. Set ICV_PERMITS_DEBUG=1 to see the traceback, and please report it.")
+        argv = sys.argv[1:]
+        lang = _default_lang().value
+        for i, a in enumerate(argv):
+            if a in ("--lang", "-l") and i + 1 < len(argv) and argv[i + 1] in ("zh", "en"):
+                lang = argv[i + 1]
+            elif a.startswith("--lang=") and a[7:] in ("zh", "en"):
+                lang = a[7:]
         try:
-            text = t(_default_lang().value, msgid, error=type(exc).__name__)
+            text = t(lang, msgid, error=type(exc).__name__)
         except Exception:  # noqa: BLE001 - the catalogue itself may be what is broken
             text = msgid.format(error=type(exc).__name__)
         sys.stderr.write(text + "\n")

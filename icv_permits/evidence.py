@@ -223,7 +223,7 @@ def summarise(
     for n in app.notices if history is None else history:
         if n.kind is NoticeKind.road_test:
             for vin in n.vins:
-                notices[vin].append((n.issued, n.valid_until, frozenset(n.sections), n.number))
+                notices[vin].append((n.start, n.valid_until, frozenset(n.sections), n.number))
 
     parser = _TripParser(vins, applied, pack, max_speed, notices)
     fd, db_path = tempfile.mkstemp(prefix="icv-permits-trips-", suffix=".sqlite")

@@ -117,9 +117,12 @@ def pack_text(pack: Pack) -> str:
 
 
 def snapshot_pack(s: Session, pack: Pack, now: dt.datetime) -> None:
+    """Store the pack's content the first time its revision is used (race-free)."""
     if s.get(T.PackSnapshot, pack.revision) is None:
-        s.add(T.PackSnapshot(revision=pack.revision, pack_id=pack.id, content=pack_text(pack), stored_at=now))
-        s.flush()
+        from .store.db import insert_missing
+
+        insert_missing(s, T.PackSnapshot.__table__, {"revision": pack.revision, "pack_id": pack.id, "content": pack_text(pack),
+                                                     "stored_at": now}, ["revision"])
 
 
 def append(s: Session, kind: str, body: dict, now: dt.datetime) -> T.DecisionLog:

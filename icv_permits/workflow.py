@@ -43,7 +43,7 @@ from .pack import DEFAULT_PACK, Pack, load_pack
 from .service import Clock, SystemClock, parse_application
 from . import ledger
 from .store import tables as T
-from .store.db import Conflict, NotFound, Store
+from .store.db import Conflict, NotFound, Store, insert_missing
 from .store.personal import Keys
 
 ACTOR_ENV = "ICV_PERMITS_ACTOR"
@@ -206,15 +206,16 @@ def _notice_model(s: Session, n: T.Notice, day: dt.date) -> NoticeModel:
     plate = max(shown, key=lambda p: (p.valid_until, p.id)) if shown else None
     return NoticeModel(
         number=n.number, kind=NoticeKind(n.kind), issuer_province=Province.anhui, issued=n.issued,
-        valid_until=n.valid_until,
+        valid_from=n.valid_from if n.valid_from != n.issued else None, valid_until=n.valid_until,
         vins=list(vins), configurations=json.loads(n.configurations), sections=json.loads(n.sections),
         plates_issued=plate.valid_from if plate else None, plates_valid_until=plate.valid_until if plate else None,
     )
 
 
 def _active(day: dt.date):
-    """Notices not withdrawn and not yet ended on ``day`` (in force, or issued to start later)."""
-    return (T.Notice.status == T.NoticeStatus.active.value) & (T.Notice.valid_until >= day)
+    """Notices not withdrawn and not yet ended on ``day`` (in force, or issued to start later; a
+    superseded notice runs until the day before its replacement starts)."""
+    return T.Notice.status.in_([T.NoticeStatus.active.value, T.NoticeStatus.superseded.value]) & (T.Notice.valid_until >= day)
 
 
 def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
@@ -282,28 +283,23 @@ def _submission(s: Session, sub_id: int, *, lock: bool = False) -> T.Submission:
 
 
 def _upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) -> tuple[T.Entity, dict[str, T.Vehicle], dict[str, T.Driver]]:
-    entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().first()
-    if entity is None:
-        entity = T.Entity(credit_code=app.entity.credit_code, name=app.entity.name, created_at=now)
-        s.add(entity)
-    else:
-        entity.name = app.entity.name
+    """The entity, vehicles and drivers of ``app`` on record, created where missing (race-free)."""
+    insert_missing(s, T.Entity.__table__, {"credit_code": app.entity.credit_code, "name": app.entity.name, "created_at": now}, ["credit_code"])
+    entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().one()
+    entity.name = app.entity.name
     vehicles: dict[str, T.Vehicle] = {}
     for v in app.vehicles:
-        row = s.exec(select(T.Vehicle).where(T.Vehicle.vin == v.vin)).scalars().first()
-        if row is None:
-            row = T.Vehicle(vin=v.vin, created_at=now)
-            s.add(row)
+        insert_missing(s, T.Vehicle.__table__, {"vin": v.vin, "created_at": now}, ["vin"])
+        row = s.exec(select(T.Vehicle).where(T.Vehicle.vin == v.vin)).scalars().one()
         row.brand_model = v.brand_model
         row.configuration = v.configuration
         vehicles[v.vin] = row
     drivers: dict[str, T.Driver] = {}
     for d in app.drivers:
         lookup = keys.id_lookup(d.id_number)
-        row = s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().first()
-        if row is None:
-            row = T.Driver(id_lookup=lookup, id_masked=mask_id_number(d.id_number), name=d.name, created_at=now)
-            s.add(row)
+        insert_missing(s, T.Driver.__table__, {"id_lookup": lookup, "id_masked": mask_id_number(d.id_number), "name": d.name,
+                                               "created_at": now}, ["id_lookup"])
+        row = s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one()
         row.name = d.name
         drivers[d.ref] = row
     s.flush()
@@ -518,10 +514,9 @@ def _review_view(r: T.Review) -> dict:
 
 
 def _next(s: Session, name: str) -> int:
-    row = s.exec(select(T.Counter).where(T.Counter.name == name).with_for_update()).scalars().first()
-    if row is None:
-        row = T.Counter(name=name, value=0)
-        s.add(row)
+    """The next number of a sequence, under the counter row's lock (created race-free if missing)."""
+    insert_missing(s, T.Counter.__table__, {"name": name, "value": 0}, ["name"])
+    row = s.exec(select(T.Counter).where(T.Counter.name == name).with_for_update()).scalars().one()
     row.value += 1
     s.flush()
     return row.value
@@ -529,11 +524,11 @@ def _next(s: Session, name: str) -> int:
 
 def notice_validity(app: Application, p: Pack, today: dt.date, original_until: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """(valid from, valid until) of a notice issued ``today`` on ``app``: the period applied for,
-    starting no earlier than today, ending no later than N months from today (PER-01) nor after the
-    notice it adds vehicles to."""
+    starting no earlier than today, lasting at most N months from its start (PER-01, the same count
+    as SCO-02), and ending no later than the notice it adds vehicles to."""
     months = int(p.parameters["notice.max_validity_months"].at(today).value)
     start = max(today, app.period.start)
-    until = min(app.period.end, latest_notice_end(today, months))
+    until = min(app.period.end, latest_notice_end(start, months))
     if original_until is not None:
         until = min(until, original_until)
     return start, until
@@ -564,16 +559,24 @@ def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: App
                       status=T.NoticeStatus.active.value, sections=canonical(sorted(app.sections)),
                       configurations=canonical(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
     vins = {v.vin for v in app.vehicles}
-    # a re-application supersedes the entity's active notice of the same kind for the same vehicles
-    for old in s.exec(select(T.Notice).where(T.Notice.entity_id == sub.entity_id, T.Notice.kind == notice.kind,
-                                             T.Notice.status == T.NoticeStatus.active.value)).scalars().all():
-        old_vins = set(s.exec(select(T.Vehicle.vin).join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
-                              .where(T.NoticeVehicle.notice_id == old.id)).scalars().all())
-        if app.modifiers.renewal and old_vins & vins and old is not original:
-            old.status = T.NoticeStatus.superseded.value
-            notice.replaces_id = old.id
+    # a re-application supersedes the entity's notice of the same kind for the same vehicles: the old
+    # one (and its plates) ends the day before the new one starts
+    superseded = []
+    if app.modifiers.renewal:
+        for old in s.exec(select(T.Notice).where(T.Notice.entity_id == sub.entity_id, T.Notice.kind == notice.kind,
+                                                 T.Notice.status == T.NoticeStatus.active.value, T.Notice.valid_until >= today)).scalars().all():
+            old_vins = set(s.exec(select(T.Vehicle.vin).join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
+                                  .where(T.NoticeVehicle.notice_id == old.id)).scalars().all())
+            if old_vins & vins and old is not original:
+                superseded.append(old)
     s.add(notice)
     s.flush()
+    for old in superseded:
+        old.status = T.NoticeStatus.superseded.value
+        old.valid_until = min(old.valid_until, start - dt.timedelta(days=1))
+        notice.replaces_id = old.id
+        for pl in s.exec(select(T.Plate).where(T.Plate.notice_id == old.id)).scalars().all():
+            pl.valid_until = min(pl.valid_until, old.valid_until)
     vehicles = {r.vin: r for r in s.exec(select(T.Vehicle).where(T.Vehicle.vin.in_(list(vins)))).scalars().all()}
     drivers = {ref: s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
     plates = []
@@ -610,10 +613,15 @@ def _notice_view(s: Session, n: T.Notice, day: dt.date | None = None) -> dict:
     }
 
 
+RENEWAL_WINDOW_DAYS = 30
+
+
 def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock | None = None, pack: str | Pack = DEFAULT_PACK,
                  vin: str | None = None) -> dict:
     """Renew the plates of a notice's vehicles: each new plate starts the day after the current one
-    ends (or today, if it has ended) and runs at most N months, never past the notice."""
+    ends (or today, if it has ended) and runs at most N months, never past the notice. Plates are
+    renewed only within ``RENEWAL_WINDOW_DAYS`` days before they end, so renewals cannot be
+    stacked months ahead."""
     clock = clock or SystemClock()
     now, today = _now(clock)
     p = _pack(pack)
@@ -621,7 +629,7 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
         n = s.exec(select(T.Notice).where(T.Notice.number == notice_number.strip()).with_for_update()).scalars().first()
         if n is None:
             raise NotFound([Problem(notice_number, N_("no notice with this number"), {}, "no_notice")])
-        if n.status != T.NoticeStatus.active.value or n.valid_until < today:
+        if n.status not in (T.NoticeStatus.active.value, T.NoticeStatus.superseded.value) or n.valid_until < today:
             raise Conflict([Problem(n.number, N_("notice {number} is no longer in force ({status_text}, valid until {until}): the entity re-applies instead"),
                                     {"number": n.number, "status_text": NOTICE_STATUS_TEXT[n.status], "until": n.valid_until.isoformat()}, "notice_not_active")])
         q = select(T.Plate, T.Vehicle.vin).join(T.Vehicle, T.Vehicle.id == T.Plate.vehicle_id).where(T.Plate.notice_id == n.id)
@@ -634,13 +642,23 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
         if not latest:
             raise NotFound([Problem(vin or n.number, N_("no plates of notice {number} for this vehicle"), {"number": n.number}, "no_plates")])
         renewed = []
+        opens = today + dt.timedelta(days=RENEWAL_WINDOW_DAYS)
+        too_early = []
         for v, pl in sorted(latest.items()):
             if pl.valid_until >= n.valid_until:
+                continue
+            if pl.valid_until > opens:
+                too_early.append((v, pl))
                 continue
             start = max(pl.valid_until + dt.timedelta(days=1), today)
             f, u = plate_validity(start, n.valid_until, p, today)
             new = _new_plate(s, n.id, pl.vehicle_id, f, u, today, now, renews=pl.id)
             renewed.append({"vin": v, "number": new.number, "valid_from": f.isoformat(), "valid_until": u.isoformat(), "renews": pl.number})
+        if not renewed and too_early:
+            v, pl = min(too_early, key=lambda x: x[1].valid_until)
+            raise Conflict([Problem(n.number, N_("the plates of {vin} run until {until}; renewal opens {days} days before they end, on {opens}"),
+                                    {"vin": v, "until": pl.valid_until.isoformat(), "days": RENEWAL_WINDOW_DAYS,
+                                     "opens": (pl.valid_until - dt.timedelta(days=RENEWAL_WINDOW_DAYS)).isoformat()}, "renewal_too_early")])
         if not renewed:
             raise Conflict([Problem(n.number, N_("the plates already run to the end of notice {number} ({until}); nothing to renew"),
                                     {"number": n.number, "until": n.valid_until.isoformat()}, "nothing_to_renew")])

@@ -399,11 +399,15 @@ def test_ent_08_qualification_covers_the_period(valid_until, expected):
         ("2026-12-01", "2028-05-30", PASS),  # one day less
         ("2026-09-01", "2028-02-29", PASS),  # to the end of a leap February
         ("2026-09-01", "2028-03-01", FAIL),
-        ("2026-08-31", "2028-02-28", PASS),  # month-end clamping: 2028-02-31 → 2028-02-29, less one day
-        ("2026-08-31", "2028-02-29", FAIL),
-        ("2026-08-31", "2028-02-27", PASS),
-        ("2027-03-31", "2028-09-29", PASS),  # 2028-09-31 → 2028-09-30, less one day
-        ("2027-03-31", "2028-09-30", FAIL),
+        # no corresponding day (2028-02-31): the span ends on the month's last day (Civil Code Art. 202)
+        ("2026-08-31", "2028-02-28", PASS),
+        ("2026-08-31", "2028-02-29", PASS),
+        ("2026-08-31", "2028-03-01", FAIL),
+        ("2027-03-31", "2028-09-29", PASS),  # 2028-09-31 does not exist: the last day is 2028-09-30
+        ("2027-03-31", "2028-09-30", PASS),
+        ("2027-03-31", "2028-10-01", FAIL),
+        ("2026-08-28", "2028-02-27", PASS),  # 2028-02-28 exists: the day before it
+        ("2026-08-28", "2028-02-28", FAIL),
     ],
 )
 def test_sco_02_period_at_most_18_months(start, end, expected):
@@ -413,7 +417,8 @@ def test_sco_02_period_at_most_18_months(start, end, expected):
     (f,) = findings(d, "SCO-02")
     if expected is FAIL:
         assert f.reason == "too_long"
-    latest = {"2026-12-01": "2028-05-31", "2026-09-01": "2028-02-29", "2026-08-31": "2028-02-28", "2027-03-31": "2028-09-29"}[start]
+    latest = {"2026-12-01": "2028-05-31", "2026-09-01": "2028-02-29", "2026-08-31": "2028-02-29", "2027-03-31": "2028-09-30",
+              "2026-08-28": "2028-02-27"}[start]
     assert f.values["latest_end"] == latest
 
 

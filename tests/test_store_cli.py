@@ -41,7 +41,7 @@ CLOCK = FixedClock(pendulum.parse(NOW))
 CREDIT_CODE = "91340100MA2RFGJQ5K"
 VINS = ("LSVAU2183N2183301", "LSVAU218XN2183294")  # sorted
 NOTICE = "AH-DA-2026-0001"
-# the example's personal data: two ID numbers, two driver... one driver phone and the contact phone
+# the example's personal data: the two drivers' ID numbers, a driver's phone and the contact phone
 RAW_IDS = ("340104199001011239", "340202198805120025")
 RAW_PHONES = ("13955512345", "13812345678")
 MASKED_IDS = ("340104********1239", "340202********0025")
@@ -362,8 +362,6 @@ def test_unmigrated_older_and_current_schema(db_url):
     assert js(status2)["up_to_date"] is True and js(status2)["schema"] == head
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (minor): `db status` on a database that is not up to date exits 2 but its "
-                                       "message does not say to run `icv-permits db upgrade` (every other command does)")
 def test_db_status_behind_names_db_upgrade(tmp_path):
     r = run("db", "status", "--lang", "en", url=f"sqlite:///{tmp_path / 'empty.db'}")
     assert r.returncode == 2
@@ -463,12 +461,14 @@ def test_bad_database_url_exit_2():
         assert "secretpw" not in out(r)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a SQLite URL whose folder cannot be created (a path below a regular file) "
-                                       "ends in 'Internal error (exit 70): FileExistsError' instead of a clear exit 2/6")
 def test_sqlite_url_below_a_file(tmp_path):
     (tmp_path / "plain-file").write_text("x")
-    r = run("queue", "--lang", "en", url=f"sqlite:///{tmp_path / 'plain-file' / 'store.db'}")
-    assert r.returncode in (2, 6), out(r)
+    url = f"sqlite:///{tmp_path / 'plain-file' / 'store.db'}"
+    r = run("queue", "--lang", "en", url=url)
+    assert r.returncode == 2 and "db upgrade" in r.stderr, out(r)
+    r = run("db", "upgrade", "--lang", "en", url=url)
+    assert r.returncode == 2 and "cannot create the folder for the database" in r.stderr, out(r)
+    assert "Traceback" not in out(r)
 
 
 def test_unreachable_postgresql_exit_6_without_password():

@@ -198,7 +198,7 @@ def test_same_revision_exactly_one_decision_wins(store, monkeypatch, actions):
     winners = [(i, r) for i, r in enumerate(results) if isinstance(r, W.DecideResult)]
     losers = [(i, r) for i, r in enumerate(results) if not isinstance(r, W.DecideResult)]
     assert len(winners) == 1 and len(losers) == 1, results
-    (wi, won), (_li, lost) = winners[0], losers[0]
+    (wi, won), (_, lost) = winners[0], losers[0]
     assert isinstance(lost, Conflict), repr(lost)
     assert lost.exit_code == 5
     assert [p.code for p in lost.problems] == ["stale_revision"]
@@ -321,8 +321,6 @@ def assert_all_submitted(store, results, n: int) -> list[int]:
 
 def test_concurrent_submits_of_different_files_on_a_fresh_store(request, store, tmp_path, monkeypatch):
     """Ten applicants submit at once to a store that has recorded nothing yet."""
-    xfail_on_postgresql(request, store, "BUG: concurrent first submits on PostgreSQL race on inserting the pack snapshot "
-                                        "(ledger.snapshot_pack: get-then-insert) -> IntegrityError pack_snapshot_pkey")
     rendezvous_on_postgresql(store, monkeypatch, W.ledger, "snapshot_pack", 10)
     paths = write_apps(tmp_path, 10)
     ids = assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 10)
@@ -360,9 +358,6 @@ def test_concurrent_submits_and_approvals_take_distinct_consecutive_numbers(stor
 
 def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_path, monkeypatch):
     """Approvals racing on a store that has issued nothing yet this year (the counters do not exist)."""
-    xfail_on_postgresql(request, store, "BUG: concurrent first approvals on PostgreSQL race on inserting the counter row "
-                                        "(workflow._next: SELECT ... FOR UPDATE locks nothing when the row is missing) -> "
-                                        "IntegrityError counter_pkey for all but one")
     ids = [W.submit(store, p, actor="clerk", clock=CLOCK).submission.id for p in write_apps(tmp_path, 4)]
     rendezvous_on_postgresql(store, monkeypatch, W, "_next", 4)
     decided = race(*(approver(store, i) for i in ids))
@@ -375,9 +370,6 @@ def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_pa
 
 def test_concurrent_submits_from_one_new_entity(request, store, tmp_path, monkeypatch):
     """One applicant (not yet on record) sends several applications at once, sharing its drivers."""
-    xfail_on_postgresql(request, store, "BUG: concurrent submits from an entity not yet on record race on inserting the "
-                                        "entity/driver rows (workflow._upsert_parties: select-then-insert) -> IntegrityError "
-                                        "entity_credit_code_key instead of storing every submission")
     # the pack snapshot exists (someone else submitted earlier), so only the parties can race
     W.submit(store, write_apps(tmp_path / "other", 1, start=50)[0], actor="clerk", clock=CLOCK)
     paths = write_apps(tmp_path, 4, same_entity=True)

@@ -45,5 +45,11 @@ def months_and_days(start: date, end: date) -> tuple[int, int]:
 
 def last_day_of(start: date, months: int) -> pendulum.Date:
     """The last day of a span of ``months`` months that starts on (and includes) ``start``:
-    18 months from 2026-12-01 end on 2028-05-31."""
-    return as_pendulum(start).add(months=months).subtract(days=1)
+    18 months from 2026-12-01 end on 2028-05-31 — the day before the corresponding day.
+
+    Where the end month has no corresponding day, the span ends on that month's last day (as the
+    Civil Code, Art. 202, ends a period "没有对应日的，月末日为期间的最后一日"): 6 months from
+    2026-08-31, -30 or -29 end on 2027-02-28; from 2026-08-28 on 2027-02-27."""
+    s = as_pendulum(start)
+    end = s.add(months=months)  # pendulum clamps to the end of a shorter month
+    return end if end.day < s.day else end.subtract(days=1)

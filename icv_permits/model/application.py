@@ -360,12 +360,19 @@ class Notice(_Model):
     kind: NoticeKind
     issuer_province: Province = Province.anhui
     issued: Date
+    valid_from: Date | None = None  # when it takes effect, if later than the day it was issued
     valid_until: Date
     vins: list[Identifier] = []
     configurations: list[Text] = []
     sections: list[Ref] = []
     plates_issued: Date | None = None
     plates_valid_until: Date | None = None
+
+
+    @property
+    def start(self):
+        """The first day the notice is in force."""
+        return self.valid_from or self.issued
 
 
 class Adding(_Model):

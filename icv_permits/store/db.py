@@ -54,6 +54,17 @@ class Unavailable(InputError):
     exit_code = EXIT_UNAVAILABLE
 
 
+def insert_missing(s, table, values: dict, keys: list[str]) -> None:
+    """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite and PostgreSQL: creates a row unless it
+    exists, without the race of a look-up followed by an insert (two offices' clerks submitting
+    for the same new entity at once)."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    s.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
+
+
 def data_dir() -> Path:
     if os.environ.get(DATA_DIR_ENV):
         return Path(os.environ[DATA_DIR_ENV])
@@ -113,8 +124,6 @@ def _new_engine(url: str) -> Engine:
     except ArgumentError:
         raise InputError([Problem(URL_ENV, N_("not a database URL: {value}"), {"value": shown_url(url)}, "bad_url")]) from None
     if u.drivername.startswith("sqlite"):
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_setup(engine)
         return engine
@@ -190,8 +199,25 @@ class Store:
             _immediate.reset(token)
 
 
+def _sqlite_file(url: str) -> Path | None:
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return None
+    if u.drivername.startswith("sqlite") and u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+        return Path(u.database)
+    return None
+
+
+def _not_migrated(url: str) -> InputError:
+    return InputError([Problem(shown_url(url), N_("the database has no icv-permits tables yet: run `icv-permits db upgrade` first"), {}, "not_migrated")])
+
+
 def open_store(url: str | None = None, *, check_schema: bool = True) -> Store:
     url = url or database_url()
+    path = _sqlite_file(url)
+    if check_schema and path is not None and not path.exists():
+        raise _not_migrated(url)  # never create an empty database file just to refuse it
     engine = _engine(url)
     if check_schema:
         try:
@@ -200,7 +226,7 @@ def open_store(url: str | None = None, *, check_schema: bool = True) -> Store:
             raise unavailable(url, exc) from None
         head = head_revision()
         if current is None:
-            raise InputError([Problem(shown_url(url), N_("the database has no icv-permits tables yet: run `icv-permits db upgrade` first"), {}, "not_migrated")])
+            raise _not_migrated(url)
         if current != head:
             if current in known_revisions():
                 raise InputError([Problem(shown_url(url), N_("the database schema is at {current}, older than {head}: run `icv-permits db upgrade`"),
@@ -215,6 +241,13 @@ def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None,
     from alembic import command
 
     url = url or database_url()
+    path = _sqlite_file(url)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError([Problem(str(path.parent), N_("cannot create the folder for the database: {error_text}"),
+                                      {"error_text": exc.strerror or type(exc).__name__}, "bad_path")]) from None
     engine = _engine(url)
     try:
         before = current_revision(engine)

@@ -8,13 +8,11 @@ A driver's ID number is never stored, logged or exported in clear. What is kept 
 - in the application snapshot the engine judges, a **stand-in number**: the original with its hidden
   middle replaced so that everything the rules and reports can see is unchanged — the same length,
   the same first 6 and last 4 characters (so the same mask), any illegal characters where they were,
-  a valid birth date where the original had one, and the same *expected* check character (so DRV-08
-  finds the same problems with the same values). Two drivers with the same number get the same
-  stand-in; different numbers get different ones. The engine runs on the stand-in snapshot, so a
-  decision is reproduced exactly from the log without any key (issue #5).
-
-  Limitation: a number whose birth-date digits are not a calendar date is kept as it is, because
-  DRV-08 reports those digits; such a string is not a valid ID number.
+  a valid birth date where the original had one (and an impossible one, month 00, where the original's
+  was impossible), and the same *expected* check character, so DRV-08 finds the same problems, with
+  the same values except the birth digits it quotes for an impossible date. Two drivers with the same
+  number get the same stand-in; different numbers get different ones. The engine runs on the
+  stand-in snapshot, so a decision is reproduced exactly from the log without any key (issue #5).
 
 Phone numbers are masked (the rules never judge them).
 
@@ -134,12 +132,18 @@ class Keys:
                     seed //= 10
             return "".join(chars)
         birth = number[_BIRTH]
+        expected = resident_id_check_char(number[:-1])
+        start = self._stream(number, salt)
         try:
             dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
         except ValueError:
-            return number  # DRV-08 shows these digits; see the limitation above
-        expected = resident_id_check_char(number[:-1])
-        start = self._stream(number, salt) % _DAYS
+            # not a calendar date: the stand-in's birth digits are not one either (month 00), so
+            # DRV-08 still reports ``birth_date`` — with these digits, never the original ones
+            for k in range(1_000_000):
+                digits = f"{(start + k) % 1_000_000:06d}"
+                candidate = number[:6] + digits[:4] + "00" + digits[4:] + number[14:17]
+                if candidate != number[:17] and resident_id_check_char(candidate) == expected:
+                    return candidate + number[17]
         for k in range(_DAYS):
             day = dt.date.fromordinal(_FIRST_DAY + (start + k) % _DAYS)
             candidate = number[:6] + day.strftime("%Y%m%d") + number[14:17]

@@ -15,7 +15,7 @@ from ..dates import last_day_of
 
 
 def valid_on(n: Notice, day: date) -> bool:
-    return n.issued <= day <= n.valid_until
+    return n.start <= day <= n.valid_until
 
 
 @check("DOP-01", reasons=("no_da_notice", "sections_not_covered"))
@@ -94,11 +94,11 @@ def yrd_01(ctx: Ctx):
                      provinces=sorted({n.issuer_province.value for n in with_plates}))
 
 
-def latest_notice_end(issued: date, pack_months: int) -> date:
-    """The last day a notice (or plate) issued on ``issued`` may be valid for ``pack_months``.
+def latest_notice_end(start: date, pack_months: int) -> date:
+    """The last day a notice (or plate) in force from ``start`` may be valid for ``pack_months``.
 
     Validity covers its first and last days, so 18 months from 2025-06-10 end on 2026-12-09."""
-    return last_day_of(issued, pack_months)
+    return last_day_of(start, pack_months)
 
 
 @check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history"))
@@ -112,7 +112,7 @@ def per_01(ctx: Ctx):
     for where, n in ctx.notice_entries():
         if n.issuer_province is not Province.anhui:
             continue
-        latest = latest_notice_end(n.issued, int(p.value))
+        latest = latest_notice_end(n.start, int(p.value))
         if n.valid_until > latest:
             bad.append(ctx.fail(s, "notice_too_long", field=f"{where}.valid_until", observed=n.valid_until, threshold=p,
                                 notice=n.number, latest=latest))
