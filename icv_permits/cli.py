@@ -411,6 +411,27 @@ def entity_show(
     sys.stdout.write(R.dumps(data) if fmt is ListFormat.json else R.entity(data, lang.value))
 
 
+# ---------------------------------------------------------------- the terminal app (issue #6)
+
+
+class Mode(StrEnum):
+    applicant = "applicant"
+    regulator = "regulator"
+    auditor = "auditor"
+
+
+@app.command()
+def tui(
+    file: Annotated[Path | None, typer.Argument(help="An application or draft to open (applicant mode). 打开的申请文件。", show_default=False)] = None,
+    mode: Annotated[Mode | None, typer.Option("--mode", "-m", help="Start in this mode; default: choose on the first screen.")] = None,
+    lang: LangOpt = _default_lang(),
+) -> None:
+    """Open the terminal app: applicant, regulator and auditor modes. 打开终端界面。"""
+    from tui.app import run as run_tui
+
+    raise typer.Exit(run_tui(file=file, mode=mode.value if mode else None, lang=lang.value))
+
+
 # ---------------------------------------------------------------- the decision log (audit)
 
 audit_app = typer.Typer(help="The decision log: log, verify, replay, explain, export, import. 决策日志审计。", no_args_is_help=True)

@@ -698,12 +698,13 @@ def test_replay_with_the_current_pack_reports_exactly_the_affected_decisions(sto
     first operations (4/5/7 vehicles) now cite another threshold; DA, RT and a second operation
     (DOP-02 not applicable) are unchanged."""
     da = submit(store, tmp_path, baseline(DA))
-    decide(store, da.submission.id, "approve")  # the DA notice on record that DOP-01 needs
-    subs = {n: submit(store, tmp_path, do_first(n, f"DO-{n}")) for n in (4, 5, 6, 7)}
+    decide(store, da.submission.id, "approve")  # the DA notice on record that DOP-01 needs, in force from 2026-12-01
+    later = clock_at(2026, 12, 2)
+    subs = {n: submit(store, tmp_path, do_first(n, f"DO-{n}"), later) for n in (4, 5, 6, 7)}
     assert {n: s.decision.verdict.value for n, s in subs.items()} == {4: "compliant", 5: "compliant", 6: "non_compliant", 7: "non_compliant"}
     rt = submit(store, tmp_path, rt_other_entity(liability=5_000_000))
-    decide(store, subs[4].submission.id, "approve")  # the entity's first DO notice …
-    second = submit(store, tmp_path, do_first(6, "DO-SECOND"))  # … so this one is not the first
+    decide(store, subs[4].submission.id, "approve", later)  # the entity's first DO notice …
+    second = submit(store, tmp_path, do_first(6, "DO-SECOND"), later)  # … so this one is not the first
     dop02 = [f for f in second.decision.findings if f.rule_id == "DOP-02"]
     assert [(f.outcome.value, f.reason) for f in dop02] == [("not_applicable", "not_first")]
 
