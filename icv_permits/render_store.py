@@ -17,14 +17,10 @@ from .model.types import TIMEZONE
 from .pack import Pack
 from .render import VERDICTS, cells, render_text
 
-STATES = {
-    "under_review": N_("under review"),
-    "returned": N_("returned for correction"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-}
+from .workflow import NOTICE_STATUS_TEXT as NOTICE_STATUS  # noqa: E402  (msgids shared with the input domain)
+from .workflow import STATE_TEXT as STATES  # noqa: E402
+
 ACTIONS = {"approve": N_("approve"), "return": N_("return for correction"), "reject": N_("reject")}
-NOTICE_STATUS = {"active": N_("issued"), "superseded": N_("superseded"), "revoked": N_("revoked")}
 KINDS = {
     "road_test": N_("road test"),
     "demonstration_application": N_("demonstration application"),
