@@ -219,10 +219,12 @@ def iter_records(store: Store, from_seq: int = 1, batch: int = 2000) -> Iterator
 def find(store: Store, ref: str) -> Record:
     """A record by decision ID (UUID) or by sequence number."""
     ref = ref.strip()
-    with store.read() as s:
-        q = select(*_COLS)
-        q = q.where(T.DecisionLog.seq == int(ref)) if ref.isdigit() else q.where(T.DecisionLog.decision_id == ref.lower())
-        row = s.execute(q).first()
+    row = None
+    if not ref.isdigit() or int(ref) < 2**31:  # a larger number cannot be a sequence number
+        with store.read() as s:
+            q = select(*_COLS)
+            q = q.where(T.DecisionLog.seq == int(ref)) if ref.isdigit() else q.where(T.DecisionLog.decision_id == ref.lower()[:36])
+            row = s.execute(q).first()
     if row is None:
         raise NotFound([Problem(ref, N_("no log record with this decision ID or sequence number"), {}, "no_record")])
     return _record(row)
@@ -288,9 +290,13 @@ def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str 
     checked = 0
     last = from_seq - 1
     breaks: list[Break] = []
+    beyond_head: tuple[int, str] | None = None
     for rec in records:
+        if head_seq is not None and rec.seq == head_seq + 1:
+            beyond_head = (rec.seq, rec.decision_id)
         if rec.seq != expected_seq:
-            breaks.append(Break(rec.seq, rec.decision_id, "gap", {"expected_seq": expected_seq, "found_seq": rec.seq}))
+            kind = "gap" if rec.seq > expected_seq else "order"
+            breaks.append(Break(rec.seq, rec.decision_id, kind, {"expected_seq": expected_seq, "found_seq": rec.seq}))
             break
         if rec.prev_hash != prev:
             breaks.append(Break(rec.seq, rec.decision_id, "link", {"prev_hash": rec.prev_hash, "previous_record_hash": prev}))
@@ -304,6 +310,8 @@ def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str 
         checked += 1
     if not breaks:
         breaks = _tail_breaks(last, prev, head_seq, head_hash, expect_head)
+        if breaks and breaks[0].problem == "head" and beyond_head is not None:
+            breaks[0].seq, breaks[0].decision_id = beyond_head  # a record past the head: name it
     return VerifyReport(checked, from_seq, last, head_seq if head_seq is not None else last, head_hash or prev, breaks)
 
 
@@ -340,59 +348,59 @@ def _raw_records(store: Store, from_seq: int, to_seq: int | None = None, batch: 
                 yield rec
 
 
-def _verify_range(args: tuple[str, int, int]) -> tuple[int, str | None, str, int, int, list[Break]]:
-    """Worker: verify records from..to with the first record's prev_hash taken on trust (the
-    caller checks it against the previous range). Returns (first seq, its prev_hash, last hash,
-    last seq, records checked, breaks)."""
+@dataclass
+class _Checked:
+    """A record reduced to what the chain walk needs, its hash already checked by a worker."""
+
+    seq: int
+    decision_id: str
+    prev_hash: str
+    hash: str
+    hash_ok: bool
+
+    def computed_hash(self) -> str:
+        return self.hash if self.hash_ok else ""
+
+
+def _hash_range(args: tuple[str, int, int]) -> list[tuple[int, str, str, str, bool]]:
+    """Worker: recompute the hash of every record with from ≤ seq ≤ to (whatever is there)."""
     from .store import db
 
     url, a, b = args
     db.forget_engines()  # connections inherited through fork belong to the parent
     store = db.open_store(url, check_schema=False)
-    records = _raw_records(store, a, b)
-    first = next(records, None)
-    if first is None:
-        return a, None, "", a - 1, 0, [Break(a, None, "gap", {"expected_seq": a, "found_seq": a})]
-    import itertools
-
-    rep = verify_records(itertools.chain([first], records), from_seq=first.seq, anchor=first.prev_hash)
-    if not rep.breaks and rep.last_seq != b:
-        rep.breaks.append(Break(rep.last_seq + 1, None, "gap", {"expected_seq": rep.last_seq + 1, "found_seq": b + 1}))
-    return first.seq, first.prev_hash, rep.head_hash, rep.last_seq, rep.checked, rep.breaks
+    return [(r.seq, r.decision_id, r.prev_hash, r.hash, r.computed_hash() == r.hash) for r in _raw_records(store, a, b)]
 
 
 def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, jobs: int = 1, chunk: int = 25000) -> VerifyReport:
-    """Walk the chain from ``from_seq``; with ``jobs`` > 1 and a long log, ranges of ``chunk``
-    records are verified in parallel processes and stitched together (same result)."""
+    """Walk the chain from ``from_seq``. With ``jobs`` > 1 and a long log, worker processes
+    recompute the hashes of ranges of ``chunk`` records (the costly part), and this process walks
+    the chain over their results exactly as a single walk would: the same report either way."""
     anchor = GENESIS
     if from_seq > 1:
         with store.read() as s:
             row = s.execute(select(T.DecisionLog.hash).where(T.DecisionLog.seq == from_seq - 1)).first()
         if row is None:
-            return VerifyReport(0, from_seq, from_seq - 1, 0, GENESIS, [Break(from_seq - 1, None, "gap", {"missing_seq": from_seq - 1})])
+            return VerifyReport(0, from_seq, from_seq - 1, 0, GENESIS,
+                                [Break(from_seq - 1, None, "gap", {"expected_seq": from_seq - 1, "found_seq": from_seq})])
         anchor = row[0]
     hseq, hhash = head(store)
     with store.read() as s:
         max_seq = s.execute(select(func.max(T.DecisionLog.seq))).scalar() or 0
     if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
-        return verify_records(_raw_records(store, from_seq), from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash,
-                              expect_head=expect_head)
+        records: Iterable = _raw_records(store, from_seq)
+        return verify_records(records, from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash, expect_head=expect_head)
     from concurrent.futures import ProcessPoolExecutor
 
     ranges = [(store.url, a, min(a + chunk - 1, max_seq)) for a in range(from_seq, max_seq + 1, chunk)]
-    checked, prev, last = 0, anchor, from_seq - 1
-    with ProcessPoolExecutor(jobs) as pool:
-        for (_, a, _b), (first_seq, first_prev, last_hash, last_seq, n, breaks) in zip(ranges, pool.map(_verify_range, ranges)):
-            if first_seq != a:
-                return VerifyReport(checked, from_seq, last, hseq, hhash, [Break(first_seq, None, "gap", {"expected_seq": a, "found_seq": first_seq})])
-            if first_prev != prev:
-                rec = find(store, str(a))
-                return VerifyReport(checked, from_seq, last, hseq, hhash, [Break(a, rec.decision_id, "link", {"prev_hash": first_prev, "previous_record_hash": prev})])
-            checked += n
-            if breaks:
-                return VerifyReport(checked, from_seq, last_seq, hseq, hhash, breaks[:1])
-            prev, last = last_hash, last_seq
-    return VerifyReport(checked, from_seq, last, hseq, hhash, _tail_breaks(last, prev, hseq, hhash, expect_head))
+
+    def checked() -> Iterator[_Checked]:
+        with ProcessPoolExecutor(jobs) as pool:
+            for rows in pool.map(_hash_range, ranges):
+                for row in rows:
+                    yield _Checked(*row)
+
+    return verify_records(checked(), from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash, expect_head=expect_head)
 
 
 # ---------------------------------------------------------------- replay
@@ -585,6 +593,13 @@ def _bad_line(lineno: int, msgid: str, **params) -> InputError:
     return InputError([Problem(f"line {lineno}", msgid, params, "bad_export")])
 
 
+def _parse_utc(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("naive time")
+    return value.astimezone(dt.timezone.utc)
+
+
 def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
     header = None
     snaps: list[dict] = []
@@ -603,15 +618,28 @@ def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
             if kind == "header":
                 if obj.get("format") != EXPORT_FORMAT:
                     raise _bad_line(lineno, N_("not an icv-permits audit export (format {found})"), found=str(obj.get("format"))[:60])
+                h = obj.get("head")
+                if not (isinstance(h, dict) and isinstance(h.get("seq"), int) and not isinstance(h.get("seq"), bool) and isinstance(h.get("hash"), str)):
+                    raise _bad_line(lineno, N_("a record lacks a field or has one of the wrong type"))
                 header = obj
             elif kind == "pack_snapshot":
+                snap_revision = str(obj["revision"])
+                _pack_from_text(json.dumps(obj["content"], ensure_ascii=False), snap_revision)
+                obj["stored_at_dt"] = _parse_utc(obj["stored_at"])
                 snaps.append(obj)
             elif kind == "record":
-                records.append(Record(int(obj["seq"]), str(obj["decision_id"]), str(obj["kind"]), str(obj["recorded_at"]), str(obj["actor"]),
-                                      canonical_text(obj["body"]), str(obj["prev_hash"]), str(obj["hash"])))
+                rec = Record(int(obj["seq"]), str(obj["decision_id"]), str(obj["kind"]), str(obj["recorded_at"]), str(obj["actor"]),
+                             canonical_text(obj["body"]), str(obj["prev_hash"]), str(obj["hash"]))
+                if iso_utc(_parse_utc(rec.recorded_at)) != rec.recorded_at:
+                    raise _bad_line(lineno, N_("recorded_at must be UTC written as YYYY-MM-DDTHH:MM:SS.ffffffZ, not {found}"), found=rec.recorded_at[:40])
+                records.append(rec)
             else:
                 raise _bad_line(lineno, N_("unknown line type {found}"), found=str(kind)[:40])
-        except (KeyError, TypeError, ValueError):
+        except InputError as exc:
+            if exc.problems[0].location == f"line {lineno}":
+                raise
+            raise _bad_line(lineno, N_("the pack snapshot is not a rule pack")) from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             raise _bad_line(lineno, N_("a record lacks a field or has one of the wrong type")) from None
     if header is None:
         raise _bad_line(1, N_("not an icv-permits audit export (format {found})"), found="—")
@@ -625,19 +653,17 @@ def import_jsonl(store: Store, lines: Iterable[str]) -> VerifyReport:
     report = verify_records(records, head_seq=h.get("seq"), head_hash=h.get("hash"))
     if not report.intact:
         return report
-    for snap in snaps:
-        _pack_from_text(json.dumps(snap["content"], ensure_ascii=False), snap["revision"])
     with store.write() as s:
         current = s.exec(select(T.LogHead).where(T.LogHead.id == 1).with_for_update()).scalars().one()
         if current.seq != 0:
             raise InputError([Problem(store.url, N_("the log here is not empty ({n} records): import into a fresh database"), {"n": current.seq}, "not_empty")])
         for snap in snaps:
             if s.get(T.PackSnapshot, snap["revision"]) is None:
-                s.add(T.PackSnapshot(revision=snap["revision"], pack_id=snap["pack_id"], content=json.dumps(snap["content"], ensure_ascii=False, separators=(",", ":")),
-                                     stored_at=dt.datetime.fromisoformat(snap["stored_at"].replace("Z", "+00:00"))))
+                s.add(T.PackSnapshot(revision=snap["revision"], pack_id=str(snap.get("pack_id", ""))[:100],
+                                     content=json.dumps(snap["content"], ensure_ascii=False, separators=(",", ":")), stored_at=snap["stored_at_dt"]))
         for rec in records:
             s.add(T.DecisionLog(seq=rec.seq, decision_id=rec.decision_id, kind=rec.kind,
-                                recorded_at=dt.datetime.fromisoformat(rec.recorded_at.replace("Z", "+00:00")), actor=rec.actor,
+                                recorded_at=_parse_utc(rec.recorded_at), actor=rec.actor,
                                 body=rec.body_text, prev_hash=rec.prev_hash, hash=rec.hash))
         if records:
             current.seq, current.hash = records[-1].seq, records[-1].hash

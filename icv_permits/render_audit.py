@@ -18,7 +18,8 @@ KIND = {
 PROBLEM = {
     "edited": N_("its content does not match its hash: the record was changed"),
     "link": N_("its prev_hash is not the hash of the record before it: a record was inserted, deleted or moved before it"),
-    "gap": N_("the sequence jumps from {expected_seq} to {found_seq}: records are missing"),
+    "gap": N_("record {expected_seq} is missing: the next record found is {found_seq}"),
+    "order": N_("record {found_seq} stands where record {expected_seq} should: records were moved"),
     "head": N_("the log head says seq {head_seq} but the last record is {last_seq}: the tail of the log was cut or the head altered"),
     "anchor": N_("the last hash is not the expected head {expected_head}: the log was cut or rewritten after that anchor"),
 }
