@@ -232,13 +232,14 @@ def db_status(lang: LangOpt = _default_lang(), fmt: FmtOpt = ListFormat.text) ->
     url = db.database_url()
     with _store_errors(lang):
         path = db._sqlite_file(url)
-        if path is not None and not path.exists():
-            raise db._not_migrated(url)
         engine = db._engine(url)
-        try:
-            current = db.current_revision(engine)
-        except Exception as exc:  # noqa: BLE001 - reported as unavailable
-            raise db.unavailable(url, exc) from None
+        if path is not None and not path.exists():
+            current = None  # not created yet: say so without creating an empty file
+        else:
+            try:
+                current = db.current_revision(engine)
+            except Exception as exc:  # noqa: BLE001 - reported as unavailable
+                raise db.unavailable(url, exc) from None
     head = db.head_revision()
     data = {"url": db.shown_url(url), "backend": engine.dialect.name, "schema": current, "head": head, "up_to_date": current == head}
     if fmt is ListFormat.json:
