@@ -21,7 +21,7 @@ from typing import Literal
 Lang = Literal["zh", "en"]
 LANGS: tuple[str, ...] = ("zh", "en")
 LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAINS: tuple[str, ...] = ("report", "input")
+DOMAINS: tuple[str, ...] = ("report", "input", "tui")
 _GETTEXT_LOCALE = {"zh": "zh_CN"}
 
 

@@ -17,6 +17,7 @@ PKG = Path(__file__).resolve().parent.parent / "icv_permits"
 # which source files hold the msgids of each domain
 SOURCES = {
     "report": ["render.py", "cli.py", "rules_view.py", "pack.py", "render_store.py", "render_audit.py"],
+    "tui": ["drafts.py", "../tui/app.py", "../tui/applicant.py", "../tui/office.py", "../tui/common.py", "../tui/fields.py"],
     "input": ["errors.py", "loader.py", "service.py", "evidence.py", "model/types.py", "model/application.py", "workflow.py", "store/db.py", "store/personal.py", "ledger.py"],
 }
 KEYWORDS = {"N_": None, "t": (2,)}

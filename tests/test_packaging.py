@@ -32,8 +32,10 @@ def test_wheel_contains_packs_and_catalogues(wheel: Path) -> None:
             assert f"icv_permits/_packs/{pack}/{f}" in names
     assert "icv_permits/locale/zh_CN/LC_MESSAGES/report.mo" in names
     assert "icv_permits/locale/zh_CN/LC_MESSAGES/input.mo" in names
+    assert "icv_permits/locale/zh_CN/LC_MESSAGES/tui.mo" in names
+    assert "tui/app.py" in names and "tui/app.tcss" in names
     # the store's migrations travel with the wheel, so `db upgrade` works from an installed copy
-    for f in ("env.py", "script.py.mako", "versions/0001_initial_schema.py", "versions/0002_decision_log.py"):
+    for f in ("env.py", "script.py.mako", "versions/0001_initial_schema.py", "versions/0002_decision_log.py", "versions/0003_drafts.py"):
         assert f"icv_permits/store/migrations/{f}" in names
 
 

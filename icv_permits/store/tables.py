@@ -252,3 +252,20 @@ class PackSnapshot(SQLModel, table=True):
     pack_id: str = Field(max_length=100)
     content: str = Field(sa_column=Column(Text, nullable=False))  # the Pack as JSON, in its own key order
     stored_at: dt.datetime = _utc(nullable=False)
+
+
+class Draft(SQLModel, table=True):
+    """An applicant's unfinished application, saved from the terminal app (issue #6) by name.
+
+    The document is the draft as JSON **without** driver ID numbers and phone numbers (the store
+    never holds them); ``removed`` lists the paths taken out, so the app can ask for them again."""
+
+    __tablename__ = "draft"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    created_at: dt.datetime = _utc(nullable=False)
+    updated_at: dt.datetime = _utc(nullable=False)
+    actor: str = Field(max_length=100)
+    activity: str = Field(default="", max_length=40)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    removed: str = Field(sa_column=Column(Text, nullable=False))

@@ -1,0 +1,475 @@
+"""The terminal app (issue #6), driven with Textual's Pilot: applicant, regulator, auditor, comfort.
+
+The applicant walks are typed field by field through the guided steps (each value set in the
+field's input, as typing does), from an empty draft to the review."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pendulum
+import pytest
+
+pytest.importorskip("textual")
+
+from icv_permits import drafts as D  # noqa: E402
+from icv_permits import ledger, workflow  # noqa: E402
+from icv_permits.loader import read_document  # noqa: E402
+from icv_permits.service import FixedClock  # noqa: E402
+from tui import fields as F  # noqa: E402
+from tui.app import ICVApp, ModeScreen  # noqa: E402
+from tui.applicant import ApplicantScreen  # noqa: E402
+from tui.common import FieldInput, HelpScreen, show_text  # noqa: E402
+from tui.office import AuditorScreen, RegulatorScreen  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
+
+
+@pytest.fixture(autouse=True)
+def _no_user_keymap(tmp_path, monkeypatch):
+    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
+
+
+@pytest.fixture
+def sqlite_store(tmp_path, monkeypatch):
+    from icv_permits.store import db
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    db.upgrade(url)
+    monkeypatch.setenv("ICV_PERMITS_DATABASE_URL", url)
+    yield db.open_store(url)
+    db.dispose_all()
+
+
+def sync(fn):
+    """Run an async test with asyncio (no async plugin is needed)."""
+    import asyncio
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+def make_app(**kw) -> ICVApp:
+    kw.setdefault("clock", CLOCK)
+    kw.setdefault("actor", "tester")
+    return ICVApp(**kw)
+
+
+async def settle(pilot, app: ICVApp) -> None:
+    """Wait until the debounced check has run on the latest edit."""
+    await pilot.pause()
+    for _ in range(50):
+        if app._timer is None:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def fill_step(pilot, app: ICVApp, target: dict) -> None:
+    """Type the target's value into every field the step shows (twice: the activity and the
+    modifiers change which fields are asked)."""
+    screen = app.screen
+    for part in F.step(screen.step_id).lists:
+        want = target.get(part.path) or []
+        while part.addable and len(app.draft.get(part.path) or []) < len(want):
+            await pilot.press("f6")
+            await pilot.pause()
+    for _ in range(2):
+        for inp in list(screen.query(FieldInput)):
+            if inp.id == "review-edit" or not inp.is_mounted:
+                continue
+            text = show_text(inp.kind, D.get_path(target, inp.path))
+            if inp.kind == "records" and isinstance(D.get_path(target, inp.path), list) and D.get_path(target, inp.path):
+                continue  # entries of a record list are not typed in the app
+            if text and text != show_text(inp.kind, D.get_path(app.draft, inp.path)):
+                inp.focus()
+                await pilot.pause()
+                inp.value = text
+                await pilot.pause()
+        await pilot.pause(0.05)
+
+
+async def walk(pilot, app: ICVApp, target: dict) -> None:
+    assert isinstance(app.screen, ApplicantScreen)
+    for _ in F.STEP_IDS[:-1]:
+        await fill_step(pilot, app, target)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+    assert app.screen.step_id == F.REVIEW
+    await settle(pilot, app)
+
+
+def findings_shown(app: ICVApp) -> str:
+    return str(app.screen.query_one("#findings").render())
+
+
+# ---------------------------------------------------------------- applicant
+
+
+@sync
+async def test_walk_to_a_compliant_result():
+    target = read_document(EXAMPLES / "da-compliant.yaml")
+    app = make_app(mode="applicant", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        assert app.status.application is None  # an empty draft does not validate
+        await walk(pilot, app, target)
+        assert app.result is not None, [p.render("en") for p in app.status.problems]
+        assert app.result.decision.verdict.value == "compliant"
+        assert "Verdict: COMPLIANT" in findings_shown(app)
+        # the answers typed are the application: the same check as the CLI's
+        assert app.draft["vehicles"][1]["vin"] == "LSVAU2183N2183301"
+        assert app.draft["drivers"][0]["id_number"] == "340104199001011239"
+
+
+@sync
+async def test_walk_to_a_failing_result_shows_rule_article_confidence_and_remedy():
+    target = read_document(EXAMPLES / "fail-vin-check-digit.yaml")
+    app = make_app(mode="applicant", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await walk(pilot, app, target)
+        assert app.result.decision.verdict.value == "non_compliant"
+        shown = findings_shown(app)
+        assert "NON-COMPLIANT" in shown and "✗ VEH-10" in shown
+        pack = app.pack()
+        assert pack.rules["VEH-10"].citation.source in shown  # the citation
+        assert "confirmed" in shown  # the confidence
+        assert "→ " in shown  # a remedy
+
+
+@sync
+async def test_only_what_the_activity_needs_is_asked():
+    app = make_app(mode="applicant", lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await fill_step(pilot, app, {"activity": "road_test"})
+        await pilot.press("ctrl+n", "ctrl+n")
+        await pilot.pause()
+        # entity step: no operating qualification for a road test
+        await screen.show_step(F.STEP_IDS.index("entity"))
+        paths = {i.path for i in screen.query(FieldInput)}
+        assert "entity.credit_code" in paths and "entity.operating_qualification.holder" not in paths
+        await screen.show_step(F.STEP_IDS.index("plan"))
+        paths = {i.path for i in screen.query(FieldInput)}
+        assert "operations.goods_are_ballast_only" in paths and "operations.fee_charged" not in paths
+        assert "adding.original_notice" not in paths
+        # a demonstration asks the other way round
+        app.draft["activity"] = "demonstration_operation"
+        app.draft["modifiers"] = {"adding_vehicles": True}
+        await screen.show_step(F.STEP_IDS.index("plan"))
+        paths = {i.path for i in screen.query(FieldInput)}
+        assert "operations.fee_charged" in paths and "operations.goods_are_ballast_only" not in paths
+        assert "adding.original_notice" in paths
+
+
+@sync
+async def test_a_bad_value_is_explained_under_its_field_and_nothing_is_lost_going_back():
+    app = make_app(mode="applicant", lang="zh", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("vehicles"))
+        seats = screen.query_one("#f-vehicles_0__rated_seats", FieldInput)
+        seats.focus()
+        seats.value = "三百"
+        await pilot.pause()
+        problem = screen.query_one("#f-vehicles_0__rated_seats-p")
+        assert problem.display and "整数" in str(problem.render())  # typed text is not a whole number
+        seats.value = "300"
+        await settle(pilot, app)
+        assert "200" in str(problem.render())  # at most 200 seats
+        assert app.result is None and app.status.application is None  # no findings from an invalid draft
+        await pilot.press("ctrl+n")
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert screen.query_one("#f-vehicles_0__rated_seats", FieldInput).value == "300"  # kept as typed
+        seats = screen.query_one("#f-vehicles_0__rated_seats", FieldInput)
+        seats.focus()
+        seats.value = "5"
+        await settle(pilot, app)
+        assert not screen.query_one("#f-vehicles_0__rated_seats-p").display
+        assert app.result.decision.verdict.value == "compliant"
+
+
+@sync
+async def test_review_hub_edits_in_place_and_findings_follow():
+    app = make_app(mode="applicant", lang="en", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        await settle(pilot, app)
+        screen = app.screen
+        table = screen.query_one("#review-table")
+        row = screen.review_paths.index("vehicles[0].vin")
+        table.move_cursor(row=row)
+        await pilot.pause()
+        edit = screen.query_one("#review-edit", FieldInput)
+        assert edit.path == "vehicles[0].vin"
+        edit.focus()
+        edit.value = "LSVAU2180N2183294"  # a wrong check digit
+        await settle(pilot, app)
+        assert app.result.decision.verdict.value == "non_compliant"
+        assert "✗ VEH-10" in findings_shown(app)
+        assert str(table.get_cell("vehicles[0].vin", table.ordered_columns[1].key)) == "LSVAU2180N2183294"
+
+
+@sync
+async def test_personal_data_is_masked_unless_being_edited():
+    app = make_app(mode="applicant", lang="en", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("drivers"))
+        idn = screen.query_one("#f-drivers_0__id_number", FieldInput)
+        assert idn.value == "340104********1239"
+        idn.focus()
+        await pilot.pause()
+        assert idn.value == "340104199001011239"
+        screen.query_one("#f-drivers_0__name", FieldInput).focus()
+        await pilot.pause()
+        assert idn.value == "340104********1239"
+        assert app.draft["drivers"][0]["id_number"] == "340104199001011239"  # the mask is never saved
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        table = screen.query_one("#review-table")
+        assert str(table.get_cell("drivers[0].id_number", table.ordered_columns[1].key)) == "340104********1239"
+        assert str(table.get_cell("drivers[0].phone", table.ordered_columns[1].key)) == "139****2345"
+
+
+@sync
+async def test_drafts_are_saved_opened_and_exported(tmp_path, sqlite_store):
+    app = make_app(mode="applicant", lang="en", store_url=sqlite_store.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fill_step(pilot, app, {"activity": "road_test", "application_id": "RT-DRAFT-1"})
+        draft_file = tmp_path / "draft.yaml"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = str(draft_file)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert read_document(draft_file) == {"activity": "road_test", "application_id": "RT-DRAFT-1"}
+        # an incomplete draft is not exported: the problems are shown, no file written
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = str(tmp_path / "out.yaml")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not (tmp_path / "out.yaml").exists()
+        # the whole example, saved to the store without personal data, opened again
+        app.draft = read_document(EXAMPLES / "da-compliant.yaml")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = "store:hefei"
+        await pilot.press("enter")
+        await pilot.pause()
+        stored = D.open_from_store(sqlite_store, "hefei")
+        assert "id_number" not in stored.document["drivers"][0] and "drivers[0].id_number" in stored.removed
+        # export of the finished application: what check and submit read
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = str(tmp_path / "out.yaml")
+        await pilot.press("enter")
+        await pilot.pause()
+        from icv_permits.service import check_file
+
+        assert check_file(tmp_path / "out.yaml", as_of=CLOCK.now().date()).decision.verdict.value == "compliant"
+        assert app.open_draft("store:hefei")
+        assert app.draft["drivers"][0].get("id_number") is None
+
+
+@sync
+async def test_a_bad_file_is_an_error_message_not_a_crash(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("activity: road_test\nactivity: road_test\n", encoding="utf-8")
+    app = make_app(mode="applicant", lang="en", file=bad)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ApplicantScreen)
+        assert app.draft == {}
+        assert any("twice" in str(n.message) for n in app._notifications)
+
+
+# ---------------------------------------------------------------- comfort
+
+
+@sync
+async def test_f1_shows_rule_citation_and_example_for_the_focused_field():
+    app = make_app(mode="applicant", lang="zh", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("vehicles"))
+        screen.query_one("#f-vehicles_0__vin", FieldInput).focus()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        body = app.screen.body.plain
+        assert "VEH-10" in body and app.pack().rules["VEH-10"].requirement("zh") in body
+        assert "依据：GB-16735" in body and "示例：LSVAU218XN2183294" in body
+        assert "app.help" in body  # the binding ids
+        await pilot.press("escape")
+        assert isinstance(app.screen, ApplicantScreen)
+
+
+@sync
+async def test_keys_are_remapped_from_the_config_file(tmp_path, monkeypatch):
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[keys]\n"app.help" = "f12"\n"applicant.next" = "f9"\n"no.such" = "f8"\n', encoding="utf-8")
+    monkeypatch.setenv("ICV_PERMITS_KEYS", str(keys))
+    app = make_app(mode="applicant", lang="en")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        assert any("no.such" in str(n.message) for n in app._notifications)
+        await pilot.press("f9")
+        await pilot.pause()
+        assert app.screen.step_id == "entity"
+        await pilot.press("f12")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert "f12" in app.screen.body.plain
+
+
+@sync
+async def test_language_switches_at_run_time_without_losing_the_draft():
+    app = make_app(mode="applicant", lang="zh", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        assert "申请人" in str(app.screen.query_one("#title").render())
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "Applicant" in str(app.screen.query_one("#title").render())
+        assert app.draft["application_id"] == "AH-DA-2026-0107"
+
+
+@sync
+async def test_command_palette_switches_mode():
+    app = make_app(lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, ModeScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Mode: auditor")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, AuditorScreen)
+
+
+# ---------------------------------------------------------------- regulator
+
+
+@sync
+async def test_regulator_decides_with_a_reason(sqlite_store):
+    workflow.submit(sqlite_store, EXAMPLES / "da-compliant.yaml", actor="applicant", clock=CLOCK)
+    workflow.submit(sqlite_store, EXAMPLES / "rt-compliant.yaml", actor="applicant", clock=CLOCK)
+    app = make_app(mode="regulator", lang="en", store_url=sqlite_store.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RegulatorScreen)
+        assert screen.query_one("#queue").row_count == 2
+        screen.query_one("#queue").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        sub = screen.selected
+        assert "Verdict:" in str(screen.query_one("#sub-findings").render())
+        assert "********" in str(screen.query_one("#application").render())  # ID numbers masked
+        # returning needs a reason: refused and shown, nothing written
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert "reason" in str(screen.query_one("#decide-result").render()).lower()
+        assert workflow.show(sqlite_store, sub)[0].state == "under_review"
+        screen.query_one("#reason").value = "补充保险凭证"
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        view = workflow.show(sqlite_store, sub)[0]
+        assert view.state == "returned" and view.reviews[-1]["reason"] == "补充保险凭证"
+        assert "returned" in str(screen.query_one("#decide-result").render())
+        assert screen.query_one("#queue").row_count == 1
+
+
+@sync
+async def test_regulator_approves_and_sees_the_notice(sqlite_store):
+    res = workflow.submit(sqlite_store, EXAMPLES / "da-compliant.yaml", actor="applicant", clock=CLOCK)
+    app = make_app(mode="regulator", lang="zh", store_url=sqlite_store.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.load(res.submission.id)
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        view = workflow.show(sqlite_store, res.submission.id)[0]
+        assert view.state == "approved" and view.notices
+        assert view.notices[0]["number"] in str(app.screen.query_one("#decide-result").render())
+
+
+# ---------------------------------------------------------------- auditor
+
+
+def _tamper(store, seq: int) -> None:
+    path = store.url.removeprefix("sqlite:///")
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        triggers = con.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        for name, _ in triggers:
+            con.execute(f"DROP TRIGGER {name}")
+        con.execute("UPDATE decision_log SET actor = 'mallory' WHERE seq = ?", (seq,))
+        for _, sql in triggers:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+@sync
+async def test_auditor_finds_a_tampered_log_and_highlights_the_first_break(sqlite_store):
+    r1 = workflow.submit(sqlite_store, EXAMPLES / "da-compliant.yaml", actor="applicant", clock=CLOCK)
+    workflow.submit(sqlite_store, EXAMPLES / "rt-compliant.yaml", actor="applicant", clock=CLOCK)
+    workflow.decide(sqlite_store, r1.submission.id, "approve", reason=None, actor="reg", clock=CLOCK)
+    n = ledger.head(sqlite_store)[0]
+    assert n >= 5
+    app = make_app(mode="auditor", lang="en", store_url=sqlite_store.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("ctrl+v")
+        await pilot.pause()
+        assert "Chain intact" in str(screen.query_one("#audit-out").render())
+        _tamper(sqlite_store, 3)
+        await pilot.press("ctrl+v")
+        await pilot.pause()
+        out = str(screen.query_one("#audit-out").render())
+        assert "BROKEN at record 3" in out
+        table = screen.query_one("#log")
+        assert table.cursor_row == 2  # the first broken record is selected…
+        assert "red" in str(table.get_row_at(2)[0].style)  # …and highlighted
+        assert "red" not in str(table.get_row_at(1)[0].style)
+
+
+@sync
+async def test_auditor_replays_and_explains_in_both_languages(sqlite_store):
+    workflow.submit(sqlite_store, EXAMPLES / "da-compliant.yaml", actor="applicant", clock=CLOCK)
+    app = make_app(mode="auditor", lang="en", store_url=sqlite_store.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        first = next(i for i, r in enumerate(screen.records) if r.kind == "engine_decision")
+        screen.query_one("#log").move_cursor(row=first)
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert "1 decisions replayed: 1 identical, 0 different." in str(screen.query_one("#audit-out").render())
+        await pilot.press("ctrl+x")
+        await pilot.pause()
+        assert "Log record" in str(screen.query_one("#audit-out").render())
+        await pilot.press("f2")
+        await pilot.pause()
+        assert "日志记录" in str(screen.query_one("#audit-out").render())
+
+
+@sync
+async def test_regulator_without_a_store_shows_the_problem(tmp_path):
+    app = make_app(mode="regulator", lang="en", store_url=f"sqlite:///{tmp_path / 'none.db'}")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, RegulatorScreen)
+        assert any("db upgrade" in str(n.message) for n in app._notifications)

@@ -1,0 +1,58 @@
+"""Snapshots of the terminal app at 80×24, in Chinese and English (pytest-textual-snapshot).
+
+Update after an intended change of the layout with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the report before committing the SVGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pendulum
+import pytest
+
+pytest.importorskip("pytest_textual_snapshot")
+
+from icv_permits.service import FixedClock  # noqa: E402
+from tui import fields as F  # noqa: E402
+from tui.app import ICVApp  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
+SIZE = (80, 24)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_keymap(tmp_path, monkeypatch):
+    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
+
+
+def _app(**kw) -> ICVApp:
+    return ICVApp(clock=CLOCK, actor="tester", **kw)
+
+
+async def _settle(pilot) -> None:
+    await pilot.pause(0.4)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_mode_screen(snap_compare, lang):
+    assert snap_compare(_app(lang=lang), terminal_size=SIZE)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_applicant_entity_step(snap_compare, lang):
+    async def before(pilot):
+        await pilot.app.screen.show_step(F.STEP_IDS.index("entity"))
+        await _settle(pilot)
+
+    assert snap_compare(_app(lang=lang, file=EXAMPLES / "da-compliant.yaml"), terminal_size=SIZE, run_before=before)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_applicant_review_with_a_failure(snap_compare, lang):
+    async def before(pilot):
+        await pilot.press("ctrl+r")
+        await _settle(pilot)
+
+    assert snap_compare(_app(lang=lang, file=EXAMPLES / "fail-vin-check-digit.yaml"), terminal_size=SIZE, run_before=before)

@@ -1,0 +1,254 @@
+"""The terminal app (issue #6): ``icv-permits tui [FILE] [--mode …] [--lang zh|en]``.
+
+One mode per role — applicant, regulator, auditor — over the same service layer as the CLI.
+The app holds the applicant's draft (a plain dict, the application document) and the last
+check; screens hold no business logic. See docs/tui.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.command import DiscoveryHit, Hit, Provider
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Button, Label, Static
+
+from icv_permits import drafts as D
+from icv_permits.errors import InputError
+from icv_permits.pack import DEFAULT_PACK, Pack, load_pack
+from icv_permits.service import Clock, SystemClock, check_application
+
+from .common import APP_KEYS, HelpScreen, KeyBar, bindings, help_text, load_keymap, problem_text, t
+
+MODES = ("applicant", "regulator", "auditor")
+DEBOUNCE_SECONDS = 0.2
+
+
+class ModeScreen(Screen):
+    def compose(self) -> ComposeResult:
+        with Vertical(id="modes"):
+            yield Static("", id="modes-title", classes="title")
+            yield Button("", id="mode-applicant", variant="primary")
+            yield Button("", id="mode-regulator")
+            yield Button("", id="mode-auditor")
+            yield Static("", id="modes-hint")
+        yield KeyBar(())
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        lang = self.app.lang
+        self.query_one("#modes-title", Static).update(t(lang, "icv-permits — choose a mode"))
+        self.query_one("#mode-applicant", Button).label = t(lang, "Applicant: prepare and pre-check an application")
+        self.query_one("#mode-regulator", Button).label = t(lang, "Regulator: review submissions and decide")
+        self.query_one("#mode-auditor", Button).label = t(lang, "Auditor: verify, replay and explain the log")
+        self.query_one("#modes-hint", Static).update(t(lang, "F2 switches between Chinese and English; F1 shows help; Ctrl+P the command palette."))
+        self.query_one(KeyBar).relabel()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.switch_mode_to((event.button.id or "").removeprefix("mode-"))
+
+
+class Commands(Provider):
+    """The command palette: modes, language, help, and the current screen's commands."""
+
+    def _commands(self):
+        app = self.app
+        lang = app.lang
+        out = [(t(lang, "Mode: applicant"), lambda: app.switch_mode_to("applicant")),
+               (t(lang, "Mode: regulator"), lambda: app.switch_mode_to("regulator")),
+               (t(lang, "Mode: auditor"), lambda: app.switch_mode_to("auditor")),
+               (t(lang, "Switch language (中/EN)"), app.action_toggle_language),
+               (t(lang, "Help for the focused field"), app.action_help)]
+        screen = app.screen
+        if hasattr(screen, "palette_commands"):
+            out.extend(screen.palette_commands())
+        return out
+
+    async def discover(self):
+        for title, cb in self._commands():
+            yield DiscoveryHit(title, cb)
+
+    async def search(self, query: str):
+        matcher = self.matcher(query)
+        for title, cb in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), cb)
+
+
+class ICVApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "icv-permits"
+    BINDINGS = bindings(APP_KEYS)
+    COMMANDS = App.COMMANDS | {Commands}
+
+    def __init__(self, *, file: Path | None = None, mode: str | None = None, lang: str = "zh", clock: Clock | None = None,
+                 as_of: dt.date | None = None, store_url: str | None = None, pack: str = DEFAULT_PACK, keymap_file: Path | None = None,
+                 actor: str | None = None):
+        super().__init__()
+        self.lang = lang if lang in ("zh", "en") else "zh"
+        self.clock = clock or SystemClock()
+        self.as_of = as_of
+        self.store_url = store_url
+        self.pack_id = pack
+        self.start_file = file
+        self.start_mode = mode if mode in MODES else ("applicant" if file else None)
+        self.keymap_file = keymap_file
+        self.keymap: dict[str, str] = {}
+        self.actor = actor
+        self.draft: dict[str, Any] = {}
+        self.draft_name: str | None = None
+        self.status: D.DraftStatus | None = None
+        self.result = None
+        self.check_error: str | None = None
+        self._timer: Timer | None = None
+        self._store = None
+        self._packs: dict[str, Pack] = {}
+        self.checks = 0  # how many checks ran (tests and the benchmark wait on it)
+
+    # ------------------------------------------------------------ services
+
+    def pack(self, pack_id: str | None = None) -> Pack:
+        pid = pack_id or self.pack_id
+        if pid not in self._packs:
+            self._packs[pid] = load_pack(pid)
+        return self._packs[pid]
+
+    def open_store(self):
+        if self._store is None:
+            from icv_permits.store.db import open_store
+
+            self._store = open_store(self.store_url)
+        return self._store
+
+    def open_store_or_show(self):
+        try:
+            return self.open_store()
+        except InputError as exc:
+            self.show_error(exc)
+            return None
+
+    def problem_lines(self, exc: InputError) -> list[str]:
+        return [problem_text(p, self.lang, with_location=True) for p in exc.problems]
+
+    def show_error(self, exc: InputError) -> None:
+        self.notify("\n".join(self.problem_lines(exc))[:1000], severity="error", timeout=8)
+
+    # ------------------------------------------------------------ start
+
+    def on_mount(self) -> None:
+        self.keymap, problems = load_keymap(self.keymap_file)
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        for p in problems:
+            self.notify(t(self.lang, "Key file: unknown binding id or bad value: {what}", what=p), severity="warning", timeout=8)
+        if self.actor is None:
+            from icv_permits.workflow import default_actor
+
+            self.actor = default_actor()
+        if self.start_file is not None:
+            self.open_draft(str(self.start_file), show=False)
+        if self.start_mode:
+            self.switch_mode_to(self.start_mode)
+        else:
+            self.push_screen(ModeScreen())
+
+    def switch_mode_to(self, mode: str) -> None:
+        from .applicant import ApplicantScreen
+        from .office import AuditorScreen, RegulatorScreen
+
+        screen = {"applicant": ApplicantScreen, "regulator": RegulatorScreen, "auditor": AuditorScreen}.get(mode)
+        if screen is None:
+            return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen())
+
+    def action_choose_mode(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(ModeScreen())
+
+    # ------------------------------------------------------------ the draft
+
+    def open_draft(self, where: str, show: bool = True) -> bool:
+        try:
+            if where.startswith("store:"):
+                stored = D.open_from_store(self.open_store(), where[6:])
+                doc = stored.document
+                if stored.removed:
+                    self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=", ".join(stored.removed)), timeout=8)
+            else:
+                doc = D.open_yaml(Path(where).expanduser())
+        except InputError as exc:
+            self.show_error(exc)
+            return False
+        self.draft = doc
+        self.draft_name = where
+        if show and hasattr(self.screen, "show_step"):
+            self.screen.own_problems = {}
+            self.screen.call_later(self.screen.show_step, 0)
+        self.schedule_check()
+        return True
+
+    def schedule_check(self) -> None:
+        """Check again after a pause in typing (debounced)."""
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_SECONDS, self.run_check)
+
+    def run_check(self) -> None:
+        self._timer = None
+        self.check_now()
+        if not self.screen_stack:  # the app is closing
+            return
+        screen = self.screen
+        if hasattr(screen, "show_findings"):
+            screen.refresh_problems()
+            screen.show_findings()
+
+    def check_now(self) -> None:
+        """Validate the draft; when it validates, run the same check as ``icv-permits check``."""
+        self.check_error = None
+        self.status = D.validate_draft(self.draft)
+        self.result = None
+        if self.status.application is not None:
+            try:
+                base = Path(self.draft_name).expanduser().parent if self.draft_name and not self.draft_name.startswith("store:") else None
+                self.result = check_application(self.status.application, pack=self.pack(), as_of=self.as_of, clock=self.clock,
+                                                base_dir=base)
+            except InputError as exc:
+                self.check_error = "\n".join(self.problem_lines(exc))
+        self.checks += 1
+
+    # ------------------------------------------------------------ comfort
+
+    async def action_toggle_language(self) -> None:
+        self.lang = "en" if self.lang == "zh" else "zh"
+        for screen in self.screen_stack:
+            if hasattr(screen, "relabel"):
+                result = screen.relabel()
+                if result is not None:
+                    await result
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        focused = self.focused
+        path = getattr(focused, "path", None) or None
+        self.push_screen(HelpScreen(help_text(self, path)))
+
+
+def run(file: Path | None = None, mode: str | None = None, lang: str = "zh") -> int:
+    """Run the app; the exit code of ``icv-permits tui``."""
+    app = ICVApp(file=file, mode=mode, lang=lang)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,402 @@
+"""Applicant mode: the guided application and the review hub."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, DataTable, Input, Label, ListItem, ListView, Static
+
+from icv_permits import drafts as D
+from icv_permits.errors import InputError
+
+from . import fields as F
+from .common import (
+    APPLICANT_KEYS, FieldInput, KeyBar, bindings, field_label, findings_text, mask, parse_text, problem_text,
+    problems_text, show_text, t,
+)
+
+
+def _wid(path: str) -> str:
+    return "f-" + "".join(c if c.isalnum() else "_" for c in path)
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """Asks for one line (a file path or a draft name)."""
+
+    DEFAULT_CSS = """
+    PromptScreen { align: center middle; }
+    PromptScreen > Vertical { width: 70; height: auto; border: round $accent; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, value: str = ""):
+        super().__init__()
+        self.title_text, self.value = title, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text)
+            yield Input(self.value, id="prompt-input")
+            yield Label(t(self.app.lang, "Enter to confirm, Esc to cancel"), classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def key_escape(self) -> None:
+        self.dismiss(None)
+
+
+class ApplicantScreen(Screen):
+    BINDINGS = bindings(APPLICANT_KEYS)
+
+    def __init__(self):
+        super().__init__()
+        self.step_index = 0
+        self.own_problems: dict[str, str] = {}  # path → message of the field's own validation
+        self.review_paths: list[str] = []
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title", classes="title")
+        with Horizontal(id="body"):
+            yield ListView(*[ListItem(Label("", id=f"step-{sid}")) for sid in F.STEP_IDS], id="steps")
+            with Vertical(id="main"):
+                yield VerticalScroll(id="form")
+                yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
+                yield FieldInput("", "text", False, "", id="review-edit", placeholder="")
+                yield Static("", id="review-problem", classes="problem")
+                with VerticalScroll(id="findings-box"):
+                    yield Static("", id="findings")
+        yield Static("", id="summary")
+        yield KeyBar(APPLICANT_KEYS)
+
+    async def on_mount(self) -> None:
+        await self.show_step(self.step_index)
+        self.app.schedule_check()
+
+    @property
+    def step_id(self) -> str:
+        return F.STEP_IDS[self.step_index]
+
+    async def relabel(self) -> None:
+        self.query_one(KeyBar).relabel()
+        await self.show_step(self.step_index)
+        self.show_findings()
+
+    # ------------------------------------------------------------ steps
+
+    async def show_step(self, index: int) -> None:
+        lang = self.app.lang
+        self.step_index = max(0, min(index, len(F.STEP_IDS) - 1))
+        for sid in F.STEP_IDS:
+            self.query_one(f"#step-{sid}", Label).update(t(lang, F.STEP_TITLE[sid]))
+        steps = self.query_one("#steps", ListView)
+        if steps.index != self.step_index:
+            steps.index = self.step_index
+        title = t(lang, "Applicant · step {n} of {total}: {step}", n=self.step_index + 1, total=len(F.STEP_IDS),
+                   step=t(lang, F.STEP_TITLE[self.step_id]))
+        if self.app.draft_name:
+            title += f" · {Path(self.app.draft_name).name}"
+        self.query_one("#title", Static).update(title)
+        review = self.step_id == F.REVIEW
+        self.set_class(review, "reviewing")
+        if review:
+            self.fill_review()
+        else:
+            await self.fill_form()
+        self.show_findings()
+
+    async def fill_form(self) -> None:
+        lang, draft = self.app.lang, self.app.draft
+        form = self.query_one("#form", VerticalScroll)
+        await form.remove_children()
+        step = F.step(self.step_id)
+        widgets = []
+        for header, spec, path in F.rows(step, draft):
+            if spec is None:
+                n = int(path.rsplit("[", 1)[1][:-1]) + 1
+                widgets.append(Label(t(lang, header, n=n), classes="item-header"))
+                continue
+            clear = show_text(spec.kind, D.get_path(draft, path), lang)
+            inp = FieldInput(path, spec.kind, spec.personal, clear, id=_wid(path),
+                             suggester=SuggestFromList(list(spec.choices) + (["yes", "no"] if spec.kind == "bool" else []), case_sensitive=False)
+                             if spec.choices or spec.kind == "bool" else None,
+                             placeholder=t(lang, "e.g. {example}", example=spec.example) if spec.example else "")
+            row = Horizontal(Label(field_label(spec, lang), classes="field-label"), inp, classes="field-row")
+            widgets.append(row)
+            prob = self.problem_for(path)
+            widgets.append(Static(prob, id=_wid(path) + "-p", classes="problem"))
+            widgets[-1].display = bool(prob)
+        for part in step.lists:
+            if part.addable and (not part.only or draft.get("activity") in part.only):
+                widgets.append(Button(t(lang, "Add: {what}", what=t(lang, part.item_label, n="")).strip(), id=f"add-{part.path}",
+                                      classes="add"))
+        if not widgets:
+            widgets.append(Label(t(lang, "Nothing to ask here for this activity.")))
+        widgets.append(Horizontal(Button(t(lang, "Back"), id="back"), Button(t(lang, "Next"), id="next", variant="primary"),
+                                  classes="nav"))
+        await form.mount_all(widgets)
+
+    def problem_for(self, path: str) -> str:
+        if path in self.own_problems:
+            return self.own_problems[path]
+        status = self.app.status
+        if status is not None and status.application is None:
+            probs = status.by_path().get(path)
+            if probs:
+                return problem_text(probs[0], self.app.lang)
+        return ""
+
+    # ------------------------------------------------------------ the review hub
+
+    def review_rows(self) -> list[tuple[str, str, str, object]]:
+        draft, lang = self.app.draft, self.app.lang
+        out = []
+        for step in F.STEPS:
+            for header, spec, path in F.rows(step, draft):
+                if spec is None:
+                    continue
+                text = show_text(spec.kind, D.get_path(draft, path), lang)
+                if spec.personal:
+                    text = mask(path, text)
+                out.append((path, field_label(spec, lang), text, spec))
+        return out
+
+    def fill_review(self) -> None:
+        lang = self.app.lang
+        table = self.query_one("#review-table", DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        table.add_column(t(lang, "Field"), width=20)
+        table.add_column(t(lang, "Answer"), width=20)
+        table.add_column(t(lang, "Problem"), width=30)
+        self.review_paths = []
+        for path, label, text, _spec in self.review_rows():
+            prob = self.problem_for(path)
+            table.add_row(Text(label), Text(text or "—"), Text(prob, style="red"), key=path)
+            self.review_paths.append(path)
+        if self.review_paths:
+            table.move_cursor(row=min(cursor, len(self.review_paths) - 1))
+        self.sync_review_edit()
+
+    def sync_review_edit(self) -> None:
+        table = self.query_one("#review-table", DataTable)
+        edit = self.query_one("#review-edit", FieldInput)
+        if not self.review_paths:
+            return
+        path = self.review_paths[min(table.cursor_row, len(self.review_paths) - 1)]
+        spec = F.field_for(path)
+        edit.path, edit.kind, edit.personal = path, spec.kind, spec.personal
+        edit.clear = show_text(spec.kind, D.get_path(self.app.draft, path), self.app.lang)
+        edit.value = edit.clear if (edit.has_focus or not spec.personal) else mask(path, edit.clear)
+        edit.placeholder = t(self.app.lang, "Edit {field}", field=field_label(spec, self.app.lang))
+        self.query_one("#review-problem", Static).update(self.problem_for(path))
+
+    @on(DataTable.RowHighlighted, "#review-table")
+    def _row(self, event: DataTable.RowHighlighted) -> None:
+        self.sync_review_edit()
+
+    @on(DataTable.RowSelected, "#review-table")
+    def _select(self, event: DataTable.RowSelected) -> None:
+        self.query_one("#review-edit").focus()
+
+    # ------------------------------------------------------------ editing
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        inp = event.input
+        if not isinstance(inp, FieldInput) or not inp.path:
+            return
+        if inp.personal and not inp.has_focus:
+            return  # the masked value shown, not an edit
+        if event.value == show_text(inp.kind, D.get_path(self.app.draft, inp.path), self.app.lang) and inp.path not in self.own_problems:
+            return  # shown, not changed (mounting, focus)
+        self.edit(inp.path, inp.kind, event.value)
+        inp.clear = event.value
+
+    def edit(self, path: str, kind: str, text: str) -> None:
+        """Validate one answer as typed and keep it in the draft (kept as typed when invalid)."""
+        lang = self.app.lang
+        value = parse_text(kind, text, D.get_path(self.app.draft, path))
+        try:
+            D.set_path(self.app.draft, path, value)
+        except (TypeError, IndexError, KeyError, AttributeError):
+            self.app.notify(t(lang, "Cannot set {field} here", field=path), severity="error")
+            return
+        problem = D.validate_value(path, value)
+        if problem is not None:
+            self.own_problems[path] = problem_text(problem, lang)
+        else:
+            self.own_problems.pop(path, None)
+        msg = self.own_problems.get(path, "")
+        for w in self.query(f"#{_wid(path)}-p"):
+            w.update(msg)
+            w.display = bool(msg)
+        if self.step_id == F.REVIEW:
+            self.query_one("#review-problem", Static).update(msg)
+            table = self.query_one("#review-table", DataTable)
+            spec = F.field_for(path)
+            shown = show_text(kind, value, lang)
+            try:
+                table.update_cell(path, table.ordered_columns[1].key, Text((mask(path, shown) if spec and spec.personal else shown) or "—"))
+                table.update_cell(path, table.ordered_columns[2].key, Text(msg, style="red"))
+            except Exception:  # noqa: BLE001 - a row not shown (e.g. field no longer asked)
+                pass
+        if path in ("activity",) or path.startswith("modifiers."):
+            self.app.call_after_refresh(self._reshape, path)
+        self.app.schedule_check()
+
+    async def _reshape(self, path: str) -> None:
+        """The activity or a modifier changed which fields are asked: redraw, keeping focus."""
+        if self.step_id != F.REVIEW:
+            await self.show_step(self.step_index)
+            for w in self.query(f"#{_wid(path)}"):
+                w.focus()
+
+    def show_findings(self) -> None:
+        lang = self.app.lang
+        result, status = self.app.result, self.app.status
+        summary = self.query_one("#summary", Static)
+        box = self.query_one("#findings", Static)
+        if self.app.check_error:
+            summary.update(Text(self.app.check_error, style="red"))
+            box.update(Text(self.app.check_error, style="red"))
+        elif status is not None and status.application is None:
+            summary.update(Text(t(lang, "Not complete: {n} problems (see Review)", n=len(status.problems)), style="yellow"))
+            box.update(problems_text(status.problems, lang))
+        elif result is not None:
+            full = findings_text(result, lang)
+            summary.update(full.split()[0] if full.plain else "")
+            box.update(full)
+
+    def refresh_problems(self) -> None:
+        """After a whole-draft check: the problems under the fields shown."""
+        if self.step_id == F.REVIEW:
+            table = self.query_one("#review-table", DataTable)
+            for path in self.review_paths:
+                try:
+                    table.update_cell(path, table.ordered_columns[2].key, Text(self.problem_for(path), style="red"))
+                except Exception:  # noqa: BLE001
+                    pass
+            self.query_one("#review-problem", Static).update(
+                self.problem_for(self.review_paths[table.cursor_row]) if self.review_paths else "")
+        else:
+            for inp in self.query(FieldInput):
+                if inp.id != "review-edit":
+                    for w in self.query(f"#{_wid(inp.path)}-p"):
+                        msg = self.problem_for(inp.path)
+                        w.update(msg)
+                        w.display = bool(msg)
+
+    # ------------------------------------------------------------ actions
+
+    @on(ListView.Selected, "#steps")
+    async def _step_chosen(self, event: ListView.Selected) -> None:
+        idx = event.list_view.index
+        if idx is not None and idx != self.step_index:
+            await self.show_step(idx)
+
+    @on(Button.Pressed)
+    async def _button(self, event: Button.Pressed) -> None:
+        bid = event.button.id or ""
+        if bid == "next":
+            await self.action_next_step()
+        elif bid == "back":
+            await self.action_prev_step()
+        elif bid.startswith("add-"):
+            await self.add_item(bid[4:])
+
+    async def action_next_step(self) -> None:
+        await self.show_step(self.step_index + 1)
+
+    async def action_prev_step(self) -> None:
+        await self.show_step(self.step_index - 1)
+
+    async def action_review(self) -> None:
+        await self.show_step(len(F.STEP_IDS) - 1)
+
+    async def add_item(self, list_path: str) -> None:
+        idx = D.add_item(self.app.draft, list_path)
+        await self.show_step(self.step_index)
+        self.app.schedule_check()
+        firsts = [inp for inp in self.query(FieldInput) if inp.path.startswith(f"{list_path}[{idx}].")]
+        if firsts:
+            firsts[0].focus()
+            self.query_one("#form", VerticalScroll).scroll_to_widget(firsts[0])
+
+    async def action_add_item(self) -> None:
+        if self.step_id == F.REVIEW:
+            return
+        parts = [p for p in F.step(self.step_id).lists if p.addable]
+        if parts:
+            await self.add_item(parts[0].path)
+
+    async def action_remove_item(self) -> None:
+        focused = self.app.focused
+        path = getattr(focused, "path", "") or ""
+        if "[" not in path:
+            self.app.notify(t(self.app.lang, "Move to a field of the item to remove first."), severity="warning")
+            return
+        list_path, rest = path.split("[", 1)
+        D.remove_item(self.app.draft, list_path, int(rest.split("]", 1)[0]))
+        self.own_problems = {k: v for k, v in self.own_problems.items() if not k.startswith(list_path + "[")}
+        await self.show_step(self.step_index)
+        self.app.schedule_check()
+
+    def action_save(self) -> None:
+        lang = self.app.lang
+
+        def done(answer: str | None) -> None:
+            if not answer:
+                return
+            try:
+                if answer.startswith("store:"):
+                    saved = D.save_to_store(self.app.open_store(), answer[6:], self.app.draft, actor=self.app.actor, clock=self.app.clock)
+                    self.app.notify(t(lang, "Saved to the store as {name}; ID and phone numbers are not kept there.", name=saved.name))
+                else:
+                    D.save_yaml(self.app.draft, Path(answer).expanduser())
+                    self.app.notify(t(lang, "Draft saved to {path}", path=answer))
+                self.app.draft_name = answer
+                self.call_later(self.show_step, self.step_index)
+            except InputError as exc:
+                self.app.show_error(exc)
+
+        self.app.push_screen(PromptScreen(t(lang, "Save the draft to (a YAML file, or store:NAME)"), self.app.draft_name or "draft.yaml"), done)
+
+    def action_open(self) -> None:
+        lang = self.app.lang
+
+        def done(answer: str | None) -> None:
+            if answer:
+                self.app.open_draft(answer)
+
+        self.app.push_screen(PromptScreen(t(lang, "Open a draft (a YAML file, or store:NAME)"), self.app.draft_name or ""), done)
+
+    def action_export(self) -> None:
+        lang = self.app.lang
+
+        def done(answer: str | None) -> None:
+            if not answer:
+                return
+            try:
+                D.export(self.app.draft, Path(answer).expanduser())
+                self.app.notify(t(lang, "Application exported to {path}: ready for check and submit.", path=answer))
+            except InputError as exc:
+                self.app.show_error(exc)
+
+        self.app.push_screen(PromptScreen(t(lang, "Export the finished application to"), "application.yaml"), done)
+
+    def palette_commands(self):
+        lang = self.app.lang
+        yield t(lang, "Save the draft"), self.action_save
+        yield t(lang, "Open a draft"), self.action_open
+        yield t(lang, "Export the application"), self.action_export
+        yield t(lang, "Go to the review"), self.action_review
+        for i, sid in enumerate(F.STEP_IDS):
+            yield t(lang, "Go to step: {step}", step=t(lang, F.STEP_TITLE[sid])), (lambda i=i: self.call_later(self.show_step, i))

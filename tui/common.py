@@ -1,0 +1,388 @@
+"""Shared pieces of the terminal app: translation, typed text ↔ values, key bindings and the keymap
+file, the key bar, the help screen and the findings view. No rule logic: findings, verdicts,
+citations and remedies come from the library (``icv_permits.render``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from icv_permits.engine.decision import Outcome
+from icv_permits.errors import Problem
+from icv_permits.i18n import N_, translations
+from icv_permits.i18n import t as report_t
+from icv_permits.model.ids import mask_id_number, mask_phone
+from icv_permits.render import CONFIDENCE, OUTCOMES, VERDICTS, citation, message, remedy
+
+TUI = "tui"
+
+
+def t(lang: str, msgid: str, **params: Any) -> str:  # noqa: F811
+    """A string of the ``tui`` catalogue in ``lang``."""
+    return report_t(lang, msgid, TUI, **params)
+
+
+def problem_text(p: Problem, lang: str, with_location: bool = False) -> str:
+    """A Problem in ``lang``: its msgid from the ``input`` catalogue, or the ``tui`` one."""
+    text = p.message(lang)
+    if lang != "en" and text == p.message("en"):
+        own = translations(lang, TUI).gettext(p.msgid)
+        if own != p.msgid:
+            try:
+                text = own.format(**p.params)
+            except (KeyError, IndexError, ValueError):
+                text = own
+    return f"{p.location}: {text}" if with_location and p.location else text
+
+
+# ---------------------------------------------------------------- typed text ↔ values
+
+YES = {"yes", "y", "true", "1", "是", "有", "✓"}
+NO = {"no", "n", "false", "0", "否", "无", "✗"}
+_SPLIT_ENUMS = re.compile(r"[,，、\s]+")
+_SPLIT_TEXTS = re.compile(r"\s*[,，、]\s*")
+
+
+def parse_text(kind: str, text: str, current: Any = None) -> Any:
+    """What the applicant typed, as the value of the document (``None``: leave the field out).
+    Text that cannot be read as the kind is kept as typed, so the model names the problem."""
+    s = text.strip()
+    if kind == "records":
+        low = s.lower()
+        if not s:
+            return None
+        if low in {"none", "-", "无"} | NO:
+            return []
+        if isinstance(current, list) and current and s == records_text(current):
+            return current
+        return s
+    if not s:
+        return None
+    if kind == "bool":
+        low = s.lower()
+        return True if low in YES else False if low in NO else s
+    if kind == "int":
+        return int(s) if re.fullmatch(r"[+-]?\d+", s) else s
+    if kind == "decimal":
+        if re.fullmatch(r"[+-]?\d+", s):
+            return int(s)
+        return s
+    if kind in ("enums", "texts"):
+        if s == "-":
+            return []
+        parts = [p for p in (_SPLIT_ENUMS if kind == "enums" else _SPLIT_TEXTS).split(s) if p]
+        return parts
+    if kind == "prior":
+        if s == "-":
+            return []
+        out = []
+        for entry in (e.strip() for e in re.split(r"[;；]", s)):
+            if not entry:
+                continue
+            bits = entry.split()
+            if len(bits) not in (3, 4):
+                return s
+            item: dict[str, Any] = {"section": bits[0], "hours": bits[1], "km": bits[2]}
+            if len(bits) == 4:
+                item["records_submitted"] = parse_text("bool", bits[3])
+            out.append(item)
+        return out
+    return s
+
+
+def records_text(value: list) -> str:
+    return f"{len(value)} ×"
+
+
+def show_text(kind: str, value: Any, lang: str = "en") -> str:
+    """A document value as the applicant types it."""
+    if value is None:
+        return ""
+    if kind == "bool" and isinstance(value, bool):
+        return "yes" if value else "no"
+    if kind == "records":
+        if isinstance(value, list):
+            return "none" if not value else records_text(value)
+        return str(value)
+    if kind == "prior" and isinstance(value, list):
+        parts = []
+        for it in value:
+            if not isinstance(it, dict):
+                return str(value)
+            bits = [str(it.get("section", "")), str(it.get("hours", "")), str(it.get("km", ""))]
+            if "records_submitted" in it:
+                bits.append(show_text("bool", it["records_submitted"]))
+            parts.append(" ".join(bits))
+        return "; ".join(parts) if parts else "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def mask(path: str, text: str) -> str:
+    """Personal data as shown when not being edited."""
+    if not text:
+        return text
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf == "id_number":
+        return mask_id_number(text)
+    if leaf in ("phone", "contact_phone"):
+        return mask_phone(text)
+    return text
+
+
+# ---------------------------------------------------------------- key bindings and the keymap file
+
+
+@dataclass(frozen=True)
+class Key:
+    id: str
+    key: str
+    action: str
+    label: str  # msgid
+    priority: bool = False
+
+
+APP_KEYS = (
+    Key("app.help", "f1", "help", N_("Help"), True),
+    Key("app.language", "f2", "toggle_language", N_("中/EN"), True),
+    Key("app.modes", "f3", "choose_mode", N_("Modes"), True),
+    Key("app.quit", "ctrl+q", "quit", N_("Quit"), True),
+)
+APPLICANT_KEYS = (
+    Key("applicant.back", "ctrl+b", "prev_step", N_("Back")),
+    Key("applicant.next", "ctrl+n", "next_step", N_("Next")),
+    Key("applicant.review", "ctrl+r", "review", N_("Review")),
+    Key("applicant.add", "f6", "add_item", N_("Add item")),
+    Key("applicant.remove", "f7", "remove_item", N_("Remove item")),
+    Key("applicant.save", "ctrl+s", "save", N_("Save")),
+    Key("applicant.open", "ctrl+o", "open", N_("Open")),
+    Key("applicant.export", "ctrl+e", "export", N_("Export")),
+)
+REGULATOR_KEYS = (
+    Key("regulator.refresh", "f5", "refresh", N_("Refresh")),
+    Key("regulator.approve", "ctrl+a", "decide('approve')", N_("Approve")),
+    Key("regulator.return", "ctrl+t", "decide('return')", N_("Return")),
+    Key("regulator.reject", "ctrl+j", "decide('reject')", N_("Reject")),
+)
+AUDITOR_KEYS = (
+    Key("auditor.refresh", "f5", "refresh", N_("Refresh")),
+    Key("auditor.verify", "ctrl+v", "verify", N_("Verify")),
+    Key("auditor.replay", "ctrl+y", "replay", N_("Replay")),
+    Key("auditor.explain", "ctrl+x", "explain", N_("Explain")),
+)
+ALL_KEYS = APP_KEYS + APPLICANT_KEYS + REGULATOR_KEYS + AUDITOR_KEYS
+KEY_IDS = {k.id for k in ALL_KEYS}
+
+
+def bindings(keys: tuple[Key, ...]) -> list[Binding]:
+    return [Binding(k.key, k.action, k.label, show=False, priority=k.priority, id=k.id) for k in keys]
+
+
+def keymap_path() -> Path:
+    env = os.environ.get("ICV_PERMITS_KEYS")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("icv-permits")) / "keys.toml"
+
+
+def load_keymap(path: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """``{binding id: keys}`` from a TOML file (``[keys]`` table, or top-level), and the problems
+    found (unknown ids, values that are not text). A missing file is no problem."""
+    path = path or keymap_path()
+    if not path.exists():
+        return {}, []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, [f"{path}: {exc}"]
+    table = data.get("keys", data)
+    out: dict[str, str] = {}
+    problems: list[str] = []
+    for k, v in table.items() if isinstance(table, dict) else []:
+        if k not in KEY_IDS:
+            problems.append(f"{path}: {k}")
+        elif not isinstance(v, str) or not v.strip():
+            problems.append(f"{path}: {k} = {v!r}")
+        else:
+            out[k] = v.strip()
+    return out, problems
+
+
+def key_of(app, key_id: str) -> str:
+    keymap = getattr(app, "keymap", {}) or {}
+    if key_id in keymap:
+        return keymap[key_id].split(",")[0]
+    return next(k.key for k in ALL_KEYS if k.id == key_id)
+
+
+class KeyBar(Static):
+    """One line of the keys of the current screen, with the keys as remapped, in the language."""
+
+    DEFAULT_CSS = "KeyBar { dock: bottom; height: 1; background: $panel; color: $text-muted; }"
+
+    def __init__(self, keys: tuple[Key, ...], **kw):
+        super().__init__("", **kw)
+        self.keys = keys
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        lang = self.app.lang
+        text = Text()
+        for k in APP_KEYS + self.keys:
+            text.append(key_of(self.app, k.id).upper().replace("CTRL+", "^"), style="bold")
+            text.append(" " + t(lang, k.label) + "  ")
+        self.update(text)
+
+
+# ---------------------------------------------------------------- findings
+
+
+ORDER = {Outcome.failed: 0, Outcome.missing: 1, Outcome.warned: 2}
+STYLE = {Outcome.failed: "bold red", Outcome.missing: "yellow", Outcome.warned: "cyan"}
+
+
+def findings_text(result, lang: str, limit: int = 200) -> Text:
+    """The findings that need attention (fail, missing, advisory), failures first: rule ID,
+    citation, confidence, subject, message and remedy — all from the library's renderers."""
+    d, pack = result.decision, result.pack
+    c = d.counts
+    out = Text()
+    out.append(t(lang, "Verdict: {verdict}", verdict=report_t(lang, VERDICTS[d.verdict.value])),
+               style="bold green" if d.verdict.value == "compliant" else "bold red" if d.verdict.value == "non_compliant" else "bold yellow")
+    out.append("  " + t(lang, "{fail} failing · {missing} missing · {warn} advisory · {passed} passed",
+                         fail=c["fail"], missing=c["missing"], warn=c["warn"], passed=c["pass"]) + "\n")
+    shown = sorted((f for f in d.findings if f.outcome in ORDER), key=lambda f: ORDER[f.outcome])
+    for f in shown[:limit]:
+        rule = pack.rules.get(f.rule_id)
+        conf = report_t(lang, CONFIDENCE.get(rule.confidence, rule.confidence)) if rule else "—"
+        subject = " ".join(x for x in (f.subject.ref, f.subject.label) if x)
+        out.append(f"{'✗' if f.outcome is Outcome.failed else '?' if f.outcome is Outcome.missing else '!'} {f.rule_id} ", style=STYLE[f.outcome])
+        out.append(f"{report_t(lang, OUTCOMES[f.outcome.value])} · {citation(f.rule_id, pack, lang) if rule else '—'} · {conf}")
+        if subject:
+            out.append(f" · {subject}")
+        out.append("\n  " + message(f, pack, lang) + "\n")
+        r = remedy(f, pack, lang)
+        if r:
+            out.append("  → " + r + "\n", style="italic")
+    if len(shown) > limit:
+        out.append(t(lang, "… and {n} more", n=len(shown) - limit) + "\n")
+    return out
+
+
+def problems_text(problems: list[Problem], lang: str, limit: int = 60) -> Text:
+    out = Text()
+    out.append(t(lang, "The application is not complete yet: {n} problems", n=len(problems)) + "\n", style="bold yellow")
+    for p in problems[:limit]:
+        out.append("• " + problem_text(p, lang, with_location=True) + "\n")
+    if len(problems) > limit:
+        out.append(t(lang, "… and {n} more", n=len(problems) - limit) + "\n")
+    return out
+
+
+# ---------------------------------------------------------------- F1 help
+
+
+class HelpScreen(ModalScreen):
+    """The rule text, citation and an example for the focused field; then the keys and their ids."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,f1,q", "dismiss", show=False)]
+
+    def __init__(self, body: Text):
+        super().__init__()
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self.body, id="help-body")
+
+    async def action_dismiss(self, result=None) -> None:  # type: ignore[override]
+        self.dismiss()
+
+
+def help_text(app, path: str | None) -> Text:
+    from . import fields as F
+
+    lang = app.lang
+    out = Text()
+    spec = F.field_for(path) if path else None
+    if spec is not None:
+        out.append(field_label(spec, lang) + f"  ({path})\n", style="bold")
+        pack = app.pack()
+        for rid in spec.rules:
+            rule = pack.rules.get(rid)
+            if rule is None:
+                continue
+            out.append(f"\n{rid} {rule.title(lang)}\n", style="bold cyan")
+            out.append(rule.requirement(lang) + "\n")
+            out.append(t(lang, "Citation: {citation}", citation=citation(rid, pack, lang)) + " · "
+                       + report_t(lang, CONFIDENCE.get(rule.confidence, rule.confidence)) + "\n")
+        if spec.example:
+            out.append("\n" + t(lang, "Example: {example}", example=spec.example) + "\n", style="green")
+        if spec.kind in ("enum", "enums") and spec.choices:
+            out.append(t(lang, "Choices: {choices}", choices=", ".join(spec.choices)) + "\n")
+        hint = KIND_HINTS.get(spec.kind)
+        if hint:
+            out.append(t(lang, hint) + "\n")
+    else:
+        out.append(t(lang, "No field is focused: move to a field and press F1 for its rules.") + "\n")
+    out.append("\n" + t(lang, "Keys (binding id: key)") + "\n", style="bold")
+    for k in ALL_KEYS:
+        out.append(f"  {k.id:<20} {key_of(app, k.id):<10} {t(lang, k.label)}\n")
+    out.append(t(lang, "Ctrl+P opens the command palette. Keys are remapped in {path}.", path=str(keymap_path())) + "\n")
+    return out
+
+
+KIND_HINTS = {
+    "bool": N_("Type yes or no (是/否); leave empty when not stated."),
+    "date": N_("A date, YYYY-MM-DD."),
+    "enums": N_("Several values, separated by commas; - for none."),
+    "texts": N_("Several values, separated by commas; - for none."),
+    "prior": N_("Per section: SECTION HOURS KM y|n, entries separated by ;"),
+    "records": N_("Type none when there are none; entries are kept from the file."),
+}
+
+
+def field_label(spec, lang: str) -> str:
+    from .fields import MATERIAL_LABELS
+
+    if spec.label.startswith("material:"):
+        return t(lang, MATERIAL_LABELS[spec.label.split(":", 1)[1]])
+    return t(lang, spec.label)
+
+
+class FieldInput(Input):
+    """An input bound to a document path; personal data shown masked unless focused."""
+
+    def __init__(self, path: str, kind: str, personal: bool, clear: str, **kw):
+        self.path, self.kind, self.personal, self.clear = path, kind, personal, clear
+        super().__init__(value=mask(path, clear) if personal else clear, compact=True, **kw)
+
+    def on_focus(self) -> None:
+        if self.personal:
+            self.value = self.clear
+
+    def on_blur(self) -> None:
+        if self.personal:
+            self.value = mask(self.path, self.clear)

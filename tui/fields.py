@@ -1,0 +1,268 @@
+"""The guided application as data: steps, their fields, and which activity needs which field.
+
+Each :class:`Field` names a path in the application document (relative to the list item for the
+fields of a list), how it is typed (``kind``), the activities that need it (``only``; empty: all),
+the modifier that must be on for it to be asked (``when``), the rules that judge it (shown by F1)
+and an example value. Nothing here judges a value: the model and the rule pack do.
+
+Kinds: ``text``, ``date``, ``int``, ``decimal``, ``bool`` (yes / no / not stated), ``enum``
+(``choices``), ``enums`` and ``texts`` (comma-separated lists; ``-`` for an empty list),
+``prior`` (prior testing: ``SECTION HOURS KM y|n`` entries separated by ``;``), ``records``
+(a list of records: "none on record" or not stated; entries are kept from the file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from icv_permits.i18n import N_
+from icv_permits.model.application import (
+    Activity, BusinessScope, Contract, DataItem, Holder, InsuranceKind, LicenceClass, Material, NoticeKind, Province,
+    VehicleCategory, VehicleType,
+)
+
+RT, DA, DO = Activity.road_test.value, Activity.demonstration_application.value, Activity.demonstration_operation.value
+DEMO = frozenset({DA, DO})
+ONLY_RT = frozenset({RT})
+
+
+@dataclass(frozen=True)
+class Field:
+    path: str
+    label: str  # msgid, domain "tui"
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    only: frozenset[str] = frozenset()
+    when: str | None = None  # a modifier that must be true
+    rules: tuple[str, ...] = ()
+    example: str = ""
+    personal: bool = False  # masked unless being edited
+
+    def asked(self, draft: dict) -> bool:
+        activity = draft.get("activity")
+        if self.only and activity not in self.only:
+            return False
+        if self.when:
+            mods = draft.get("modifiers") if isinstance(draft.get("modifiers"), dict) else {}
+            if mods.get(self.when) is not True:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class ListPart:
+    """The fields of each item of a list (drivers, vehicles…)."""
+
+    path: str
+    item_label: str  # msgid with {n}
+    fields: tuple[Field, ...]
+    addable: bool = True
+    only: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str  # msgid
+    fields: tuple[Field, ...] = ()
+    lists: tuple[ListPart, ...] = ()
+
+
+def _e(enum) -> tuple[str, ...]:
+    return tuple(m.value for m in enum)
+
+
+B = "bool"
+
+STEPS: tuple[Step, ...] = (
+    Step("activity", N_("Activity"), (
+        Field("activity", N_("Activity"), "enum", _e(Activity), rules=("SCO-01",), example="demonstration_application"),
+        Field("application_id", N_("Application number"), example="AH-DA-2026-0107"),
+        Field("application_date", N_("Application date"), "date", example="2026-11-20"),
+        Field("modifiers.highway", N_("Highway sections"), B, rules=("SCO-04",), example="no"),
+        Field("modifiers.night", N_("At night"), B, rules=("VEH-09",), example="yes"),
+        Field("modifiers.adding_vehicles", N_("Adding vehicles of a tested configuration"), B, only=DEMO, rules=("ADD-01",), example="no"),
+        Field("modifiers.yrd_recognition", N_("Yangtze River Delta mutual recognition"), B, rules=("YRD-01",), example="no"),
+        Field("modifiers.renewal", N_("Re-application on expiry"), B, rules=("PER-01",), example="no"),
+    )),
+    Step("entity", N_("Entity"), (
+        Field("entity.name", N_("Name"), example="合肥星途智行科技有限公司"),
+        Field("entity.credit_code", N_("Unified social credit code"), rules=("ENT-01",), example="91340100MA2RFGJQ5K"),
+        Field("entity.independent_legal_person", N_("Independent legal person"), B, rules=("ENT-01",), example="yes"),
+        Field("entity.registered_in_prc", N_("Registered in the PRC"), B, rules=("ENT-01",), example="yes"),
+        Field("entity.business_scopes", N_("Business scopes"), "enums", _e(BusinessScope), rules=("ENT-02",), example="icv_manufacturing, technology_rd"),
+        Field("entity.capabilities.test_evaluation_procedure", N_("Test and evaluation procedure"), B, rules=("ENT-03",), example="yes"),
+        Field("entity.capabilities.remote_monitoring", N_("Remote real-time monitoring"), B, rules=("ENT-04",), example="yes"),
+        Field("entity.capabilities.event_recording", N_("Event recording, analysis and reconstruction"), B, rules=("ENT-05",), example="yes"),
+        Field("entity.capabilities.cybersecurity", N_("Vehicle and platform cybersecurity"), B, rules=("ENT-06",), example="yes"),
+        Field("entity.contact_phone", N_("Contact phone"), personal=True, example="13812345678"),
+        Field("entity.operating_qualification.holder", N_("Operating qualification held by"), "enum", _e(Holder), only=DEMO, rules=("ENT-08",), example="self"),
+        Field("entity.operating_qualification.permit_number", N_("Operating permit number"), only=DEMO, rules=("ENT-08",), example="皖交运管许可合字340100001号"),
+        Field("entity.operating_qualification.valid_until", N_("Operating permit valid until"), "date", only=DEMO, rules=("ENT-08",), example="2029-06-30"),
+        Field("entity.consortium.operating_services_agreement", N_("Consortium: operating services agreement"), B, only=DEMO, rules=("ENT-07",), example="yes"),
+        Field("entity.consortium.tort_liability_agreement", N_("Consortium: tort liability agreement"), B, only=DEMO, rules=("ENT-07",), example="yes"),
+    )),
+    Step("drivers", N_("Drivers"), lists=(ListPart("drivers", N_("Driver {n}"), (
+        Field("ref", N_("Reference"), example="D1"),
+        Field("name", N_("Name"), example="王磊"),
+        Field("id_number", N_("ID number"), personal=True, rules=("DRV-08",), example="340104199001011239"),
+        Field("phone", N_("Phone"), personal=True, example="13955512345"),
+        Field("contract", N_("Contract"), "enum", _e(Contract), rules=("DRV-01",), example="labour"),
+        Field("licence.classes", N_("Licence classes"), "enums", _e(LicenceClass), rules=("DRV-02",), example="C1"),
+        Field("licence.first_issued", N_("Licence first issued"), "date", rules=("DRV-03",), example="2012-06-18"),
+        Field("full_score_dates", N_("Dates of a 12-point full score"), "texts", rules=("DRV-04",), example="-"),
+        Field("serious_violations", N_("Serious violations"), "records", rules=("DRV-05",), example="none"),
+        Field("drink_or_drug_record", N_("Drink or drug driving record"), B, rules=("DRV-06",), example="no"),
+        Field("accidents", N_("Accidents"), "records", rules=("DRV-07",), example="none"),
+        Field("training.certified", N_("Training certified"), B, rules=("DRV-01",), example="yes"),
+        Field("training.covers_plan", N_("Training covers the plan"), B, rules=("DRV-01",), example="yes"),
+        Field("training.covers_emergency", N_("Training covers emergencies"), B, rules=("DRV-01",), example="yes"),
+        Field("training.hours", N_("Training hours"), "decimal", rules=("DRV-01",), example="60"),
+    )),)),
+    Step("vehicles", N_("Vehicles"), lists=(ListPart("vehicles", N_("Vehicle {n}"), (
+        Field("vin", N_("VIN"), rules=("VEH-10",), example="LSVAU218XN2183294"),
+        Field("category", N_("Category"), "enum", _e(VehicleCategory), rules=("VEH-01",), example="passenger"),
+        Field("vehicle_type", N_("Vehicle type"), "enum", _e(VehicleType), rules=("DRV-02",), example="small_car"),
+        Field("brand_model", N_("Brand and model"), example="星途 XT-R3 Robotaxi"),
+        Field("configuration", N_("Configuration"), rules=("ADD-01",), example="XT-R3-L4-2025A"),
+        Field("rated_seats", N_("Rated seats"), "int", rules=("OPS-03",), example="5"),
+        Field("approved_load_kg", N_("Approved load (kg)"), "int", rules=("OPS-03",), example="1495"),
+        Field("previously_registered", N_("Previously registered"), B, rules=("VEH-02",), example="no"),
+        Field("inspection.passed_except_durability", N_("Inspection passed (except durability)"), B, rules=("VEH-03",), example="yes"),
+        Field("modes.manual", N_("Manual mode"), B, rules=("VEH-04",), example="yes"),
+        Field("modes.autonomous", N_("Autonomous mode"), B, rules=("VEH-04",), example="yes"),
+        Field("modes.switch_prompt", N_("Mode switch with prompt"), B, rules=("VEH-04",), example="yes"),
+        Field("modes.instant_manual_takeover", N_("Instant manual takeover"), B, rules=("VEH-04",), example="yes"),
+        Field("data_recording.records_state", N_("Records the vehicle state"), B, rules=("VEH-05",), example="yes"),
+        Field("data_recording.online_monitoring", N_("Online monitoring"), B, rules=("VEH-05",), example="yes"),
+        Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", _e(DataItem), rules=("VEH-05",),
+              example="control_mode, position, motion_state, perception_response"),
+        Field("data_recording.pre_event_seconds", N_("Seconds kept before an event"), "decimal", rules=("VEH-05",), example="90"),
+        Field("data_recording.retention_months", N_("Months data are kept"), "decimal", rules=("VEH-05",), example="12"),
+        Field("test_zone.tested", N_("Tested in a test zone"), B, rules=("VEH-06",), example="yes"),
+        Field("test_zone.third_party_inspection_passed", N_("Third-party inspection passed"), B, rules=("VEH-06",), example="yes"),
+        Field("test_zone.report_number", N_("Test zone report number"), rules=("VEH-06",), example="AHTC-2025-0931"),
+        Field("body_marking", N_("Body marking"), rules=("VEH-08",), example="自动驾驶示范应用"),
+        Field("roof_sign_lamp", N_("Roof sign lamp"), B, rules=("VEH-09",), example="yes"),
+        Field("connected_remote_control", N_("Connected to a remote control platform"), B, rules=("MAT-02",), example="yes"),
+        Field("drivers", N_("Drivers (refs)"), "texts", example="D1, D2"),
+    )),)),
+    Step("evidence", N_("Evidence"), (
+        Field("evidence.trips", N_("Trip log files"), "texts", rules=("EVD-01",), example="evidence/trips.csv"),
+        Field("evidence.incidents", N_("Incident record files"), "texts", rules=("EVD-02",), example="evidence/incidents.csv"),
+    ), lists=(
+        ListPart("vehicles", N_("Vehicle {n}"), (
+            Field("prior_testing", N_("Prior testing (section hours km y/n; …)"), "prior", rules=("EVD-01", "EVD-04"),
+                  example="HF-GX-001 180.5 820.4 y; HF-BH-A01 75 310.2 y"),
+        ), addable=False),
+        ListPart("notices", N_("Earlier notice {n}"), (
+            Field("number", N_("Notice number"), rules=("DOP-01",), example="皖智网测〔2025〕012号"),
+            Field("kind", N_("Kind"), "enum", _e(NoticeKind), rules=("DOP-01",), example="road_test"),
+            Field("issuer_province", N_("Issuing province"), "enum", _e(Province), when="yrd_recognition", rules=("YRD-01",), example="jiangsu"),
+            Field("issued", N_("Issued"), "date", example="2025-06-10"),
+            Field("valid_until", N_("Valid until"), "date", rules=("PER-01",), example="2026-12-09"),
+            Field("vins", N_("VINs"), "texts", example="LSVAU218XN2183294"),
+            Field("configurations", N_("Configurations"), "texts", rules=("ADD-01",), example="XT-R3-L4-2025A"),
+            Field("sections", N_("Sections"), "texts", rules=("EVD-01",), example="HF-GX-001"),
+            Field("plates_valid_until", N_("Plates valid until"), "date", rules=("PER-02",), example="2026-12-09"),
+        )),
+    )),
+    Step("scope", N_("Sections and period"), (
+        Field("sections", N_("Sections"), "texts", rules=("SCO-01",), example="HF-GX-001, HF-BH-A01"),
+        Field("period.start", N_("Period start"), "date", rules=("SCO-02",), example="2026-12-01"),
+        Field("period.end", N_("Period end"), "date", rules=("SCO-02",), example="2027-11-30"),
+    )),
+    Step("plan", N_("Plan"), (
+        Field("operations.carries_passengers", N_("Carries passengers"), B, rules=("OPS-01",), example="yes"),
+        Field("operations.carries_goods", N_("Carries goods"), B, rules=("OPS-02",), example="no"),
+        Field("operations.passengers_are_test_staff_only", N_("Only test staff on board"), B, only=ONLY_RT, rules=("OPS-01",), example="yes"),
+        Field("operations.goods_are_ballast_only", N_("Only ballast carried"), B, only=ONLY_RT, rules=("OPS-02",), example="yes"),
+        Field("operations.max_people_per_vehicle", N_("Most people per vehicle"), "int", rules=("OPS-03",), example="4"),
+        Field("operations.max_load_kg_per_vehicle", N_("Most load per vehicle (kg)"), "int", rules=("OPS-03",), example="800"),
+        Field("operations.dangerous_goods", N_("Dangerous goods"), B, rules=("OPS-04",), example="no"),
+        Field("operations.unlicensed_transport_business", N_("Unlicensed transport business"), B, rules=("OPS-04",), example="no"),
+        Field("operations.brake_tests_on_public_roads", N_("Brake tests on public roads"), B, rules=("OPS-05",), example="no"),
+        Field("operations.risk_notice_to_riders", N_("Riders told of the risks"), B, only=DEMO, rules=("OPS-06",), example="yes"),
+        Field("operations.autonomous_only_on_declared_sections", N_("Autonomous only on the sections applied for"), B, rules=("OPS-05",), example="yes"),
+        Field("operations.fee_charged", N_("Fees charged"), B, only=DEMO, rules=("MAT-03",), example="no"),
+        Field("adding.original_notice", N_("Original notice (adding vehicles)"), when="adding_vehicles", rules=("ADD-01",), example="皖智网示〔2026〕003号"),
+        Field("adding.necessity_explained", N_("Necessity explained"), B, when="adding_vehicles", rules=("ADD-01",), example="yes"),
+    )),
+    Step("insurance", N_("Insurance"), lists=(ListPart("insurance", N_("Policy {n}"), (
+        Field("kind", N_("Kind"), "enum", _e(InsuranceKind), rules=("INS-01",), example="liability"),
+        Field("number", N_("Policy number"), example="PZAA2026340100077"),
+        Field("insurer", N_("Insurer"), example="中国人保"),
+        Field("vins", N_("VINs"), "texts", rules=("INS-01",), example="LSVAU218XN2183294"),
+        Field("amount_yuan", N_("Amount (yuan)"), "int", rules=("INS-02",), example="5000000"),
+        Field("per_seat_yuan", N_("Per seat (yuan)"), "int", rules=("INS-03",), example="100000"),
+        Field("valid_from", N_("Valid from"), "date", rules=("INS-01",), example="2026-12-01"),
+        Field("valid_to", N_("Valid to"), "date", rules=("INS-01",), example="2027-11-30"),
+    )),)),
+    Step("materials", N_("Materials"), tuple(
+        Field(f"materials.{m.value}", f"material:{m.value}", B, rules=("MAT-01",), example="yes",
+              only=DEMO if m.value in ("demonstration_plan_review", "carriage_statement", "operating_qualification", "fee_scheme") else frozenset(),
+              when={"yrd_notice_and_plates": "yrd_recognition", "added_vehicle_explanation": "adding_vehicles"}.get(m.value))
+        for m in Material
+    )),
+)
+
+REVIEW = "review"
+STEP_IDS = tuple(s.id for s in STEPS) + (REVIEW,)
+STEP_TITLE = {s.id: s.title for s in STEPS} | {REVIEW: N_("Review")}
+
+MATERIAL_LABELS = {
+    "basic_information": N_("Basic information of entity, drivers, vehicles"),
+    "safety_self_declaration": N_("Safety self-declaration"),
+    "test_zone_report": N_("Test zone report"),
+    "third_party_inspection_report": N_("Third-party inspection report"),
+    "test_plan": N_("Test plan"),
+    "insurance_proofs": N_("Insurance proofs"),
+    "driver_training_records": N_("Driver training records"),
+    "road_test_records": N_("Road test records"),
+    "cybersecurity_assessment": N_("Cybersecurity assessment"),
+    "demonstration_plan_review": N_("Reviewed demonstration plan"),
+    "carriage_statement": N_("Carriage statement"),
+    "operating_qualification": N_("Operating qualification"),
+    "fee_scheme": N_("Fee scheme"),
+    "yrd_notice_and_plates": N_("YRD notice and plates"),
+    "added_vehicle_explanation": N_("Added vehicles explanation"),
+}
+
+
+def step(step_id: str) -> Step:
+    return next(s for s in STEPS if s.id == step_id)
+
+
+def rows(step_: Step, draft: dict) -> list[tuple[str | None, Field | None, str]]:
+    """The rows of a step for this draft: ``(header, None, list_path)`` before each list item and
+    ``(None, field, absolute path)`` for each field asked."""
+    out: list[tuple[str | None, Field | None, str]] = []
+    for f in step_.fields:
+        if f.asked(draft):
+            out.append((None, f, f.path))
+    for part in step_.lists:
+        if part.only and draft.get("activity") not in part.only:
+            continue
+        items = draft.get(part.path) if isinstance(draft.get(part.path), list) else []
+        for i in range(len(items)):
+            out.append((part.item_label, None, f"{part.path}[{i}]"))
+            for f in part.fields:
+                if f.asked(draft):
+                    out.append((None, f, f"{part.path}[{i}].{f.path}"))
+    return out
+
+
+def field_for(path: str) -> Field | None:
+    """The field spec of an absolute path (list indices ignored)."""
+    import re
+
+    generic = re.sub(r"\[\d+\]", "[]", path)
+    for s in STEPS:
+        for f in s.fields:
+            if f.path == generic:
+                return f
+        for part in s.lists:
+            for f in part.fields:
+                if f"{part.path}[].{f.path}" == generic:
+                    return f
+    return None

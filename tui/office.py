@@ -1,0 +1,319 @@
+"""Regulator and auditor modes: thin views over ``icv_permits.workflow`` and ``icv_permits.ledger``."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Input, Static, TabbedContent, TabPane
+
+from icv_permits import drafts as D
+from icv_permits import ledger, workflow
+from icv_permits import render_audit as A
+from icv_permits.engine.decision import Decision
+from icv_permits.errors import InputError
+from icv_permits.render import VERDICTS
+from icv_permits.i18n import N_
+from icv_permits.i18n import t as report_t
+
+from .common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
+
+STATES = {"under_review": N_("under review"), "returned": N_("returned"), "approved": N_("approved"), "rejected": N_("rejected")}
+
+
+def _verdict(lang: str, v: str | None) -> str:
+    return report_t(lang, VERDICTS[v]) if v in VERDICTS else (v or "—")
+
+
+class RegulatorScreen(Screen):
+    BINDINGS = bindings(REGULATOR_KEYS)
+
+    def __init__(self):
+        super().__init__()
+        self.selected: int | None = None
+        self.revision: int | None = None
+        self.views = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title", classes="title")
+        with TabbedContent(id="tabs"):
+            with TabPane("", id="tab-queue"):
+                yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+            with TabPane("", id="tab-sub"):
+                with Horizontal(id="sub-body"):
+                    with VerticalScroll(id="app-box"):
+                        yield Static("", id="application")
+                    with VerticalScroll(id="sub-findings-box"):
+                        yield Static("", id="sub-findings")
+                with Horizontal(id="decide-row"):
+                    yield Input(id="reason", compact=True)
+                    yield Button("", id="approve", variant="success", compact=True)
+                    yield Button("", id="return", variant="warning", compact=True)
+                    yield Button("", id="reject", variant="error", compact=True)
+                yield Static("", id="decide-result")
+            with TabPane("", id="tab-notices"):
+                yield DataTable(id="notices", cursor_type="row", zebra_stripes=True)
+        yield KeyBar(REGULATOR_KEYS)
+
+    def on_mount(self) -> None:
+        self.relabel()
+        self.action_refresh()
+
+    def relabel(self) -> None:
+        lang = self.app.lang
+        self.query_one("#title", Static).update(t(lang, "Regulator · the queue of submissions under review"))
+        tabs = self.query_one("#tabs", TabbedContent)
+        for pid, label in (("tab-queue", N_("Queue")), ("tab-sub", N_("Submission")), ("tab-notices", N_("Notices expiring in 30 days"))):
+            tabs.get_tab(pid).label = t(lang, label)
+        self.query_one("#reason", Input).placeholder = t(lang, "Reason (needed to return, reject or go against the engine)")
+        for bid, label in (("approve", N_("Approve")), ("return", N_("Return")), ("reject", N_("Reject"))):
+            self.query_one(f"#{bid}", Button).label = t(lang, label)
+        self.query_one(KeyBar).relabel()
+        if self.views or self.selected is not None:
+            self.action_refresh()
+
+    def action_refresh(self) -> None:
+        lang = self.app.lang
+        store = self.app.open_store_or_show()
+        table = self.query_one("#queue", DataTable)
+        table.clear(columns=True)
+        table.add_columns("#", t(lang, "State"), t(lang, "Verdict"), t(lang, "Entity"), t(lang, "Vehicles"), t(lang, "Updated"))
+        notices = self.query_one("#notices", DataTable)
+        notices.clear(columns=True)
+        notices.add_columns(t(lang, "Notice"), t(lang, "Entity"), t(lang, "Valid until"), t(lang, "Days left"), t(lang, "Plates until"))
+        if store is None:
+            return
+        try:
+            self.views = workflow.queue(store)
+            for v in self.views:
+                table.add_row(str(v.id), t(lang, STATES.get(v.state, v.state)), _verdict(lang, v.verdict), v.entity_name,
+                              str(v.vehicles), v.updated_at[:10], key=str(v.id))
+            for n in workflow.list_notices(store, clock=self.app.clock, expiring_within_days=30):
+                notices.add_row(n["number"], n.get("entity_name") or n.get("credit_code", ""), n["valid_until"], str(n["days_left"]),
+                                n.get("plates_run_until") or "—")
+        except InputError as exc:
+            self.app.show_error(exc)
+        if self.selected is not None:
+            self.load(self.selected)
+
+    @on(DataTable.RowSelected, "#queue")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        self.load(int(event.row_key.value))
+        self.query_one("#tabs", TabbedContent).active = "tab-sub"
+
+    def load(self, sub_id: int) -> None:
+        lang = self.app.lang
+        store = self.app.open_store_or_show()
+        if store is None:
+            return
+        try:
+            view, decision = workflow.show(store, sub_id)
+            doc = D.submission_document(store, sub_id)
+        except InputError as exc:
+            self.app.show_error(exc)
+            return
+        self.selected, self.revision = sub_id, view.revision
+        head = Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
+                       state=t(lang, STATES.get(view.state, view.state)), entity=view.entity_name) + "\n", style="bold")
+        head.append(D.to_yaml(doc))
+        self.query_one("#application", Static).update(head)
+        if decision is not None:
+            pack = self.app.pack(decision.pack_id)
+            self.query_one("#sub-findings", Static).update(findings_text(_Result(decision, pack), lang))
+        else:
+            self.query_one("#sub-findings", Static).update("—")
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        if event.button.id in ("approve", "return", "reject"):
+            self.action_decide(event.button.id)
+
+    def action_decide(self, action: str) -> None:
+        lang = self.app.lang
+        out = self.query_one("#decide-result", Static)
+        if self.selected is None:
+            out.update(Text(t(lang, "Choose a submission in the queue first."), style="yellow"))
+            return
+        store = self.app.open_store_or_show()
+        if store is None:
+            return
+        reason = self.query_one("#reason", Input).value
+        try:
+            res = workflow.decide(store, self.selected, action, reason=reason, actor=self.app.actor, clock=self.app.clock,
+                                  expected_revision=self.revision)
+        except InputError as exc:
+            out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
+            return
+        msg = t(lang, "Submission {id}: {state}", id=res.submission.id, state=t(lang, STATES.get(res.submission.state, res.submission.state)))
+        if res.notice:
+            msg += " · " + t(lang, "notice {number} valid {start} – {end}", number=res.notice["number"], start=res.notice["valid_from"],
+                              end=res.notice["valid_until"])
+        out.update(Text(msg, style="bold green"))
+        self.query_one("#reason", Input).value = ""
+        sel = self.selected
+        self.action_refresh()
+        self.load(sel)
+
+    def palette_commands(self):
+        lang = self.app.lang
+        yield t(lang, "Refresh the queue"), self.action_refresh
+        for v in self.views:
+            yield t(lang, "Open submission {id} ({entity})", id=v.id, entity=v.entity_name), (lambda i=v.id: self.load(i))
+
+
+class _Result:
+    """The decision and its pack, shaped like a CheckResult for :func:`findings_text`."""
+
+    def __init__(self, decision: Decision, pack):
+        self.decision, self.pack = decision, pack
+
+
+class AuditorScreen(Screen):
+    BINDINGS = bindings(AUDITOR_KEYS)
+
+    def __init__(self):
+        super().__init__()
+        self.records: list[ledger.Record] = []
+        self.report: ledger.VerifyReport | None = None
+        self.last_output: tuple[str, object] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title", classes="title")
+        yield DataTable(id="log", cursor_type="row", zebra_stripes=True)
+        with Horizontal(id="audit-buttons"):
+            yield Button("", id="verify", compact=True)
+            yield Button("", id="replay", compact=True)
+            yield Button("", id="explain", compact=True)
+        with VerticalScroll(id="audit-out-box"):
+            yield Static("", id="audit-out")
+        yield KeyBar(AUDITOR_KEYS)
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        lang = self.app.lang
+        self.query_one("#title", Static).update(t(lang, "Auditor · the decision log"))
+        for bid, label in (("verify", N_("Verify the chain")), ("replay", N_("Replay the selection")), ("explain", N_("Explain"))):
+            self.query_one(f"#{bid}", Button).label = t(lang, label)
+        self.query_one(KeyBar).relabel()
+        self.action_refresh()
+        if self.last_output:
+            getattr(self, self.last_output[0])()
+
+    def action_refresh(self) -> None:
+        lang = self.app.lang
+        table = self.query_one("#log", DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        table.add_columns(t(lang, "Seq"), t(lang, "Kind"), t(lang, "Submission"), t(lang, "What"), t(lang, "Decision ID"))
+        store = self.app.open_store_or_show()
+        if store is None:
+            return
+        try:
+            self.records = list(ledger.iter_records(store))
+        except InputError as exc:
+            self.app.show_error(exc)
+            return
+        broken = self.report.breaks[0].seq if self.report is not None and self.report.breaks else None
+        for r in self.records:
+            style = "bold white on red" if r.seq == broken else ""
+            cells = [str(r.seq), report_t(lang, A.KIND.get(r.kind, r.kind)), str(r.body.get("submission_id", "—")), A.summary(r, lang), r.decision_id[:8]]
+            table.add_row(*[Text(c, style=style) for c in cells], key=str(r.seq))
+        if self.records:
+            table.move_cursor(row=min(cursor, len(self.records) - 1))
+
+    def selected(self) -> ledger.Record | None:
+        table = self.query_one("#log", DataTable)
+        if not self.records:
+            return None
+        return self.records[min(table.cursor_row, len(self.records) - 1)]
+
+    def _out(self, text: str | Text, style: str = "") -> None:
+        self.query_one("#audit-out", Static).update(text if isinstance(text, Text) else Text(text, style=style))
+
+    def action_verify(self) -> None:
+        lang = self.app.lang
+        store = self.app.open_store_or_show()
+        if store is None:
+            return
+        try:
+            self.report = ledger.verify(store)
+        except InputError as exc:
+            self._out("\n".join(self.app.problem_lines(exc)), "red")
+            return
+        self.last_output = ("action_verify_show", None)
+        self.action_refresh()
+        self.action_verify_show()
+        if self.report.breaks:
+            b = self.report.breaks[0]
+            idx = next((i for i, r in enumerate(self.records) if r.seq == b.seq), None)
+            if idx is not None:
+                self.query_one("#log", DataTable).move_cursor(row=idx)
+
+    def action_verify_show(self) -> None:
+        lang = self.app.lang
+        if self.report is None:
+            return
+        self._out(A.verify_text(self.report, lang), "bold green" if self.report.intact else "bold red")
+
+    def action_replay(self) -> None:
+        lang = self.app.lang
+        rec = self.selected()
+        store = self.app.open_store_or_show()
+        if rec is None or store is None:
+            self._out(t(lang, "The log is empty."))
+            return
+        ref = rec
+        if rec.kind == "review" and rec.body.get("engine_decision"):
+            ref = ledger.find(store, rec.body["engine_decision"])
+        if ref.kind != "engine_decision":
+            self._out(t(lang, "Only engine decisions (and reviews, through theirs) can be replayed."), "yellow")
+            return
+        try:
+            results = list(ledger.replay(store, [str(ref.seq)]))
+        except InputError as exc:
+            self._out("\n".join(self.app.problem_lines(exc)), "red")
+            return
+        self.last_output = ("action_replay", None)
+        self._out(A.replay_text(results, lang), "green" if all(r.match for r in results) else "red")
+
+    def action_explain(self) -> None:
+        rec = self.selected()
+        store = self.app.open_store_or_show()
+        lang = self.app.lang
+        if rec is None or store is None:
+            self._out(t(lang, "The log is empty."))
+            return
+        try:
+            parts = []
+            engine_rec = rec
+            if rec.kind == "review" and rec.body.get("engine_decision"):
+                parts.append(A.explain(rec, None, None, lang))
+                engine_rec = ledger.find(store, rec.body["engine_decision"])
+            if engine_rec.kind == "engine_decision":
+                body = engine_rec.body
+                pack = ledger.pack_from_snapshot(store, body["pack"]["revision"])
+                parts.append(A.explain(engine_rec, Decision.model_validate(body["decision"]), pack, lang))
+            elif not parts:
+                parts.append(A.explain(rec, None, None, lang))
+        except InputError as exc:
+            self._out("\n".join(self.app.problem_lines(exc)), "red")
+            return
+        except Exception as exc:  # noqa: BLE001 - a damaged record: shown, never a crash
+            self._out(t(lang, "This record cannot be explained: {error}", error=f"{type(exc).__name__}: {exc}"[:300]), "red")
+            return
+        self.last_output = ("action_explain", None)
+        self._out("\n".join(parts))
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        {"verify": self.action_verify, "replay": self.action_replay, "explain": self.action_explain}.get(event.button.id or "", lambda: None)()
+
+    def palette_commands(self):
+        lang = self.app.lang
+        yield t(lang, "Verify the chain"), self.action_verify
+        yield t(lang, "Replay the selection"), self.action_replay
+        yield t(lang, "Explain"), self.action_explain
