@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import pendulum
 from pydantic import ValidationError
@@ -27,6 +26,7 @@ from .errors import InputError, Problem
 from .i18n import N_
 from .loader import read_document, validation_problems
 from .model.application import Application
+from .clock import Clock, FixedClock, SystemClock  # noqa: F401  (re-exported: the service's clock)
 from .model.types import MAX_YEAR, MIN_YEAR, TIMEZONE
 from .pack import DEFAULT_PACK, Pack, load_pack
 
@@ -40,25 +40,6 @@ _EXIT_BY_VERDICT = {
     Verdict.non_compliant: EXIT_NON_COMPLIANT,
     Verdict.incomplete: EXIT_INCOMPLETE,
 }
-
-
-class Clock(Protocol):
-    def now(self) -> pendulum.DateTime: ...
-
-
-class SystemClock:
-    """The real clock, in Asia/Shanghai. The only place the tool reads the time."""
-
-    def now(self) -> pendulum.DateTime:
-        return pendulum.now(TIMEZONE)
-
-
-@dataclass(frozen=True)
-class FixedClock:
-    instant: pendulum.DateTime
-
-    def now(self) -> pendulum.DateTime:
-        return self.instant
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from icv_permits.engine.decision import Outcome
 from icv_permits.errors import Problem
 from icv_permits.i18n import N_, translations
 from icv_permits.i18n import t as report_t
 from icv_permits.model.ids import mask_id_number, mask_phone
-from icv_permits.render import CONFIDENCE, OUTCOMES, VERDICTS, citation, message, remedy
 
 TUI = "tui"
 
@@ -255,11 +253,15 @@ class KeyBar(Static):
 # ---------------------------------------------------------------- findings
 
 
-ORDER = {Outcome.failed: 0, Outcome.missing: 1, Outcome.warned: 2}
-STYLE = {Outcome.failed: "bold red", Outcome.missing: "yellow", Outcome.warned: "cyan"}
+# outcome codes (engine.decision.Outcome is a StrEnum, so its members look these up): kept as
+# plain strings so that the first screen does not import the engine
+ORDER = {"fail": 0, "missing": 1, "warn": 2}
+STYLE = {"fail": "bold red", "missing": "yellow", "warn": "cyan"}
 
 
 def findings_text(result, lang: str, limit: int = 200) -> Text:
+    from icv_permits.render import CONFIDENCE, OUTCOMES, VERDICTS, citation, message, remedy
+
     """The findings that need attention (fail, missing, advisory), failures first: rule ID,
     citation, confidence, subject, message and remedy — all from the library's renderers."""
     d, pack = result.decision, result.pack
@@ -274,7 +276,7 @@ def findings_text(result, lang: str, limit: int = 200) -> Text:
         rule = pack.rules.get(f.rule_id)
         conf = report_t(lang, CONFIDENCE.get(rule.confidence, rule.confidence)) if rule else "—"
         subject = " ".join(x for x in (f.subject.ref, f.subject.label) if x)
-        out.append(f"{'✗' if f.outcome is Outcome.failed else '?' if f.outcome is Outcome.missing else '!'} {f.rule_id} ", style=STYLE[f.outcome])
+        out.append(f"{'✗' if f.outcome == 'fail' else '?' if f.outcome == 'missing' else '!'} {f.rule_id} ", style=STYLE[f.outcome])
         out.append(f"{report_t(lang, OUTCOMES[f.outcome.value])} · {citation(f.rule_id, pack, lang) if rule else '—'} · {conf}")
         if subject:
             out.append(f" · {subject}")
@@ -322,6 +324,8 @@ class HelpScreen(ModalScreen):
 
 
 def help_text(app, path: str | None) -> Text:
+    from icv_permits.render import CONFIDENCE, citation
+
     from . import fields as F
 
     lang = app.lang

@@ -1,5 +1,15 @@
-"""The application model and identifier validation."""
+"""The application model and identifier validation.
 
-from .application import SCHEMA_VERSION, Activity, Application
+Submodules are imported where they are used (``icv_permits.model.application``…); importing this
+package alone loads nothing heavy, so light users such as the masking helpers of ``model.ids`` stay
+cheap to import."""
 
 __all__ = ["SCHEMA_VERSION", "Activity", "Application"]
+
+
+def __getattr__(name: str):
+    if name in __all__:
+        from . import application
+
+        return getattr(application, name)
+    raise AttributeError(name)

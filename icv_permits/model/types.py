@@ -19,7 +19,7 @@ from ..errors import kind_of
 from ..i18n import N_
 from .ids import normalize_identifier
 
-TIMEZONE = "Asia/Shanghai"
+from ..clock import TIMEZONE  # noqa: E402,F401  (one definition)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
