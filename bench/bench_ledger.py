@@ -2,11 +2,18 @@
 
 Run from the repository root::
 
-    /work/main/.venv/bin/python bench/bench_ledger.py                      # SQLite + PostgreSQL, n=100000 (~20-30 min, +7 min to build the log once)
-    /work/main/.venv/bin/python bench/bench_ledger.py --backend sqlite     # SQLite only
+    /work/main/.venv/bin/python bench/bench_ledger.py --commit HEAD        # SQLite + PostgreSQL, n=100000 (~40 min on a loaded 2-vCPU VM, +4 min to build the log once)
+    /work/main/.venv/bin/python bench/bench_ledger.py --backend sqlite     # SQLite only (the working tree)
+    /work/main/.venv/bin/python bench/bench_ledger.py --steps verify       # only verify (or replay, parallel)
     /work/main/.venv/bin/python bench/bench_ledger.py --quick              # n=5000, sample=500, 1 verify run (smoke run, ~2 min)
     /work/main/.venv/bin/python bench/bench_ledger.py --json out.json      # also write the figures as JSON
     /work/main/.venv/bin/python bench/bench_ledger.py --pg-url "$(bash .ci/pg-start)"
+
+``--commit REV`` measures a ``git archive`` of that commit (its code, rules and examples) on
+``PYTHONPATH``, so that the figures belong to one commit while the working tree changes.
+Needs about 3.5 GB of disk in ``--workdir`` (the SQLite log, kept for the next run), 1 GB in
+PostgreSQL during the run, and about 11 GB of RAM at n=100,000: ``replay_parallel`` holds every
+record in memory (the prototype after it does not).
 
 Goals (issue #5): ``ledger.verify`` ≥ 50,000 records/s; replay ≥ 2,000 decisions/s per core, using
 all cores.
@@ -24,16 +31,18 @@ decisions"):
    ``engine_run_id`` and ``clock`` (and the record's ``recorded_at``) different for every record.
    Submitting 100,000 applications for real would take hours (see the store benchmark); the bodies
    are real engine decisions, only their identifiers are varied.
-2. **verify**: ``ledger.verify(store)`` over all records, ``--verify-runs`` times (records/s); then,
-   to say where the time goes, the same rows read by the bare DB-API cursor, ``iter_records`` alone,
-   and one pass timing reading / ``record_preimage`` / ``sha256`` separately; prototypes of faster
-   variants (bodies read as UTF-8 bytes and hashed incrementally; the same with hashing on a thread
-   pool; the product's ``verify_records`` in ``--jobs`` processes over ranges of the log), each
-   checked to find every stored hash equal; a cProfile of ``ledger.verify``.
+2. **verify**: ``ledger.verify(store)`` over all records, ``--verify-runs`` times (records/s, and
+   records per CPU-second of the process), then ``ledger.verify(store, jobs=--jobs)``; to say where
+   the time goes, the same rows read by the bare DB-API cursor (body as ``str`` and as bytes), by
+   the product's read path (``_raw_records``) and by ``iter_records``, and one pass timing reading
+   and ``record_hash`` separately, with ``sha256`` of the body bytes alone for comparison; a
+   prototype of a cheaper walk (DB-API rows, bodies as the bytes the driver received), alone and
+   with the hashing on a thread pool, checked to find every stored hash equal; a cProfile of
+   ``ledger.verify``.
 3. **replay, one process**: ``ledger.replay(store)`` for the first ``--sample`` decisions
-   (decisions/s per core); each step of ``replay_record`` timed alone on the same records; a
-   prototype of a cheaper ``replay_record`` (body parsed once, only ``evidence`` and ``registry``
-   validated) checked to give the same results; what ``replay_parallel`` does in the parent before
+   (decisions/s, and per CPU-second: per core); each step of ``replay_record`` timed alone on the
+   same records; a prototype of a cheaper ``replay_record`` (body parsed once) checked to give the
+   same results, A/B in alternating rounds; what ``replay_parallel`` does in the parent before
    the first worker starts (read every record, ``json.loads`` every body); a cProfile.
 4. **replay, all cores**: ``ledger.replay_parallel(store, jobs=--jobs)`` over all ``--n``
    decisions (decisions/s in total), with the memory of the parent and its workers sampled from
@@ -47,7 +56,7 @@ decisions"):
 
 Every step runs in a new process (the orchestrator imports only the standard library), so each
 peak RSS is that step's own. All results are checked: the chain intact with ``--n`` records, every
-replay matching its record. The SQLite file (about 3.5 GB at n=100,000) stays in ``--workdir`` for
+replay matching its record. The SQLite file (3.1 GiB at n=100,000) stays in ``--workdir`` for
 the next run; ``--rebuild`` forces a new one.
 """
 
@@ -118,6 +127,12 @@ def _env_setup() -> None:
     os.environ["ICV_PERMITS_SECRET_KEY"] = BENCH_KEY
     for k in ("ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_NOW", "ICV_PERMITS_KEY_FILE"):
         os.environ.pop(k, None)
+
+
+def _library() -> str:
+    import icv_permits
+
+    return str(Path(icv_permits.__file__).resolve().parent)
 
 
 class MemSampler:
@@ -257,7 +272,8 @@ def _template_bodies(args) -> tuple[list[dict], str, dict]:
     from icv_permits.service import FixedClock
     from icv_permits.store import db
 
-    names = list(yaml.safe_load((ROOT / "examples" / "expected.yaml").read_text(encoding="utf-8"))["examples"])
+    examples = Path(_library()).parent / "examples"  # the measured source's own examples (see --commit)
+    names = list(yaml.safe_load((examples / "expected.yaml").read_text(encoding="utf-8"))["examples"])
     path = Path(args.workdir) / "templates.db"
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -267,7 +283,7 @@ def _template_bodies(args) -> tuple[list[dict], str, dict]:
     clock = FixedClock(pendulum.parse(NOW))
     verdicts = {}
     for name in names:
-        r = workflow.submit(store, ROOT / "examples" / name, actor=ACTOR, clock=clock)
+        r = workflow.submit(store, examples / name, actor=ACTOR, clock=clock)
         verdicts[name] = r.decision.verdict.value
     templates = []
     for rec in ledger.iter_records(store):
@@ -536,11 +552,12 @@ def _iso_of(backend: str):
 
 
 def proto_verify_bytes(store, backend: str, threads: int = 0) -> dict:
-    """PROTOTYPE (not product code): the chain walk of ``verify`` with each body read as UTF-8 bytes
-    (see ``_raw_rows``) and hashed incrementally — the record's
-    RFC 8785 pre-image is ``prefix + body + suffix``, so the body is never decoded, re-encoded or
-    concatenated. With ``threads``, the hashing runs on a thread pool (``hashlib`` releases the GIL
-    for large inputs) while the next batch is read."""
+    """PROTOTYPE (not product code): the chain walk of ``verify`` on rows straight from the DB-API
+    cursor (no SQLAlchemy ``Row``s, no ``Record`` objects, no datetime round trip), each body as
+    UTF-8 bytes as stored (see ``_raw_rows``: on PostgreSQL the ``text`` column's bytes as received
+    instead of ``convert_to(body, 'UTF8')``), hashed incrementally (``head + body + tail``). With
+    ``threads``, the hashing runs on a thread pool (``hashlib`` releases the GIL for inputs over
+    2 kB) while the next batch is read."""
     import hashlib
 
     from icv_permits.ledger import GENESIS, _c
@@ -599,61 +616,34 @@ def proto_verify_bytes(store, backend: str, threads: int = 0) -> dict:
     return {"wall_s": wall, "checked": checked, "breaks": len(bad), "first_break": bad[0] if bad else None}
 
 
-def _range_verify(url: str, lo: int, hi: int) -> tuple[int, int, bool, str]:
-    """A worker of the process-parallel prototype: the product's ``verify_records`` over seq lo..hi."""
-    import itertools
-
-    import sqlalchemy as sa
-
-    from icv_permits import ledger
-    from icv_permits.store import db
-    from icv_permits.store import tables as T
-
-    store = db.open_store(url, check_schema=False)
-    anchor = ledger.GENESIS
-    if lo > 1:
-        with store.read() as s:
-            anchor = s.execute(sa.select(T.DecisionLog.hash).where(T.DecisionLog.seq == lo - 1)).scalar_one()
-    recs = itertools.takewhile(lambda r: r.seq <= hi, ledger.iter_records(store, lo))
-    rep = ledger.verify_records(recs, from_seq=lo, anchor=anchor)
-    return lo, rep.checked, rep.intact, rep.breaks[0].problem if rep.breaks else ""
-
-
-def _worker_dispose() -> None:
+def _forget_engines() -> None:
     from icv_permits.store import db
 
-    db._ENGINES.clear()  # noqa: SLF001 - forked: never touch the parent's pooled connections
+    if hasattr(db, "forget_engines"):
+        db.forget_engines()
+    else:
+        db._ENGINES.clear()  # noqa: SLF001 - forked: never touch the parent's pooled connections
 
 
-def proto_verify_processes(url: str, n: int, jobs: int) -> dict:
-    """PROTOTYPE: the product's per-record code (``iter_records`` + ``verify_records``) in ``jobs``
-    processes, each over one contiguous range of the log, anchored on the stored hash of the record
-    before it (``verify(from_seq=…)`` does the same); the ranges' checks together cover the chain."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    from icv_permits.store import db
-
-    db.dispose_all()
-    step = math.ceil(n / jobs)
-    ranges = [(lo, min(n, lo + step - 1)) for lo in range(1, n + 1, step)]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork"), initializer=_worker_dispose) as pool:
-        res = list(pool.map(_range_verify, [url] * len(ranges), [r[0] for r in ranges], [r[1] for r in ranges]))
-    wall = time.perf_counter() - t0
-    return {"wall_s": wall, "jobs": jobs, "checked": sum(r[1] for r in res), "intact": all(r[2] for r in res)}
+def _read_path(ledger, store):
+    """The records as ``ledger.verify`` reads them: ``_raw_records`` (bodies as bytes) where the
+    product has it, else ``iter_records``."""
+    if hasattr(ledger, "_raw_records"):
+        return "_raw_records", lambda: ledger._raw_records(store, 1)  # noqa: SLF001
+    return "iter_records", lambda: ledger.iter_records(store)
 
 
 def child_verify(args, backend: str) -> None:
     _env_setup()
     import gc
     import hashlib
+    import inspect
 
     from icv_permits import ledger
 
     store, url = _store_for(args, backend)
     n = args.n
-    out: dict = {"backend": backend, "n": n, "loadavg_start": os.getloadavg()}
+    out: dict = {"backend": backend, "n": n, "loadavg_start": os.getloadavg(), "library": _library()}
     if backend == "postgresql":
         import psycopg
 
@@ -663,25 +653,35 @@ def child_verify(args, backend: str) -> None:
 
         out["sqlite_version"] = sqlite3.sqlite_version
     clk = time.perf_counter
+    parallel = "jobs" in inspect.signature(ledger.verify).parameters
 
-    # ---- ledger.verify, as the CLI runs it
-    runs, cpus = [], []
-    for r in range(args.verify_runs):
-        gc.collect()
-        c0 = cpu_s()
-        t0 = clk()
-        rep = ledger.verify(store)
-        runs.append(clk() - t0)
-        cpus.append(cpu_s() - c0)
-        if not rep.intact or rep.checked != n:
-            sys.exit(f"verify: intact={rep.intact}, checked={rep.checked} (expected {n}): {rep.to_json()}")
-        log(f"verify {backend} run {r + 1}: {runs[-1]:.2f} s, {n / runs[-1]:,.0f} records/s")
-    out["verify"] = {"runs_s": runs, "cpu_s": cpus, "median_s": statistics.median(runs), "min_s": min(runs),
-                     "per_second_median": n / statistics.median(runs), "per_second_best": n / min(runs)}
+    # ---- ledger.verify, as `icv-permits log verify` runs it: one process, then --jobs processes
+    def timed_verify(label: str, **kw) -> dict:
+        runs, cpus, ccpus = [], [], []
+        for r in range(args.verify_runs):
+            gc.collect()
+            c0, cc0 = cpu_s(), cpu_s(resource.RUSAGE_CHILDREN)
+            t0 = clk()
+            rep = ledger.verify(store, **kw)
+            runs.append(clk() - t0)
+            cpus.append(cpu_s() - c0)
+            ccpus.append(cpu_s(resource.RUSAGE_CHILDREN) - cc0)
+            if not rep.intact or rep.checked != n:
+                sys.exit(f"verify {kw}: intact={rep.intact}, checked={rep.checked} (expected {n}): {rep.to_json()}")
+            log(f"verify {backend} {label} run {r + 1}: {runs[-1]:.2f} s, {n / runs[-1]:,.0f} records/s")
+        return {"runs_s": runs, "cpu_s": cpus, "children_cpu_s": ccpus, "median_s": statistics.median(runs), "min_s": min(runs),
+                "per_second_median": n / statistics.median(runs), "per_second_best": n / min(runs)}
+
+    out["verify"] = timed_verify("jobs=1")
     out["rss_after_verify_mib"] = maxrss_mib()
+    if parallel and args.jobs > 1:
+        out["verify_jobs"] = timed_verify(f"jobs={args.jobs}", jobs=args.jobs) | {"jobs": args.jobs}
 
     # ---- where the time goes
     bd: dict = {}
+    read_name, read_records = _read_path(ledger, store)
+    bd["read_path"] = read_name
+
     def driver_pass(as_bytes: bool) -> int:
         total = 0
         for rows in _raw_rows(store, backend, as_bytes):
@@ -689,27 +689,30 @@ def child_verify(args, backend: str) -> None:
                 total += len(row[5])
         return total
 
-    def iter_pass() -> None:
-        for _rec in ledger.iter_records(store):
+    def consume(gen) -> None:
+        for _rec in gen:
             pass
 
     # each pass twice, alternating, keeping the faster (the page cache and the load vary)
-    times: dict[str, list[float]] = {"driver_rows_text_s": [], "driver_rows_bytes_s": [], "iter_records_s": []}
+    passes = {"driver_rows_text_s": lambda: bd.__setitem__("body_chars", driver_pass(False)),
+              "driver_rows_bytes_s": lambda: bd.__setitem__("body_bytes", driver_pass(True)),
+              "product_read_s": lambda: consume(read_records()),
+              "iter_records_s": lambda: consume(ledger.iter_records(store))}
+    times: dict[str, list[float]] = {k: [] for k in passes}
     for _ in range(2):
-        for key, fn in (("driver_rows_text_s", lambda: bd.__setitem__("body_chars", driver_pass(False))),
-                        ("driver_rows_bytes_s", lambda: bd.__setitem__("body_bytes", driver_pass(True))),
-                        ("iter_records_s", iter_pass)):
+        for key, fn in passes.items():
             t0 = clk()
             fn()
             times[key].append(clk() - t0)
     for key, ts in times.items():
         bd[key] = min(ts)
         bd[key + "_runs"] = ts
-    log(f"verify {backend}: driver {bd['driver_rows_text_s']:.2f} s (bytes {bd['driver_rows_bytes_s']:.2f} s), iter_records {bd['iter_records_s']:.2f} s")
+    log(f"verify {backend}: DB-API text {bd['driver_rows_text_s']:.2f} s, DB-API bytes {bd['driver_rows_bytes_s']:.2f} s, "
+        f"{read_name} {bd['product_read_s']:.2f} s, iter_records {bd['iter_records_s']:.2f} s")
 
-    # one pass, each part timed alone: read (iter_records' next), record_preimage, sha256, the checks
-    t_read = t_pre = t_sha = t_enc = t_bsha = 0.0
-    it = ledger.iter_records(store)
+    # one pass over the product's read path, each part timed alone: reading, record_hash, the sha256 of the body alone
+    t_read = t_hash = t_bsha = 0.0
+    it = read_records()
     t_all0 = clk()
     while True:
         a = clk()
@@ -718,59 +721,30 @@ def child_verify(args, backend: str) -> None:
         t_read += b - a
         if rec is None:
             break
-        pre = ledger.record_preimage(rec.seq, rec.decision_id, rec.kind, rec.recorded_at, rec.actor, rec.body_text, rec.prev_hash)
+        h = ledger.record_hash(rec.seq, rec.decision_id, rec.kind, rec.recorded_at, rec.actor, rec.body_text, rec.prev_hash)
         c = clk()
-        h = "sha256:" + hashlib.sha256(pre).hexdigest()
-        d = clk()
-        t_pre += c - b
-        t_sha += d - c
+        t_hash += c - b
         if h != rec.hash:
             sys.exit(f"hash mismatch at {rec.seq}")
-        e = clk()
-        bb = rec.body_text.encode("utf-8")
-        f = clk()
-        hashlib.sha256(bb).digest()
-        g = clk()
-        t_enc += f - e
-        t_bsha += g - f
+        body = rec.body_text if isinstance(rec.body_text, bytes) else rec.body_text.encode("utf-8")
+        d = clk()
+        hashlib.sha256(body).digest()
+        t_bsha += clk() - d
     bd["split_pass_s"] = clk() - t_all0
-    bd["split"] = {"read_s": t_read, "record_preimage_s": t_pre, "sha256_preimage_s": t_sha,
-                   "body_encode_s": t_enc, "sha256_body_only_s": t_bsha}
-    # record_preimage's parts, on 2,000 records: the six rfc8785 calls vs concatenation + encode
-    sample = []
-    for rec in ledger.iter_records(store):
-        sample.append(rec)
-        if len(sample) >= 2000:
-            break
-    _c = ledger._c  # noqa: SLF001
-    t0 = clk()
-    for rec in sample:
-        (_c(rec.actor), _c(rec.decision_id), _c(rec.kind), _c(rec.prev_hash), _c(rec.recorded_at))
-    t_c = clk() - t0
-    t0 = clk()
-    for rec in sample:
-        ledger.record_preimage(rec.seq, rec.decision_id, rec.kind, rec.recorded_at, rec.actor, rec.body_text, rec.prev_hash)
-    t_p = clk() - t0
-    bd["preimage_parts_per_record_us"] = {"rfc8785_5_strings": t_c / len(sample) * 1e6, "record_preimage": t_p / len(sample) * 1e6}
-    del sample
+    bd["split"] = {"read_s": t_read, "record_hash_s": t_hash, "sha256_body_only_s": t_bsha}
     out["breakdown"] = bd
     log(f"verify {backend}: split pass {bd['split_pass_s']:.2f} s: " + ", ".join(f"{k} {v:.2f}" for k, v in bd["split"].items()))
 
     # ---- prototypes (not product code), checked to agree with the stored hashes
     if not args.skip_prototypes:
         protos = {}
-        for name, kw in (("bytes", {}), ("bytes_threads", {"threads": args.jobs})):
+        for name, kw in (("dbapi_bytes", {}), ("dbapi_bytes_threads", {"threads": args.jobs})):
             gc.collect()
             res = proto_verify_bytes(store, backend, **kw)
             if res["checked"] != n or res["breaks"]:
                 sys.exit(f"prototype {name}: {res}")
             protos[name] = res
             log(f"verify {backend} prototype {name}: {res['wall_s']:.2f} s, {n / res['wall_s']:,.0f} records/s")
-        res = proto_verify_processes(url, n, args.jobs)
-        if res["checked"] != n or not res["intact"]:
-            sys.exit(f"prototype processes: {res}")
-        protos["product_code_processes"] = res
-        log(f"verify {backend} prototype processes: {res['wall_s']:.2f} s, {n / res['wall_s']:,.0f} records/s")
         out["prototypes"] = protos
 
     # ---- cProfile
@@ -788,10 +762,11 @@ def child_verify(args, backend: str) -> None:
 
 
 def proto_replay_record(rec, packs: dict):
-    """PROTOTYPE (not product code) of ``ledger.replay_record`` in recorded mode: the body is parsed
-    once (``rec.body`` is a property that runs ``json.loads`` on every access, and ``replay`` reads
-    it twice), and instead of validating the whole recorded ``Decision`` only the two parts
-    ``evaluate`` needs (``evidence``, ``registry``) are validated. Same result object."""
+    """PROTOTYPE (not product code) of ``ledger.replay_record`` in recorded mode, with the body
+    parsed once: ``Record.body`` is a property that runs ``json.loads`` on every access, and
+    ``replay`` / ``_replay_worker`` read it once to find the pack revision, then ``replay_record``
+    reads it again. Otherwise the same steps as the product (since 0097a7b: only ``evidence`` and
+    ``registry`` of the recorded decision validated); the same result object."""
     from icv_permits.engine import evaluate
     from icv_permits.ledger import ReplayResult, diff_decisions
     from icv_permits.model.application import Application
@@ -806,8 +781,8 @@ def proto_replay_record(rec, packs: dict):
         ev = recorded.get("evidence")
         reg = recorded.get("registry")
         as_of = _dt.date.fromisoformat(body["as_of"])
-        replayed = evaluate(app, pack, as_of, EvidenceSummary.model_validate(ev) if ev is not None else None,
-                            RegistryFacts.model_validate(reg) if reg is not None else None).to_json_dict()
+        replayed = evaluate(app, pack, as_of, EvidenceSummary.model_validate(ev) if ev else None,
+                            RegistryFacts.model_validate(reg) if reg else None).to_json_dict()
     except Exception as exc:  # noqa: BLE001
         return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), "recorded", pack.revision, body.get("verdict", "?"), "—",
                             False, [], error=f"{type(exc).__name__}: {str(exc)[:300]}")
@@ -825,10 +800,12 @@ def child_replay(args) -> None:
     from icv_permits.engine import evaluate
     from icv_permits.engine.decision import Decision
     from icv_permits.model.application import Application
+    from icv_permits.model.evidence import EvidenceSummary
+    from icv_permits.model.registry import RegistryFacts
 
     store, _url = _store_for(args, "sqlite")
     m = min(args.sample, args.n)
-    out: dict = {"sample": m, "loadavg_start": os.getloadavg()}
+    out: dict = {"sample": m, "loadavg_start": os.getloadavg(), "library": _library()}
     clk = time.perf_counter
 
     # ---- the product: ledger.replay over the first m decisions
@@ -848,13 +825,14 @@ def child_replay(args) -> None:
     # ---- each step of replay_record alone, on the same records
     recs = list(itertools.islice((r for r in ledger.iter_records(store) if r.kind == "engine_decision"), m))
     pack = ledger.pack_from_snapshot(store, recs[0].body["pack"]["revision"])
-    steps = dict.fromkeys(("read records (iter_records)", "json.loads of the body (×2: replay + replay_record)", "Application.model_validate(input)",
-                           "Decision.model_validate(recorded decision)", "evaluate(...)", "Decision.to_json_dict()",
-                           "replayed == recorded"), 0.0)
+    steps = dict.fromkeys(("read the records (iter_records)", "json.loads of the body, twice (replay, then replay_record)",
+                           "Application.model_validate(input)", "EvidenceSummary / RegistryFacts.model_validate (recorded decision)",
+                           "evaluate(...)", "Decision.to_json_dict()", "replayed == recorded"), 0.0)
     t0 = clk()
     for _ in itertools.islice((r for r in ledger.iter_records(store) if r.kind == "engine_decision"), m):
         pass
-    steps["read records (iter_records)"] = clk() - t0
+    steps["read the records (iter_records)"] = clk() - t0
+    t_decision = 0.0
     for rec in recs:
         a = clk()
         body = json.loads(rec.body_text)
@@ -862,42 +840,60 @@ def child_replay(args) -> None:
         b = clk()
         app = Application.model_validate(body["input"])
         c = clk()
-        d = Decision.model_validate(body["decision"])
+        recorded = body["decision"]
+        ev = EvidenceSummary.model_validate(recorded["evidence"]) if recorded.get("evidence") else None
+        reg = RegistryFacts.model_validate(recorded["registry"]) if recorded.get("registry") else None
         e = clk()
-        dec = evaluate(app, pack, _dt.date.fromisoformat(body["as_of"]), d.evidence, d.registry)
+        dec = evaluate(app, pack, _dt.date.fromisoformat(body["as_of"]), ev, reg)
         f = clk()
         replayed = dec.to_json_dict()
         g = clk()
-        same = replayed == body["decision"]
+        same = replayed == recorded
         h = clk()
-        assert same
-        steps["json.loads of the body (×2: replay + replay_record)"] += b - a
+        Decision.model_validate(recorded)
+        t_decision += clk() - h
+        if not same:
+            sys.exit(f"record {rec.seq}: the replayed decision differs from the recorded one")
+        steps["json.loads of the body, twice (replay, then replay_record)"] += b - a
         steps["Application.model_validate(input)"] += c - b
-        steps["Decision.model_validate(recorded decision)"] += e - c
+        steps["EvidenceSummary / RegistryFacts.model_validate (recorded decision)"] += e - c
         steps["evaluate(...)"] += f - e
         steps["Decision.to_json_dict()"] += g - f
         steps["replayed == recorded"] += h - g
     out["steps_ms_per_decision"] = {k: v / m * 1e3 for k, v in steps.items()}
-    # evaluate's share by template (bodies differ by example)
+    out["decision_model_validate_ms"] = t_decision / m * 1e3  # what replay_record did before 0097a7b
+    findings = [len(json.loads(r.body_text)["decision"]["findings"]) for r in recs[:len(recs)]]
+    out["findings_per_decision"] = {"mean": statistics.fmean(findings), "min": min(findings), "max": max(findings)}
     log("replay steps (ms/decision): " + ", ".join(f"{k.split('(')[0].strip()} {v:.3f}" for k, v in out["steps_ms_per_decision"].items()))
 
-    # ---- prototype of a cheaper replay_record, checked against the product's
+    # ---- prototype of a cheaper replay_record, checked against the product's; A/B in alternating
+    # rounds, timed by process CPU as well as wall clock (the machine's load drifts)
     if not args.skip_prototypes:
-        gc.collect()
-        t0 = clk()
-        c0 = cpu_s()
-        proto = [proto_replay_record(rec, {pack.revision: pack}) for rec in recs]
-        pwall = clk() - t0
-        pcpu = cpu_s() - c0
-        product = [ledger.replay_record(rec, pack, "recorded") for rec in recs[:500]]
-        same = all(p.to_json() == q.to_json() for p, q in zip(proto, product)) and all(p.match for p in proto)
-        t0 = clk()
-        for rec in recs:
-            ledger.replay_record(rec, pack, "recorded")
-        pr_wall = clk() - t0
-        out["prototype"] = {"wall_s": pwall, "cpu_s": pcpu, "per_second": m / pwall, "same_results": same,
-                            "product_replay_record_wall_s": pr_wall, "product_replay_record_per_second": m / pr_wall}
-        log(f"replay prototype: {m / pwall:,.0f}/s vs product replay_record {m / pr_wall:,.0f}/s (same results: {same})")
+        packs = {pack.revision: pack}
+
+        def product_step(rec):  # what replay() does per record: body parsed for the revision, then replay_record
+            rev = rec.body["pack"]["revision"]
+            return ledger.replay_record(rec, packs[rev], "recorded")
+
+        same = all(proto_replay_record(r, packs).to_json() == product_step(r).to_json() for r in recs[:200])
+        ab = {"product": [0.0, 0.0], "prototype": [0.0, 0.0]}
+        rounds = 6
+        size = math.ceil(len(recs) / rounds)
+        for i in range(rounds):
+            part = recs[i * size:(i + 1) * size]
+            order = (("product", product_step), ("prototype", lambda r: proto_replay_record(r, packs)))
+            for name, fn in (order if i % 2 == 0 else order[::-1]):
+                gc.collect()
+                c0, t0 = cpu_s(), clk()
+                for rec in part:
+                    res = fn(rec)
+                    if not res.match:
+                        same = False
+                ab[name][0] += clk() - t0
+                ab[name][1] += cpu_s() - c0
+        out["prototype"] = {k: {"wall_s": w, "cpu_s": c, "per_second": m / w, "per_cpu_second": m / c} for k, (w, c) in ab.items()}
+        out["prototype"]["same_results"] = same
+        log(f"replay prototype: {m / ab['prototype'][1]:,.0f} vs product {m / ab['product'][1]:,.0f} per CPU-second (same results: {same})")
         if not same:
             sys.exit("the replay prototype gives other results than the product")
     del recs
@@ -946,7 +942,7 @@ def _proto_range_init(url: str, packs: dict[str, str]) -> None:
     from icv_permits import ledger
     from icv_permits.store import db
 
-    db._ENGINES.clear()  # noqa: SLF001 - forked: never touch the parent's pooled connections
+    _forget_engines()
     _PROTO["packs"] = {rev: ledger._pack_from_text(text, rev) for rev, text in packs.items()}  # noqa: SLF001
     _PROTO["store"] = db.open_store(url, check_schema=False)
 
@@ -1029,6 +1025,18 @@ def child_replay_parallel(args) -> None:
 # ------------------------------------------------------------------------------------ orchestrator
 
 
+def snapshot_source(rev: str, workdir: Path) -> tuple[str, Path]:
+    """``git archive`` of ``rev`` into ``workdir/src-<commit>``, so that one commit is measured
+    while the working tree changes (the same as ``bench_store.py --commit``)."""
+    commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    dest = workdir / f"src-{commit}"
+    if not (dest / "icv_permits" / "__init__.py").is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return commit, dest
+
+
 def run_child(mode: str, args, backend: str = "sqlite") -> dict:
     argv = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--backend", backend, "--n", str(args.n),
             "--sample", str(args.sample), "--jobs", str(args.jobs), "--batch", str(args.batch), "--verify-runs", str(args.verify_runs),
@@ -1037,8 +1045,10 @@ def run_child(mode: str, args, backend: str = "sqlite") -> dict:
                              ("--skip-parallel", args.skip_parallel)) if on]
     env = dict(os.environ)
     env["ICV_PERMITS_SECRET_KEY"] = BENCH_KEY
-    for k in ("ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_NOW", "ICV_PERMITS_KEY_FILE", "ICV_PERMITS_LANG"):
+    for k in ("ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_NOW", "ICV_PERMITS_KEY_FILE", "ICV_PERMITS_LANG", "ICV_PERMITS_RULES_DIR"):
         env.pop(k, None)
+    if getattr(args, "source", None):
+        env["PYTHONPATH"] = str(args.source) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     la0 = os.getloadavg()
     t0 = time.perf_counter()
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=None, text=True, env=env, cwd=ROOT)
@@ -1088,7 +1098,9 @@ def report(out: dict) -> str:
     m = out["machine"]
     n = out["n"]
     L = [f"# Decision log benchmark: n = {n:,}, sample = {out['sample']:,}, jobs = {out['jobs']}", "",
-         f"commit {m['git'].get('commit', '?')} (library files modified: {m['git'].get('dirty_library_files') or 'none'}); "
+         (f"measured: {out['measured']}; " if out.get("measured", "working tree") != "working tree" else
+          f"working tree at commit {m['git'].get('commit', '?')} (library files modified: {m['git'].get('dirty_library_files') or 'none'}); ")
+         + f"library `{out['verify'].get('sqlite', {}).get('library', out.get('replay', {}).get('library', '?'))}`; "
          f"{m['nproc']} CPUs ({m['cpu_model']}), {m['memory']}; Python {m['python']}; {m['date']}", ""]
     b = out["build"]
     lg = b["log"]
@@ -1113,26 +1125,24 @@ def report(out: dict) -> str:
             L.append(f"| {label} | " + " | ".join(vals) + " |")
 
         row("load average 1 min (start → end)", lambda r: f"{r['loadavg_start'][0]:.2f} → {r['loadavg_end'][0]:.2f}")
-        row("`ledger.verify` runs, s", lambda r: " / ".join(f"{x:.2f}" for x in r["verify"]["runs_s"]))
-        row(f"**records/s (median run)** — goal ≥ {GOAL_VERIFY_PER_S:,}", lambda r: f"**{r['verify']['per_second_median']:,.0f}**")
-        row("records/s (best run)", lambda r: f"{r['verify']['per_second_best']:,.0f}")
+        row("`ledger.verify(store)` runs, s", lambda r: " / ".join(f"{x:.2f}" for x in r["verify"]["runs_s"]))
+        row(f"**records/s, one process (median run)** — goal ≥ {GOAL_VERIFY_PER_S:,}", lambda r: f"**{r['verify']['per_second_median']:,.0f}**")
+        row("records/s, one process (best run)", lambda r: f"{r['verify']['per_second_best']:,.0f}")
         row("µs per record (median run)", lambda r: f"{r['verify']['median_s'] / n * 1e6:.1f}")
-        row("CPU s of the verify process (median run)", lambda r: f"{statistics.median(r['verify']['cpu_s']):.2f}")
-        row("DB-API cursor alone, body as text, s", lambda r: f"{r['breakdown']['driver_rows_text_s']:.2f}")
-        row("DB-API cursor alone, body as UTF-8 bytes, s", lambda r: f"{r['breakdown']['driver_rows_bytes_s']:.2f}")
-        row("`iter_records` alone (SQLAlchemy + `Record`s), s", lambda r: f"{r['breakdown']['iter_records_s']:.2f}")
-        row("split pass: reading (`iter_records`), s", lambda r: f"{r['breakdown']['split']['read_s']:.2f}")
-        row("split pass: `record_preimage`, s", lambda r: f"{r['breakdown']['split']['record_preimage_s']:.2f}")
-        row("split pass: `sha256(preimage).hexdigest()`, s", lambda r: f"{r['breakdown']['split']['sha256_preimage_s']:.2f}")
-        row("(for comparison) `body_text.encode()` alone, s", lambda r: f"{r['breakdown']['split']['body_encode_s']:.2f}")
-        row("(for comparison) `sha256(body bytes)` alone, s", lambda r: f"{r['breakdown']['split']['sha256_body_only_s']:.2f}")
-        row("`record_preimage` per record, µs (of which 5 `rfc8785` string calls)",
-            lambda r: f"{r['breakdown']['preimage_parts_per_record_us']['record_preimage']:.1f} "
-                      f"({r['breakdown']['preimage_parts_per_record_us']['rfc8785_5_strings']:.1f})")
-        row("prototype: bytes + incremental sha256, records/s", lambda r: f"{n / r['prototypes']['bytes']['wall_s']:,.0f}")
-        row(f"prototype: the same, hashing on {out['jobs']} threads, records/s", lambda r: f"{n / r['prototypes']['bytes_threads']['wall_s']:,.0f}")
-        row(f"prototype: product code in {out['jobs']} processes over ranges, records/s",
-            lambda r: f"{n / r['prototypes']['product_code_processes']['wall_s']:,.0f}")
+        row("CPU s of the verify process (median run) → records per CPU-second",
+            lambda r: f"{statistics.median(r['verify']['cpu_s']):.2f} → {n / statistics.median(r['verify']['cpu_s']):,.0f}")
+        row(f"`ledger.verify(store, jobs={out['jobs']})` runs, s", lambda r: " / ".join(f"{x:.2f}" for x in r["verify_jobs"]["runs_s"]))
+        row(f"**records/s, jobs={out['jobs']} (median run)**", lambda r: f"**{r['verify_jobs']['per_second_median']:,.0f}**")
+        row(f"records/s, jobs={out['jobs']} (best run)", lambda r: f"{r['verify_jobs']['per_second_best']:,.0f}")
+        row("read: DB-API cursor alone, body as `str`, s", lambda r: f"{r['breakdown']['driver_rows_text_s']:.2f}")
+        row("read: DB-API cursor alone, body as UTF-8 bytes, s", lambda r: f"{r['breakdown']['driver_rows_bytes_s']:.2f}")
+        row("read: the product's path alone, s", lambda r: f"`{r['breakdown']['read_path']}` {r['breakdown']['product_read_s']:.2f}")
+        row("read: `iter_records` alone (body as `str`; used by replay), s", lambda r: f"{r['breakdown']['iter_records_s']:.2f}")
+        row("split pass: reading, s", lambda r: f"{r['breakdown']['split']['read_s']:.2f}")
+        row("split pass: `record_hash`, s", lambda r: f"{r['breakdown']['split']['record_hash_s']:.2f}")
+        row("(for comparison) `sha256` of the body bytes alone, s", lambda r: f"{r['breakdown']['split']['sha256_body_only_s']:.2f}")
+        row("prototype: DB-API rows, bytes, incremental sha256 — records/s", lambda r: f"{n / r['prototypes']['dbapi_bytes']['wall_s']:,.0f}")
+        row(f"prototype: the same, hashing on {out['jobs']} threads — records/s", lambda r: f"{n / r['prototypes']['dbapi_bytes_threads']['wall_s']:,.0f}")
         row("peak RSS of the verify process, MiB", lambda r: f"{r['rss_after_verify_mib']:.1f} (all steps: {r['rss_peak_mib']:.1f})")
         L.append("")
         for bk, r in ver.items():
@@ -1157,11 +1167,15 @@ def report(out: dict) -> str:
               + _met(r["per_cpu_second"], GOAL_REPLAY_PER_CORE_S) + f". Load average {rp['loadavg_start'][0]:.2f} → {rp['loadavg_end'][0]:.2f}.", "",
               "| step of `replay_record`, timed alone on the same records | ms per decision |", "|---|---:|"]
         L += [f"| {k} | {v:.3f} |" for k, v in rp["steps_ms_per_decision"].items()]
-        L += [f"| **sum** | **{sum(rp['steps_ms_per_decision'].values()):.3f}** |", ""]
+        L += [f"| **sum** | **{sum(rp['steps_ms_per_decision'].values()):.3f}** |", "",
+              f"(`Decision.model_validate` of the whole recorded decision, which `replay_record` did before commit 0097a7b: "
+              f"{rp['decision_model_validate_ms']:.3f} ms. Findings per decision: {rp['findings_per_decision']['mean']:.0f} on average, "
+              f"{rp['findings_per_decision']['min']}–{rp['findings_per_decision']['max']}.)", ""]
         if "prototype" in rp:
             p = rp["prototype"]
-            L += [f"Prototype `replay_record` (body parsed once; only `evidence` and `registry` validated): {p['per_second']:,.0f}/s vs the product's "
-                  f"`replay_record` {p['product_replay_record_per_second']:,.0f}/s on the same records (results identical: {p['same_results']}).", ""]
+            L += [f"Prototype `replay_record` (body parsed once), A/B against the product's per-record work in `replay` on the same records, "
+                  f"alternating rounds: {p['prototype']['per_cpu_second']:,.0f} vs {p['product']['per_cpu_second']:,.0f} decisions per CPU-second "
+                  f"({p['prototype']['per_second']:,.0f} vs {p['product']['per_second']:,.0f}/s wall; results identical: {p['same_results']}).", ""]
         if "profile" in rp:
             p = rp["profile"]
             L += [f"cProfile of `ledger.replay` over {rp['profile_n']:,} decisions ({p['wall_s']:.1f} s under the profiler), self time by package: "
@@ -1182,7 +1196,8 @@ def report(out: dict) -> str:
         mem = r["memory_sampled_peaks"]
         line = (f"{title}, jobs={rr['jobs']}, all {r['decisions']:,} decisions: **{r['per_second']:,.0f} decisions/s** in {r['wall_s']:.1f} s "
                 f"(first result after {r['first_result_s']:.1f} s; {r['after_first_per_second']:,.0f}/s after it); "
-                f"{r['cores_used']:.2f} cores busy (parent {r['parent_cpu_s']:.0f} CPU-s, workers {r['workers_cpu_s']:.0f} CPU-s); "
+                f"{r['cores_used']:.2f} cores busy (parent {r['parent_cpu_s']:.0f} CPU-s, workers {r['workers_cpu_s']:.0f} CPU-s: "
+                f"{(r['parent_cpu_s'] + r['workers_cpu_s']) / r['decisions'] * 1e3:.2f} CPU-ms per decision); "
                 f"peak RSS parent {r['rss_peak_self_mib']:,.0f} MiB, largest worker {r['rss_peak_children_max_mib']:,.0f} MiB (counts pages shared with the parent); "
                 f"sampled peak PSS of parent + workers {mem['total_pss_mib']:,.0f} MiB. Load average {rr['loadavg_start'][0]:.2f} → {rr['loadavg_end'][0]:.2f}.")
         if key == "replay_parallel":
@@ -1203,7 +1218,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verify-runs", type=int, default=3, help="timed runs of ledger.verify per backend (default 3)")
     ap.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help=f"folder of the SQLite log (default {DEFAULT_WORKDIR})")
     ap.add_argument("--rebuild", action="store_true", help="build the log again even if an identical one exists")
+    ap.add_argument("--commit", metavar="REV", help="measure this commit (a `git archive` of it on PYTHONPATH) instead of the working tree")
     ap.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema")
+    ap.add_argument("--steps", default="verify,replay,parallel",
+                    help="what to measure after building the log: any of verify, replay, parallel (default all three)")
     ap.add_argument("--skip-profile", action="store_true", help="no cProfile runs")
     ap.add_argument("--skip-prototypes", action="store_true", help="no prototype variants")
     ap.add_argument("--skip-parallel", action="store_true", help="no replay over all cores")
@@ -1222,13 +1240,20 @@ def main(argv: list[str] | None = None) -> int:
             if args.child != "verify" else child_verify(args, args.backend)
         return 0
 
-    out: dict = {"machine": machine_info(), "n": args.n, "sample": args.sample, "jobs": args.jobs,
+    args.source = None
+    measured = "working tree"
+    if args.commit:
+        commit, args.source = snapshot_source(args.commit, args.workdir)
+        measured = f"commit {commit} (git archive in {args.source})"
+    log(f"measuring {measured}")
+    out: dict = {"machine": machine_info(), "measured": measured, "n": args.n, "sample": args.sample, "jobs": args.jobs,
                  "goals": {"verify_records_per_s": GOAL_VERIFY_PER_S, "replay_decisions_per_s_per_core": GOAL_REPLAY_PER_CORE_S}}
     log(f"building (or reusing) the log of {args.n:,} records in {args.workdir}")
     out["build"] = run_child("build", args)
+    steps = {x.strip() for x in args.steps.split(",") if x.strip()}
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     out["verify"] = {}
-    for bk in backends:
+    for bk in backends if "verify" in steps else []:
         if bk == "postgresql":
             try:
                 out["pg"] = run_child("pg-load", args)
@@ -1237,17 +1262,19 @@ def main(argv: list[str] | None = None) -> int:
                 out["pg_skipped"] = str(exc)[:500]
                 continue
         out["verify"][bk] = run_child("verify", args, bk)
-    if "postgresql" in backends and "pg" in out and not args.keep:
+    if "pg" in out and not args.keep:
         run_child("pg-drop", args)
-    out["replay"] = run_child("replay", args)
-    if not args.skip_parallel:
+    if "replay" in steps:
+        out["replay"] = run_child("replay", args)
+    if "parallel" in steps and not args.skip_parallel:
         out["replay_parallel"] = run_child("replay-parallel", args)
         if not args.skip_prototypes:
             out["replay_parallel_proto"] = run_child("replay-parallel-proto", args)
     v = out["verify"].get("sqlite") or next(iter(out["verify"].values()), None)
     out["goal_status"] = {
         "verify": None if v is None else v["verify"]["per_second_median"] >= GOAL_VERIFY_PER_S,
-        "replay_per_core": out["replay"]["replay"]["per_cpu_second"] >= GOAL_REPLAY_PER_CORE_S,
+        "verify_all_cores": None if v is None or "verify_jobs" not in v else v["verify_jobs"]["per_second_median"] >= GOAL_VERIFY_PER_S,
+        "replay_per_core": None if "replay" not in out else out["replay"]["replay"]["per_cpu_second"] >= GOAL_REPLAY_PER_CORE_S,
         "replay_all_cores": None if "replay_parallel" not in out else
         out["replay_parallel"]["result"]["per_second"] >= GOAL_REPLAY_PER_CORE_S * args.jobs,
     }
