@@ -727,11 +727,35 @@ def _view(s: Session, sub: T.Submission, *, full: bool = False) -> SubmissionVie
 
 
 def queue(store: Store, *, states: list[str] | None = None) -> list[SubmissionView]:
-    """Submissions in the given states (default: under review), oldest change first."""
+    """Submissions in the given states (default: under review), oldest change first. A handful of
+    queries for the whole list (not three per row), so a queue of 10,000 stays quick."""
     states = states or [T.State.under_review.value]
     with store.read() as s:
-        subs = s.exec(select(T.Submission).where(T.Submission.state.in_(states)).order_by(T.Submission.updated_at, T.Submission.id)).scalars().all()
-        return [_view(s, sub) for sub in subs]
+        rows = s.execute(select(T.Submission, T.Entity.credit_code, T.Entity.name).join(T.Entity, T.Entity.id == T.Submission.entity_id)
+                         .where(T.Submission.state.in_(states)).order_by(T.Submission.updated_at, T.Submission.id)).all()
+        current: dict[int, tuple[int, int]] = {}  # submission id → (version id, vehicles)
+        verdicts: dict[int, str] = {}  # version id → verdict of its latest engine run
+        ids = [sub.id for sub, _, _ in rows]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            wanted = {sub.id: sub.current_version for sub, _, _ in rows[i:i + 500]}
+            for sid, vid, number, doc in s.execute(select(T.SubmissionVersion.submission_id, T.SubmissionVersion.id,
+                                                          T.SubmissionVersion.number, T.SubmissionVersion.document)
+                                                   .where(T.SubmissionVersion.submission_id.in_(chunk))).all():
+                if wanted.get(sid) == number:
+                    current[sid] = (vid, len(json.loads(doc)["vehicles"]))
+            vids = [v for v, _ in (current[x] for x in chunk if x in current)]
+            for vid, verdict in s.execute(select(T.EngineRun.version_id, T.EngineRun.verdict).where(T.EngineRun.version_id.in_(vids))
+                                          .order_by(T.EngineRun.id)).all():
+                verdicts[vid] = verdict
+        out = []
+        for sub, code, name in rows:
+            vid, vehicles = current.get(sub.id, (None, 0))
+            out.append(SubmissionView(
+                id=sub.id, state=sub.state, revision=sub.revision, version=sub.current_version, activity=sub.activity,
+                application_id=sub.application_id, credit_code=code, entity_name=name, created_at=_iso(sub.created_at),
+                updated_at=_iso(sub.updated_at), verdict=verdicts.get(vid), vehicles=vehicles))
+        return out
 
 
 def show(store: Store, sub_id: int) -> tuple[SubmissionView, Decision | None]:
