@@ -31,6 +31,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TextIO
 
 import rfc8785
@@ -179,9 +180,9 @@ class Record:
     prev_hash: str
     hash: str
 
-    @property
+    @cached_property
     def body(self) -> dict:
-        return json.loads(self.body_text)
+        return json.loads(self.body_text)  # parsed once per record
 
     def computed_hash(self) -> str:
         return record_hash(self.seq, self.decision_id, self.kind, self.recorded_at, self.actor, self.body_text, self.prev_hash)
@@ -202,12 +203,15 @@ _COLS = (T.DecisionLog.seq, T.DecisionLog.decision_id, T.DecisionLog.kind, T.Dec
          T.DecisionLog.body, T.DecisionLog.prev_hash, T.DecisionLog.hash)
 
 
-def iter_records(store: Store, from_seq: int = 1, batch: int = 2000) -> Iterator[Record]:
+def iter_records(store: Store, from_seq: int = 1, batch: int = 2000, to_seq: int | None = None) -> Iterator[Record]:
     """Records in sequence order, read in batches (bounded memory)."""
     last = from_seq - 1
     with store.read() as s:
         while True:
-            rows = s.execute(select(*_COLS).where(T.DecisionLog.seq > last).order_by(T.DecisionLog.seq).limit(batch)).all()
+            q = select(*_COLS).where(T.DecisionLog.seq > last)
+            if to_seq is not None:
+                q = q.where(T.DecisionLog.seq <= to_seq)
+            rows = s.execute(q.order_by(T.DecisionLog.seq).limit(batch)).all()
             if not rows:
                 return
             for row in rows:
@@ -520,55 +524,53 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
             yield replay_record(rec, currents[pid], "current", snapshots[rev])
 
 
-def _replay_worker_init(packs: dict[str, str], mode: str, currents: dict[str, str]) -> None:
-    global _W_PACKS, _W_MODE, _W_CURRENT
-    _W_PACKS = {rev: _pack_from_text(text, rev) for rev, text in packs.items()}
-    _W_CURRENT = {pid: Pack.model_validate_json(text) for pid, text in currents.items()}
-    _W_MODE = mode
+def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
+    """Worker: replay the engine decisions with from ≤ seq ≤ to, reading them itself (so the
+    parent never holds the log in memory)."""
+    from .pack import load_pack
+    from .store import db
 
-
-def _replay_worker(recs: list[Record]) -> list[ReplayResult]:
+    url, a, b, mode = args
+    db.forget_engines()  # connections inherited through fork belong to the parent
+    store = db.open_store(url, check_schema=False)
+    snapshots: dict[str, Pack] = {}
+    currents: dict[str, Pack] = {}
     out = []
-    for rec in recs:
+    for rec in iter_records(store, a, to_seq=b):
+        if rec.kind != "engine_decision":
+            continue
         body = rec.body
         rev = body["pack"]["revision"]
-        if _W_MODE == "recorded":
-            out.append(replay_record(rec, _W_PACKS[rev], "recorded"))
+        if rev not in snapshots:
+            snapshots[rev] = pack_from_snapshot(store, rev)
+        if mode == "recorded":
+            out.append(replay_record(rec, snapshots[rev], "recorded"))
         else:
-            out.append(replay_record(rec, _W_CURRENT[body["pack"]["id"]], "current", _W_PACKS[rev]))
+            pid = body["pack"]["id"]
+            if pid not in currents:
+                currents[pid] = load_pack(pid)
+            out.append(replay_record(rec, currents[pid], "current", snapshots[rev]))
     return out
 
 
 def replay_parallel(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", jobs: int | None = None,
-                    chunk: int = 500) -> Iterator[ReplayResult]:
-    """:func:`replay` over ``jobs`` processes (default: every core), results in log order."""
+                    chunk: int = 2000) -> Iterator[ReplayResult]:
+    """:func:`replay` over ``jobs`` processes (default: every core), results in log order. Each
+    worker reads and replays its own range of sequence numbers; named decisions replay here."""
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    from .pack import load_pack
-
     jobs = jobs or os.cpu_count() or 1
-    records = [find(store, r) for r in refs] if refs else [r for r in iter_records(store) if r.kind == "engine_decision"]
-    records = [r for r in records if r.kind == "engine_decision"]
-    if jobs <= 1 or len(records) < 2 * chunk:
-        yield from replay(store, [str(r.seq) for r in records] if refs else None, pack_mode=pack_mode)
+    last, _ = head(store)
+    if refs or jobs <= 1 or last < 2 * chunk or store.url.endswith(":memory:"):
+        yield from replay(store, refs, pack_mode=pack_mode)
         return
-    revs = sorted({json.loads(r.body_text)["pack"]["revision"] for r in records})
-    packs = {rev: pack_text(pack_from_snapshot(store, rev)) for rev in revs}
-    currents = {}
-    if pack_mode == "current":
-        for rev in revs:
-            pid = Pack.model_validate_json(packs[rev]).id
-            currents.setdefault(pid, pack_text(load_pack(pid)))
-    batches = [records[i:i + chunk] for i in range(0, len(records), chunk)]
-    with ProcessPoolExecutor(jobs, initializer=_replay_worker_init, initargs=(packs, pack_mode, currents)) as pool:
-        for results in pool.map(_replay_worker, batches):
+    with store.read() as s:
+        last = s.execute(select(func.max(T.DecisionLog.seq))).scalar() or 0
+    ranges = [(store.url, a, min(a + chunk - 1, last), pack_mode) for a in range(1, last + 1, chunk)]
+    with ProcessPoolExecutor(jobs) as pool:
+        for results in pool.map(_replay_range, ranges):
             yield from results
-
-
-_W_PACKS: dict[str, Pack] = {}
-_W_CURRENT: dict[str, Pack] = {}
-_W_MODE = "recorded"
 
 
 # ---------------------------------------------------------------- export / import
