@@ -2,9 +2,10 @@
 
 Run from the repository root::
 
-    /work/main/.venv/bin/python bench/bench_store.py                        # both backends, n=10000 (~15-25 min)
+    /work/main/.venv/bin/python bench/bench_store.py                        # both backends, n=10000 (~35 min on 2 shared CPUs)
+    /work/main/.venv/bin/python bench/bench_store.py --commit HEAD          # measure a commit, not the working tree
     /work/main/.venv/bin/python bench/bench_store.py --backend sqlite       # one backend
-    /work/main/.venv/bin/python bench/bench_store.py --quick                # n=500, smoke run (~1 min)
+    /work/main/.venv/bin/python bench/bench_store.py --quick                # n=500, smoke run (~2 min)
     /work/main/.venv/bin/python bench/bench_store.py --json out.json        # also write the figures as JSON
     /work/main/.venv/bin/python bench/bench_store.py --pg-url postgresql+psycopg://icv:icv@127.0.0.1:5432/icv_test
 
@@ -20,23 +21,28 @@ What it does (see ``docs/benchmarks.md``, section "Store: 10,000 submissions"):
    * ``workflow.submit`` of the N files one after the other, as the CLI would (default pack,
      a ``FixedClock`` at 2026-11-27 10:00 Asia/Shanghai), one ``perf_counter`` sample per call;
      every verdict must be ``compliant`` and every submission new;
-   * ``workflow.queue`` over the N submissions under review (and the bare ``SELECT`` it starts
-     with, for comparison);
+   * ``workflow.queue`` over the N submissions under review (``--queue-runs`` times);
    * ``workflow.decide(..., "approve")`` of ``--decide`` of them, evenly spread (each issues a
      notice and two plates);
-   * ``queue`` again (N − decided rows);
+   * ``queue`` again (N − decided rows), then, for comparison, the bare ``SELECT`` it starts
+     with and the same list built from 3 queries (``queue_batched`` below; its result is
+     compared with ``queue``'s);
    * the size of the database after the submissions and at the end, the peak RSS of the process
-     (``resource.getrusage``) and the number of SQL statements (SQLAlchemy cursor events);
+     (``resource.getrusage``) after each phase, and the number of SQL statements (SQLAlchemy
+     cursor events, which also sum the time spent inside ``cursor.execute``);
 
 3. per backend, in another new process on another fresh database: ``--profile`` submits
    (default 500) after 20 warm-up submits, twice: once with light timers wrapped around the
-   steps of ``submit`` (exclusive wall time per step: file parsing, key derivation, engine, store,
-   serialisation), once under ``cProfile`` (self time by package, and the largest functions).
+   steps of ``submit`` (exclusive wall time per step, grouped as file parsing, key derivation,
+   engine, store, decision log, serialisation), once under ``cProfile`` (self time by package, the
+   largest functions; the stats are written to ``--workdir``).
 
 The N files are reused between runs (``--apps``, default ``/tmp/icv-permits-bench/store-apps``);
 the databases are deleted at the end unless ``--keep``. The benchmark sets its own
 ``ICV_PERMITS_SECRET_KEY`` (a fixed bench-only key) in its children. The orchestrating process
-imports only the standard library, so the children's peak RSS is their own.
+imports only the standard library, so the children's peak RSS is their own. With ``--commit``,
+a ``git archive`` of that commit is put on the children's ``PYTHONPATH`` (the repository itself is
+only read), so a commit can be measured while the working tree changes.
 """
 
 from __future__ import annotations
