@@ -203,12 +203,12 @@ _COLS = (T.DecisionLog.seq, T.DecisionLog.decision_id, T.DecisionLog.kind, T.Dec
          T.DecisionLog.body, T.DecisionLog.prev_hash, T.DecisionLog.hash)
 
 
-def iter_records(store: Store, from_seq: int = 1, batch: int = 2000, to_seq: int | None = None) -> Iterator[Record]:
-    """Records in sequence order, read in batches (bounded memory)."""
+def _batched(store: Store, cols: tuple, from_seq: int, to_seq: int | None, batch: int) -> Iterator[Record]:
+    """Records from ``from_seq`` (to ``to_seq``) in sequence order, read ``batch`` at a time."""
     last = from_seq - 1
     with store.read() as s:
         while True:
-            q = select(*_COLS).where(T.DecisionLog.seq > last)
+            q = select(*cols).where(T.DecisionLog.seq > last)
             if to_seq is not None:
                 q = q.where(T.DecisionLog.seq <= to_seq)
             rows = s.execute(q.order_by(T.DecisionLog.seq).limit(batch)).all()
@@ -218,6 +218,11 @@ def iter_records(store: Store, from_seq: int = 1, batch: int = 2000, to_seq: int
                 rec = _record(row)
                 last = rec.seq
                 yield rec
+
+
+def iter_records(store: Store, from_seq: int = 1, batch: int = 2000, to_seq: int | None = None) -> Iterator[Record]:
+    """Records in sequence order, read in batches (bounded memory)."""
+    return _batched(store, _COLS, from_seq, to_seq, batch)
 
 
 def find(store: Store, ref: str) -> Record:
@@ -334,22 +339,10 @@ def _raw_records(store: Store, from_seq: int, to_seq: int | None = None, batch: 
     from sqlalchemy import LargeBinary, cast, func
 
     body = (func.convert_to(T.DecisionLog.body, "UTF8") if store.backend == "postgresql" else cast(T.DecisionLog.body, LargeBinary))
-    cols = (T.DecisionLog.seq, T.DecisionLog.decision_id, T.DecisionLog.kind, T.DecisionLog.recorded_at, T.DecisionLog.actor,
-            body, T.DecisionLog.prev_hash, T.DecisionLog.hash)
-    last = from_seq - 1
-    with store.read() as s:
-        while True:
-            q = select(*cols).where(T.DecisionLog.seq > last)
-            if to_seq is not None:
-                q = q.where(T.DecisionLog.seq <= to_seq)
-            rows = s.execute(q.order_by(T.DecisionLog.seq).limit(batch)).all()
-            if not rows:
-                return
-            for row in rows:
-                rec = _record(row)
-                rec.body_text = bytes(rec.body_text)
-                last = rec.seq
-                yield rec
+    cols = _COLS[:5] + (body,) + _COLS[6:]
+    for rec in _batched(store, cols, from_seq, to_seq, batch):
+        rec.body_text = bytes(rec.body_text)
+        yield rec
 
 
 @dataclass
