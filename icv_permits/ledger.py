@@ -132,7 +132,10 @@ def iso_utc(t: dt.datetime) -> str:
 def db_actor(s: Session) -> str:
     """Who the database says is acting: the session user on PostgreSQL, the OS user on SQLite."""
     if s.get_bind().dialect.name == "postgresql":
-        return str(s.execute(text("SELECT session_user")).scalar_one())[:100]
+        info = s.connection().info  # the session user is fixed for a connection: ask once
+        if "icv_session_user" not in info:
+            info["icv_session_user"] = str(s.execute(text("SELECT session_user")).scalar_one())[:100]
+        return info["icv_session_user"]
     try:
         return getpass.getuser()[:100]
     except Exception:  # noqa: BLE001 - no user name in this environment
@@ -147,7 +150,7 @@ def pack_text(pack: Pack) -> str:
 
 def snapshot_pack(s: Session, pack: Pack, now: dt.datetime) -> None:
     """Store the pack's content the first time its revision is used (race-free)."""
-    if s.get(T.PackSnapshot, pack.revision) is None:
+    if s.execute(select(T.PackSnapshot.revision).where(T.PackSnapshot.revision == pack.revision)).first() is None:
         from .store.db import insert_missing
 
         insert_missing(s, T.PackSnapshot.__table__, {"revision": pack.revision, "pack_id": pack.id, "content": pack_text(pack),
