@@ -322,9 +322,10 @@ class _Splicer:
     ``{`` + its members sorted by key (UTF-16 code units) + ``}``, each ``"key":value`` canonical on
     its own. The template's members are canonicalised once with ``rfc8785.dumps``; only the members
     the build changes (submission_id, engine_run_id, clock) are canonicalised per record. The result
-    is the same text — the build compares it with ``rfc8785.dumps`` on every 997th record. Only the
-    build uses it: ``rfc8785.dumps`` of a 30-70 kB body takes 3-8 ms in pure Python, which would make
-    building 100,000 records take 10-20 minutes."""
+    is the same text — the build compares it with the product's ``canonical_text`` on every 997th
+    record. Only the build uses it: ``rfc8785.dumps`` of a 30-70 kB body takes 3-8 ms in pure
+    Python (before 41f3856 ``canonical_text`` always used it), which made building 100,000 records
+    take 10-20 minutes; the splice takes about 1 ms."""
 
     def __init__(self, templates: list[dict]):
         import rfc8785
@@ -841,9 +842,16 @@ def child_replay(args) -> None:
     del results
 
     # ---- each step of replay_record alone, on the same records
+    import functools
+    import inspect
+
+    body_cached = isinstance(inspect.getattr_static(ledger.Record, "body"), functools.cached_property)
+    parses = 1 if body_cached else 2  # before 3063a9b, replay() and replay_record() each parsed the body
+    out["body_parses"] = parses
+    parse_label = "json.loads of the body" + ("" if body_cached else ", twice (replay, then replay_record)")
     recs = list(itertools.islice((r for r in ledger.iter_records(store) if r.kind == "engine_decision"), m))
     pack = ledger.pack_from_snapshot(store, recs[0].body["pack"]["revision"])
-    steps = dict.fromkeys(("read the records (iter_records)", "json.loads of the body, twice (replay, then replay_record)",
+    steps = dict.fromkeys(("read the records (iter_records)", parse_label,
                            "Application.model_validate(input)", "EvidenceSummary / RegistryFacts.model_validate (recorded decision)",
                            "evaluate(...)", "Decision.to_json_dict()", "replayed == recorded"), 0.0)
     t0 = clk()
@@ -854,7 +862,8 @@ def child_replay(args) -> None:
     for rec in recs:
         a = clk()
         body = json.loads(rec.body_text)
-        json.loads(rec.body_text)
+        if parses == 2:
+            json.loads(rec.body_text)
         b = clk()
         app = Application.model_validate(body["input"])
         c = clk()
@@ -872,7 +881,7 @@ def child_replay(args) -> None:
         t_decision += clk() - h
         if not same:
             sys.exit(f"record {rec.seq}: the replayed decision differs from the recorded one")
-        steps["json.loads of the body, twice (replay, then replay_record)"] += b - a
+        steps[parse_label] += b - a
         steps["Application.model_validate(input)"] += c - b
         steps["EvidenceSummary / RegistryFacts.model_validate (recorded decision)"] += e - c
         steps["evaluate(...)"] += f - e
@@ -886,7 +895,7 @@ def child_replay(args) -> None:
 
     # ---- prototype of a cheaper replay_record, checked against the product's; A/B in alternating
     # rounds, timed by process CPU as well as wall clock (the machine's load drifts)
-    if not args.skip_prototypes:
+    if not args.skip_prototypes and not body_cached:
         packs = {pack.revision: pack}
 
         def product_step(rec):  # what replay() does per record: body parsed for the revision, then replay_record
@@ -923,8 +932,8 @@ def child_replay(args) -> None:
         out["profile"] = profile_call(lambda: list(itertools.islice(ledger.replay(store), pm)))
         log(f"replay: cProfile of {pm} decisions {out['profile']['wall_s']:.1f} s")
 
-    # ---- what replay_parallel does in the parent before the first worker starts
-    if not args.skip_parallel:
+    # ---- what replay_parallel did in the parent before the first worker started (before 3063a9b)
+    if not args.skip_parallel and not hasattr(ledger, "_replay_range"):
         gc.collect()
         t0 = clk()
         count = 0
@@ -1029,6 +1038,10 @@ def child_replay_parallel(args) -> None:
     out: dict = {"jobs": args.jobs, "n": args.n, "loadavg_start": os.getloadavg()}
     if args.child == "replay-parallel":
         res = _run_parallel(ledger.replay_parallel(store, jobs=args.jobs), args.n, f"replay_parallel jobs={args.jobs}")
+    elif hasattr(ledger, "_replay_range"):
+        log("prototype parallel: skipped, the product's workers already read their own ranges (3063a9b)")
+        _result(out | {"skipped": "the product's workers already read their own ranges"})
+        return
     else:
         res = _run_parallel(proto_replay_parallel(store, url, args.jobs), args.n, f"prototype parallel jobs={args.jobs}")
     if res["decisions"] != args.n or res["mismatched"]:
@@ -1208,7 +1221,7 @@ def report(out: dict) -> str:
                   f"the list of records it keeps holds {pw['body_str_bytes_held'] / 2**30:.2f} GiB of body strings.", ""]
     for key, title in (("replay_parallel", "`ledger.replay_parallel`"), ("replay_parallel_proto", "prototype: range workers + cheaper `replay_record`")):
         rr = out.get(key)
-        if not rr:
+        if not rr or "result" not in rr:
             continue
         r = rr["result"]
         mem = r["memory_sampled_peaks"]
