@@ -54,6 +54,10 @@ decisions"):
    ``?options=-csearch_path%3Dbench_ledger``), then step 2 there. The schema is dropped at the end
    unless ``--keep``.
 
+The steps follow the measured code: where a commit already does what a prototype does (the body
+parsed once since 3063a9b, workers reading their own ranges since 3063a9b), the prototype is
+skipped and the report says so.
+
 Every step runs in a new process (the orchestrator imports only the standard library), so each
 peak RSS is that step's own. All results are checked: the chain intact with ``--n`` records, every
 replay matching its record. The SQLite file (3.1 GiB at n=100,000) stays in ``--workdir`` for
