@@ -61,6 +61,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+from _machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
 BENCH = ROOT / "bench"
 DEFAULT_APPS = Path("/tmp/icv-permits-bench/store-apps")
 DEFAULT_WORKDIR = Path("/tmp/icv-permits-bench/store-db")
@@ -619,26 +621,6 @@ def run_child(mode: str, backend: str, args) -> dict:
     res["process_wall_s"] = time.perf_counter() - t0
     res["loadavg"] = [la0, os.getloadavg()]
     return res
-
-
-def machine_info() -> dict:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    git = {}
-    try:
-        git["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "icv_permits", "rules"], cwd=ROOT, capture_output=True, text=True).stdout
-        git["dirty_library_files"] = [line[3:] for line in dirty.splitlines()]
-    except OSError:
-        pass
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu_model": model, "python": platform.python_version(),
-            "platform": platform.platform(), "git": git, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
 
 def _mib(b: float) -> str:
