@@ -1,7 +1,8 @@
 """The terminal app (issue #6), driven with Textual's Pilot: applicant, regulator, auditor, comfort.
 
-The applicant walks are typed field by field through the guided steps (each value set in the
-field's input, as typing does), from an empty draft to the review."""
+The applicant walks are typed key by key through the guided steps, from an empty draft to the
+review: Tab moves to each field, the answer is typed character by character, Enter on "Add"
+starts a new list item and F8/F9 move between the items of a list."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def _no_user_keymap(tmp_path, monkeypatch):
     monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
 
 
+@pytest.fixture(autouse=True)
+def _quick_keys(monkeypatch):
+    """Pilot waits about 40 ms of idleness after every key; the walks type thousands of keys, so the
+    idleness is sampled every 4 ms instead of 20 (the app is still idle when the next key comes)."""
+    import textual._wait as wait
+
+    monkeypatch.setattr(wait, "SLEEP_GRANULARITY", 0.004)
+    monkeypatch.setattr(wait, "SLEEP_IDLE", 0.0002)
+
+
 @pytest.fixture
 def sqlite_store(tmp_path, monkeypatch):
     from icv_permits.store import db
@@ -58,7 +69,9 @@ def sync(fn):
 def make_app(**kw) -> ICVApp:
     kw.setdefault("clock", CLOCK)
     kw.setdefault("actor", "tester")
-    return ICVApp(**kw)
+    app = ICVApp(**kw)
+    app.animation_level = "none"  # no smooth scrolling to wait for after each Tab
+    return app
 
 
 async def settle(pilot, app: ICVApp) -> None:
@@ -71,28 +84,60 @@ async def settle(pilot, app: ICVApp) -> None:
     await pilot.pause()
 
 
-async def fill_step(pilot, app: ICVApp, target: dict) -> None:
-    """Type the target's value into every field the step shows (twice: the activity and the
-    modifiers change which fields are asked)."""
+async def tab_to(pilot, app: ICVApp, wanted, limit: int = 400) -> None:
+    """Move the focus with Tab (as a user does) until ``wanted(focused)`` holds."""
+    for _ in range(limit):
+        if app.focused is not None and wanted(app.focused):
+            return
+        await pilot.press("tab")
+    raise AssertionError("Tab never reached the widget")
+
+
+async def type_into(pilot, app: ICVApp, path: str, text: str) -> None:
+    """Tab to the field's input, clear it and type the text key by key."""
+    await tab_to(pilot, app, lambda w: isinstance(w, FieldInput) and w.path == path and w.id != "review-edit")
+    await pilot.press("end", "ctrl+u")
+    await pilot.press(*[c if c != " " else "space" for c in text])
+
+
+async def fill_form(pilot, app: ICVApp, target: dict) -> None:
+    """Type the target's value into every field the form shows that does not hold it yet."""
+    fields = [(inp.path, inp.kind) for inp in app.screen.query(FieldInput) if inp.id != "review-edit"]
+    for path, kind in fields:
+        text = show_text(kind, D.get_path(target, path))
+        if text and text != show_text(kind, D.get_path(app.draft, path)):
+            await type_into(pilot, app, path, text)
+
+
+async def show_item(pilot, app: ICVApp, part: F.ListPart, index: int) -> None:
+    """Show item ``index`` of a list on the form: Tab to the Add button and press Enter for a new
+    one, or Tab to one of the list's fields and press F8/F9 (previous/next item)."""
     screen = app.screen
-    for part in F.step(screen.step_id).lists:
-        want = target.get(part.path) or []
-        while part.addable and len(app.draft.get(part.path) or []) < len(want):
-            await pilot.press("f6")
-            await pilot.pause()
+    while len(F.items(part, app.draft)) <= index:
+        assert part.addable, part.path
+        button_id = "add-" + screen.part_wid(part.path)
+        await tab_to(pilot, app, lambda w: w.id == button_id)
+        await pilot.press("enter")
+        await pilot.pause()
+    while screen.item_index.get(part.path, 0) != index:
+        await tab_to(pilot, app, lambda w: isinstance(w, FieldInput) and w.path.startswith(part.path + "["))
+        await pilot.press("f9" if screen.item_index.get(part.path, 0) < index else "f8")
+        await pilot.pause()
+
+
+async def fill_step(pilot, app: ICVApp, target: dict) -> None:
+    """Type the step's answers; the activity and modifiers change what is asked, so the step is
+    filled again once the pause after typing has redrawn it."""
+    screen = app.screen
     for _ in range(2):
-        for inp in list(screen.query(FieldInput)):
-            if inp.id == "review-edit" or not inp.is_mounted:
+        await fill_form(pilot, app, target)
+        for part in F.step(screen.step_id).lists:
+            if not F.part_asked(part, target):
                 continue
-            text = show_text(inp.kind, D.get_path(target, inp.path))
-            if inp.kind == "records" and isinstance(D.get_path(target, inp.path), list) and D.get_path(target, inp.path):
-                continue  # entries of a record list are not typed in the app
-            if text and text != show_text(inp.kind, D.get_path(app.draft, inp.path)):
-                inp.focus()
-                await pilot.pause()
-                inp.value = text
-                await pilot.pause()
-        await pilot.pause(0.05)
+            for i in range(len(F.items(part, target))):
+                await show_item(pilot, app, part, i)
+                await fill_form(pilot, app, target)
+        await settle(pilot, app)
 
 
 async def walk(pilot, app: ICVApp, target: dict) -> None:
@@ -130,17 +175,108 @@ async def test_walk_to_a_compliant_result():
 
 @sync
 async def test_walk_to_a_failing_result_shows_rule_article_confidence_and_remedy():
-    target = read_document(EXAMPLES / "fail-vin-check-digit.yaml")
+    # the van's accident with minor responsibility is typed in as an incident record (EVD-03)
+    target = read_document(EXAMPLES / "fail-responsible-accident.yaml")
     app = make_app(mode="applicant", lang="en")
     async with app.run_test(size=(80, 24)) as pilot:
         await walk(pilot, app, target)
+        assert app.result is not None, [p.render("en") for p in app.status.problems]
         assert app.result.decision.verdict.value == "non_compliant"
+        typed = [(i["kind"], str(i["date"]), i["vin"], i["liability"]) for i in app.draft["incidents"]]
+        assert typed == [(i["kind"], str(i["date"]), i["vin"], i["liability"]) for i in target["incidents"]]
+        failing = sorted({f.rule_id for f in app.result.decision.findings if f.outcome.value == "fail"})
+        assert failing == ["EVD-03"]
         shown = findings_shown(app)
-        assert "NON-COMPLIANT" in shown and "✗ VEH-10" in shown
+        assert "NON-COMPLIANT" in shown and "✗ EVD-03" in shown
         pack = app.pack()
-        assert pack.rules["VEH-10"].citation.source in shown  # the citation
+        assert pack.rules["EVD-03"].citation.source in shown  # the citation
         assert "confirmed" in shown  # the confidence
+        assert "minor responsibility" in shown  # by how much: the record that fails
         assert "→ " in shown  # a remedy
+
+
+def failing(app: ICVApp) -> list[str]:
+    return sorted({f.rule_id for f in app.result.decision.findings if f.outcome.value == "fail"})
+
+
+@sync
+async def test_driver_violations_and_accidents_are_typed_as_records():
+    app = make_app(mode="applicant", lang="en", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("drivers"))
+        await type_into(pilot, app, "drivers[0].serious_violations", "2026-06-01 超速50%以上 serious")  # within the 1-year lookback
+        await settle(pilot, app)
+        assert app.draft["drivers"][0]["serious_violations"] == [{"date": "2026-06-01", "kind": "超速50%以上", "serious": True}]
+        assert failing(app) == ["DRV-04"]
+        # an entry that cannot be read is kept as typed and explained under the field
+        await type_into(pilot, app, "drivers[0].serious_violations", "2025-06-01")
+        await pilot.pause()
+        line = screen.problem_lines["drivers[0].serious_violations"]
+        assert line.display and "DATE KIND serious" in str(line.render())
+        await type_into(pilot, app, "drivers[0].serious_violations", "none")
+        await type_into(pilot, app, "drivers[0].accidents", "2024-01-05 main injury")
+        await settle(pilot, app)
+        assert not screen.problem_lines["drivers[0].serious_violations"].display
+        assert failing(app) == ["DRV-06"]
+        await type_into(pilot, app, "drivers[0].accidents", "2024-01-05 none injury")  # not responsible
+        await settle(pilot, app)
+        assert app.result.decision.verdict.value == "compliant"
+
+
+@sync
+async def test_one_list_item_at_a_time_with_keys_to_move_add_and_remove():
+    app = make_app(mode="applicant", lang="en", file=Path(__file__).resolve().parent.parent / "bench" / "data" / "app-5x5.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("vehicles"))
+        shown = {inp.path.split(".")[0] for inp in screen.query(FieldInput) if inp.path.startswith("vehicles[")}
+        assert shown == {"vehicles[0]"}
+        assert "(1 of 5)" in str(screen.query_one(".item-header").render())
+        await type_into(pilot, app, "vehicles[0].rated_seats", "5")
+        await pilot.press("f9", "f9")
+        await pilot.pause()
+        assert screen.item_index["vehicles"] == 2
+        assert app.focused.path == "vehicles[2].rated_seats"  # the same field of the next item
+        vin = app.draft["vehicles"][3]["vin"]
+        await pilot.press("f7")  # removes the vehicle shown
+        await pilot.pause()
+        assert len(app.draft["vehicles"]) == 4 and app.draft["vehicles"][2]["vin"] == vin
+        await pilot.press("f8")
+        await pilot.pause()
+        assert screen.item_index["vehicles"] == 0
+        await tab_to(pilot, app, lambda w: w.id == "add-vehicles")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert len(app.draft["vehicles"]) == 5 and screen.item_index["vehicles"] == 4
+        assert app.focused.path == "vehicles[4].vin"
+
+
+@sync
+async def test_consortium_members_are_edited_in_the_app():
+    app = make_app(mode="applicant", lang="zh", file=EXAMPLES / "do-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("entity"))
+        await settle(pilot, app)
+        assert app.result.decision.verdict.value == "compliant"
+        assert "联合体成员 1" in str(screen.query_one(".item-header").render())
+        await tab_to(pilot, app, lambda w: getattr(w, "path", "") == "entity.consortium.members[0].name")
+        await pilot.press("f9")
+        await pilot.pause()
+        assert app.focused.path == "entity.consortium.members[1].name"
+        await type_into(pilot, app, "entity.consortium.members[1].operating_service_capability", "否")
+        await settle(pilot, app)
+        assert app.draft["entity"]["consortium"]["members"][1]["operating_service_capability"] is False
+        assert failing(app) == ["ENT-07"]  # no member can run the operating services
+        await tab_to(pilot, app, lambda w: w.id == "add-entity_consortium_members")
+        await pilot.press("enter")
+        await pilot.pause()
+        await type_into(pilot, app, "entity.consortium.members[2].name", "合肥畅行出行服务有限公司")
+        await type_into(pilot, app, "entity.consortium.members[2].credit_code", "91340100MA8NQ5HT2A")
+        await type_into(pilot, app, "entity.consortium.members[2].operating_service_capability", "是")
+        await settle(pilot, app)
+        assert app.result.decision.verdict.value == "compliant"
 
 
 @sync

@@ -52,19 +52,27 @@ _SPLIT_ENUMS = re.compile(r"[,，、\s]+")
 _SPLIT_TEXTS = re.compile(r"\s*[,，、]\s*")
 
 
+NONE_WORDS = {"none", "-", "无", "没有"}
+SERIOUS_WORDS = {"serious", "严重"}
+INJURY_WORDS = {"injury", "death", "serious", "伤亡", "死亡", "重伤"}
+STRUCTURED = ("prior", "violations", "accidents")
+"""Kinds typed as entries separated by ``;``; what cannot be read is kept as typed and explained."""
+
+FORMATS = {
+    "prior": N_("SECTION HOURS KM y|n; …"),
+    "violations": N_("DATE KIND serious; … (serious only for a serious violation), or none"),
+    "accidents": N_("DATE LIABILITY injury; … (injury: death or serious injury), or none"),
+}
+
+
+def _entries(s: str) -> list[str]:
+    return [e.strip() for e in re.split(r"[;；]", s) if e.strip()]
+
+
 def parse_text(kind: str, text: str, current: Any = None) -> Any:
     """What the applicant typed, as the value of the document (``None``: leave the field out).
     Text that cannot be read as the kind is kept as typed, so the model names the problem."""
     s = text.strip()
-    if kind == "records":
-        low = s.lower()
-        if not s:
-            return None
-        if low in {"none", "-", "无"} | NO:
-            return []
-        if isinstance(current, list) and current and s == records_text(current):
-            return current
-        return s
     if not s:
         return None
     if kind == "bool":
@@ -85,9 +93,7 @@ def parse_text(kind: str, text: str, current: Any = None) -> Any:
         if s == "-":
             return []
         out = []
-        for entry in (e.strip() for e in re.split(r"[;；]", s)):
-            if not entry:
-                continue
+        for entry in _entries(s):
             bits = entry.split()
             if len(bits) not in (3, 4):
                 return s
@@ -96,23 +102,52 @@ def parse_text(kind: str, text: str, current: Any = None) -> Any:
                 item["records_submitted"] = parse_text("bool", bits[3])
             out.append(item)
         return out
+    if kind in ("violations", "accidents"):
+        if s.lower() in NONE_WORDS:
+            return []
+        out = []
+        for entry in _entries(s):
+            bits = entry.split()
+            flag = len(bits) > 2 and bits[-1].lower() in (SERIOUS_WORDS if kind == "violations" else INJURY_WORDS)
+            if flag:
+                bits = bits[:-1]
+            if kind == "violations":
+                if len(bits) < 2:
+                    return s
+                out.append({"date": bits[0], "kind": " ".join(bits[1:]), "serious": flag})
+            else:
+                if len(bits) != 2:
+                    return s
+                out.append({"date": bits[0], "liability": bits[1], "death_or_serious_injury": flag})
+        return out
     return s
 
 
-def records_text(value: list) -> str:
-    return f"{len(value)} ×"
+def _record_text(kind: str, value: list) -> str | None:
+    parts = []
+    for it in value:
+        if not isinstance(it, dict):
+            return None
+        if kind == "violations":
+            bits = [str(it.get("date", "")), str(it.get("kind", ""))] + (["serious"] if it.get("serious") is True else [])
+        else:
+            bits = [str(it.get("date", "")), str(it.get("liability", ""))] + (["injury"] if it.get("death_or_serious_injury") is True else [])
+        parts.append(" ".join(bits))
+    return "; ".join(parts)
 
 
 def show_text(kind: str, value: Any, lang: str = "en") -> str:
-    """A document value as the applicant types it."""
+    """A document value as the applicant types it (``parse_text`` of it gives the value back)."""
     if value is None:
         return ""
     if kind == "bool" and isinstance(value, bool):
         return "yes" if value else "no"
-    if kind == "records":
-        if isinstance(value, list):
-            return "none" if not value else records_text(value)
-        return str(value)
+    if kind in ("violations", "accidents") and isinstance(value, list):
+        if not value:
+            return "none"
+        text = _record_text(kind, value)
+        if text is not None:
+            return text
     if kind == "prior" and isinstance(value, list):
         parts = []
         for it in value:
@@ -166,6 +201,8 @@ APPLICANT_KEYS = (
     Key("applicant.review", "ctrl+r", "review", N_("Review")),
     Key("applicant.add", "f6", "add_item", N_("Add item")),
     Key("applicant.remove", "f7", "remove_item", N_("Remove item")),
+    Key("applicant.prev_item", "f8", "prev_item", N_("Previous item")),
+    Key("applicant.next_item", "f9", "next_item", N_("Next item")),
     Key("applicant.save", "ctrl+s", "save", N_("Save")),
     Key("applicant.open", "ctrl+o", "open", N_("Open")),
     Key("applicant.export", "ctrl+e", "export", N_("Export")),
@@ -187,7 +224,9 @@ KEY_IDS = {k.id for k in ALL_KEYS}
 
 
 def bindings(keys: tuple[Key, ...]) -> list[Binding]:
-    return [Binding(k.key, k.action, k.label, show=False, priority=k.priority, id=k.id) for k in keys]
+    """The keys of a screen. All take priority over the focused widget: an input of the form would
+    otherwise take Ctrl+A, Ctrl+E, Ctrl+X… for its own editing (Home and End still move the cursor)."""
+    return [Binding(k.key, k.action, k.label, show=False, priority=True, id=k.id) for k in keys]
 
 
 def keymap_path() -> Path:
@@ -364,7 +403,8 @@ KIND_HINTS = {
     "enums": N_("Several values, separated by commas; - for none."),
     "texts": N_("Several values, separated by commas; - for none."),
     "prior": N_("Per section: SECTION HOURS KM y|n, entries separated by ;"),
-    "records": N_("Type none when there are none; entries are kept from the file."),
+    "violations": N_("Each violation: DATE KIND, then serious for a serious one; entries separated by ;. Type none when there are none on record; leave empty when not stated."),
+    "accidents": N_("Each accident: DATE LIABILITY (full, main, equal, minor, none), then injury for death or serious injury; entries separated by ;. Type none when there are none on record."),
 }
 
 

@@ -7,8 +7,13 @@ and an example value. Nothing here judges a value: the model and the rule pack d
 
 Kinds: ``text``, ``date``, ``int``, ``decimal``, ``bool`` (yes / no / not stated), ``enum``
 (``choices``), ``enums`` and ``texts`` (comma-separated lists; ``-`` for an empty list),
-``prior`` (prior testing: ``SECTION HOURS KM y|n`` entries separated by ``;``), ``records``
-(a list of records: "none on record" or not stated; entries are kept from the file).
+``prior`` (prior testing: ``SECTION HOURS KM y|n`` entries separated by ``;``), ``violations``
+(``DATE KIND [serious]`` entries separated by ``;``, ``none`` for none on record) and ``accidents``
+(``DATE LIABILITY [injury]`` entries, ``none`` for none on record). Empty always means "not stated".
+
+The items of a list (drivers, vehicles, policies, incidents, consortium members…) are asked one at
+a time: :func:`rows` shows the selected item of each list, so a form has the same size however
+many vehicles an application has.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from dataclasses import dataclass
 
 from icv_permits.i18n import N_
 from icv_permits.model.application import (
-    Activity, BusinessScope, Contract, DataItem, Holder, InsuranceKind, LicenceClass, Material, NoticeKind, Province,
-    VehicleCategory, VehicleType,
+    Activity, BusinessScope, Contract, DataItem, Holder, IncidentKind, InsuranceKind, LicenceClass, Liability, Material,
+    NoticeKind, Province, VehicleCategory, VehicleType,
 )
 
 RT, DA, DO = Activity.road_test.value, Activity.demonstration_application.value, Activity.demonstration_operation.value
@@ -74,6 +79,20 @@ def _e(enum) -> tuple[str, ...]:
 
 B = "bool"
 
+
+def _material_rules(material: str) -> tuple[str, ...]:
+    """The rules listing a material: MAT-01 (road test), MAT-02 (demonstration application), MAT-03
+    (demonstration operation: the DA list plus the operating qualification and the fee scheme)."""
+    if material in ("operating_qualification", "fee_scheme"):
+        return ("MAT-03",)
+    if material in ("demonstration_plan_review", "carriage_statement", "road_test_records", "cybersecurity_assessment"):
+        return ("MAT-02", "MAT-03")
+    if material == "yrd_notice_and_plates":
+        return ("MAT-01", "YRD-01")
+    if material == "added_vehicle_explanation":
+        return ("ADD-01",)  # no materials list names it; ADD-01 asks for the necessity to be explained
+    return ("MAT-01", "MAT-02", "MAT-03") if material in ("basic_information", "insurance_proofs") else ("MAT-01",)
+
 STEPS: tuple[Step, ...] = (
     Step("activity", N_("Activity"), (
         Field("activity", N_("Activity"), "enum", _e(Activity), rules=("SCO-01",), example="demonstration_application"),
@@ -101,7 +120,11 @@ STEPS: tuple[Step, ...] = (
         Field("entity.operating_qualification.valid_until", N_("Operating permit valid until"), "date", only=DEMO, rules=("ENT-08",), example="2029-06-30"),
         Field("entity.consortium.operating_services_agreement", N_("Consortium: operating services agreement"), B, only=DEMO, rules=("ENT-07",), example="yes"),
         Field("entity.consortium.tort_liability_agreement", N_("Consortium: tort liability agreement"), B, only=DEMO, rules=("ENT-07",), example="yes"),
-    )),
+    ), lists=(ListPart("entity.consortium.members", N_("Consortium member {n}"), (
+        Field("name", N_("Name"), rules=("ENT-07",), example="合肥公交集团有限公司"),
+        Field("credit_code", N_("Unified social credit code"), rules=("ENT-07",), example="91340100148975315P"),
+        Field("operating_service_capability", N_("Can provide the operating services"), B, rules=("ENT-07",), example="yes"),
+    ), only=DEMO),)),
     Step("drivers", N_("Drivers"), lists=(ListPart("drivers", N_("Driver {n}"), (
         Field("ref", N_("Reference"), example="D1"),
         Field("name", N_("Name"), example="王磊"),
@@ -109,15 +132,15 @@ STEPS: tuple[Step, ...] = (
         Field("phone", N_("Phone"), personal=True, example="13955512345"),
         Field("contract", N_("Contract"), "enum", _e(Contract), rules=("DRV-01",), example="labour"),
         Field("licence.classes", N_("Licence classes"), "enums", _e(LicenceClass), rules=("DRV-02",), example="C1"),
-        Field("licence.first_issued", N_("Licence first issued"), "date", rules=("DRV-03",), example="2012-06-18"),
-        Field("full_score_dates", N_("Dates of a 12-point full score"), "texts", rules=("DRV-04",), example="-"),
-        Field("serious_violations", N_("Serious violations"), "records", rules=("DRV-05",), example="none"),
-        Field("drink_or_drug_record", N_("Drink or drug driving record"), B, rules=("DRV-06",), example="no"),
-        Field("accidents", N_("Accidents"), "records", rules=("DRV-07",), example="none"),
-        Field("training.certified", N_("Training certified"), B, rules=("DRV-01",), example="yes"),
-        Field("training.covers_plan", N_("Training covers the plan"), B, rules=("DRV-01",), example="yes"),
-        Field("training.covers_emergency", N_("Training covers emergencies"), B, rules=("DRV-01",), example="yes"),
-        Field("training.hours", N_("Training hours"), "decimal", rules=("DRV-01",), example="60"),
+        Field("licence.first_issued", N_("Licence first issued"), "date", rules=("DRV-02",), example="2012-06-18"),
+        Field("full_score_dates", N_("Dates of a 12-point full score"), "texts", rules=("DRV-03",), example="-"),
+        Field("serious_violations", N_("Traffic violations"), "violations", rules=("DRV-04",), example="2024-03-02 超速50%以上 serious"),
+        Field("drink_or_drug_record", N_("Drink or drug driving record"), B, rules=("DRV-05",), example="no"),
+        Field("accidents", N_("Accidents"), "accidents", rules=("DRV-06",), example="2023-05-01 minor; 2021-09-12 main injury"),
+        Field("training.certified", N_("Training certified"), B, rules=("DRV-07",), example="yes"),
+        Field("training.covers_plan", N_("Training covers the plan"), B, rules=("DRV-07",), example="yes"),
+        Field("training.covers_emergency", N_("Training covers emergencies"), B, rules=("DRV-07",), example="yes"),
+        Field("training.hours", N_("Training hours"), "decimal", rules=("DRV-07",), example="60"),
     )),)),
     Step("vehicles", N_("Vehicles"), lists=(ListPart("vehicles", N_("Vehicle {n}"), (
         Field("vin", N_("VIN"), rules=("VEH-10",), example="LSVAU218XN2183294"),
@@ -137,22 +160,22 @@ STEPS: tuple[Step, ...] = (
         Field("data_recording.online_monitoring", N_("Online monitoring"), B, rules=("VEH-05",), example="yes"),
         Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", _e(DataItem), rules=("VEH-05",),
               example="control_mode, position, motion_state, perception_response"),
-        Field("data_recording.pre_event_seconds", N_("Seconds kept before an event"), "decimal", rules=("VEH-05",), example="90"),
-        Field("data_recording.retention_months", N_("Months data are kept"), "decimal", rules=("VEH-05",), example="12"),
-        Field("test_zone.tested", N_("Tested in a test zone"), B, rules=("VEH-06",), example="yes"),
-        Field("test_zone.third_party_inspection_passed", N_("Third-party inspection passed"), B, rules=("VEH-06",), example="yes"),
-        Field("test_zone.report_number", N_("Test zone report number"), rules=("VEH-06",), example="AHTC-2025-0931"),
+        Field("data_recording.pre_event_seconds", N_("Seconds kept before an event"), "decimal", rules=("VEH-06",), example="90"),
+        Field("data_recording.retention_months", N_("Months data are kept"), "decimal", rules=("VEH-06",), example="12"),
+        Field("test_zone.tested", N_("Tested in a test zone"), B, rules=("VEH-07",), example="yes"),
+        Field("test_zone.third_party_inspection_passed", N_("Third-party inspection passed"), B, rules=("VEH-07",), example="yes"),
+        Field("test_zone.report_number", N_("Test zone report number"), rules=("VEH-07",), example="AHTC-2025-0931"),
         Field("body_marking", N_("Body marking"), rules=("VEH-08",), example="自动驾驶示范应用"),
         Field("roof_sign_lamp", N_("Roof sign lamp"), B, rules=("VEH-09",), example="yes"),
         Field("connected_remote_control", N_("Connected to a remote control platform"), B, rules=("MAT-02",), example="yes"),
         Field("drivers", N_("Drivers (refs)"), "texts", example="D1, D2"),
     )),)),
     Step("evidence", N_("Evidence"), (
-        Field("evidence.trips", N_("Trip log files"), "texts", rules=("EVD-01",), example="evidence/trips.csv"),
-        Field("evidence.incidents", N_("Incident record files"), "texts", rules=("EVD-02",), example="evidence/incidents.csv"),
+        Field("evidence.trips", N_("Trip log files"), "texts", rules=("EVD-01", "EVD-05"), example="evidence/trips.csv"),
+        Field("evidence.incidents", N_("Incident record files"), "texts", rules=("EVD-02", "EVD-03"), example="evidence/incidents.csv"),
     ), lists=(
         ListPart("vehicles", N_("Vehicle {n}"), (
-            Field("prior_testing", N_("Prior testing (section hours km y/n; …)"), "prior", rules=("EVD-01", "EVD-04"),
+            Field("prior_testing", N_("Prior testing (section hours km y/n; …)"), "prior", rules=("EVD-01", "EVD-04", "EVD-05"),
                   example="HF-GX-001 180.5 820.4 y; HF-BH-A01 75 310.2 y"),
         ), addable=False),
         ListPart("notices", N_("Earlier notice {n}"), (
@@ -161,10 +184,20 @@ STEPS: tuple[Step, ...] = (
             Field("issuer_province", N_("Issuing province"), "enum", _e(Province), when="yrd_recognition", rules=("YRD-01",), example="jiangsu"),
             Field("issued", N_("Issued"), "date", example="2025-06-10"),
             Field("valid_until", N_("Valid until"), "date", rules=("PER-01",), example="2026-12-09"),
-            Field("vins", N_("VINs"), "texts", example="LSVAU218XN2183294"),
+            Field("vins", N_("VINs"), "texts", rules=("EVD-01", "EVD-04"), example="LSVAU218XN2183294"),
             Field("configurations", N_("Configurations"), "texts", rules=("ADD-01",), example="XT-R3-L4-2025A"),
             Field("sections", N_("Sections"), "texts", rules=("EVD-01",), example="HF-GX-001"),
             Field("plates_valid_until", N_("Plates valid until"), "date", rules=("PER-02",), example="2026-12-09"),
+        )),
+        ListPart("incidents", N_("Incident {n}"), (
+            Field("kind", N_("Kind"), "enum", _e(IncidentKind), rules=("EVD-02", "EVD-03"), example="violation"),
+            Field("date", N_("Date"), "date", rules=("EVD-02", "EVD-03"), example="2026-03-14"),
+            Field("vin", N_("VIN"), rules=("EVD-02", "EVD-03"), example="LSVAU218XN2183294"),
+            Field("section", N_("Section"), example="HF-GX-001"),
+            Field("liability", N_("Liability (accidents)"), "enum", _e(Liability), rules=("EVD-03",), example="none"),
+            Field("police_reference", N_("Police reference"), example="合公交认字〔2026〕0312号"),
+            Field("during_road_test", N_("During the road test"), B, rules=("EVD-02", "EVD-03"), example="yes"),
+            Field("description", N_("Description"), example="占用公交车道"),
         )),
     )),
     Step("scope", N_("Sections and period"), (
@@ -173,17 +206,17 @@ STEPS: tuple[Step, ...] = (
         Field("period.end", N_("Period end"), "date", rules=("SCO-02",), example="2027-11-30"),
     )),
     Step("plan", N_("Plan"), (
-        Field("operations.carries_passengers", N_("Carries passengers"), B, rules=("OPS-01",), example="yes"),
-        Field("operations.carries_goods", N_("Carries goods"), B, rules=("OPS-02",), example="no"),
-        Field("operations.passengers_are_test_staff_only", N_("Only test staff on board"), B, only=ONLY_RT, rules=("OPS-01",), example="yes"),
+        Field("operations.carries_passengers", N_("Carries passengers"), B, rules=("OPS-02", "OPS-03", "INS-03"), example="yes"),
+        Field("operations.carries_goods", N_("Carries goods"), B, rules=("OPS-02", "OPS-03"), example="no"),
+        Field("operations.passengers_are_test_staff_only", N_("Only test staff on board"), B, only=ONLY_RT, rules=("OPS-02",), example="yes"),
         Field("operations.goods_are_ballast_only", N_("Only ballast carried"), B, only=ONLY_RT, rules=("OPS-02",), example="yes"),
         Field("operations.max_people_per_vehicle", N_("Most people per vehicle"), "int", rules=("OPS-03",), example="4"),
         Field("operations.max_load_kg_per_vehicle", N_("Most load per vehicle (kg)"), "int", rules=("OPS-03",), example="800"),
         Field("operations.dangerous_goods", N_("Dangerous goods"), B, rules=("OPS-04",), example="no"),
         Field("operations.unlicensed_transport_business", N_("Unlicensed transport business"), B, rules=("OPS-04",), example="no"),
-        Field("operations.brake_tests_on_public_roads", N_("Brake tests on public roads"), B, rules=("OPS-05",), example="no"),
-        Field("operations.risk_notice_to_riders", N_("Riders told of the risks"), B, only=DEMO, rules=("OPS-06",), example="yes"),
-        Field("operations.autonomous_only_on_declared_sections", N_("Autonomous only on the sections applied for"), B, rules=("OPS-05",), example="yes"),
+        Field("operations.brake_tests_on_public_roads", N_("Brake tests on public roads"), B, rules=("OPS-01",), example="no"),
+        Field("operations.risk_notice_to_riders", N_("Riders told of the risks"), B, only=DEMO, rules=("OPS-05",), example="yes"),
+        Field("operations.autonomous_only_on_declared_sections", N_("Autonomous only on the sections applied for"), B, rules=("OPS-06",), example="yes"),
         Field("operations.fee_charged", N_("Fees charged"), B, only=DEMO, rules=("MAT-03",), example="no"),
         Field("adding.original_notice", N_("Original notice (adding vehicles)"), when="adding_vehicles", rules=("ADD-01",), example="皖智网示〔2026〕003号"),
         Field("adding.necessity_explained", N_("Necessity explained"), B, when="adding_vehicles", rules=("ADD-01",), example="yes"),
@@ -199,7 +232,7 @@ STEPS: tuple[Step, ...] = (
         Field("valid_to", N_("Valid to"), "date", rules=("INS-01",), example="2027-11-30"),
     )),)),
     Step("materials", N_("Materials"), tuple(
-        Field(f"materials.{m.value}", f"material:{m.value}", B, rules=("MAT-01",), example="yes",
+        Field(f"materials.{m.value}", f"material:{m.value}", B, rules=_material_rules(m.value), example="yes",
               only=DEMO if m.value in ("demonstration_plan_review", "carriage_statement", "operating_qualification", "fee_scheme") else frozenset(),
               when={"yrd_notice_and_plates": "yrd_recognition", "added_vehicle_explanation": "adding_vehicles"}.get(m.value))
         for m in Material
@@ -233,18 +266,34 @@ def step(step_id: str) -> Step:
     return next(s for s in STEPS if s.id == step_id)
 
 
-def rows(step_: Step, draft: dict) -> list[tuple[str | None, Field | None, str]]:
-    """The rows of a step for this draft: ``(header, None, list_path)`` before each list item and
-    ``(None, field, absolute path)`` for each field asked."""
+def items(part: ListPart, draft: dict) -> list:
+    """The items of a list of the draft (``[]`` when absent or not a list)."""
+    cur = draft
+    for name in part.path.split("."):
+        cur = cur.get(name) if isinstance(cur, dict) else None
+    return cur if isinstance(cur, list) else []
+
+
+def part_asked(part: ListPart, draft: dict) -> bool:
+    return not part.only or draft.get("activity") in part.only
+
+
+def rows(step_: Step, draft: dict, selected: dict[str, int] | None = None) -> list[tuple[str | None, Field | None, str]]:
+    """The rows of a step for this draft: ``(header, None, item path)`` before each list item and
+    ``(None, field, absolute path)`` for each field asked. With ``selected`` (list path → index),
+    only the selected item of each list is shown (the form); without it, every item (the review)."""
     out: list[tuple[str | None, Field | None, str]] = []
     for f in step_.fields:
         if f.asked(draft):
             out.append((None, f, f.path))
     for part in step_.lists:
-        if part.only and draft.get("activity") not in part.only:
+        if not part_asked(part, draft):
             continue
-        items = draft.get(part.path) if isinstance(draft.get(part.path), list) else []
-        for i in range(len(items)):
+        n = len(items(part, draft))
+        shown = range(n)
+        if selected is not None and n:
+            shown = [max(0, min(selected.get(part.path, 0), n - 1))]
+        for i in shown:
             out.append((part.item_label, None, f"{part.path}[{i}]"))
             for f in part.fields:
                 if f.asked(draft):

@@ -1,0 +1,169 @@
+"""The guided application's table of fields (tui/fields.py) and the typed-text forms of values
+(tui/common.py), without running the app.
+
+F1 shows, for the focused field, the rules that judge it: the table must name them right. The
+test changes each field of the examples (removed, a yes/no flipped, a list emptied) and checks
+that the rules the table names are among the rules whose findings change."""
+
+from __future__ import annotations
+
+import collections
+import copy
+import datetime as dt
+from pathlib import Path
+
+import pendulum
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+pytest.importorskip("textual")
+
+from icv_permits import drafts as D  # noqa: E402
+from icv_permits.loader import read_document  # noqa: E402
+from icv_permits.pack import load_pack  # noqa: E402
+from icv_permits.service import FixedClock, check_application  # noqa: E402
+from tui import fields as F  # noqa: E402
+from tui.common import STRUCTURED, parse_text, show_text  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
+
+
+def _specs():
+    for s in F.STEPS:
+        for f in s.fields:
+            yield f.path, f
+        for p in s.lists:
+            for f in p.fields:
+                yield f"{p.path}[0].{f.path}", f
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return load_pack("anhui-2025")
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return {p: read_document(p) for p in sorted(EXAMPLES.glob("*.yaml")) if p.name != "expected.yaml"}
+
+
+def _outcomes(doc: dict, pack, base: Path):
+    status = D.validate_draft(doc)
+    if status.application is None:
+        return None
+    result = check_application(status.application, pack=pack, clock=CLOCK, base_dir=base)
+    out = collections.defaultdict(list)
+    for f in result.decision.findings:
+        out[f.rule_id].append((f.outcome.value, f.reason, f.field, sorted(map(str, f.values.items()))))
+    return out
+
+
+def test_every_rule_named_by_a_field_exists(pack):
+    for path, spec in _specs():
+        for rid in spec.rules:
+            assert rid in pack.rules, f"{path} names {rid}, which the pack does not have"
+
+
+def test_f1_names_the_rules_that_judge_each_field(pack, examples):
+    judged = 0
+    wrong = []
+    for path, spec in _specs():
+        if not spec.rules:
+            continue
+        changed: set[str] = set()
+        for file, doc in examples.items():
+            value = D.get_path(doc, path)
+            if value is None:
+                continue
+            base = _outcomes(doc, pack, file.parent)
+            variants = [None]
+            if isinstance(value, bool):
+                variants.append(not value)
+            elif isinstance(value, list) and value:
+                variants.append([])
+            for v in variants:
+                mutated = copy.deepcopy(doc)
+                D.set_path(mutated, path, v)
+                after = _outcomes(mutated, pack, file.parent)
+                if base is None or after is None:
+                    continue
+                changed |= {rid for rid in set(base) | set(after) if base.get(rid) != after.get(rid)}
+        if changed:
+            judged += 1
+            if not set(spec.rules) & changed:
+                wrong.append(f"{path}: F1 names {spec.rules}, the findings of {sorted(changed)} change")
+    assert not wrong, "\n".join(wrong)
+    assert judged >= 60  # most fields are exercised by the examples
+
+
+# ---------------------------------------------------------------- typed text ↔ values
+
+_dates = st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat)
+_word = st.text(st.sampled_from("超速闯红灯违停占用公交车道ABCxyz50%"), min_size=1, max_size=8)
+_violations = st.lists(st.fixed_dictionaries({
+    "date": _dates, "kind": st.lists(_word, min_size=1, max_size=3).map(" ".join), "serious": st.booleans()}), max_size=4)
+_accidents = st.lists(st.fixed_dictionaries({
+    "date": _dates, "liability": st.sampled_from(["full", "main", "equal", "minor", "none"]),
+    "death_or_serious_injury": st.booleans()}), max_size=4)
+
+
+@given(_violations)
+def test_violations_typed_back_are_the_same_records(records):
+    assert parse_text("violations", show_text("violations", records)) == records
+
+
+@given(_accidents)
+def test_accidents_typed_back_are_the_same_records(records):
+    assert parse_text("accidents", show_text("accidents", records)) == records
+
+
+@pytest.mark.parametrize(("kind", "text", "value"), [
+    ("violations", "none", []),
+    ("violations", "无", []),
+    ("violations", "", None),  # not stated
+    ("violations", "2024-03-02 超速50%以上 serious", [{"date": "2024-03-02", "kind": "超速50%以上", "serious": True}]),
+    ("violations", "2024-03-02 超速 严重；2023-01-05 违停", [
+        {"date": "2024-03-02", "kind": "超速", "serious": True}, {"date": "2023-01-05", "kind": "违停", "serious": False}]),
+    ("violations", "2024-03-02 serious", [{"date": "2024-03-02", "kind": "serious", "serious": False}]),
+    ("accidents", "2023-05-01 minor; 2021-09-12 main injury", [
+        {"date": "2023-05-01", "liability": "minor", "death_or_serious_injury": False},
+        {"date": "2021-09-12", "liability": "main", "death_or_serious_injury": True}]),
+    ("accidents", "2021-09-12 main 伤亡", [{"date": "2021-09-12", "liability": "main", "death_or_serious_injury": True}]),
+])
+def test_records_are_read_as_typed(kind, text, value):
+    assert parse_text(kind, text) == value
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    ("violations", "2024-03-02"),  # no kind
+    ("accidents", "2024-03-02"),  # no liability
+    ("accidents", "2024-03-02 main badly hurt"),  # one word too many
+    ("prior", "HF-GX-001 180"),  # no km
+])
+def test_what_cannot_be_read_is_kept_as_typed(kind, text):
+    assert kind in STRUCTURED
+    assert parse_text(kind, text) == text
+
+
+def test_one_item_of_each_list_is_shown_on_the_form():
+    draft = read_document(Path(__file__).resolve().parent.parent / "bench" / "data" / "app-5x5.yaml")
+    vehicles = F.step("vehicles")
+    every = [p for _h, spec, p in F.rows(vehicles, draft) if spec]
+    one = [p for _h, spec, p in F.rows(vehicles, draft, {"vehicles": 3}) if spec]
+    assert len(every) == 5 * len(one)
+    assert all(p.startswith("vehicles[3].") for p in one)
+    # an index past the end shows the last item
+    assert all(p.startswith("vehicles[4].") for _h, spec, p in F.rows(vehicles, draft, {"vehicles": 9}) if spec)
+
+
+def test_consortium_members_and_incidents_are_asked_where_they_apply():
+    da = {"activity": "demonstration_application", "entity": {"consortium": {"members": [{}, {}]}}, "incidents": [{}]}
+    entity = [p for _h, spec, p in F.rows(F.step("entity"), da) if spec]
+    assert "entity.consortium.members[1].credit_code" in entity
+    rt = dict(da, activity="road_test")
+    assert not [p for _h, _s, p in F.rows(F.step("entity"), rt) if p.startswith("entity.consortium.members")]
+    evidence = [p for _h, spec, p in F.rows(F.step("evidence"), rt) if spec]
+    assert "incidents[0].liability" in evidence
+    assert F.field_for("entity.consortium.members[1].credit_code").rules == ("ENT-07",)
