@@ -18,7 +18,7 @@ import typer
 from . import __version__
 from .errors import InputError
 from .i18n import N_, t
-from .pack import DEFAULT_PACK, PackError
+from .errors import DEFAULT_PACK, PackError
 
 EXIT_INTERNAL = 70
 

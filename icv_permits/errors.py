@@ -168,3 +168,29 @@ def kind_of(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return KIND_LIST
     return KIND_OTHER
+
+
+DEFAULT_PACK = "anhui-2025"
+"""The rule pack used when none is named (re-exported by :mod:`icv_permits.pack`)."""
+
+
+class PackError(Exception):
+    """A pack cannot be found or is malformed (exit code 2).
+
+    Errors a user can cause (an unknown ``--pack``) carry a msgid of the ``report`` domain so they
+    render in Chinese too; errors inside a pack's files are for its maintainer and stay English.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, msgid: str | None = None, **params: object):
+        super().__init__(message)
+        self.msgid = msgid
+        self.params = params
+
+    def render(self, lang: str) -> str:
+        if self.msgid is None:
+            return str(self)
+        from .i18n import t
+
+        return t(lang, self.msgid, "report", **self.params)

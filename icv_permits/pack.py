@@ -35,29 +35,7 @@ from .model.application import Activity, Modifiers
 from .model.types import Date
 
 PACK_FILES = ("pack.yaml", "sources.yaml", "rules.yaml", "parameters.yaml", "sections.yaml")
-DEFAULT_PACK = "anhui-2025"
-
-
-class PackError(Exception):
-    """A pack cannot be found or is malformed (exit code 2).
-
-    Errors a user can cause (an unknown ``--pack``) carry a msgid of the ``report`` domain so they
-    render in Chinese too; errors inside a pack's files are for its maintainer and stay English.
-    """
-
-    exit_code = 2
-
-    def __init__(self, message: str, msgid: str | None = None, **params: object):
-        super().__init__(message)
-        self.msgid = msgid
-        self.params = params
-
-    def render(self, lang: str) -> str:
-        if self.msgid is None:
-            return str(self)
-        from .i18n import t
-
-        return t(lang, self.msgid, "report", **self.params)
+from .errors import DEFAULT_PACK, PackError  # noqa: E402,F401 - defined there so the CLI starts without the model
 
 
 class _M(BaseModel):

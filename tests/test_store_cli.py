@@ -480,3 +480,14 @@ def test_unreachable_postgresql_exit_6_without_password():
         assert "Database unavailable (exit 6)" in r.stderr
         assert password not in out(r)
         assert "127.0.0.1:1" in r.stderr
+
+
+def test_the_shipped_revisions_are_alembics():
+    """Opening a store compares its revision with ``db.REVISIONS`` without importing Alembic: the
+    list must be exactly Alembic's migrations, oldest first."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(db.alembic_config("sqlite://"))
+    walked = [s.revision for s in script.walk_revisions()]  # newest first
+    assert tuple(reversed(walked)) == db.REVISIONS
+    assert script.get_current_head() == db.head_revision()

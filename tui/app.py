@@ -8,6 +8,7 @@ check; screens hold no business logic. See docs/tui.md.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,23 @@ class ModeScreen(Screen):
         self.app.switch_mode_to((event.button.id or "").removeprefix("mode-"))
 
 
+class LoadingScreen(Screen):
+    """The first screen of a mode while its code loads."""
+
+    def __init__(self, mode: str):
+        super().__init__()
+        self.mode = mode
+
+    def compose(self) -> ComposeResult:
+        lang = self.app.lang
+        with Vertical(id="modes"):
+            yield Static(t(lang, "icv-permits — choose a mode"), id="modes-title", classes="title")
+            what = {"applicant": "Applicant: prepare and pre-check an application", "regulator": "Regulator: review submissions and decide",
+                    "auditor": "Auditor: verify, replay and explain the log"}[self.mode]
+            yield Static(t(lang, "Opening: {what}…", what=t(lang, what)), id="modes-hint")
+        yield KeyBar(())
+
+
 class Commands(Provider):
     """The command palette: modes, language, help, and the current screen's commands."""
 
@@ -134,7 +152,7 @@ class ICVApp(App):
         self.start_mode = mode if mode in MODES else ("applicant" if file else None)
         self.keymap_file = keymap_file
         self.keymap: dict[str, str] = {}
-        self.actor = actor
+        self._actor = actor
         self.draft: dict[str, Any] = {}
         self.draft_name: str | None = None
         self.status: D.DraftStatus | None = None
@@ -146,6 +164,16 @@ class ICVApp(App):
         self.checks = 0  # how many checks ran (tests and the benchmark wait on it)
 
     # ------------------------------------------------------------ services
+
+    @property
+    def actor(self) -> str:
+        """Who decides and saves (``ICV_PERMITS_ACTOR`` or the user name), looked up when first
+        needed: the workflow module it lives in loads the store."""
+        if self._actor is None:
+            from icv_permits.workflow import default_actor
+
+            self._actor = default_actor()
+        return self._actor
 
     def pack(self, pack_id: str | None = None) -> Pack:
         pid = pack_id or self.pack_id
@@ -181,38 +209,53 @@ class ICVApp(App):
         import icv_permits.service  # noqa: F401
 
     def on_mount(self) -> None:
-        # after the first screen is drawn, not before: the import would compete with the first paint
-        self.set_timer(0.3, lambda: self.run_worker(self._warm_up, thread=True, group="warm-up"))
+        if not self.start_mode:
+            # while the user chooses a mode; after the first paint, which the import would slow down
+            self.set_timer(0.3, lambda: self.run_worker(self._warm_up, thread=True, group="warm-up"))
         self.keymap, problems = load_keymap(self.keymap_file)
         if self.keymap:
             self.set_keymap(self.keymap)
         for p in problems:
             self.notify(t(self.lang, "Key file: unknown binding id or bad value: {what}", what=p), severity="warning", timeout=8)
-        if self.actor is None:
-            from icv_permits.workflow import default_actor
-
-            self.actor = default_actor()
-        if self.start_file is not None:
-            self.open_draft(str(self.start_file), show=False)
         if self.start_mode:
             self.switch_mode_to(self.start_mode)
         else:
             self.push_screen(ModeScreen())
 
     def switch_mode_to(self, mode: str) -> None:
-        from .applicant import ApplicantScreen
-        from .office import AuditorScreen, RegulatorScreen
-
-        screen = {"applicant": ApplicantScreen, "regulator": RegulatorScreen, "auditor": AuditorScreen}.get(mode)
-        if screen is None:
+        """Open a mode's screen. The first time, its code (the model and engine for the applicant;
+        the store and the log for the others: 0.3–0.7 s of imports) is loaded after a first screen
+        saying so has been drawn, so the app answers at once (docs/benchmarks.md)."""
+        if mode not in MODES:
             return
+        module = "tui.applicant" if mode == "applicant" else "tui.office"
+        if module in sys.modules:
+            self._switch_now(mode)
+            return
+        self._pop_to_base()
+        self.push_screen(LoadingScreen(mode))
+        self.call_after_refresh(self._switch_now, mode)
+
+    def _pop_to_base(self) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
+
+    def _switch_now(self, mode: str) -> None:
+        if mode == "applicant":  # the applicant's screen needs neither the store nor the log
+            from .applicant import ApplicantScreen as screen
+
+            if self.start_file is not None:
+                start, self.start_file = self.start_file, None
+                self.open_draft(str(start), show=False)
+        else:
+            from . import office
+
+            screen = office.RegulatorScreen if mode == "regulator" else office.AuditorScreen
+        self._pop_to_base()
         self.push_screen(screen())
 
     def action_choose_mode(self) -> None:
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
+        self._pop_to_base()
         self.push_screen(ModeScreen())
 
     # ------------------------------------------------------------ the draft

@@ -212,6 +212,8 @@ REGULATOR_KEYS = (
     Key("regulator.approve", "ctrl+a", "decide('approve')", N_("Approve")),
     Key("regulator.return", "ctrl+t", "decide('return')", N_("Return")),
     Key("regulator.reject", "ctrl+j", "decide('reject')", N_("Reject")),
+    Key("regulator.renew", "ctrl+l", "renew_plates", N_("Renew plates")),
+    Key("regulator.entity", "f4", "entity_history", N_("Entity history")),
 )
 AUDITOR_KEYS = (
     Key("auditor.refresh", "f5", "refresh", N_("Refresh")),

@@ -12,6 +12,7 @@ from textual.widgets import Button, DataTable, Input, Static, TabbedContent, Tab
 from icv_permits import drafts as D
 from icv_permits import ledger, workflow
 from icv_permits import render_audit as A
+from icv_permits import render_store as RS
 from icv_permits.engine.decision import Decision
 from icv_permits.errors import InputError
 from icv_permits.render import VERDICTS
@@ -35,6 +36,9 @@ class RegulatorScreen(Screen):
         self.selected: int | None = None
         self.revision: int | None = None
         self.views = []
+        self.notice_rows: list[dict] = []
+        self.selected_code: str | None = None  # the entity of the selected submission
+        self.entity_code: str | None = None  # the entity shown in the history tab
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title", classes="title")
@@ -55,6 +59,11 @@ class RegulatorScreen(Screen):
                 yield Static("", id="decide-result")
             with TabPane("", id="tab-notices"):
                 yield DataTable(id="notices", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="notice-result")
+            with TabPane("", id="tab-entity"):
+                yield Input(id="credit-code", compact=True)
+                with VerticalScroll(id="entity-box"):
+                    yield Static("", id="entity")
         yield KeyBar(REGULATOR_KEYS)
 
     def on_mount(self) -> None:
@@ -65,14 +74,18 @@ class RegulatorScreen(Screen):
         lang = self.app.lang
         self.query_one("#title", Static).update(t(lang, "Regulator · the queue of submissions under review"))
         tabs = self.query_one("#tabs", TabbedContent)
-        for pid, label in (("tab-queue", N_("Queue")), ("tab-sub", N_("Submission")), ("tab-notices", N_("Notices expiring in 30 days"))):
+        for pid, label in (("tab-queue", N_("Queue")), ("tab-sub", N_("Submission")), ("tab-notices", N_("Notices expiring in 30 days")),
+                           ("tab-entity", N_("Entity history"))):
             tabs.get_tab(pid).label = t(lang, label)
+        self.query_one("#credit-code", Input).placeholder = t(lang, "Unified social credit code, then Enter (F4: the entity of the submission or notice)")
         self.query_one("#reason", Input).placeholder = t(lang, "Reason (needed to return, reject or go against the engine)")
         for bid, label in (("approve", N_("Approve")), ("return", N_("Return")), ("reject", N_("Reject"))):
             self.query_one(f"#{bid}", Button).label = t(lang, label)
         self.query_one(KeyBar).relabel()
         if self.views or self.selected is not None:
             self.action_refresh()
+        if self.entity_code:
+            self.action_entity_history(self.entity_code, switch=False)
 
     def action_refresh(self) -> None:
         lang = self.app.lang
@@ -83,6 +96,7 @@ class RegulatorScreen(Screen):
         notices = self.query_one("#notices", DataTable)
         notices.clear(columns=True)
         notices.add_columns(t(lang, "Notice"), t(lang, "Entity"), t(lang, "Valid until"), t(lang, "Days left"), t(lang, "Plates until"))
+        self.notice_rows = []
         if store is None:
             return
         try:
@@ -90,9 +104,10 @@ class RegulatorScreen(Screen):
             for v in self.views:
                 table.add_row(str(v.id), t(lang, STATES.get(v.state, v.state)), _verdict(lang, v.verdict), v.entity_name,
                               str(v.vehicles), v.updated_at[:10], key=str(v.id))
-            for n in workflow.list_notices(store, clock=self.app.clock, expiring_within_days=30):
+            self.notice_rows = workflow.list_notices(store, clock=self.app.clock, expiring_within_days=30)
+            for n in self.notice_rows:
                 notices.add_row(n["number"], n.get("entity_name") or n.get("credit_code", ""), n["valid_until"], str(n["days_left"]),
-                                n.get("plates_run_until") or "—")
+                                n.get("plates_run_until") or "—", key=n["number"])
         except InputError as exc:
             self.app.show_error(exc)
         if self.selected is not None:
@@ -114,7 +129,7 @@ class RegulatorScreen(Screen):
         except InputError as exc:
             self.app.show_error(exc)
             return
-        self.selected, self.revision = sub_id, view.revision
+        self.selected, self.revision, self.selected_code = sub_id, view.revision, view.credit_code
         head = Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
                        state=t(lang, STATES.get(view.state, view.state)), entity=view.entity_name) + "\n", style="bold")
         head.append(D.to_yaml(doc))
@@ -156,9 +171,74 @@ class RegulatorScreen(Screen):
         self.action_refresh()
         self.load(sel)
 
+    # ------------------------------------------------------------ plates and entities
+
+    def highlighted_notice(self) -> dict | None:
+        table = self.query_one("#notices", DataTable)
+        if not self.notice_rows:
+            return None
+        return self.notice_rows[min(table.cursor_row, len(self.notice_rows) - 1)]
+
+    def action_renew_plates(self) -> None:
+        """Renew the plates of the notice highlighted in the notices tab (30-day window, never past
+        the notice: the workflow's rules)."""
+        lang = self.app.lang
+        tabs = self.query_one("#tabs", TabbedContent)
+        out = self.query_one("#notice-result", Static)
+        tabs.active = "tab-notices"
+        notice = self.highlighted_notice()
+        if notice is None:
+            out.update(Text(t(lang, "No notice is highlighted: the notices expiring within 30 days are listed here."), style="yellow"))
+            return
+        store = self.app.open_store_or_show()
+        if store is None:
+            return
+        try:
+            result = workflow.renew_plates(store, notice["number"], actor=self.app.actor, clock=self.app.clock)
+        except InputError as exc:
+            out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
+            return
+        self.selected_code = notice["credit_code"]
+        self.action_refresh()
+        out.update(Text(RS.renewed(result, lang).rstrip(), style="bold green"))
+
+    def action_entity_history(self, code: str | None = None, switch: bool = True) -> None:
+        """The history of an entity: typed in, else the highlighted notice's (in the notices tab),
+        else the selected submission's."""
+        lang = self.app.lang
+        tabs = self.query_one("#tabs", TabbedContent)
+        if code is None:
+            notice = self.highlighted_notice() if tabs.active == "tab-notices" else None
+            code = (notice or {}).get("credit_code") or self.selected_code or self.entity_code
+        if switch:
+            tabs.active = "tab-entity"
+        box = self.query_one("#entity", Static)
+        if not code:
+            box.update(Text(t(lang, "Type a unified social credit code, or choose a submission first."), style="yellow"))
+            self.query_one("#credit-code", Input).focus()
+            return
+        store = self.app.open_store_or_show()
+        if store is None:
+            return
+        try:
+            data = workflow.entity_history(store, code, clock=self.app.clock)
+        except InputError as exc:
+            box.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
+            return
+        self.entity_code = data["credit_code"]
+        self.query_one("#credit-code", Input).value = data["credit_code"]
+        box.update(Text(RS.entity(data, lang)))
+
+    @on(Input.Submitted, "#credit-code")
+    def _code_typed(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.action_entity_history(event.value.strip())
+
     def palette_commands(self):
         lang = self.app.lang
         yield t(lang, "Refresh the queue"), self.action_refresh
+        yield t(lang, "Renew the plates of the highlighted notice"), self.action_renew_plates
+        yield t(lang, "Entity history"), self.action_entity_history
         for v in self.views:
             yield t(lang, "Open submission {id} ({entity})", id=v.id, entity=v.entity_name), (lambda i=v.id: self.load(i))
 

@@ -16,10 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
@@ -138,19 +135,27 @@ def _new_engine(url: str) -> Engine:
         raise InputError([Problem(URL_ENV, N_("cannot use {value}: {error_text}"), {"value": shown_url(url), "error_text": str(exc)[:200]}, "bad_url")]) from None
 
 
-def alembic_config(url: str | None = None) -> Config:
+def alembic_config(url: str | None = None):
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", (url or database_url()).replace("%", "%%"))
     return cfg
 
 
+REVISIONS = ("0001", "0002", "0003")
+"""The migrations this version ships, oldest first (``tests/test_store_cli.py`` checks them against
+Alembic's scripts). Opening a store compares its ``alembic_version`` with the last one directly,
+so the commands that only read or write records never import Alembic (about 0.2 s)."""
+
+
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return REVISIONS[-1]
 
 
 def known_revisions() -> set[str]:
-    return {s.revision for s in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
+    return set(REVISIONS)
 
 
 def unavailable(url: str, exc: Exception) -> Unavailable:
@@ -159,8 +164,14 @@ def unavailable(url: str, exc: Exception) -> Unavailable:
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision recorded in the database (``None``: not migrated), as Alembic records it."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        rows = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    if len(rows) > 1:
+        raise OperationalError("SELECT version_num FROM alembic_version", None, Exception("several schema heads recorded"))
+    return rows[0] if rows else None
 
 
 class Store:
