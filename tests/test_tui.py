@@ -6,6 +6,7 @@ starts a new list item and F8/F9 move between the items of a list."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pendulum
@@ -22,6 +23,8 @@ from tui.app import ICVApp, ModeScreen  # noqa: E402
 from tui.applicant import ApplicantScreen  # noqa: E402
 from tui.common import FieldInput, HelpScreen, show_text  # noqa: E402
 from tui.office import AuditorScreen, RegulatorScreen  # noqa: E402
+
+from test_ledger import bypass  # noqa: E402  (the tests' own tampering helper)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
@@ -604,8 +607,6 @@ async def test_regulator_renews_plates_and_reads_an_entitys_history(store):
 
 def _tamper(store, seq: int) -> None:
     """Change a logged actor behind the log's back (triggers out of the way, as the table's owner)."""
-    from test_ledger import bypass
-
     with bypass(store) as run:
         run("UPDATE decision_log SET actor = 'mallory' WHERE seq = :seq", seq=seq)
 
@@ -653,6 +654,52 @@ async def test_auditor_replays_and_explains_in_both_languages(store):
         await pilot.press("f2")
         await pilot.pause()
         assert "日志记录" in str(screen.query_one("#audit-out").render())
+
+
+@sync
+async def test_auditor_replays_a_marked_selection_and_sees_the_differences(store):
+    """Space marks records; Ctrl+Y replays the marked ones (a review through its engine decision);
+    a decision whose recorded outcome was altered shows the rule that differs."""
+    r1 = workflow.submit(store, EXAMPLES / "da-compliant.yaml", actor="applicant", clock=CLOCK)
+    workflow.submit(store, EXAMPLES / "rt-compliant.yaml", actor="applicant", clock=CLOCK)
+    workflow.decide(store, r1.submission.id, "approve", reason=None, actor="reg", clock=CLOCK)
+    records = list(ledger.iter_records(store))
+    engine = [r for r in records if r.kind == "engine_decision"]
+    review = next(r for r in records if r.kind == "review")
+    altered = engine[1]
+    body = json.loads(altered.body_text)  # the second decision's first VEH-10 outcome recorded as failed
+    finding = next(f for f in body["decision"]["findings"] if f["rule_id"] == "VEH-10")
+    assert finding["outcome"] == "pass"
+    finding["outcome"] = "fail"
+    with bypass(store) as run:
+        run("UPDATE decision_log SET body = :body WHERE seq = :seq", body=ledger.canonical_text(body), seq=altered.seq)
+    app = make_app(mode="auditor", lang="en", store_url=store.url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#log")
+        for rec in (review, altered):
+            table.move_cursor(row=[r.seq for r in screen.records].index(rec.seq))
+            await pilot.press("space")
+        await pilot.pause()
+        assert screen.marked == {review.seq, altered.seq}
+        assert str(table.get_row(str(altered.seq))[0]).startswith("● ")
+        assert "2 marked" in str(screen.query_one("#title").render())
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        out = str(screen.query_one("#audit-out").render())
+        assert "2 decisions replayed: 1 identical, 1 different." in out
+        assert f"✗ seq {altered.seq}" in out and "VEH-10" in out
+        # unmarked, the highlighted record alone; with the current pack (the same pack here: identical)
+        await pilot.press("space")
+        await pilot.press("f6")
+        await pilot.pause()
+        assert "current pack" in str(screen.query_one("#title").render())
+        table.move_cursor(row=[r.seq for r in screen.records].index(engine[0].seq))
+        table.move_cursor(row=[r.seq for r in screen.records].index(review.seq))
+        await pilot.press("space", "ctrl+y")
+        await pilot.pause()
+        assert "1 decisions replayed: 1 identical, 0 different." in str(screen.query_one("#audit-out").render())
 
 
 @sync

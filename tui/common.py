@@ -220,6 +220,8 @@ AUDITOR_KEYS = (
     Key("auditor.verify", "ctrl+v", "verify", N_("Verify")),
     Key("auditor.replay", "ctrl+y", "replay", N_("Replay")),
     Key("auditor.explain", "ctrl+x", "explain", N_("Explain")),
+    Key("auditor.mark", "space", "mark", N_("Mark")),
+    Key("auditor.pack", "f6", "toggle_pack", N_("Pack: recorded/current")),
 )
 ALL_KEYS = APP_KEYS + APPLICANT_KEYS + REGULATOR_KEYS + AUDITOR_KEYS
 KEY_IDS = {k.id for k in ALL_KEYS}

@@ -258,7 +258,8 @@ class AuditorScreen(Screen):
         self.records: list[ledger.Record] = []
         self.report: ledger.VerifyReport | None = None
         self.last_output: tuple[str, object] | None = None
-
+        self.marked: set[int] = set()  # sequence numbers of the records marked for replay
+        self.pack_mode = "recorded"  # replay with the pack recorded, or the current one
     def compose(self) -> ComposeResult:
         yield Static("", id="title", classes="title")
         yield DataTable(id="log", cursor_type="row", zebra_stripes=True)
@@ -275,7 +276,7 @@ class AuditorScreen(Screen):
 
     def relabel(self) -> None:
         lang = self.app.lang
-        self.query_one("#title", Static).update(t(lang, "Auditor · the decision log"))
+        self.relabel_title()
         for bid, label in (("verify", N_("Verify the chain")), ("replay", N_("Replay the selection")), ("explain", N_("Explain"))):
             self.query_one(f"#{bid}", Button).label = t(lang, label)
         self.query_one(KeyBar).relabel()
@@ -298,9 +299,11 @@ class AuditorScreen(Screen):
             self.app.show_error(exc)
             return
         broken = self.report.breaks[0].seq if self.report is not None and self.report.breaks else None
+        self.marked &= {r.seq for r in self.records}
         for r in self.records:
             style = "bold white on red" if r.seq == broken else ""
-            cells = [str(r.seq), report_t(lang, A.KIND.get(r.kind, r.kind)), str(r.body.get("submission_id", "—")), A.summary(r, lang), r.decision_id[:8]]
+            cells = [("● " if r.seq in self.marked else "") + str(r.seq), report_t(lang, A.KIND.get(r.kind, r.kind)),
+                     str(r.body.get("submission_id", "—")), A.summary(r, lang), r.decision_id[:8]]
             table.add_row(*[Text(c, style=style) for c in cells], key=str(r.seq))
         if self.records:
             table.move_cursor(row=min(cursor, len(self.records) - 1))
@@ -339,26 +342,60 @@ class AuditorScreen(Screen):
             return
         self._out(A.verify_text(self.report, lang), "bold green" if self.report.intact else "bold red")
 
-    def action_replay(self) -> None:
-        lang = self.app.lang
+    def action_mark(self) -> None:
+        """Mark or unmark the highlighted record for replay (Space)."""
         rec = self.selected()
+        if rec is None:
+            return
+        self.marked ^= {rec.seq}
+        table = self.query_one("#log", DataTable)
+        table.update_cell(str(rec.seq), table.ordered_columns[0].key,
+                          Text(("● " if rec.seq in self.marked else "") + str(rec.seq), style=table.get_row(str(rec.seq))[0].style))
+        self.relabel_title()
+
+    def relabel_title(self) -> None:
+        lang = self.app.lang
+        title = t(lang, "Auditor · the decision log")
+        title += " · " + (t(lang, "replay with the recorded pack") if self.pack_mode == "recorded" else t(lang, "replay with the current pack"))
+        if self.marked:
+            title += " · " + t(lang, "{n} marked", n=len(self.marked))
+        self.query_one("#title", Static).update(title)
+
+    def action_toggle_pack(self) -> None:
+        """Replay with the pack each decision recorded (the same result is expected), or with the
+        current pack (what today's rules would decide, and which parameter changed it)."""
+        self.pack_mode = "current" if self.pack_mode == "recorded" else "recorded"
+        self.relabel_title()
+
+    def action_replay(self) -> None:
+        """Replay the marked records, or else the highlighted one; a review replays its engine
+        decision. The per-rule differences are shown."""
+        lang = self.app.lang
         store = self.app.open_store_or_show()
-        if rec is None or store is None:
+        if not self.records or store is None:
             self._out(t(lang, "The log is empty."))
             return
-        ref = rec
-        if rec.kind == "review" and rec.body.get("engine_decision"):
-            ref = ledger.find(store, rec.body["engine_decision"])
-        if ref.kind != "engine_decision":
+        chosen = [r for r in self.records if r.seq in self.marked] or [self.selected()]
+        refs: list[str] = []
+        for rec in chosen:
+            if rec.kind == "review" and rec.body.get("engine_decision"):
+                rec = ledger.find(store, rec.body["engine_decision"])
+            if rec.kind == "engine_decision" and str(rec.seq) not in refs:
+                refs.append(str(rec.seq))
+        if not refs:
             self._out(t(lang, "Only engine decisions (and reviews, through theirs) can be replayed."), "yellow")
             return
         try:
-            results = list(ledger.replay(store, [str(ref.seq)]))
+            results = list(ledger.replay(store, refs, pack_mode=self.pack_mode))
         except InputError as exc:
             self._out("\n".join(self.app.problem_lines(exc)), "red")
             return
         self.last_output = ("action_replay", None)
-        self._out(A.replay_text(results, lang), "green" if all(r.match for r in results) else "red")
+        skipped = len(chosen) - len(refs)
+        text = A.replay_text(results, lang)
+        if skipped > 0:
+            text += t(lang, "{n} marked records are neither engine decisions nor reviews: not replayed.", n=skipped) + "\n"
+        self._out(text, "green" if all(r.match for r in results) else "red")
 
     def action_explain(self) -> None:
         rec = self.selected()
@@ -396,4 +433,5 @@ class AuditorScreen(Screen):
         lang = self.app.lang
         yield t(lang, "Verify the chain"), self.action_verify
         yield t(lang, "Replay the selection"), self.action_replay
+        yield t(lang, "Replay with the recorded or the current pack"), self.action_toggle_pack
         yield t(lang, "Explain"), self.action_explain
