@@ -56,3 +56,29 @@ def test_applicant_review_with_a_failure(snap_compare, lang):
         await _settle(pilot)
 
     assert snap_compare(_app(lang=lang, file=EXAMPLES / "fail-vin-check-digit.yaml"), terminal_size=SIZE, run_before=before)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_regulator_entity_history(snap_compare, lang, tmp_path):
+    """Chinese names, notices and plates in the regulator's entity tab (the approved example)."""
+    from icv_permits import workflow
+    from icv_permits.store import db
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    db.upgrade(url)
+    store = db.open_store(url)
+    sub = workflow.submit(store, EXAMPLES / "da-compliant.yaml", actor="applicant", clock=CLOCK).submission
+    workflow.decide(store, sub.id, "approve", reason=None, actor="reg", clock=CLOCK)
+
+    async def before(pilot):
+        while type(pilot.app.screen).__name__ != "RegulatorScreen":  # the mode's code loads first
+            await pilot.pause(0.05)
+        await pilot.pause()
+        pilot.app.screen.load(sub.id)
+        await pilot.press("f4")
+        await _settle(pilot)
+
+    try:
+        assert snap_compare(_app(lang=lang, mode="regulator", store_url=url), terminal_size=SIZE, run_before=before)
+    finally:
+        db.dispose_all()
