@@ -30,6 +30,13 @@ def _app(**kw) -> ICVApp:
     return ICVApp(clock=CLOCK, actor="tester", **kw)
 
 
+async def _wait_for(pilot, screen: str) -> None:
+    """A mode's screen comes after a loading screen when its code is not imported yet."""
+    while type(pilot.app.screen).__name__ != screen:
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 async def _settle(pilot) -> None:
     await pilot.pause(0.4)
     await pilot.pause()
@@ -43,6 +50,7 @@ def test_mode_screen(snap_compare, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_applicant_entity_step(snap_compare, lang):
     async def before(pilot):
+        await _wait_for(pilot, "ApplicantScreen")
         await pilot.app.screen.show_step(F.STEP_IDS.index("entity"))
         await _settle(pilot)
 
@@ -52,6 +60,7 @@ def test_applicant_entity_step(snap_compare, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_applicant_review_with_a_failure(snap_compare, lang):
     async def before(pilot):
+        await _wait_for(pilot, "ApplicantScreen")
         await pilot.press("ctrl+r")
         await _settle(pilot)
 
@@ -71,9 +80,7 @@ def test_regulator_entity_history(snap_compare, lang, tmp_path):
     workflow.decide(store, sub.id, "approve", reason=None, actor="reg", clock=CLOCK)
 
     async def before(pilot):
-        while type(pilot.app.screen).__name__ != "RegulatorScreen":  # the mode's code loads first
-            await pilot.pause(0.05)
-        await pilot.pause()
+        await _wait_for(pilot, "RegulatorScreen")
         pilot.app.screen.load(sub.id)
         await pilot.press("f4")
         await _settle(pilot)

@@ -287,7 +287,10 @@ class KeyBar(Static):
     def relabel(self) -> None:
         lang = self.app.lang
         text = Text()
-        for k in APP_KEYS + self.keys:
+        # help first (it lists every key), then this screen's keys; what does not fit at 80 columns
+        # is the general tail (language, modes, quit), which F1 still shows
+        ordered = APP_KEYS[:1] + self.keys + APP_KEYS[1:]
+        for k in ordered:
             text.append(key_of(self.app, k.id).upper().replace("CTRL+", "^"), style="bold")
             text.append(" " + t(lang, k.label) + "  ")
         self.update(text)
