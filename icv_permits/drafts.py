@@ -39,8 +39,7 @@ from .model.ids import mask_id_number, mask_phone
 
 _SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
-PERSONAL_FIELDS = ("id_number", "phone", "contact_phone")
-"""Leaf names whose values are personal data: masked wherever shown, never stored in the store."""
+from .model.ids import PERSONAL_FIELDS  # noqa: E402  - masked wherever shown, never stored in the store
 
 
 def parse_path(path: str) -> list[str | int]:

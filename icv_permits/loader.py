@@ -975,7 +975,11 @@ def _problem_for(error: dict, model: Any) -> Problem:
     if loc and loc[-1] == "[key]":  # pydantic's marker for "the key of this mapping entry"
         loc = loc[:-1]
     location = format_path(loc)
-    value = error.get("input")
+    raw = value = error.get("input")
+    if loc and isinstance(loc[-1], str):
+        from icv_permits.model.ids import mask_personal
+
+        value = mask_personal(loc[-1], raw)  # an ID or phone number is never repeated in clear
     ctx = error.get("ctx") or {}
     message = show(error.get("msg", ""), 200)
 
@@ -991,7 +995,7 @@ def _problem_for(error: dict, model: Any) -> Problem:
         return Problem(location, M_EXTRA, {"field": show(name)}, "extra_forbidden")
 
     if kind in _TYPE_EXPECTED:
-        params: dict = {"expected_text": _TYPE_EXPECTED[kind], "given_text": kind_of(value)}
+        params: dict = {"expected_text": _TYPE_EXPECTED[kind], "given_text": kind_of(raw)}
         if _is_scalar(value):
             params["input"] = show(value)
             return Problem(location, M_WRONG_TYPE, params, "wrong_type")
@@ -1002,7 +1006,7 @@ def _problem_for(error: dict, model: Any) -> Problem:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return Problem(location, M_ENUM, {"input": show(value), "allowed": allowed}, "enum")
         return Problem(
-            location, M_ENUM_NOINPUT, {"allowed": allowed, "given_text": kind_of(value)}, "enum"
+            location, M_ENUM_NOINPUT, {"allowed": allowed, "given_text": kind_of(raw)}, "enum"
         )
 
     if kind in _DATE_TYPES | _DATETIME_TYPES | _TIME_TYPES | {"date_from_datetime_inexact"}:
@@ -1013,7 +1017,7 @@ def _problem_for(error: dict, model: Any) -> Problem:
             return Problem(
                 location,
                 M_WRONG_TYPE_NOINPUT,
-                {"expected_text": expected, "given_text": kind_of(value)},
+                {"expected_text": expected, "given_text": kind_of(raw)},
                 "wrong_type",
             )
         shown = show(value)

@@ -7,7 +7,7 @@ from .i18n import N_, t
 from .ledger import Record, ReplayResult, VerifyReport
 from .pack import Pack
 from .render import VERDICTS, render_text
-from .render_store import ACTIONS, local, table
+from .render_store import ACTIONS, _state, local, table
 
 KIND = {
     "engine_decision": N_("engine decision"),
@@ -15,6 +15,8 @@ KIND = {
     "review": N_("regulator's decision"),
     "plates_renewed": N_("plates renewed"),
 }
+PURPOSE = {"submit": N_("on submission"), "decide": N_("re-run to decide")}
+MASKING = {"stand_in": N_("stand-in number, same check result"), "kept_invalid": N_("masked, kept invalid"), "mask": N_("masked")}
 PROBLEM = {
     "edited": N_("its content does not match its hash: the record was changed"),
     "link": N_("its prev_hash is not the hash of the record before it: a record was inserted, deleted or moved before it"),
@@ -32,7 +34,8 @@ def _verdict(lang: str, v: str | None) -> str:
 def summary(rec: Record, lang: str) -> str:
     body = rec.body
     if rec.kind == "engine_decision":
-        what = f"{_verdict(lang, body.get('verdict'))} ({body.get('purpose')})"
+        purpose = body.get("purpose")
+        what = f"{_verdict(lang, body.get('verdict'))} ({t(lang, PURPOSE[purpose]) if purpose in PURPOSE else purpose})"
     elif rec.kind == "review":
         what = t(lang, ACTIONS.get(body.get("action"), body.get("action", "")))
         if body.get("against_engine"):
@@ -99,7 +102,7 @@ def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str
            t(lang, N_("Hash {hash}; previous {prev}"), hash=rec.hash, prev=rec.prev_hash)]
     if rec.kind == "review":
         out.append(t(lang, N_("Submission {sub} v{version}: {action} ({from_state} → {to_state})"), sub=body["submission_id"], version=body["version"],
-                     action=t(lang, ACTIONS[body["action"]]), from_state=body["from_state"], to_state=body["to_state"]))
+                     action=t(lang, ACTIONS[body["action"]]), from_state=_state(lang, body["from_state"]), to_state=_state(lang, body["to_state"])))
         if body.get("reason"):
             out.append(t(lang, N_("Reason: {reason}"), reason=body["reason"]))
         if body.get("against_engine"):
@@ -113,7 +116,7 @@ def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str
         out.append(t(lang, N_("Submission {sub} v{version} · pack {pack} {revision} · as of {as_of} · clock {clock} · engine {engine}"),
                      sub=body["submission_id"], version=body["version"], pack=body["pack"]["id"], revision=body["pack"]["revision"][:19],
                      as_of=body["as_of"], clock=body["clock"], engine=body["engine_version"]))
-        masked = ", ".join(f"{m['path']} ({m['method']})" for m in body.get("masked_fields", []))
+        masked = ", ".join(f"{m['path']} ({t(lang, MASKING[m['method']]) if m['method'] in MASKING else m['method']})" for m in body.get("masked_fields", []))
         out.append(t(lang, N_("Personal data masked in the snapshot: {fields}"), fields=masked or "—"))
         for e in body.get("evidence_digests", []):
             out.append(f"  {e['path']}  sha256:{e['sha256'][:16]}  {e['bytes']} B")

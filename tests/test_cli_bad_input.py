@@ -557,3 +557,18 @@ def test_named_pipe_is_refused_quickly(tmp_path: Path) -> None:
     no_traceback(r)
     assert r.returncode == 2, r.stderr
     assert str(fifo) in r.stderr
+
+
+def test_personal_numbers_are_masked_in_bad_input_messages(tmp_path):
+    """An ID or phone number of the wrong type is named with its field, never shown in clear."""
+    doc = base_doc()
+    doc["drivers"][0]["phone"] = 13955512345  # a number, not text
+    doc["entity"]["contact_phone"] = ["13812345678"]
+    path = write(tmp_path, "numbers.json", doc)
+    for lang, r in run_langs("check", path).items():
+        assert r.returncode == 2, r.stderr
+        out = r.stdout + r.stderr
+        assert "drivers[0].phone" in out and "entity.contact_phone" in out, out
+        for clear in ("13955512345", "13812345678"):
+            assert clear not in out, (lang, out)
+        assert "139****2345" in out, out

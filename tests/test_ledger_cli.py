@@ -21,6 +21,7 @@ from icv_permits.model.ids import mask_id_number
 from icv_permits.loader import read_document
 from icv_permits.render import VERDICTS
 from icv_permits.render_store import ACTIONS
+from icv_permits.render_audit import MASKING
 from icv_permits.store import db
 from icv_permits.store import tables as T
 from test_ledger import ACTOR, DAY, ROOT, clock_at, cli, decide, populate, records, submit
@@ -361,7 +362,7 @@ def _explain_engine_decision(store, doc, lang):
     assert masked == {"drivers[0].id_number": "stand_in", "drivers[0].phone": "mask", "drivers[1].id_number": "stand_in",
                       "entity.contact_phone": "mask"}
     for path, method in masked.items():
-        assert f"{path} ({method})" in text
+        assert f"{path} ({t(lang, MASKING[method])})" in text
     assert ACTOR in text  # the claimed actor
     _no_secrets(text, doc)
     # the snapshot the log keeps is pseudonymised too
@@ -387,7 +388,7 @@ def _explain_review(store, doc, lang):
     assert t(lang, ACTIONS["approve"]) in text and "材料齐全，同意" in text
     assert review.body["notice"]["number"] in text
     assert t(lang, VERDICTS["compliant"]) in text and engine.body["pack"]["revision"][:19] in text
-    assert "drivers[0].id_number (stand_in)" in text
+    assert f"drivers[0].id_number ({t(lang, MASKING['stand_in'])})" in text
     assert text.index(review.decision_id) < text.index(engine.body["pack"]["revision"][:19])  # the review first
     _no_secrets(text, doc)
 

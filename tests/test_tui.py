@@ -443,13 +443,19 @@ async def test_f1_shows_rule_citation_and_example_for_the_focused_field():
 @sync
 async def test_keys_are_remapped_from_the_config_file(tmp_path, monkeypatch):
     keys = tmp_path / "keys.toml"
-    keys.write_text('[keys]\n"app.help" = "f12"\n"applicant.next" = "f9"\n"no.such" = "f8"\n', encoding="utf-8")
+    keys.write_text('[keys]\n"app.help" = "f12"\n"applicant.next" = "f10"\n"no.such" = "f8"\n'
+                    '"applicant.back" = "ctrl+shift+nonsense key!!"\n"applicant.save" = "s"\n"applicant.open" = "f6"\n',
+                    encoding="utf-8")
     monkeypatch.setenv("ICV_PERMITS_KEYS", str(keys))
     app = make_app(mode="applicant", lang="en")
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await pilot.pause()
-        assert any("no.such" in str(n.message) for n in app._notifications)
-        await pilot.press("f9")
+        told = " ".join(str(n.message) for n in app._notifications)
+        assert "no.such" in told
+        assert "applicant.back" in told and "nonsense" in told  # not a key: refused, the default kept
+        assert "applicant.save" in told  # a bare letter would take "s" away from typing
+        assert "applicant.add / applicant.open" in told  # F6 would do two things
+        await pilot.press("f10")
         await pilot.pause()
         assert app.screen.step_id == "entity"
         await pilot.press("f12")
@@ -507,6 +513,91 @@ async def test_command_palette_switches_mode():
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert isinstance(app.screen, AuditorScreen)
+
+
+@sync
+async def test_command_palette_offers_the_screens_own_commands_and_f1_toggles_help():
+    app = make_app(mode="applicant", lang="en", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("f1")  # F1 again closes the help
+        await pilot.pause()
+        assert isinstance(app.screen, ApplicantScreen)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Save the draft")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "PromptScreen"  # the applicant's save, from the palette
+        await pilot.press("escape")
+        await pilot.press("f2")  # 中文: Textual's own palette commands too
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "退出" in titles and "主题" in titles and "Quit" not in titles
+
+
+@sync
+async def test_odd_input_is_a_message_never_a_crash(tmp_path):
+    """Found in review: a 5,000-digit number, an activity typed as a list, a list where a mapping
+    is expected, F7 on the review, a multi-line paste into a list field."""
+    from textual import events
+
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("activity: [road_test]\nentity: {consortium: [1, 2]}\n", encoding="utf-8")
+    app = make_app(mode="applicant", lang="en", file=odd)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("entity"))  # the common fields are asked
+        assert "entity.credit_code" in {i.path for i in screen.query(FieldInput)}
+        app.draft["activity"] = "demonstration_application"
+        await screen.show_step(F.STEP_IDS.index("entity"))
+        await tab_to(pilot, app, lambda w: getattr(w, "path", "") == "entity.name")
+        await pilot.press("f6")  # entity.consortium is a list here: told, not a crash
+        await pilot.pause()
+        assert any("not a list" in str(n.message) for n in app._notifications)
+    app = make_app(mode="applicant", lang="en", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = app.screen
+        await screen.show_step(F.STEP_IDS.index("vehicles"))
+        seats = screen.query_one("#f-vehicles_0__rated_seats", FieldInput)
+        seats.focus()
+        seats.value = "9" * 5000
+        await settle(pilot, app)
+        assert screen.problem_lines["vehicles[0].rated_seats"].display
+        seats.value = "5"
+        await screen.show_step(F.STEP_IDS.index("scope"))
+        sections = screen.query_one("#f-sections", FieldInput)
+        sections.focus()
+        sections.value = ""
+        sections.post_message(events.Paste("HF-GX-001\nHF-BH-A01\n"))
+        await settle(pilot, app)
+        assert app.draft["sections"] == ["HF-GX-001", "HF-BH-A01"]
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        n = len(app.draft["vehicles"])
+        await pilot.press("f7")  # on the review: told to remove on the item's step
+        await pilot.pause()
+        assert len(app.draft["vehicles"]) == n
+        assert app.result.decision.verdict.value == "compliant"
+
+
+@sync
+async def test_a_phone_number_in_a_problem_is_masked(tmp_path):
+    doc = (EXAMPLES / "da-compliant.yaml").read_text(encoding="utf-8").replace('phone: "13955512345"', "phone: 13955512345")
+    assert "phone: 13955512345" in doc
+    file = tmp_path / "unquoted-phone.yaml"
+    file.write_text(doc, encoding="utf-8")
+    app = make_app(mode="applicant", lang="zh", file=file)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        await settle(pilot, app)
+        table = app.screen.query_one("#review-table")
+        problem = str(table.get_cell("drivers[0].phone", table.ordered_columns[2].key))
+        assert "139****2345" in problem and "13955512345" not in problem
+        assert "13955512345" not in str(app.screen.query_one("#findings").render())
 
 
 # ---------------------------------------------------------------- regulator

@@ -109,14 +109,21 @@ _accidents = st.lists(st.fixed_dictionaries({
     "death_or_serious_injury": st.booleans()}), max_size=4)
 
 
-@given(_violations)
-def test_violations_typed_back_are_the_same_records(records):
-    assert parse_text("violations", show_text("violations", records)) == records
+@given(_violations, st.sampled_from(["zh", "en"]))
+def test_violations_typed_back_are_the_same_records(records, lang):
+    assert parse_text("violations", show_text("violations", records, lang)) == records
 
 
-@given(_accidents)
-def test_accidents_typed_back_are_the_same_records(records):
-    assert parse_text("accidents", show_text("accidents", records)) == records
+@given(_accidents, st.sampled_from(["zh", "en"]))
+def test_accidents_typed_back_are_the_same_records(records, lang):
+    assert parse_text("accidents", show_text("accidents", records, lang)) == records
+
+
+@given(st.one_of(st.none(), st.booleans()), st.sampled_from(["zh", "en"]))
+def test_yes_no_shown_in_the_language_reads_back(value, lang):
+    shown = show_text("bool", value, lang)
+    assert parse_text("bool", shown) == value
+    assert shown in ({"", "是", "否"} if lang == "zh" else {"", "yes", "no"})
 
 
 @pytest.mark.parametrize(("kind", "text", "value"), [

@@ -21,6 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Label, Static
 
 from icv_permits.errors import InputError
+from icv_permits.i18n import N_
 
 # The first screen needs none of the model, engine or store: they are imported when first used
 # (and warmed up in a background thread once the first screen is shown), which keeps the time to
@@ -55,6 +56,13 @@ def check_application(*args, **kwargs):
 from .common import APP_KEYS, HelpScreen, KeyBar, bindings, help_text, load_keymap, problem_text, t
 
 MODES = ("applicant", "regulator", "auditor")
+
+SYSTEM_COMMANDS = (  # Textual's palette commands (textual.app.App.get_system_commands), for translation
+    N_("Theme"), N_("Change the current theme"), N_("Quit"), N_("Quit the application as soon as possible"), N_("Keys"),
+    N_("Hide the keys and widget help panel"), N_("Show help for the focused widget and a summary of available keys"),
+    N_("Minimize"), N_("Minimize the widget and restore to normal size"), N_("Maximize"), N_("Maximize the focused widget"),
+    N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen"), N_("Bell"), N_("Ring the bell"),
+)
 DEBOUNCE_SECONDS = 0.2
 
 
@@ -112,7 +120,7 @@ class Commands(Provider):
                (t(lang, "Mode: auditor"), lambda: app.switch_mode_to("auditor")),
                (t(lang, "Switch language (中/EN)"), app.action_toggle_language),
                (t(lang, "Help for the focused field"), app.action_help)]
-        screen = app.screen
+        screen = self.screen  # the screen the palette was opened from (app.screen is the palette)
         if hasattr(screen, "palette_commands"):
             out.extend(screen.palette_commands())
         return out
@@ -312,6 +320,20 @@ class ICVApp(App):
 
     # ------------------------------------------------------------ comfort
 
+    def get_system_commands(self, screen: Screen):
+        """Textual's own palette commands, in the app's language (their English titles are msgids
+        of the ``tui`` catalogue, listed in ``SYSTEM_COMMANDS``)."""
+        from textual.app import SystemCommand
+
+        for cmd in super().get_system_commands(screen):
+            yield SystemCommand(t(self.lang, cmd.title), t(self.lang, cmd.help), cmd.callback, cmd.discover)
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=t(self.lang, "Search for commands…")))
+
     async def action_toggle_language(self) -> None:
         self.lang = "en" if self.lang == "zh" else "zh"
         for screen in self.screen_stack:
@@ -321,7 +343,8 @@ class ICVApp(App):
                     await result
 
     def action_help(self) -> None:
-        if isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):  # F1 again closes it
+            self.pop_screen()
             return
         focused = self.focused
         path = getattr(focused, "path", None) or None

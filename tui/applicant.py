@@ -416,7 +416,12 @@ class ApplicantScreen(Screen):
         await self._move_focused(1)
 
     async def add_item(self, list_path: str) -> None:
-        idx = D.add_item(self.app.draft, list_path)
+        try:
+            idx = D.add_item(self.app.draft, list_path)
+        except (TypeError, KeyError, AttributeError, IndexError):
+            self.app.notify(t(self.app.lang, "Cannot add an item here: {field} is not a list in this draft; correct it in the review.",
+                              field=list_path), severity="error")
+            return
         self.item_index[list_path] = idx
         await self.show_step(self.step_index)
         self.app.schedule_check()
@@ -434,6 +439,9 @@ class ApplicantScreen(Screen):
             await self.add_item(part.path)
 
     async def action_remove_item(self) -> None:
+        if self.step_id == F.REVIEW:
+            self.app.notify(t(self.app.lang, "Items are removed on their own step, where the item is shown."), severity="warning")
+            return
         focused = self.app.focused
         path = getattr(focused, "path", "") or ""
         if "[" not in path:

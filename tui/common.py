@@ -78,10 +78,8 @@ def parse_text(kind: str, text: str, current: Any = None) -> Any:
     if kind == "bool":
         low = s.lower()
         return True if low in YES else False if low in NO else s
-    if kind == "int":
-        return int(s) if re.fullmatch(r"[+-]?\d+", s) else s
-    if kind == "decimal":
-        if re.fullmatch(r"[+-]?\d+", s):
+    if kind in ("int", "decimal"):
+        if re.fullmatch(r"[+-]?\d{1,300}", s):  # longer digit strings stay text: the model names them
             return int(s)
         return s
     if kind in ("enums", "texts"):
@@ -140,11 +138,12 @@ def show_text(kind: str, value: Any, lang: str = "en") -> str:
     """A document value as the applicant types it (``parse_text`` of it gives the value back)."""
     if value is None:
         return ""
+    zh = lang == "zh"
     if kind == "bool" and isinstance(value, bool):
-        return "yes" if value else "no"
+        return ("是" if value else "否") if zh else ("yes" if value else "no")
     if kind in ("violations", "accidents") and isinstance(value, list):
         if not value:
-            return "none"
+            return "无" if zh else "none"
         text = _record_text(kind, value)
         if text is not None:
             return text
@@ -155,13 +154,13 @@ def show_text(kind: str, value: Any, lang: str = "en") -> str:
                 return str(value)
             bits = [str(it.get("section", "")), str(it.get("hours", "")), str(it.get("km", ""))]
             if "records_submitted" in it:
-                bits.append(show_text("bool", it["records_submitted"]))
+                bits.append(show_text("bool", it["records_submitted"], lang))
             parts.append(" ".join(bits))
         return "; ".join(parts) if parts else "-"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) if value else "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return ("是" if value else "否") if zh else ("yes" if value else "no")
     return str(value)
 
 
@@ -211,7 +210,7 @@ REGULATOR_KEYS = (
     Key("regulator.refresh", "f5", "refresh", N_("Refresh")),
     Key("regulator.approve", "ctrl+a", "decide('approve')", N_("Approve")),
     Key("regulator.return", "ctrl+t", "decide('return')", N_("Return")),
-    Key("regulator.reject", "ctrl+j", "decide('reject')", N_("Reject")),
+    Key("regulator.reject", "ctrl+g", "decide('reject')", N_("Reject")),  # not Ctrl+J: terminals send it for Enter
     Key("regulator.renew", "ctrl+l", "renew_plates", N_("Renew plates")),
     Key("regulator.entity", "f4", "entity_history", N_("Entity history")),
 )
@@ -258,11 +257,38 @@ def load_keymap(path: Path | None = None) -> tuple[dict[str, str], list[str]]:
     for k, v in table.items() if isinstance(table, dict) else []:
         if k not in KEY_IDS:
             problems.append(f"{path}: {k}")
-        elif not isinstance(v, str) or not v.strip():
-            problems.append(f"{path}: {k} = {v!r}")
+        elif not isinstance(v, str) or not v.strip() or (bad := bad_keys(k, v)):
+            problems.append(f"{path}: {k} = {v!r}" + (f" ({', '.join(bad)})" if isinstance(v, str) and v.strip() else ""))
         else:
-            out[k] = v.strip()
+            out[k] = ",".join(part.strip() for part in v.split(","))
+    for screen_keys in (APPLICANT_KEYS, REGULATOR_KEYS, AUDITOR_KEYS):  # one key, two actions on a screen
+        seen: dict[str, str] = {}
+        for k in APP_KEYS + screen_keys:
+            for key in out.get(k.id, k.key).split(","):
+                if key in seen and seen[key] != k.id:
+                    problems.append(f"{path}: {seen[key]} / {k.id} = {key!r}")
+                seen.setdefault(key, k.id)
     return out, problems
+
+
+MODIFIERS = {"ctrl", "shift", "alt", "meta", "super", "hyper"}
+
+
+def bad_keys(key_id: str, spec: str) -> list[str]:
+    """The keys of ``spec`` (comma-separated) that are not keys, or that would take a printable
+    character away from typing: the screens' keys take priority over inputs, so a key without a
+    modifier must not be a character (only the auditor, who types nothing, may use Space)."""
+    from textual.keys import Keys
+
+    names = {k.value for k in Keys} | {"space", "tab", "enter", "escape", "backspace", "delete", "insert"}
+    bad = []
+    for key in (part.strip() for part in spec.split(",")):
+        *mods, name = key.lower().split("+") if key else [""]
+        known = name in names or re.fullmatch(r"f([1-9]|1\d|2[0-4])", name) or (len(name) == 1 and name.isprintable())
+        printable = not mods and (len(name) == 1 or name == "space")
+        if not key or not known or any(m not in MODIFIERS for m in mods) or (printable and not key_id.startswith("auditor.")):
+            bad.append(key)
+    return bad
 
 
 def key_of(app, key_id: str) -> str:
@@ -429,6 +455,17 @@ class FieldInput(Input):
     def __init__(self, path: str, kind: str, personal: bool, clear: str, **kw):
         self.path, self.kind, self.personal, self.clear = path, kind, personal, clear
         super().__init__(value=mask(path, clear) if personal else clear, compact=True, **kw)
+
+    def _on_paste(self, event) -> None:
+        """Pasted lines become the entries of a list (an input keeps one line)."""
+        lines = [line.strip() for line in event.text.splitlines() if line.strip()]
+        sep = {"texts": ", ", "enums": ", ", "prior": "; ", "violations": "; ", "accidents": "; "}.get(self.kind)
+        if sep and len(lines) > 1:
+            event.stop()
+            event.prevent_default()
+            self.insert_text_at_cursor(sep.join(lines))
+            return
+        super()._on_paste(event)
 
     def on_focus(self) -> None:
         if self.personal:

@@ -31,6 +31,12 @@ DEMO = frozenset({DA, DO})
 ONLY_RT = frozenset({RT})
 
 
+def activity_of(draft: dict) -> str | None:
+    """The draft's activity when it is a text (a list or mapping typed there asks the common fields)."""
+    activity = draft.get("activity")
+    return activity if isinstance(activity, str) else None
+
+
 @dataclass(frozen=True)
 class Field:
     path: str
@@ -44,7 +50,7 @@ class Field:
     personal: bool = False  # masked unless being edited
 
     def asked(self, draft: dict) -> bool:
-        activity = draft.get("activity")
+        activity = activity_of(draft)
         if self.only and activity not in self.only:
             return False
         if self.when:
@@ -275,7 +281,7 @@ def items(part: ListPart, draft: dict) -> list:
 
 
 def part_asked(part: ListPart, draft: dict) -> bool:
-    return not part.only or draft.get("activity") in part.only
+    return not part.only or activity_of(draft) in part.only
 
 
 def rows(step_: Step, draft: dict, selected: dict[str, int] | None = None) -> list[tuple[str | None, Field | None, str]]:

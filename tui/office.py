@@ -103,7 +103,7 @@ class RegulatorScreen(Screen):
             self.views = workflow.queue(store)
             for v in self.views:
                 table.add_row(str(v.id), t(lang, STATES.get(v.state, v.state)), _verdict(lang, v.verdict), v.entity_name,
-                              str(v.vehicles), v.updated_at[:10], key=str(v.id))
+                              str(v.vehicles), RS.local(v.updated_at)[:10], key=str(v.id))
             self.notice_rows = workflow.list_notices(store, clock=self.app.clock, expiring_within_days=30)
             for n in self.notice_rows:
                 notices.add_row(n["number"], n.get("entity_name") or n.get("credit_code", ""), n["valid_until"], str(n["days_left"]),
@@ -377,15 +377,15 @@ class AuditorScreen(Screen):
             return
         chosen = [r for r in self.records if r.seq in self.marked] or [self.selected()]
         refs: list[str] = []
-        for rec in chosen:
-            if rec.kind == "review" and rec.body.get("engine_decision"):
-                rec = ledger.find(store, rec.body["engine_decision"])
-            if rec.kind == "engine_decision" and str(rec.seq) not in refs:
-                refs.append(str(rec.seq))
-        if not refs:
-            self._out(t(lang, "Only engine decisions (and reviews, through theirs) can be replayed."), "yellow")
-            return
         try:
+            for rec in chosen:
+                if rec.kind == "review" and rec.body.get("engine_decision"):
+                    rec = ledger.find(store, rec.body["engine_decision"])
+                if rec.kind == "engine_decision" and str(rec.seq) not in refs:
+                    refs.append(str(rec.seq))
+            if not refs:
+                self._out(t(lang, "Only engine decisions (and reviews, through theirs) can be replayed."), "yellow")
+                return
             results = list(ledger.replay(store, refs, pack_mode=self.pack_mode))
         except InputError as exc:
             self._out("\n".join(self.app.problem_lines(exc)), "red")

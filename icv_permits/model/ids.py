@@ -328,3 +328,15 @@ def _tail_kept(n: int) -> int:
 def _mask_keep_tail(value: str) -> str:
     kept = _tail_kept(len(value))
     return "*" * (len(value) - kept) + value[len(value) - kept :]
+
+
+PERSONAL_FIELDS = ("id_number", "phone", "contact_phone")
+"""Leaf names of the application whose values are personal data: masked wherever shown."""
+
+
+def mask_personal(field: str, value: object) -> object:
+    """A value shown in a message about the field ``field`` (a leaf name): masked when personal."""
+    if field not in PERSONAL_FIELDS or value is None or isinstance(value, (bool, dict, list)):
+        return value
+    text = str(value)
+    return mask_id_number(text) if field == "id_number" else mask_phone(text)
