@@ -474,6 +474,9 @@ async def test_language_switches_at_run_time_without_losing_the_draft():
         await pilot.pause()
         assert "Applicant" in str(app.screen.query_one("#title").render())
         assert app.draft["application_id"] == "AH-DA-2026-0107"
+        await pilot.press("f1", "f2")  # the help follows the language too
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen) and "按键" in app.screen.body.plain
 
 
 @sync
@@ -622,7 +625,8 @@ async def test_regulator_decides_with_a_reason(store):
         # returning needs a reason: refused and shown, nothing written
         await pilot.press("ctrl+t")
         await pilot.pause()
-        assert "reason" in str(screen.query_one("#decide-result").render()).lower()
+        refused = str(screen.query_one("#decide-result").render())
+        assert "reason" in refused.lower() and not refused.startswith("--reason:")  # no option name as a location
         assert workflow.show(store, sub)[0].state == "under_review"
         screen.query_one("#reason").value = "补充保险凭证"
         await pilot.press("ctrl+t")

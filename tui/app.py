@@ -204,7 +204,9 @@ class ICVApp(App):
             return None
 
     def problem_lines(self, exc: InputError) -> list[str]:
-        return [problem_text(p, self.lang, with_location=True) for p in exc.problems]
+        """The problems in the app's language; a location that is a command-line option (``--reason``)
+        means nothing here and is left out."""
+        return [problem_text(p, self.lang, with_location=not (p.location or "").startswith("--")) for p in exc.problems]
 
     def show_error(self, exc: InputError) -> None:
         self.notify("\n".join(self.problem_lines(exc))[:1000], severity="error", timeout=8)
@@ -348,7 +350,7 @@ class ICVApp(App):
             return
         focused = self.focused
         path = getattr(focused, "path", None) or None
-        self.push_screen(HelpScreen(help_text(self, path)))
+        self.push_screen(HelpScreen(help_text(self, path), path))
 
 
 def run(file: Path | None = None, mode: str | None = None, lang: str = "zh") -> int:

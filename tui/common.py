@@ -383,13 +383,18 @@ class HelpScreen(ModalScreen):
     """
     BINDINGS = [Binding("escape,f1,q", "dismiss", show=False)]
 
-    def __init__(self, body: Text):
+    def __init__(self, body: Text, path: str | None = None):
         super().__init__()
-        self.body = body
+        self.body, self.path = body, path
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(self.body, id="help-body")
+
+    def relabel(self) -> None:
+        """F2 on the help: the same help in the other language."""
+        self.body = help_text(self.app, self.path)
+        self.query_one("#help-body", Static).update(self.body)
 
     async def action_dismiss(self, result=None) -> None:  # type: ignore[override]
         self.dismiss()
