@@ -35,11 +35,9 @@ from .errors import InputError, Problem
 from .i18n import N_
 from .loader import read_document, validation_problems
 from .model.application import Application
-from .model.ids import mask_id_number, mask_phone
+from .model.ids import PERSONAL_FIELDS, mask_id_number, mask_phone  # PERSONAL_FIELDS: never stored in the store
 
 _SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-from .model.ids import PERSONAL_FIELDS  # noqa: E402  - masked wherever shown, never stored in the store
 
 
 def parse_path(path: str) -> list[str | int]:

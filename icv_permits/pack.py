@@ -30,12 +30,12 @@ import rfc8785
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .errors import DEFAULT_PACK, PackError  # noqa: F401 - defined there so the CLI starts without the model
 from .i18n import N_
 from .model.application import Activity, Modifiers
 from .model.types import Date
 
 PACK_FILES = ("pack.yaml", "sources.yaml", "rules.yaml", "parameters.yaml", "sections.yaml")
-from .errors import DEFAULT_PACK, PackError  # noqa: E402,F401 - defined there so the CLI starts without the model
 
 
 class _M(BaseModel):

@@ -381,7 +381,7 @@ class ApplicantScreen(Screen):
             return []
         return [p for p in F.step(self.step_id).lists if F.part_asked(p, self.app.draft)]
 
-    async def move_item(self, list_path: str, delta: int, focus_same: bool = True) -> None:
+    async def move_item(self, list_path: str, delta: int) -> None:
         """Show the previous or next item of a list, keeping the focus on the same field."""
         part = next((p for p in self.current_parts() if p.path == list_path), None)
         if part is None:
@@ -398,7 +398,7 @@ class ApplicantScreen(Screen):
         wanted = [inp for inp in self.query(FieldInput) if inp.path == target] if target else []
         if not wanted:
             wanted = [inp for inp in self.query(FieldInput) if inp.path.startswith(f"{list_path}[{new}].")]
-        if wanted and focus_same:
+        if wanted:
             wanted[0].focus()
 
     async def _move_focused(self, delta: int) -> None:
