@@ -101,41 +101,11 @@ def maxrss_mib(who: int = resource.RUSAGE_SELF) -> float:
 
 
 def machine_info() -> dict[str, object]:
-    model = ""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        m = re.search(r"^Model name:\s*(.+)$", out, re.M)
-        model = m.group(1).strip() if m else ""
-    except OSError:
-        pass
-    if not model:
-        try:
-            m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-            model = m.group(1).strip() if m else ""
-        except OSError:
-            pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:
-        nproc = os.cpu_count() or 0
-    git = {}
-    try:
-        git["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "icv_permits", "rules"], cwd=ROOT, capture_output=True, text=True).stdout
-        git["dirty_library_files"] = [line[3:] for line in dirty.splitlines()]
-    except OSError:
-        pass
-    return {
-        "nproc": nproc,
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "executable": sys.executable,
-        "git": git,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "loadavg_start": os.getloadavg(),
-    }
+    """The shared record of the machine and checkout (bench/_machine.py), plus what this script adds."""
+    from _machine import machine_info as shared
+
+    return {**shared(), "implementation": platform.python_implementation(), "executable": sys.executable,
+            "loadavg_start": os.getloadavg()}
 
 
 # ------------------------------------------------------------------------------------ in process

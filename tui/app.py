@@ -10,15 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Static
 
 from icv_permits.errors import InputError
 from icv_permits.i18n import N_
@@ -53,9 +52,18 @@ def check_application(*args, **kwargs):
 
     return _check(*args, **kwargs)
 
+if TYPE_CHECKING:  # annotations only: the first screen imports neither
+    from icv_permits.clock import Clock
+    from icv_permits.pack import Pack
+
 from .common import APP_KEYS, HelpScreen, KeyBar, bindings, help_text, load_keymap, problem_text, t
 
 MODES = ("applicant", "regulator", "auditor")
+MODE_LABELS = {
+    "applicant": N_("Applicant: prepare and pre-check an application"),
+    "regulator": N_("Regulator: review submissions and decide"),
+    "auditor": N_("Auditor: verify, replay and explain the log"),
+}
 
 SYSTEM_COMMANDS = (  # Textual's palette commands (textual.app.App.get_system_commands), for translation
     N_("Theme"), N_("Change the current theme"), N_("Quit"), N_("Quit the application as soon as possible"), N_("Keys"),
@@ -82,9 +90,8 @@ class ModeScreen(Screen):
     def relabel(self) -> None:
         lang = self.app.lang
         self.query_one("#modes-title", Static).update(t(lang, "icv-permits — choose a mode"))
-        self.query_one("#mode-applicant", Button).label = t(lang, "Applicant: prepare and pre-check an application")
-        self.query_one("#mode-regulator", Button).label = t(lang, "Regulator: review submissions and decide")
-        self.query_one("#mode-auditor", Button).label = t(lang, "Auditor: verify, replay and explain the log")
+        for mode in MODES:
+            self.query_one(f"#mode-{mode}", Button).label = t(lang, MODE_LABELS[mode])
         self.query_one("#modes-hint", Static).update(t(lang, "F2 switches between Chinese and English; F1 shows help; Ctrl+P the command palette."))
         self.query_one(KeyBar).relabel()
 
@@ -103,9 +110,7 @@ class LoadingScreen(Screen):
         lang = self.app.lang
         with Vertical(id="modes"):
             yield Static(t(lang, "icv-permits — choose a mode"), id="modes-title", classes="title")
-            what = {"applicant": "Applicant: prepare and pre-check an application", "regulator": "Regulator: review submissions and decide",
-                    "auditor": "Auditor: verify, replay and explain the log"}[self.mode]
-            yield Static(t(lang, "Opening: {what}…", what=t(lang, what)), id="modes-hint")
+            yield Static(t(lang, "Opening: {what}…", what=t(lang, MODE_LABELS[self.mode])), id="modes-hint")
         yield KeyBar(())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Static, TabbedContent, TabPane
 
@@ -318,7 +318,6 @@ class AuditorScreen(Screen):
         self.query_one("#audit-out", Static).update(text if isinstance(text, Text) else Text(text, style=style))
 
     def action_verify(self) -> None:
-        lang = self.app.lang
         store = self.app.open_store_or_show()
         if store is None:
             return
