@@ -31,11 +31,11 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .errors import InputError, Problem
-from .i18n import N_
-from .loader import read_document, validation_problems
-from .model.application import Application
-from .model.ids import PERSONAL_FIELDS, mask_id_number, mask_phone  # PERSONAL_FIELDS: never stored in the store
+from icv_permits.errors import InputError, Problem
+from icv_permits.i18n import N_
+from icv_permits.loader import read_document, validation_problems
+from icv_permits.model.application import Application
+from icv_permits.model.ids import PERSONAL_FIELDS, mask_id_number, mask_phone  # PERSONAL_FIELDS: never stored in the store
 
 _SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -292,8 +292,8 @@ def save_to_store(store, name: str, draft: dict, *, actor: str, clock=None) -> S
     """Save (or replace) a named draft in the store, without personal data."""
     from sqlalchemy import select
 
-    from .service import SystemClock
-    from .store import tables as T
+    from icv_permits.service import SystemClock
+    from icv_permits.store import tables as T
 
     name = (name or "").strip()
     if not name or len(name) > 200:
@@ -317,7 +317,7 @@ def save_to_store(store, name: str, draft: dict, *, actor: str, clock=None) -> S
 def list_store_drafts(store) -> list[StoredDraft]:
     from sqlalchemy import select
 
-    from .store import tables as T
+    from icv_permits.store import tables as T
 
     with store.read() as s:
         rows = s.exec(select(T.Draft).order_by(T.Draft.updated_at.desc(), T.Draft.name)).scalars().all()
@@ -327,8 +327,8 @@ def list_store_drafts(store) -> list[StoredDraft]:
 def open_from_store(store, name: str) -> StoredDraft:
     from sqlalchemy import select
 
-    from .store import tables as T
-    from .store.db import NotFound
+    from icv_permits.store import tables as T
+    from icv_permits.store.db import NotFound
 
     with store.read() as s:
         r = s.exec(select(T.Draft).where(T.Draft.name == name)).scalars().first()
@@ -362,8 +362,8 @@ def submission_document(store, sub_id: int) -> dict:
     stand-in ID numbers), masked for display."""
     from sqlalchemy import select
 
-    from .store import tables as T
-    from .store.db import NotFound
+    from icv_permits.store import tables as T
+    from icv_permits.store.db import NotFound
 
     with store.read() as s:
         sub = s.get(T.Submission, sub_id)

@@ -191,6 +191,6 @@ class PackError(Exception):
     def render(self, lang: str) -> str:
         if self.msgid is None:
             return str(self)
-        from .i18n import t
+        from icv_permits.i18n import t
 
         return t(lang, self.msgid, "report", **self.params)

@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from .errors import InputError, Problem, show
-from .i18n import N_
-from .model.application import Application, Incident, Notice, NoticeKind
-from .model.evidence import (
+from icv_permits.errors import InputError, Problem, show
+from icv_permits.i18n import N_
+from icv_permits.model.application import Application, Incident, Notice, NoticeKind
+from icv_permits.model.evidence import (
     BAD_ROWS_LISTED,
     BadRow,
     BadRowReason,
@@ -42,9 +42,9 @@ from .model.evidence import (
     Totals,
     VehicleEvidence,
 )
-from .model.ids import normalize_identifier
-from .model.types import TIMEZONE
-from .pack import Pack
+from icv_permits.model.ids import normalize_identifier
+from icv_permits.model.types import TIMEZONE
+from icv_permits.pack import Pack
 
 SHANGHAI = ZoneInfo(TIMEZONE)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -38,16 +38,16 @@ import rfc8785
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from .engine import evaluate
-from .engine.decision import Decision
-from .errors import InputError, Problem
-from .i18n import N_
-from .model.application import Application
-from .model.evidence import EvidenceSummary
-from .model.registry import RegistryFacts
-from .pack import Pack
-from .store import tables as T
-from .store.db import NotFound, Store
+from icv_permits.engine import evaluate
+from icv_permits.engine.decision import Decision
+from icv_permits.errors import InputError, Problem
+from icv_permits.i18n import N_
+from icv_permits.model.application import Application
+from icv_permits.model.evidence import EvidenceSummary
+from icv_permits.model.registry import RegistryFacts
+from icv_permits.pack import Pack
+from icv_permits.store import tables as T
+from icv_permits.store.db import NotFound, Store
 
 GENESIS = "sha256:" + "0" * 64
 EXPORT_FORMAT = "icv-permits/audit-export/1"
@@ -151,7 +151,7 @@ def pack_text(pack: Pack) -> str:
 def snapshot_pack(s: Session, pack: Pack, now: dt.datetime) -> None:
     """Store the pack's content the first time its revision is used (race-free)."""
     if s.execute(select(T.PackSnapshot.revision).where(T.PackSnapshot.revision == pack.revision)).first() is None:
-        from .store.db import insert_missing
+        from icv_permits.store.db import insert_missing
 
         insert_missing(s, T.PackSnapshot.__table__, {"revision": pack.revision, "pack_id": pack.id, "content": pack_text(pack),
                                                      "stored_at": now}, ["revision"])
@@ -392,7 +392,7 @@ class _Checked:
 
 def _hash_range(args: tuple[str, int, int]) -> list[tuple[int, str, str, str, bool]]:
     """Worker: recompute the hash of every record with from ≤ seq ≤ to (whatever is there)."""
-    from .store import db
+    from icv_permits.store import db
 
     url, a, b = args
     db.forget_engines()  # connections inherited through fork belong to the parent
@@ -527,7 +527,7 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
 
 def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", current_pack: Pack | None = None) -> Iterator[ReplayResult]:
     """Re-evaluate engine decisions (all, or the given decision IDs / sequence numbers)."""
-    from .pack import load_pack
+    from icv_permits.pack import load_pack
 
     records = (find(store, r) for r in refs) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
     snapshots: dict[str, Pack] = {}
@@ -551,8 +551,8 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
 def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
     """Worker: replay the engine decisions with from ≤ seq ≤ to, reading them itself (so the
     parent never holds the log in memory)."""
-    from .pack import load_pack
-    from .store import db
+    from icv_permits.pack import load_pack
+    from icv_permits.store import db
 
     url, a, b, mode = args
     db.forget_engines()  # connections inherited through fork belong to the parent

@@ -11,9 +11,9 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
-from .engine.core import COMMON_REASONS, REGISTRY
-from .model.application import Material
-from .pack import CONDITIONS, Pack, Text, available_packs, load_pack
+from icv_permits.engine.core import COMMON_REASONS, REGISTRY
+from icv_permits.model.application import Material
+from icv_permits.pack import CONDITIONS, Pack, Text, available_packs, load_pack
 
 
 @dataclass(frozen=True, order=True)

@@ -30,10 +30,10 @@ import rfc8785
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import DEFAULT_PACK, PackError  # noqa: F401 - defined there so the CLI starts without the model
-from .i18n import N_
-from .model.application import Activity, Modifiers
-from .model.types import Date
+from icv_permits.errors import DEFAULT_PACK, PackError  # noqa: F401 - defined there so the CLI starts without the model
+from icv_permits.i18n import N_
+from icv_permits.model.application import Activity, Modifiers
+from icv_permits.model.types import Date
 
 PACK_FILES = ("pack.yaml", "sources.yaml", "rules.yaml", "parameters.yaml", "sections.yaml")
 

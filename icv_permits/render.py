@@ -13,9 +13,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from .engine.decision import Decision, Finding, Outcome, Threshold
-from .i18n import N_, t
-from .pack import Pack
+from icv_permits.engine.decision import Decision, Finding, Outcome, Threshold
+from icv_permits.i18n import N_, t
+from icv_permits.pack import Pack
 
 # ---------------------------------------------------------------- vocabulary of the interface
 
@@ -236,7 +236,7 @@ def _evidence_lines(decision: Decision, lang: str) -> list[tuple[str, int]]:
 
 
 def _num(d: object) -> str:
-    from .engine.core import format_decimal
+    from icv_permits.engine.core import format_decimal
 
     return format_decimal(d) if not isinstance(d, str) else d
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from .engine.decision import Decision
-from .i18n import N_, t
-from .ledger import Record, ReplayResult, VerifyReport
-from .pack import Pack
-from .render import VERDICTS, render_text
-from .render_store import ACTIONS, _state, local, table
+from icv_permits.engine.decision import Decision
+from icv_permits.i18n import N_, t
+from icv_permits.ledger import Record, ReplayResult, VerifyReport
+from icv_permits.pack import Pack
+from icv_permits.render import VERDICTS, render_text
+from icv_permits.render_store import ACTIONS, _state, local, table
 
 KIND = {
     "engine_decision": N_("engine decision"),

@@ -11,14 +11,14 @@ from typing import Any
 
 import pendulum
 
-from .engine.decision import Decision
-from .i18n import N_, t
-from .model.types import TIMEZONE
-from .pack import Pack
-from .render import VERDICTS, cells, render_text
+from icv_permits.engine.decision import Decision
+from icv_permits.i18n import N_, t
+from icv_permits.model.types import TIMEZONE
+from icv_permits.pack import Pack
+from icv_permits.render import VERDICTS, cells, render_text
 
-from .workflow import NOTICE_STATUS_TEXT as NOTICE_STATUS  # noqa: E402  (msgids shared with the input domain)
-from .workflow import STATE_TEXT as STATES  # noqa: E402
+from icv_permits.workflow import NOTICE_STATUS_TEXT as NOTICE_STATUS  # noqa: E402  (msgids shared with the input domain)
+from icv_permits.workflow import STATE_TEXT as STATES  # noqa: E402
 
 ACTIONS = {"approve": N_("approve"), "return": N_("return for correction"), "reject": N_("reject")}
 KINDS = {

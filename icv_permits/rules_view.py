@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .i18n import N_, t
-from .pack import Pack
-from .render import COMPARISON, CONFIDENCE, SYMBOL, show_value
+from icv_permits.i18n import N_, t
+from icv_permits.pack import Pack
+from icv_permits.render import COMPARISON, CONFIDENCE, SYMBOL, show_value
 
 
 def rules_json(pack: Pack) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .model.application import Application
+from icv_permits.model.application import Application
 
 
 def application_schema() -> dict:

@@ -20,15 +20,15 @@ from pathlib import Path
 import pendulum
 from pydantic import ValidationError
 
-from .engine import evaluate
-from .engine.decision import Decision, Verdict
-from .errors import InputError, Problem
-from .i18n import N_
-from .loader import read_document, validation_problems
-from .model.application import Application
-from .clock import Clock, FixedClock, SystemClock  # noqa: F401  (re-exported: the service's clock)
-from .model.types import MAX_YEAR, MIN_YEAR, TIMEZONE
-from .pack import DEFAULT_PACK, Pack, load_pack
+from icv_permits.engine import evaluate
+from icv_permits.engine.decision import Decision, Verdict
+from icv_permits.errors import InputError, Problem
+from icv_permits.i18n import N_
+from icv_permits.loader import read_document, validation_problems
+from icv_permits.model.application import Application
+from icv_permits.clock import Clock, FixedClock, SystemClock  # noqa: F401  (re-exported: the service's clock)
+from icv_permits.model.types import MAX_YEAR, MIN_YEAR, TIMEZONE
+from icv_permits.pack import DEFAULT_PACK, Pack, load_pack
 
 EXIT_OK = 0
 EXIT_NON_COMPLIANT = 1
@@ -101,7 +101,7 @@ def check_application(
     day = as_of if as_of is not None else now.date()
     evidence = None
     if app.evidence is not None:
-        from .evidence import summarise  # csv, sqlite3, zoneinfo: only when there is evidence to read
+        from icv_permits.evidence import summarise  # csv, sqlite3, zoneinfo: only when there is evidence to read
 
         evidence = summarise(app, base_dir if base_dir is not None else Path.cwd(), p, day, lenient=lenient)
     return CheckResult(app, p, evaluate(app, p, day, evidence), now.in_timezone("UTC").isoformat())

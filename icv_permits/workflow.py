@@ -26,25 +26,25 @@ import pendulum
 from sqlalchemy import func, or_, select, update
 from sqlmodel import Session
 
-from .engine import evaluate
-from .engine.checks.demonstration import latest_notice_end
-from .engine.dates import last_day_of
-from .engine.decision import Decision, Outcome, Verdict
-from .errors import InputError, Problem
-from .i18n import N_
-from .loader import read_document
-from .model.application import Activity, Application, NoticeKind, Province
-from .model.application import Notice as NoticeModel
-from .model.evidence import EvidenceSummary
-from .model.ids import mask_id_number, mask_phone, normalize_identifier
-from .model.registry import DriverLoad, RegistryFacts, VinElsewhere
-from .model.types import TIMEZONE
-from .pack import DEFAULT_PACK, Pack, load_pack
-from .service import Clock, SystemClock, parse_application
-from . import ledger
-from .store import tables as T
-from .store.db import Conflict, NotFound, Store, insert_missing
-from .store.personal import Keys
+from icv_permits.engine import evaluate
+from icv_permits.engine.checks.demonstration import latest_notice_end
+from icv_permits.engine.dates import last_day_of
+from icv_permits.engine.decision import Decision, Outcome, Verdict
+from icv_permits.errors import InputError, Problem
+from icv_permits.i18n import N_
+from icv_permits.loader import read_document
+from icv_permits.model.application import Activity, Application, NoticeKind, Province
+from icv_permits.model.application import Notice as NoticeModel
+from icv_permits.model.evidence import EvidenceSummary
+from icv_permits.model.ids import mask_id_number, mask_phone, normalize_identifier
+from icv_permits.model.registry import DriverLoad, RegistryFacts, VinElsewhere
+from icv_permits.model.types import TIMEZONE
+from icv_permits.pack import DEFAULT_PACK, Pack, load_pack
+from icv_permits.service import Clock, SystemClock, parse_application
+from icv_permits import ledger
+from icv_permits.store import tables as T
+from icv_permits.store.db import Conflict, NotFound, Store, insert_missing
+from icv_permits.store.personal import Keys
 
 ACTOR_ENV = "ICV_PERMITS_ACTOR"
 NOW_ENV = "ICV_PERMITS_NOW"
@@ -90,7 +90,7 @@ def default_actor() -> str:
 def clock_from_env() -> Clock:
     """The system clock, or a fixed instant from ``ICV_PERMITS_NOW`` (ISO 8601; for tests and
     demonstrations, and recorded with every decision)."""
-    from .service import FixedClock
+    from icv_permits.service import FixedClock
 
     text = os.environ.get(NOW_ENV)
     if not text:
@@ -327,7 +327,7 @@ def submit(
 
     evidence = None
     if app.evidence is not None:
-        from .evidence import summarise
+        from icv_permits.evidence import summarise
 
         with store.read() as s:
             history = effective_history(app, registry_facts(s, app, today, now, lookups, store))

@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # annotations only: the first screen imports neither
     from icv_permits.clock import Clock
     from icv_permits.pack import Pack
 
-from .common import APP_KEYS, HelpScreen, KeyBar, bindings, help_text, load_keymap, problem_text, t
+from tui.common import APP_KEYS, HelpScreen, KeyBar, bindings, help_text, load_keymap, problem_text, t
 
 MODES = ("applicant", "regulator", "auditor")
 MODE_LABELS = {
@@ -257,13 +257,13 @@ class ICVApp(App):
 
     def _switch_now(self, mode: str) -> None:
         if mode == "applicant":  # the applicant's screen needs neither the store nor the log
-            from .applicant import ApplicantScreen as screen
+            from tui.applicant import ApplicantScreen as screen
 
             if self.start_file is not None:
                 start, self.start_file = self.start_file, None
                 self.open_draft(str(start), show=False)
         else:
-            from . import office
+            from tui import office
 
             screen = office.RegulatorScreen if mode == "regulator" else office.AuditorScreen
         self._pop_to_base()

@@ -15,8 +15,8 @@ from textual.widgets import Button, DataTable, Input, Label, ListItem, ListView,
 from icv_permits import drafts as D
 from icv_permits.errors import InputError
 
-from . import fields as F
-from .common import (
+from tui import fields as F
+from tui.common import (
     APPLICANT_KEYS, FORMATS, STRUCTURED, FieldInput, KeyBar, bindings, field_label, findings_text, mask, parse_text,
     problem_text, problems_text, show_text, t,
 )

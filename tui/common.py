@@ -403,7 +403,7 @@ class HelpScreen(ModalScreen):
 def help_text(app, path: str | None) -> Text:
     from icv_permits.render import CONFIDENCE, citation
 
-    from . import fields as F
+    from tui import fields as F
 
     lang = app.lang
     out = Text()
@@ -447,7 +447,7 @@ KIND_HINTS = {
 
 
 def field_label(spec, lang: str) -> str:
-    from .fields import MATERIAL_LABELS
+    from tui.fields import MATERIAL_LABELS
 
     if spec.label.startswith("material:"):
         return t(lang, MATERIAL_LABELS[spec.label.split(":", 1)[1]])

@@ -19,7 +19,7 @@ from icv_permits.render import VERDICTS
 from icv_permits.i18n import N_
 from icv_permits.i18n import t as report_t
 
-from .common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
+from tui.common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
 
 STATES = {"under_review": N_("under review"), "returned": N_("returned"), "approved": N_("approved"), "rejected": N_("rejected")}
 

@@ -13,14 +13,14 @@ from datetime import date
 
 import pendulum
 
-from .. import __version__
-from ..model.application import Application
-from ..model.evidence import EvidenceSummary
-from ..model.registry import RegistryFacts
-from ..pack import Pack, applies
-from . import checks as _checks  # noqa: F401  (registers the check functions)
-from .core import REGISTRY, Ctx, Param, Subjects, notice_entries_of
-from .decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
+from icv_permits import __version__
+from icv_permits.model.application import Application
+from icv_permits.model.evidence import EvidenceSummary
+from icv_permits.model.registry import RegistryFacts
+from icv_permits.pack import Pack, applies
+from icv_permits.engine import checks as _checks  # noqa: F401  (registers the check functions)
+from icv_permits.engine.core import REGISTRY, Ctx, Param, Subjects, notice_entries_of
+from icv_permits.engine.decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
 
 __all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
 

@@ -19,12 +19,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..model.application import Application, Driver, Notice, Province, Vehicle
-from ..model.evidence import EvidenceSummary
-from ..model.registry import RegistryFacts
-from ..model.ids import mask_id_number
-from ..pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
-from .decision import Finding, Outcome, SubjectRef, Threshold
+from icv_permits.model.application import Application, Driver, Notice, Province, Vehicle
+from icv_permits.model.evidence import EvidenceSummary
+from icv_permits.model.registry import RegistryFacts
+from icv_permits.model.ids import mask_id_number
+from icv_permits.pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
+from icv_permits.engine.decision import Finding, Outcome, SubjectRef, Threshold
 
 COMMON_REASONS = frozenset({"ok", "missing"})
 

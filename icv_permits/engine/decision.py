@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..model.evidence import EvidenceSummary
-from ..model.registry import RegistryFacts
-from ..pack import Comparison, Confidence, Severity, Subject
+from icv_permits.model.evidence import EvidenceSummary
+from icv_permits.model.registry import RegistryFacts
+from icv_permits.pack import Comparison, Confidence, Severity, Subject
 
 DECISION_FORMAT = "icv-permits/decision/1"
 

@@ -9,7 +9,7 @@ __all__ = ["SCHEMA_VERSION", "Activity", "Application"]
 
 def __getattr__(name: str):
     if name in __all__:
-        from . import application
+        from icv_permits.model import application
 
         return getattr(application, name)
     raise AttributeError(name)

@@ -15,8 +15,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from ..i18n import N_
-from .types import Date, Identifier, Quantity, Ref, Text, Yuan
+from icv_permits.i18n import N_
+from icv_permits.model.types import Date, Identifier, Quantity, Ref, Text, Yuan
 
 SCHEMA_VERSION = 1
 

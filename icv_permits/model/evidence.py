@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from .application import Incident
+from icv_permits.model.application import Incident
 
 
 class _M(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from .application import Notice
+from icv_permits.model.application import Notice
 
 
 class _M(BaseModel):

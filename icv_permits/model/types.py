@@ -15,11 +15,11 @@ from typing import Annotated, Any
 import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
-from ..errors import kind_of
-from ..i18n import N_
-from .ids import normalize_identifier
+from icv_permits.errors import kind_of
+from icv_permits.i18n import N_
+from icv_permits.model.ids import normalize_identifier
 
-from ..clock import TIMEZONE  # noqa: E402,F401  (one definition)
+from icv_permits.clock import TIMEZONE  # noqa: E402,F401  (one definition)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

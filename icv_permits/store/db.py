@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from ..errors import InputError, Problem
-from ..i18n import N_
+from icv_permits.errors import InputError, Problem
+from icv_permits.i18n import N_
 
 URL_ENV = "ICV_PERMITS_DATABASE_URL"
 DATA_DIR_ENV = "ICV_PERMITS_DATA_DIR"

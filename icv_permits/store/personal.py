@@ -32,9 +32,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import InputError, Problem
-from ..i18n import N_
-from ..model.ids import RESIDENT_ID_LENGTH, normalize_identifier, resident_id_check_char
+from icv_permits.errors import InputError, Problem
+from icv_permits.i18n import N_
+from icv_permits.model.ids import RESIDENT_ID_LENGTH, normalize_identifier, resident_id_check_char
 
 KEY_ENV = "ICV_PERMITS_SECRET_KEY"
 KEY_FILE_ENV = "ICV_PERMITS_KEY_FILE"
@@ -43,7 +43,7 @@ KEY_FILE_ENV = "ICV_PERMITS_KEY_FILE"
 def key_file() -> Path:
     if os.environ.get(KEY_FILE_ENV):
         return Path(os.environ[KEY_FILE_ENV])
-    from .db import data_dir
+    from icv_permits.store.db import data_dir
 
     return data_dir() / "secret.key"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ...model.application import Notice, NoticeKind, Province
-from ..core import Ctx, check
-from ..dates import last_day_of
+from icv_permits.model.application import Notice, NoticeKind, Province
+from icv_permits.engine.core import Ctx, check
+from icv_permits.engine.dates import last_day_of
 
 
 def valid_on(n: Notice, day: date) -> bool:

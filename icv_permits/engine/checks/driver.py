@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pendulum
 
-from ...model.application import Contract, Driver, Liability
-from ...model.ids import mask_id_number, resident_id_problems
-from ..core import Ctx, check
-from ..dates import whole_years
+from icv_permits.model.application import Contract, Driver, Liability
+from icv_permits.model.ids import mask_id_number, resident_id_problems
+from icv_permits.engine.core import Ctx, check
+from icv_permits.engine.dates import whole_years
 
 
 @check("DRV-01", reasons=("no_contract",))

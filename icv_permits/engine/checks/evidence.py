@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
-from ...model.application import Incident, IncidentKind, Vehicle
-from ...model.evidence import VehicleEvidence
-from ..core import Ctx, check, format_decimal
-from ..decision import Outcome
+from icv_permits.model.application import Incident, IncidentKind, Vehicle
+from icv_permits.model.evidence import VehicleEvidence
+from icv_permits.engine.core import Ctx, check, format_decimal
+from icv_permits.engine.decision import Outcome
 
 
 def declared_totals(v: Vehicle, sections: set[str]) -> tuple[Decimal, Decimal]:

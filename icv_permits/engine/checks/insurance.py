@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from ...model.application import Insurance, InsuranceKind
-from ..core import Ctx, check
+from icv_permits.model.application import Insurance, InsuranceKind
+from icv_permits.engine.core import Ctx, check
 
 
 def uncovered(start: date, end: date, spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:

@@ -6,7 +6,7 @@ Which materials are required is pack data: a parameter whose value is
 
 from __future__ import annotations
 
-from ..core import Ctx, check
+from icv_permits.engine.core import Ctx, check
 
 
 def _materials(ctx: Ctx, param: str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core import Ctx, check
+from icv_permits.engine.core import Ctx, check
 
 
 @check("OPS-01", reasons=("brake_tests",))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...model.ids import vin_problems
-from ..core import Ctx, check
+from icv_permits.model.ids import vin_problems
+from icv_permits.engine.core import Ctx, check
 
 
 @check("VEH-01", params=("vehicle.allowed_categories", "vehicle.excluded_categories"), reasons=("excluded_category", "category_not_allowed"))
