@@ -113,14 +113,14 @@ def machine_info() -> dict[str, object]:
 
 def bench_in_process(reps: int, warmup: int) -> tuple[dict[str, dict], dict[str, float]]:
     rss_start = maxrss_mib()
-    from icv_permits import pack as pack_mod
-    from icv_permits.engine import evaluate
-    from icv_permits.engine.decision import Verdict
-    from icv_permits.loader import read_document
-    from icv_permits.model.application import Application
-    from icv_permits.pack import DEFAULT_PACK, load_pack
-    from icv_permits.render import render_json, render_text
-    from icv_permits import service
+    from icv_permits.core import pack as pack_mod
+    from icv_permits.core.engine import evaluate
+    from icv_permits.core.engine.decision import Verdict
+    from icv_permits.adapters.documents import read_document
+    from icv_permits.core.model.application import Application
+    from icv_permits.core.pack import DEFAULT_PACK, load_pack
+    from icv_permits.present.report import render_json, render_text
+    from icv_permits.services import precheck as service
 
     as_of = _dt.date.fromisoformat(AS_OF)
     data = read_document(APP_FILE)
@@ -250,7 +250,7 @@ def bench_cold(n: int) -> tuple[dict[str, dict], float | None]:
         ("baseline: python -c 'import icv_permits.cli'", [py, "-c", "import icv_permits.cli"]),
         (
             "baseline: import cli + service + render",
-            [py, "-c", "import icv_permits.cli, icv_permits.service, icv_permits.render"],
+            [py, "-c", "import icv_permits.cli, icv_permits.services.precheck, icv_permits.present.report"],
         ),
     ]
     for name, argv in baselines:
@@ -265,9 +265,9 @@ DEPENDENCY_IMPORTS = (
     ("yaml", "import yaml"),
     ("rfc8785", "import rfc8785"),
     ("platformdirs", "import platformdirs"),
-    ("icv_permits.model.application", "import icv_permits.model.application"),
-    ("icv_permits.pack", "import icv_permits.pack"),
-    ("icv_permits.engine", "import icv_permits.engine"),
+    ("icv_permits.core.model.application", "import icv_permits.core.model.application"),
+    ("icv_permits.core.pack", "import icv_permits.core.pack"),
+    ("icv_permits.core.engine", "import icv_permits.core.engine"),
 )
 
 

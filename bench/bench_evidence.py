@@ -19,7 +19,7 @@ process would report at least this process's peak; see ``bench/bench_check.py``)
 
 (a) ``read``       ``csv.reader`` over the file, counting rows: the floor for any CSV aggregation;
 (b) ``parse``      the same, plus ``datetime.fromisoformat`` of each row's start and end;
-(c) ``summarise``  ``icv_permits.evidence.summarise(app, base_dir, pack, as_of)`` after loading the
+(c) ``summarise``  ``icv_permits.adapters.evidence.summarise(app, base_dir, pack, as_of)`` after loading the
                    application and the pack (only the call is timed in process; the peak RSS is the
                    process's, including the imports);
 (d) ``check``      the whole ``icv-permits check app.yaml --as-of 2026-11-27`` (console script,
@@ -104,9 +104,9 @@ def child_parse(path: str) -> None:
 def child_summarise(app_path: str, as_of: str) -> None:
     import datetime as dt
 
-    from icv_permits import evidence
-    from icv_permits.pack import DEFAULT_PACK, load_pack
-    from icv_permits.service import load_application
+    from icv_permits.adapters import evidence
+    from icv_permits.core.pack import DEFAULT_PACK, load_pack
+    from icv_permits.services.precheck import load_application
 
     app = load_application(app_path)
     pack = load_pack(DEFAULT_PACK)

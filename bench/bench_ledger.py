@@ -241,8 +241,8 @@ def _package_of(filename: str, func: str) -> str:
             if key in func:
                 return label
         return "other built-ins"
-    for key, label in (("/icv_permits/engine/", "icv_permits.engine"), ("/icv_permits/ledger.py", "icv_permits.ledger"),
-                       ("/icv_permits/store/", "icv_permits.store"), ("/icv_permits/model/", "icv_permits.model"),
+    for key, label in (("/icv_permits/core/engine/", "icv_permits.core.engine"), ("/icv_permits/services/audit.py", "icv_permits.services.audit"),
+                       ("/icv_permits/adapters/store/", "icv_permits.adapters.store"), ("/icv_permits/core/model/", "icv_permits.core.model"),
                        ("/icv_permits/", "icv_permits (other)"), ("/rfc8785/", "rfc8785"), ("/sqlalchemy/", "sqlalchemy"),
                        ("/sqlmodel/", "sqlmodel"), ("/psycopg/", "psycopg (Python)"), ("/psycopg_binary/", "psycopg (C)"),
                        ("/pydantic/", "pydantic (Python)"), ("/pydantic_core/", "pydantic_core"), ("/pendulum/", "pendulum"),
@@ -292,9 +292,11 @@ def _template_bodies(args) -> tuple[list[dict], str, dict]:
     import pendulum
     import yaml
 
-    from icv_permits import ledger, workflow
-    from icv_permits.service import FixedClock
-    from icv_permits.store import db
+    from icv_permits.services import audit as ledger
+
+    from icv_permits.services import office as workflow
+    from icv_permits.services.precheck import FixedClock
+    from icv_permits.adapters.store import db
 
     examples = Path(_library()).parent / "examples"  # the measured source's own examples (see --commit)
     names = list(yaml.safe_load((examples / "expected.yaml").read_text(encoding="utf-8"))["examples"])
@@ -356,9 +358,9 @@ def child_build(args) -> None:
     _env_setup()
     import pendulum
 
-    from icv_permits import ledger
-    from icv_permits.pack import DEFAULT_PACK, load_pack
-    from icv_permits.store import db
+    from icv_permits.services import audit as ledger
+    from icv_permits.core.pack import DEFAULT_PACK, load_pack
+    from icv_permits.adapters.store import db
 
     t0 = time.perf_counter()
     templates, fingerprint, info = _template_bodies(args)
@@ -446,9 +448,9 @@ def child_pg_load(args) -> None:
     _env_setup()
     import sqlalchemy as sa
 
-    from icv_permits import ledger
-    from icv_permits.store import db
-    from icv_permits.store import tables as T
+    from icv_permits.services import audit as ledger
+    from icv_permits.adapters.store import db
+    from icv_permits.adapters.store import tables as T
 
     src = db.open_store(f"sqlite:///{_sqlite_path(args)}")
     src_head = list(ledger.head(src))
@@ -526,7 +528,7 @@ def child_pg_drop(args) -> None:
 
 
 def _store_for(args, backend: str):
-    from icv_permits.store import db
+    from icv_permits.adapters.store import db
 
     url = f"sqlite:///{_sqlite_path(args)}" if backend == "sqlite" else pg_schema_url(args.pg_url, PG_SCHEMA)
     return db.open_store(url), url
@@ -568,7 +570,7 @@ def _raw_rows(store, backend: str, body_bytes: bool = False, batch: int = 2000):
 
 def _iso_of(backend: str):
     """``recorded_at`` as the driver returns it → the string the hash covers."""
-    from icv_permits.ledger import iso_utc
+    from icv_permits.services.audit import iso_utc
 
     if backend == "sqlite":
         # SQLAlchemy stores naive UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
@@ -585,7 +587,7 @@ def proto_verify_bytes(store, backend: str, threads: int = 0) -> dict:
     2 kB) while the next batch is read."""
     import hashlib
 
-    from icv_permits.ledger import GENESIS, _c
+    from icv_permits.services.audit import GENESIS, _c
 
     iso = _iso_of(backend)
     sha = hashlib.sha256
@@ -642,7 +644,7 @@ def proto_verify_bytes(store, backend: str, threads: int = 0) -> dict:
 
 
 def _forget_engines() -> None:
-    from icv_permits.store import db
+    from icv_permits.adapters.store import db
 
     if hasattr(db, "forget_engines"):
         db.forget_engines()
@@ -664,7 +666,7 @@ def child_verify(args, backend: str) -> None:
     import hashlib
     import inspect
 
-    from icv_permits import ledger
+    from icv_permits.services import audit as ledger
 
     store, url = _store_for(args, backend)
     n = args.n
@@ -792,11 +794,11 @@ def proto_replay_record(rec, packs: dict):
     ``replay`` / ``_replay_worker`` read it once to find the pack revision, then ``replay_record``
     reads it again. Otherwise the same steps as the product (since 0097a7b: only ``evidence`` and
     ``registry`` of the recorded decision validated); the same result object."""
-    from icv_permits.engine import evaluate
-    from icv_permits.ledger import ReplayResult, diff_decisions
-    from icv_permits.model.application import Application
-    from icv_permits.model.evidence import EvidenceSummary
-    from icv_permits.model.registry import RegistryFacts
+    from icv_permits.core.engine import evaluate
+    from icv_permits.services.audit import ReplayResult, diff_decisions
+    from icv_permits.core.model.application import Application
+    from icv_permits.core.model.evidence import EvidenceSummary
+    from icv_permits.core.model.registry import RegistryFacts
 
     body = json.loads(rec.body_text)
     recorded = body["decision"]
@@ -821,12 +823,12 @@ def child_replay(args) -> None:
     import gc
     import itertools
 
-    from icv_permits import ledger
-    from icv_permits.engine import evaluate
-    from icv_permits.engine.decision import Decision
-    from icv_permits.model.application import Application
-    from icv_permits.model.evidence import EvidenceSummary
-    from icv_permits.model.registry import RegistryFacts
+    from icv_permits.services import audit as ledger
+    from icv_permits.core.engine import evaluate
+    from icv_permits.core.engine.decision import Decision
+    from icv_permits.core.model.application import Application
+    from icv_permits.core.model.evidence import EvidenceSummary
+    from icv_permits.core.model.registry import RegistryFacts
 
     store, _url = _store_for(args, "sqlite")
     m = min(args.sample, args.n)
@@ -972,8 +974,8 @@ _PROTO: dict = {}
 
 
 def _proto_range_init(url: str, packs: dict[str, str]) -> None:
-    from icv_permits import ledger
-    from icv_permits.store import db
+    from icv_permits.services import audit as ledger
+    from icv_permits.adapters.store import db
 
     _forget_engines()
     _PROTO["packs"] = {rev: ledger._pack_from_text(text, rev) for rev, text in packs.items()}  # noqa: SLF001
@@ -983,7 +985,7 @@ def _proto_range_init(url: str, packs: dict[str, str]) -> None:
 def _proto_range_worker(lo: int, hi: int) -> list:
     import itertools
 
-    from icv_permits import ledger
+    from icv_permits.services import audit as ledger
 
     recs = itertools.takewhile(lambda r: r.seq <= hi, ledger.iter_records(_PROTO["store"], lo, batch=hi - lo + 1))
     return [proto_replay_record(rec, _PROTO["packs"]) for rec in recs if rec.kind == "engine_decision"]
@@ -999,8 +1001,8 @@ def proto_replay_parallel(store, url: str, jobs: int, chunk: int = 500):
 
     import sqlalchemy as sa
 
-    from icv_permits.store import db
-    from icv_permits.store import tables as T
+    from icv_permits.adapters.store import db
+    from icv_permits.adapters.store import tables as T
 
     with store.read() as s:
         packs = {snap.revision: snap.content for snap in s.execute(sa.select(T.PackSnapshot)).scalars().all()}
@@ -1038,7 +1040,7 @@ def _run_parallel(gen, n: int, label: str) -> dict:
 
 def child_replay_parallel(args) -> None:
     _env_setup()
-    from icv_permits import ledger
+    from icv_permits.services import audit as ledger
 
     store, url = _store_for(args, "sqlite")
     out: dict = {"jobs": args.jobs, "n": args.n, "loadavg_start": os.getloadavg()}

@@ -160,7 +160,7 @@ def fresh_database(backend: str, workdir: Path, pg_url: str, schema: str, name: 
 
 
 def drop_database(backend: str, url: str, pg_url: str, schema: str) -> None:
-    from icv_permits.store import db
+    from icv_permits.adapters.store import db
 
     db.dispose_all()
     if backend == "sqlite":
@@ -209,9 +209,9 @@ def _setup(backend: str, args, schema: str, name: str):
     t0 = time.perf_counter()
     import pendulum
 
-    from icv_permits import workflow
-    from icv_permits.service import FixedClock
-    from icv_permits.store import db
+    from icv_permits.services import office as workflow
+    from icv_permits.services.precheck import FixedClock
+    from icv_permits.adapters.store import db
 
     imports_s = time.perf_counter() - t0
     import icv_permits
@@ -250,7 +250,7 @@ def queue_batched(store, workflow) -> list:
     default state (under review). Compared with ``queue``'s result on every run."""
     import sqlalchemy as sa
 
-    from icv_permits.store import tables as T
+    from icv_permits.adapters.store import tables as T
 
     S, E, V, R = T.Submission, T.Entity, T.SubmissionVersion, T.EngineRun
     states = [T.State.under_review.value]
@@ -278,8 +278,8 @@ def child_run(backend: str, args) -> None:
     import sqlmodel
 
     workflow, store, url, clock, facts, imports_s, upgrade_s = _setup(backend, args, PG_SCHEMA, "bench")
-    from icv_permits.engine.decision import Verdict
-    from icv_permits.store import tables as T
+    from icv_permits.core.engine.decision import Verdict
+    from icv_permits.adapters.store import tables as T
 
     counter = _Counter(store.engine)
     out: dict = {"backend": backend, "n": args.n, "facts": facts, "imports_s": imports_s, "upgrade_s": upgrade_s,
@@ -457,10 +457,10 @@ def _instrument(workflow, timers: _Timers):
 
     from sqlmodel import Session
 
-    from icv_permits.engine.decision import Decision
+    from icv_permits.core.engine.decision import Decision
 
     try:
-        ledger = importlib.import_module("icv_permits.ledger")
+        ledger = importlib.import_module("icv_permits.services.audit")
     except ImportError:  # a commit before the decision log
         ledger = None
     owners = {"workflow": workflow, "ledger": ledger, "Keys": workflow.Keys, "Session": Session, "Decision": Decision}
@@ -500,8 +500,8 @@ def _package_of(filename: str, func: str) -> str:
         if "poll" in func or "select" in func or "recv" in func or "send" in func or "socket" in func:
             return "psycopg (socket wait)"
         return "other built-ins"
-    for key, label in (("/icv_permits/engine/", "icv_permits.engine"), ("/icv_permits/store/", "icv_permits.store"),
-                       ("/icv_permits/workflow.py", "icv_permits.workflow"), ("/icv_permits/", "icv_permits (other)"),
+    for key, label in (("/icv_permits/core/engine/", "icv_permits.core.engine"), ("/icv_permits/adapters/store/", "icv_permits.adapters.store"),
+                       ("/icv_permits/services/office.py", "icv_permits.services.office"), ("/icv_permits/", "icv_permits (other)"),
                        ("/sqlalchemy/", "sqlalchemy"), ("/sqlmodel/", "sqlmodel"), ("/alembic/", "alembic"),
                        ("/psycopg/", "psycopg (Python)"), ("/psycopg_binary/", "psycopg (C)"), ("/pydantic/", "pydantic (Python)"),
                        ("/pydantic_core/", "pydantic_core"), ("/yaml/", "yaml (Python)"), ("/pendulum/", "pendulum"),

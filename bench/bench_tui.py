@@ -84,9 +84,9 @@ def first_screen(runs: int, mode: str | None, file: str | None, env: dict | None
 def edit_to_findings(samples: int) -> list[float]:
     import pendulum
 
-    from icv_permits import drafts as D
-    from icv_permits.loader import read_document
-    from icv_permits.service import FixedClock
+    from icv_permits.services import drafts as D
+    from icv_permits.adapters.documents import read_document
+    from icv_permits.services.precheck import FixedClock
     from tui.app import ICVApp
     from tui.common import findings_text, parse_text
 
@@ -116,7 +116,7 @@ async def _pilot_edit(samples: int) -> list[float]:
     (≥ 20 ms each) are not counted; the debounce is set to 1 ms."""
     import pendulum
 
-    from icv_permits.service import FixedClock
+    from icv_permits.services.precheck import FixedClock
     from tui import app as A
     from tui import fields as F
     from tui.common import FieldInput
@@ -171,7 +171,7 @@ def main() -> None:
 
     import tempfile
 
-    from icv_permits.store import db
+    from icv_permits.adapters.store import db
 
     store = Path(tempfile.mkdtemp()) / "bench-tui.db"
     db.upgrade(f"sqlite:///{store}")

@@ -18,7 +18,7 @@ in roughly chronological order across the fleet, as an export of a fleet's logs 
 
 What the rows look like (the proportions are drawn, so they hold approximately):
 
-* VINs with valid GB 16735 check digits (:func:`icv_permits.model.ids.vin_check_digit`);
+* VINs with valid GB 16735 check digits (:func:`icv_permits.core.model.ids.vin_check_digit`);
 * about 90 % autonomous, 10 % manual;
 * about 92 % on the three sections the application asks for (HF-GX-001, HF-BH-A01, WH-JJ-001,
   open for demonstrations and at night), the rest on other sections of the ``anhui-2025`` register;
@@ -45,8 +45,8 @@ from pathlib import Path
 
 import yaml
 
-from icv_permits.loader import read_document
-from icv_permits.model.ids import vin_check_digit
+from icv_permits.adapters.documents import read_document
+from icv_permits.core.model.ids import vin_check_digit
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "da-trip-logs.yaml"

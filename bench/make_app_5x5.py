@@ -1,7 +1,7 @@
 """Generate ``bench/data/app-5x5.yaml``: a compliant 5-vehicle, 5-driver demonstration application.
 
 It starts from ``examples/da-compliant.yaml`` (2 vehicles, 2 drivers) and scales it up. VINs and
-resident ID numbers get valid check characters from :mod:`icv_permits.model.ids`; every vehicle
+resident ID numbers get valid check characters from :mod:`icv_permits.core.model.ids`; every vehicle
 names two drivers (vehicle i → drivers D(i), D(i+1)), and every insurance policy and the road-test
 notice cover all five VINs. Deterministic: running it twice gives the same bytes.
 
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from icv_permits.loader import read_document
-from icv_permits.model.ids import resident_id_check_char, vin_check_digit
+from icv_permits.adapters.documents import read_document
+from icv_permits.core.model.ids import resident_id_check_char, vin_check_digit
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "da-compliant.yaml"

@@ -1,4 +1,4 @@
-"""The ``icv-permits`` command line. It parses options, calls :mod:`icv_permits.service`, prints.
+"""The ``icv-permits`` command line. It parses options, calls :mod:`icv_permits.services.precheck`, prints.
 
 Exit codes: 0 compliant / success, 1 non-compliant, 2 bad input or usage, 3 incomplete,
 70 internal error (a bug: please report it). See ``docs/cli.md``.
@@ -16,9 +16,9 @@ from typing import Annotated, NoReturn
 import typer
 
 from icv_permits import __version__
-from icv_permits.errors import InputError
-from icv_permits.i18n import N_, t
-from icv_permits.errors import DEFAULT_PACK, PackError
+from icv_permits.core.errors import InputError
+from icv_permits.core.i18n import N_, t
+from icv_permits.core.errors import DEFAULT_PACK, PackError
 
 EXIT_INTERNAL = 70
 
@@ -88,7 +88,8 @@ def check(
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip bad rows of evidence files and list them in the decision instead of refusing the file. 跳过证据文件中的错误行。")] = False,
 ) -> None:
     """Check an application. Exit 0 compliant, 1 non-compliant, 3 incomplete, 2 bad input."""
-    from icv_permits import render, service
+    from icv_permits.present import report as render
+    from icv_permits.services import precheck as service
 
     try:
         day = service.parse_as_of(as_of) if as_of is not None else None
@@ -104,13 +105,13 @@ def check(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of an application file. 打印申请文件的JSON Schema。"""
-    from icv_permits.schema import application_schema_json
+    from icv_permits.core.schema import application_schema_json
 
     sys.stdout.write(application_schema_json())
 
 
 def _load(pack: str, lang: Lang):
-    from icv_permits.pack import load_pack
+    from icv_permits.core.pack import load_pack
 
     try:
         return load_pack(pack)
@@ -121,7 +122,7 @@ def _load(pack: str, lang: Lang):
 @rules_app.command("list")
 def rules_list(pack: PackOpt = DEFAULT_PACK, lang: LangOpt = _default_lang(), fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.text) -> None:
     """List the rules of a pack. 列出规则。"""
-    from icv_permits.rules_view import rules_json, rules_table
+    from icv_permits.present.rules import rules_json, rules_table
 
     p = _load(pack, lang)
     if fmt is ListFormat.json:
@@ -133,7 +134,7 @@ def rules_list(pack: PackOpt = DEFAULT_PACK, lang: LangOpt = _default_lang(), fm
 @rules_app.command("show")
 def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. EVD-01.")], pack: PackOpt = DEFAULT_PACK, lang: LangOpt = _default_lang()) -> None:
     """Show one rule: text, citation, confidence, parameters over time. 查看一条规则。"""
-    from icv_permits.rules_view import rule_detail
+    from icv_permits.present.rules import rule_detail
 
     p = _load(pack, lang)
     rid = rule_id.strip().upper()
@@ -145,7 +146,7 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. EVD-01
 @rules_app.command("lint")
 def rules_lint(pack: Annotated[str | None, typer.Option("--pack", "-p", help="One pack; default every pack.")] = None, lang: LangOpt = _default_lang()) -> None:
     """Prove catalogue, parameters and code agree. Exit 0 only when clean. 检查规则包。"""
-    from icv_permits.lint import lint
+    from icv_permits.services.rules import lint
 
     try:
         results = lint(pack)
@@ -194,19 +195,19 @@ def _store_errors(lang: Lang):
 
 
 def _open():
-    from icv_permits.store.db import open_store
+    from icv_permits.adapters.store.db import open_store
 
     return open_store()
 
 
 def _clock():
-    from icv_permits.workflow import clock_from_env
+    from icv_permits.services.office import clock_from_env
 
     return clock_from_env()
 
 
 def _actor(actor: str | None) -> str:
-    from icv_permits.workflow import default_actor
+    from icv_permits.services.office import default_actor
 
     return (actor or "").strip()[:100] or default_actor()
 
@@ -214,7 +215,7 @@ def _actor(actor: str | None) -> str:
 @db_app.command("upgrade")
 def db_upgrade(lang: LangOpt = _default_lang()) -> None:
     """Create or migrate the database to this version's schema (Alembic). 创建或升级数据库。"""
-    from icv_permits.store import db, personal
+    from icv_permits.adapters.store import db, personal
 
     with _store_errors(lang):
         before, after = db.upgrade()
@@ -227,7 +228,7 @@ def db_upgrade(lang: LangOpt = _default_lang()) -> None:
 @db_app.command("status")
 def db_status(lang: LangOpt = _default_lang(), fmt: FmtOpt = ListFormat.text) -> None:
     """Show which database is used and its schema revision. 显示数据库及其版本。"""
-    from icv_permits.store import db
+    from icv_permits.adapters.store import db
 
     url = db.database_url()
     with _store_errors(lang):
@@ -264,8 +265,8 @@ def submit(
     lenient: Annotated[bool, typer.Option("--lenient", help="Skip bad rows of evidence files. 跳过证据文件中的错误行。")] = False,
 ) -> None:
     """Import an application and re-check it against the rules and the records. 受理申请并复核。"""
-    from icv_permits import render_store as R
-    from icv_permits import workflow as W
+    from icv_permits.present import office as R
+    from icv_permits.services import office as W
 
     with _store_errors(lang):
         result = W.submit(_open(), file, actor=_actor(actor), clock=_clock(), pack=pack, resubmits=resubmits, lenient=lenient)
@@ -284,9 +285,9 @@ def queue_cmd(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Submissions waiting for a decision, oldest first. 待审核的申请。"""
-    from icv_permits import render_store as R
-    from icv_permits import workflow as W
-    from icv_permits.store.tables import State
+    from icv_permits.present import office as R
+    from icv_permits.services import office as W
+    from icv_permits.adapters.store.tables import State
 
     known = [x.value for x in State]
     states = known if all_states else (state or [State.under_review.value])
@@ -309,9 +310,9 @@ def show_cmd(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show passing rules in full too.")] = False,
 ) -> None:
     """A submission: versions, engine runs, decisions, notices and its latest report. 查看申请。"""
-    from icv_permits import render_store as R
-    from icv_permits import workflow as W
-    from icv_permits.pack import load_pack
+    from icv_permits.present import office as R
+    from icv_permits.services import office as W
+    from icv_permits.core.pack import load_pack
 
     with _store_errors(lang):
         view, decision = W.show(_open(), submission_id)
@@ -336,8 +337,8 @@ def decide(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Decide a submission under review. 审核决定。"""
-    from icv_permits import render_store as R
-    from icv_permits import workflow as W
+    from icv_permits.present import office as R
+    from icv_permits.services import office as W
 
     chosen = [name for name, on in (("approve", approve), ("return", return_), ("reject", reject)) if on]
     if len(chosen) != 1:
@@ -370,8 +371,8 @@ def notices_cmd(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Notices in force, soonest to end first. 有效通知书。"""
-    from icv_permits import render_store as R
-    from icv_permits import workflow as W
+    from icv_permits.present import office as R
+    from icv_permits.services import office as W
 
     days = _days(expiring_within, lang) if expiring_within is not None else None
     with _store_errors(lang):
@@ -389,8 +390,8 @@ def plates_renew(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Renew the plates of a notice's vehicles (≤ 6 months, never past the notice). 换领号牌。"""
-    from icv_permits import render_store as R
-    from icv_permits import workflow as W
+    from icv_permits.present import office as R
+    from icv_permits.services import office as W
 
     with _store_errors(lang):
         result = W.renew_plates(_open(), notice, actor=_actor(actor), clock=_clock(), pack=pack, vin=vin)
@@ -404,8 +405,8 @@ def entity_show(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """An entity's history: submissions, notices, plates, drivers. 主体历史。"""
-    from icv_permits import render_store as R
-    from icv_permits import workflow as W
+    from icv_permits.present import office as R
+    from icv_permits.services import office as W
 
     with _store_errors(lang):
         data = W.entity_history(_open(), credit_code, clock=_clock())
@@ -451,8 +452,8 @@ def audit_log(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """The latest log records. 最近的日志记录。"""
-    from icv_permits import ledger
-    from icv_permits import render_audit as A
+    from icv_permits.services import audit as ledger
+    from icv_permits.present import audit as A
 
     with _store_errors(lang):
         store = _open()
@@ -473,8 +474,8 @@ def audit_verify(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Walk the hash chain. Exit 0 intact, 4 broken (names the first broken record). 校验哈希链。"""
-    from icv_permits import ledger
-    from icv_permits import render_audit as A
+    from icv_permits.services import audit as ledger
+    from icv_permits.present import audit as A
 
     with _store_errors(lang):
         rep = ledger.verify(_open(), from_seq=from_seq, expect_head=expect_head, jobs=jobs or (os.cpu_count() or 1))
@@ -492,8 +493,8 @@ def audit_replay(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Re-evaluate logged decisions. Exit 0 when all are identical, 1 when any differs. 重放决策。"""
-    from icv_permits import ledger
-    from icv_permits import render_audit as A
+    from icv_permits.services import audit as ledger
+    from icv_permits.present import audit as A
 
     if not all_ and not refs:
         _fail(t(lang.value, N_("Name decision IDs or sequence numbers, or give --all.")))
@@ -512,9 +513,9 @@ def audit_explain(
     lang: LangOpt = _default_lang(),
 ) -> None:
     """Explain one logged decision, from what was recorded only. 解释一条决策。"""
-    from icv_permits import ledger
-    from icv_permits import render_audit as A
-    from icv_permits.engine.decision import Decision
+    from icv_permits.services import audit as ledger
+    from icv_permits.present import audit as A
+    from icv_permits.core.engine.decision import Decision
 
     with _store_errors(lang):
         store = _open()
@@ -540,7 +541,7 @@ def audit_export(
     lang: LangOpt = _default_lang(),
 ) -> None:
     """Export the whole log (records and pack snapshots) as JSON Lines. 导出日志。"""
-    from icv_permits import ledger
+    from icv_permits.services import audit as ledger
 
     if fmt != "jsonl":
         _fail(t(lang.value, N_("Unknown format {value}; the export format is jsonl."), value=fmt[:20]))
@@ -562,9 +563,9 @@ def audit_import(
     lang: LangOpt = _default_lang(),
 ) -> None:
     """Verify an export and load it into this (empty) database. Exit 4 if its chain is broken. 导入并校验。"""
-    from icv_permits import ledger
-    from icv_permits import render_audit as A
-    from icv_permits.errors import Problem
+    from icv_permits.services import audit as ledger
+    from icv_permits.present import audit as A
+    from icv_permits.core.errors import Problem
 
     with _store_errors(lang):
         try:

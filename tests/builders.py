@@ -5,7 +5,7 @@ application file takes after parsing), for road testing (RT), demonstration appl
 demonstration operation (DO). ``with_(base, "vehicles[0].modes.instant_manual_takeover", False)``
 returns a modified deep copy; ``evaluate_dict(d, as_of)`` validates the dict and runs the engine
 with the ``anhui-2025`` pack. Identifiers are made with valid check characters by
-:mod:`icv_permits.model.ids`.
+:mod:`icv_permits.core.model.ids`.
 
 Also here: helpers to copy the repository's ``rules/`` folder and edit its YAML, for tests of
 modified packs (lint, pack revision, parameters not in the shipped pack).
@@ -23,11 +23,11 @@ from typing import Any
 
 import yaml
 
-from icv_permits.engine import evaluate
-from icv_permits.engine.decision import OUTCOME_ORDER, Decision, Finding, Outcome
-from icv_permits.model.application import Application
-from icv_permits.model.ids import resident_id_check_char, uscc_check_char, vin_check_digit
-from icv_permits.pack import Pack, _PackLoader, load_pack
+from icv_permits.core.engine import evaluate
+from icv_permits.core.engine.decision import OUTCOME_ORDER, Decision, Finding, Outcome
+from icv_permits.core.model.application import Application
+from icv_permits.core.model.ids import resident_id_check_char, uscc_check_char, vin_check_digit
+from icv_permits.core.pack import Pack, _PackLoader, load_pack
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "rules"

@@ -39,7 +39,7 @@ def _pg_schema_url(schema: str) -> str:
 @pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path):
     """A fresh, empty database URL on each backend (not yet migrated)."""
-    from icv_permits.store import db
+    from icv_permits.adapters.store import db
 
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
@@ -67,7 +67,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def store(db_url, monkeypatch):
     """A migrated store on each backend; ICV_PERMITS_DATABASE_URL points at it for CLI runs."""
-    from icv_permits.store import db
+    from icv_permits.adapters.store import db
 
     db.upgrade(db_url)
     monkeypatch.setenv("ICV_PERMITS_DATABASE_URL", db_url)

@@ -20,10 +20,10 @@ from typing import Any
 
 from builders import AS_OF, DA, SECTION, baseline, to_app, with_vehicles
 
-from icv_permits.evidence import summarise
-from icv_permits.model.evidence import EvidenceSummary, VehicleEvidence
-from icv_permits.pack import load_pack
-from icv_permits.service import CheckResult, check_application
+from icv_permits.adapters.evidence import summarise
+from icv_permits.core.model.evidence import EvidenceSummary, VehicleEvidence
+from icv_permits.core.pack import load_pack
+from icv_permits.services.precheck import CheckResult, check_application
 
 CST = timezone(timedelta(hours=8))
 UTC = timezone.utc

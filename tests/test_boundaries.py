@@ -33,8 +33,8 @@ from builders import (
     with_,
     with_vehicles,
 )
-from icv_permits.engine.decision import Outcome, Verdict
-from icv_permits.pack import load_pack
+from icv_permits.core.engine.decision import Outcome, Verdict
+from icv_permits.core.pack import load_pack
 
 PASS, FAIL, WARN, MISSING = Outcome.passed, Outcome.failed, Outcome.warned, Outcome.missing
 NA, NE = Outcome.not_applicable, Outcome.not_evaluated
@@ -877,8 +877,8 @@ def test_policy_ending_on_the_period_end_leaves_no_gap():
 )
 def test_dates_outside_the_accepted_years_are_bad_input(path, value):
     """Years outside 1900–2199 are typing mistakes: refused with the field named, never a crash."""
-    from icv_permits.errors import InputError
-    from icv_permits.service import parse_application
+    from icv_permits.core.errors import InputError
+    from icv_permits.services.precheck import parse_application
 
     base = with_(baseline(DA), "notices", [RT_NOTICE]) if path.startswith("notices") else baseline(DA)
     with pytest.raises(InputError) as exc:

@@ -9,9 +9,9 @@ import pytest
 import rfc8785
 from hypothesis import HealthCheck, given, settings
 
-from icv_permits.engine import application_digest
-from icv_permits.model.application import Application
-from icv_permits.service import load_application
+from icv_permits.core.engine import application_digest
+from icv_permits.core.model.application import Application
+from icv_permits.services.precheck import load_application
 
 from test_properties import applications
 

@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 import icv_permits
-from icv_permits.i18n import t
-from icv_permits.loader import read_document
-from icv_permits.render import CONFIDENCE
+from icv_permits.core.i18n import t
+from icv_permits.adapters.documents import read_document
+from icv_permits.present.report import CONFIDENCE
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "da-compliant.yaml"

@@ -21,8 +21,8 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from icv_permits.loader import MAX_BYTES, MAX_DEPTH, read_document
-from icv_permits.model.application import Activity, VehicleCategory
+from icv_permits.adapters.documents import MAX_BYTES, MAX_DEPTH, read_document
+from icv_permits.core.model.application import Activity, VehicleCategory
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "da-compliant.yaml"
@@ -531,7 +531,7 @@ def test_unknown_material_key_path(tmp_path: Path) -> None:
 
 
 def test_unknown_material_lists_every_allowed_value(tmp_path: Path) -> None:
-    from icv_permits.model.application import Material
+    from icv_permits.core.model.application import Material
 
     doc = base_doc()
     doc["materials"]["unknown_thing"] = True

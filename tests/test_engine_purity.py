@@ -2,7 +2,7 @@
 
 1. In a fresh interpreter, checking and rendering an application through the engine, the service
    and the renderers imports neither textual nor sqlmodel nor sqlalchemy.
-2. An AST scan of ``icv_permits/engine/`` finds no import of a module that reaches the clock, the
+2. An AST scan of ``icv_permits/core/engine/`` finds no import of a module that reaches the clock, the
    file system, the network, processes or randomness, and no call of ``open``, ``now``/``today``.
 """
 
@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-ENGINE = REPO / "icv_permits" / "engine"
+ENGINE = REPO / "icv_permits" / "core" / "engine"
 HEAVY = ("textual", "sqlmodel", "sqlalchemy")
 
 SCRIPT = textwrap.dedent(
     """
     import datetime, json, sys
-    import icv_permits.engine
-    import icv_permits.service as service
-    import icv_permits.render as render
+    import icv_permits.core.engine
+    import icv_permits.services.precheck as service
+    import icv_permits.present.report as render
 
     result = service.check_file("examples/da-compliant.yaml", as_of=datetime.date(2026, 11, 27))
     outputs = [render.render(result.decision, result.pack, fmt, lang)

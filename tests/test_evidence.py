@@ -57,10 +57,10 @@ from evidence_builders import (
     write_trips,
 )
 
-from icv_permits.engine.decision import Outcome
-from icv_permits.errors import InputError
-from icv_permits.i18n import t
-from icv_permits.render import EXCLUSIONS, render
+from icv_permits.core.engine.decision import Outcome
+from icv_permits.core.errors import InputError
+from icv_permits.core.i18n import t
+from icv_permits.present.report import EXCLUSIONS, render
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "da-trip-logs.yaml"

@@ -11,14 +11,15 @@ from babel.messages.extract import extract_from_file
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from icv_permits.i18n import DOMAINS, LOCALE_DIR, t
+from icv_permits.core.i18n import DOMAINS, LOCALE_DIR, t
 
 PKG = Path(__file__).resolve().parent.parent / "icv_permits"
 # which source files hold the msgids of each domain
 SOURCES = {
-    "report": ["render.py", "cli.py", "rules_view.py", "pack.py", "render_store.py", "render_audit.py"],
-    "tui": ["drafts.py", "../tui/app.py", "../tui/applicant.py", "../tui/office.py", "../tui/common.py", "../tui/fields.py"],
-    "input": ["errors.py", "loader.py", "service.py", "evidence.py", "model/types.py", "model/application.py", "workflow.py", "store/db.py", "store/personal.py", "ledger.py"],
+    "report": ["present/report.py", "cli.py", "present/rules.py", "core/pack.py", "present/office.py", "present/audit.py"],
+    "tui": ["services/drafts.py", "../tui/app.py", "../tui/applicant.py", "../tui/office.py", "../tui/common.py", "../tui/fields.py"],
+    "input": ["core/errors.py", "adapters/documents.py", "services/precheck.py", "adapters/evidence.py", "core/model/types.py",
+              "core/model/application.py", "services/office.py", "adapters/store/db.py", "adapters/store/personal.py", "services/audit.py"],
 }
 KEYWORDS = {"N_": None, "t": (2,)}
 

@@ -1,4 +1,4 @@
-"""Tests for icv_permits.model.ids (VIN, unified social credit code, resident ID, masking).
+"""Tests for icv_permits.core.model.ids (VIN, unified social credit code, resident ID, masking).
 
 The check characters are cross-checked against independent reimplementations written here in a
 different form from the module's (ordinal arithmetic for the VIN transliteration, powers for the
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from icv_permits.model.ids import (
+from icv_permits.core.model.ids import (
     IdProblem,
     mask_id_number,
     mask_phone,

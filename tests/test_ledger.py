@@ -39,14 +39,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from builders import DA, DO, RT, baseline, copy_rules, edit_pack_yaml, entry, make_credit_code, make_vin, with_, with_vehicles
-from icv_permits import ledger
-from icv_permits import workflow as W
+from icv_permits.services import audit as ledger
+from icv_permits.services import office as W
 from icv_permits.cli import app as cli_app
-from icv_permits.errors import InputError
-from icv_permits.i18n import t
-from icv_permits.service import FixedClock
-from icv_permits.store import db
-from icv_permits.store import tables as T
+from icv_permits.core.errors import InputError
+from icv_permits.core.i18n import t
+from icv_permits.services.precheck import FixedClock
+from icv_permits.adapters.store import db
+from icv_permits.adapters.store import tables as T
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "Asia/Shanghai"
@@ -790,10 +790,10 @@ CHILD = textwrap.dedent("""
     import copy, sys, yaml
     from pathlib import Path
     import pendulum
-    from icv_permits import workflow as W
-    from icv_permits.service import FixedClock
-    from icv_permits.store.db import open_store
-    from icv_permits.errors import InputError
+    from icv_permits.services import office as W
+    from icv_permits.services.precheck import FixedClock
+    from icv_permits.adapters.store.db import open_store
+    from icv_permits.core.errors import InputError
 
     work, start = Path(sys.argv[1]), int(sys.argv[2])
     base = yaml.safe_load((work / "base.yaml").read_text(encoding="utf-8"))

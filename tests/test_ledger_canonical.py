@@ -6,7 +6,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icv_permits.ledger import _plain, canonical_text
+from icv_permits.services.audit import _plain, canonical_text
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.text(max_size=12),
                     st.floats(allow_nan=False, allow_infinity=False))
@@ -29,8 +29,8 @@ def test_a_real_decision_body_takes_the_fast_path():
     import datetime as dt
     from pathlib import Path
 
-    from icv_permits.pack import load_pack
-    from icv_permits.service import check_file
+    from icv_permits.core.pack import load_pack
+    from icv_permits.services.precheck import check_file
 
     r = check_file(Path(__file__).parent.parent / "examples" / "fail-first-do-6-vehicles.yaml", as_of=dt.date(2026, 11, 27))
     body = {"decision": r.decision.to_json_dict(), "pack": {"id": load_pack().id}}

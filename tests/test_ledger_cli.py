@@ -14,16 +14,16 @@ import pytest
 import sqlalchemy as sa
 
 from builders import DA, baseline
-from icv_permits import ledger
-from icv_permits import workflow as W
-from icv_permits.i18n import t
-from icv_permits.model.ids import mask_id_number
-from icv_permits.loader import read_document
-from icv_permits.render import VERDICTS
-from icv_permits.render_store import ACTIONS
-from icv_permits.render_audit import MASKING
-from icv_permits.store import db
-from icv_permits.store import tables as T
+from icv_permits.services import audit as ledger
+from icv_permits.services import office as W
+from icv_permits.core.i18n import t
+from icv_permits.core.model.ids import mask_id_number
+from icv_permits.adapters.documents import read_document
+from icv_permits.present.report import VERDICTS
+from icv_permits.present.office import ACTIONS
+from icv_permits.present.audit import MASKING
+from icv_permits.adapters.store import db
+from icv_permits.adapters.store import tables as T
 from test_ledger import ACTOR, DAY, ROOT, clock_at, cli, decide, populate, records, submit
 
 EXAMPLE = ROOT / "examples" / "da-compliant.yaml"

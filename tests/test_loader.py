@@ -1,4 +1,4 @@
-"""Tests for icv_permits.loader and icv_permits.errors: bad input never yields a traceback."""
+"""Tests for icv_permits.adapters.documents and icv_permits.core.errors: bad input never yields a traceback."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from icv_permits import loader
-from icv_permits.errors import InputError, Problem
-from icv_permits.loader import (
+from icv_permits.adapters import documents as loader
+from icv_permits.core.errors import InputError, Problem
+from icv_permits.adapters.documents import (
     MAX_BYTES,
     MAX_DEPTH,
     parse_document,

@@ -36,7 +36,7 @@ def test_wheel_contains_packs_and_catalogues(wheel: Path) -> None:
     assert "tui/app.py" in names and "tui/app.tcss" in names
     # the store's migrations travel with the wheel, so `db upgrade` works from an installed copy
     for f in ("env.py", "script.py.mako", "versions/0001_initial_schema.py", "versions/0002_decision_log.py", "versions/0003_drafts.py"):
-        assert f"icv_permits/store/migrations/{f}" in names
+        assert f"icv_permits/adapters/store/migrations/{f}" in names
 
 
 def test_installed_wheel_checks_an_example_outside_the_repository(wheel: Path, tmp_path: Path) -> None:
@@ -49,13 +49,13 @@ def test_installed_wheel_checks_an_example_outside_the_repository(wheel: Path, t
     env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("ICV_PERMITS_RULES_DIR", None)
     code = (
-        "import icv_permits.pack as p, sys; "
+        "import icv_permits.core.pack as p, sys; "
         "r = p.packs_root(); assert r.name == '_packs', r; "
         "print(p.load_pack('anhui-2025').revision)"
     )
     got = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert got.returncode == 0, got.stderr
-    from icv_permits.pack import load_pack
+    from icv_permits.core.pack import load_pack
 
     assert got.stdout.strip() == load_pack("anhui-2025").revision
     run = subprocess.run(

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icv_permits.model.ids import mask_id_number, resident_id_check_char, resident_id_problems
-from icv_permits.store.personal import Keys
+from icv_permits.core.model.ids import mask_id_number, resident_id_check_char, resident_id_problems
+from icv_permits.adapters.store.personal import Keys
 
 KEYS = Keys(b"l" * 32, b"s" * 32)
 OTHER = Keys(b"L" * 32, b"S" * 32)
@@ -99,7 +99,7 @@ def test_lookup_normalises_the_number():
 
 @pytest.mark.parametrize("text", ["", "short", "!" * 44])
 def test_a_bad_key_is_bad_input(monkeypatch, text):
-    from icv_permits.errors import InputError
+    from icv_permits.core.errors import InputError
 
     monkeypatch.setenv("ICV_PERMITS_SECRET_KEY", text or "x")
     with pytest.raises(InputError) as exc:
@@ -111,8 +111,8 @@ def test_pseudonymise_masks_phones_and_records_what_it_changed():
     import json
     from pathlib import Path
 
-    from icv_permits.service import load_application
-    from icv_permits.workflow import pseudonymise
+    from icv_permits.services.precheck import load_application
+    from icv_permits.services.office import pseudonymise
 
     app = load_application(Path(__file__).parent.parent / "examples" / "da-compliant.yaml")
     judged, doc, changed = pseudonymise(app, KEYS)

@@ -25,13 +25,13 @@ import yaml
 
 from alembic.script import ScriptDirectory
 
-from icv_permits import workflow as W
-from icv_permits.i18n import t
-from icv_permits.loader import read_document
-from icv_permits.model.ids import uscc_check_char
-from icv_permits.service import FixedClock
-from icv_permits.store import db
-from icv_permits.store import tables as T
+from icv_permits.services import office as W
+from icv_permits.core.i18n import t
+from icv_permits.adapters.documents import read_document
+from icv_permits.core.model.ids import uscc_check_char
+from icv_permits.services.precheck import FixedClock
+from icv_permits.adapters.store import db
+from icv_permits.adapters.store import tables as T
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "da-compliant.yaml"

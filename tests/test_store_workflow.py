@@ -38,13 +38,13 @@ from builders import (
     with_,
     with_vehicles,
 )
-from icv_permits import workflow as W
-from icv_permits.engine.decision import Outcome, Verdict
-from icv_permits.errors import InputError
-from icv_permits.model.ids import mask_id_number, mask_phone
-from icv_permits.service import FixedClock
-from icv_permits.store import tables as T
-from icv_permits.store.db import Conflict, NotFound
+from icv_permits.services import office as W
+from icv_permits.core.engine.decision import Outcome, Verdict
+from icv_permits.core.errors import InputError
+from icv_permits.core.model.ids import mask_id_number, mask_phone
+from icv_permits.services.precheck import FixedClock
+from icv_permits.adapters.store import tables as T
+from icv_permits.adapters.store.db import Conflict, NotFound
 
 TZ = "Asia/Shanghai"
 ACTOR = "审核员甲"

@@ -14,10 +14,11 @@ import pytest
 
 pytest.importorskip("textual")
 
-from icv_permits import drafts as D  # noqa: E402
-from icv_permits import ledger, workflow  # noqa: E402
-from icv_permits.loader import read_document  # noqa: E402
-from icv_permits.service import FixedClock  # noqa: E402
+from icv_permits.services import drafts as D  # noqa: E402
+from icv_permits.services import audit as ledger
+from icv_permits.services import office as workflow  # noqa: E402
+from icv_permits.adapters.documents import read_document  # noqa: E402
+from icv_permits.services.precheck import FixedClock  # noqa: E402
 from tui import fields as F  # noqa: E402
 from tui.app import ICVApp, ModeScreen  # noqa: E402
 from tui.applicant import ApplicantScreen  # noqa: E402
@@ -400,7 +401,7 @@ async def test_drafts_are_saved_opened_and_exported(tmp_path, store):
         app.screen.query_one("#prompt-input").value = str(tmp_path / "out.yaml")
         await pilot.press("enter")
         await pilot.pause()
-        from icv_permits.service import check_file
+        from icv_permits.services.precheck import check_file
 
         assert check_file(tmp_path / "out.yaml", as_of=CLOCK.now().date()).decision.verdict.value == "compliant"
         assert app.open_draft("store:hefei")

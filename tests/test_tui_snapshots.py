@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pytest_textual_snapshot")
 
-from icv_permits.service import FixedClock  # noqa: E402
+from icv_permits.services.precheck import FixedClock  # noqa: E402
 from tui import fields as F  # noqa: E402
 from tui.app import ICVApp  # noqa: E402
 
@@ -70,8 +70,8 @@ def test_applicant_review_with_a_failure(snap_compare, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_regulator_entity_history(snap_compare, lang, tmp_path):
     """Chinese names, notices and plates in the regulator's entity tab (the approved example)."""
-    from icv_permits import workflow
-    from icv_permits.store import db
+    from icv_permits.services import office as workflow
+    from icv_permits.adapters.store import db
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     db.upgrade(url)

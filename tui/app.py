@@ -19,13 +19,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Static
 
-from icv_permits.errors import InputError
-from icv_permits.i18n import N_
+from icv_permits.core.errors import InputError
+from icv_permits.core.i18n import N_
 
 # The first screen needs none of the model, engine or store: they are imported when first used
 # (and warmed up in a background thread once the first screen is shown), which keeps the time to
 # the first screen within its goal (docs/benchmarks.md).
-DEFAULT_PACK = "anhui-2025"  # = icv_permits.pack.DEFAULT_PACK (tests/test_tui.py checks)
+DEFAULT_PACK = "anhui-2025"  # = icv_permits.core.pack.DEFAULT_PACK (tests/test_tui.py checks)
 
 
 class _Lazy:
@@ -38,23 +38,23 @@ class _Lazy:
         return getattr(importlib.import_module(self._module), name)
 
 
-D = _Lazy("icv_permits.drafts")
+D = _Lazy("icv_permits.services.drafts")
 
 
 def load_pack(pack_id: str):
-    from icv_permits.pack import load_pack as _load
+    from icv_permits.core.pack import load_pack as _load
 
     return _load(pack_id)
 
 
 def check_application(*args, **kwargs):
-    from icv_permits.service import check_application as _check
+    from icv_permits.services.precheck import check_application as _check
 
     return _check(*args, **kwargs)
 
 if TYPE_CHECKING:  # annotations only: the first screen imports neither
-    from icv_permits.clock import Clock
-    from icv_permits.pack import Pack
+    from icv_permits.adapters.clock import Clock
+    from icv_permits.core.pack import Pack
 
 from tui.common import APP_KEYS, HelpScreen, KeyBar, bindings, help_text, load_keymap, problem_text, t
 
@@ -154,7 +154,7 @@ class ICVApp(App):
         super().__init__()
         self.lang = lang if lang in ("zh", "en") else "zh"
         if clock is None:
-            from icv_permits.clock import SystemClock
+            from icv_permits.adapters.clock import SystemClock
 
             clock = SystemClock()
         self.clock = clock
@@ -183,7 +183,7 @@ class ICVApp(App):
         """Who decides and saves (``ICV_PERMITS_ACTOR`` or the user name), looked up when first
         needed: the workflow module it lives in loads the store."""
         if self._actor is None:
-            from icv_permits.workflow import default_actor
+            from icv_permits.services.office import default_actor
 
             self._actor = default_actor()
         return self._actor
@@ -196,7 +196,7 @@ class ICVApp(App):
 
     def open_store(self):
         if self._store is None:
-            from icv_permits.store.db import open_store
+            from icv_permits.adapters.store.db import open_store
 
             self._store = open_store(self.store_url)
         return self._store
@@ -220,8 +220,8 @@ class ICVApp(App):
 
     def _warm_up(self) -> None:
         """Import the model, engine and store while the first screen is shown."""
-        import icv_permits.drafts  # noqa: F401
-        import icv_permits.service  # noqa: F401
+        import icv_permits.services.drafts  # noqa: F401
+        import icv_permits.services.precheck  # noqa: F401
 
     def on_mount(self) -> None:
         if not self.start_mode:

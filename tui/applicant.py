@@ -12,8 +12,8 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, ListItem, ListView, Static
 
-from icv_permits import drafts as D
-from icv_permits.errors import InputError
+from icv_permits.services import drafts as D
+from icv_permits.core.errors import InputError
 
 from tui import fields as F
 from tui.common import (

@@ -1,6 +1,6 @@
 """Shared pieces of the terminal app: translation, typed text ↔ values, key bindings and the keymap
 file, the key bar, the help screen and the findings view. No rule logic: findings, verdicts,
-citations and remedies come from the library (``icv_permits.render``)."""
+citations and remedies come from the library (``icv_permits.present.report``)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from icv_permits.errors import Problem
-from icv_permits.i18n import N_, translations
-from icv_permits.i18n import t as report_t
-from icv_permits.model.ids import mask_id_number, mask_phone
+from icv_permits.core.errors import Problem
+from icv_permits.core.i18n import N_, translations
+from icv_permits.core.i18n import t as report_t
+from icv_permits.core.model.ids import mask_id_number, mask_phone
 
 TUI = "tui"
 
@@ -332,7 +332,7 @@ STYLE = {"fail": "bold red", "missing": "yellow", "warn": "cyan"}
 
 
 def findings_text(result, lang: str, limit: int = 200) -> Text:
-    from icv_permits.render import CONFIDENCE, OUTCOMES, VERDICTS, citation, message, remedy
+    from icv_permits.present.report import CONFIDENCE, OUTCOMES, VERDICTS, citation, message, remedy
 
     """The findings that need attention (fail, missing, advisory), failures first: rule ID,
     citation, confidence, subject, message and remedy — all from the library's renderers."""
@@ -401,7 +401,7 @@ class HelpScreen(ModalScreen):
 
 
 def help_text(app, path: str | None) -> Text:
-    from icv_permits.render import CONFIDENCE, citation
+    from icv_permits.present.report import CONFIDENCE, citation
 
     from tui import fields as F
 

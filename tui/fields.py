@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from icv_permits.i18n import N_
-from icv_permits.model.application import (
+from icv_permits.core.i18n import N_
+from icv_permits.core.model.application import (
     Activity, BusinessScope, Contract, DataItem, Holder, IncidentKind, InsuranceKind, LicenceClass, Liability, Material,
     NoticeKind, Province, VehicleCategory, VehicleType,
 )

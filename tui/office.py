@@ -1,4 +1,4 @@
-"""Regulator and auditor modes: thin views over ``icv_permits.workflow`` and ``icv_permits.ledger``."""
+"""Regulator and auditor modes: thin views over ``icv_permits.services.office`` and ``icv_permits.services.audit``."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Static, TabbedContent, TabPane
 
-from icv_permits import drafts as D
-from icv_permits import ledger, workflow
-from icv_permits import render_audit as A
-from icv_permits import render_store as RS
-from icv_permits.engine.decision import Decision
-from icv_permits.errors import InputError
-from icv_permits.render import VERDICTS
-from icv_permits.i18n import N_
-from icv_permits.i18n import t as report_t
+from icv_permits.services import drafts as D
+from icv_permits.services import audit as ledger
+from icv_permits.services import office as workflow
+from icv_permits.present import audit as A
+from icv_permits.present import office as RS
+from icv_permits.core.engine.decision import Decision
+from icv_permits.core.errors import InputError
+from icv_permits.present.report import VERDICTS
+from icv_permits.core.i18n import N_
+from icv_permits.core.i18n import t as report_t
 
 from tui.common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
 

@@ -1,0 +1,544 @@
+"""Reading trip logs and incident records, and adding up the prior testing they prove (issue #3).
+
+This is service-layer code: it reads files. It turns them into an
+:class:`~icv_permits.core.model.evidence.EvidenceSummary` that the pure engine judges (EVD-01…05).
+
+Memory stays bounded whatever the number of rows: rows are streamed, and the few facts needed
+across rows (duplicate trip IDs, the time order of each vehicle's trips) are kept in a temporary
+SQLite file, not in Python lists. See ``docs/evidence.md`` for the formats and the counting rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import operator
+import os
+import sqlite3
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from icv_permits.core.errors import InputError, Problem, show
+from icv_permits.core.i18n import N_
+from icv_permits.core.model.application import Application, Incident, Notice, NoticeKind
+from icv_permits.core.model.evidence import (
+    BAD_ROWS_LISTED,
+    BadRow,
+    BadRowReason,
+    EvidenceFile,
+    EvidenceSummary,
+    ExcludedTotals,
+    Exclusion,
+    SectionTotals,
+    Totals,
+    VehicleEvidence,
+)
+from icv_permits.core.model.ids import normalize_identifier
+from icv_permits.core.model.types import TIMEZONE
+from icv_permits.core.pack import Pack
+
+SHANGHAI = ZoneInfo(TIMEZONE)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+US = timedelta(microseconds=1)
+TRIP_COLUMNS = ("vin", "trip_id", "start", "end", "distance_km", "mode", "section")
+OPTIONAL_TRIP_COLUMNS = ("notice",)
+INCIDENT_COLUMNS = ("date", "vin", "kind")
+INCIDENT_FIELDS = (*INCIDENT_COLUMNS, "section", "liability", "police_reference", "description", "during_road_test")
+MODES = {"autonomous": True, "auto": True, "自动驾驶": True, "manual": False, "人工": False, "人工驾驶": False}
+_CLS = {0: None, 1: Exclusion.manual_mode, 2: Exclusion.section_not_applied, 3: Exclusion.no_valid_notice}
+
+BAD_ROW_MESSAGES = {
+    BadRowReason.missing_field: N_("line {line}: {field} is missing"),
+    BadRowReason.bad_time: N_("line {line}: {field} is not a date and time (ISO 8601, e.g. 2026-05-14T08:30:00+08:00): {detail}"),
+    BadRowReason.bad_number: N_("line {line}: {field} is not a number: {detail}"),
+    BadRowReason.bad_value: N_("line {line}: {field} has a value that is not allowed: {detail}"),
+    BadRowReason.end_before_start: N_("line {line}: the trip ends before it starts ({detail})"),
+    BadRowReason.negative_distance: N_("line {line}: the distance is negative: {detail}"),
+    BadRowReason.impossible_speed: N_("line {line}: impossible average speed: {detail}"),
+    BadRowReason.unknown_vin: N_("line {line}: VIN {detail} is not a vehicle of this application"),
+    BadRowReason.unknown_section: N_("line {line}: section {detail} is not in the register of open sections"),
+    BadRowReason.duplicate_trip_id: N_("line {line}: trip ID {detail} appears more than once"),
+    BadRowReason.malformed_row: N_("line {line}: the row cannot be read: {detail}"),
+}
+
+
+class _Bad(Exception):
+    def __init__(self, reason: BadRowReason, field: str = "", detail: str = ""):
+        self.reason, self.field, self.detail = reason, field, detail
+
+
+def _hours(us: int) -> Decimal:
+    """Hours to 0.0001 h, rounded down: a trip a fraction of a second short of 240 h is short."""
+    return (Decimal(us) / Decimal(3_600_000_000)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+
+
+def _km(metres: int) -> Decimal:
+    return Decimal(metres) / Decimal(1000)
+
+
+def _micros(dt: datetime) -> int:
+    return (dt - EPOCH) // US
+
+
+def parse_metres(text: str) -> int:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise _Bad(BadRowReason.bad_number, "distance_km", show(text)) from None
+    if not value.is_finite():
+        raise _Bad(BadRowReason.bad_number, "distance_km", show(text))
+    if value < 0:
+        raise _Bad(BadRowReason.negative_distance, "distance_km", show(text))
+    return int((value * 1000).to_integral_value(ROUND_DOWN))  # to the metre, down: never more than recorded
+
+
+# ---------------------------------------------------------------- files
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def _rows(path: Path, name: str, required: tuple[str, ...], columns: tuple[str, ...]) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
+    """``(line, values, error)`` for each data row of a CSV or JSON Lines file: ``values`` holds
+    the row's ``columns`` in that order ("" where a column is absent), or is ``None`` with the
+    reason the row cannot be read. A CSV header must name every ``required`` column."""
+    try:
+        fh = path.open("r", encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
+    with fh:
+        try:
+            if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+                seen = False
+                for line_no, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    seen = True
+                    try:
+                        obj = json.loads(line)
+                    except ValueError as exc:
+                        yield line_no, None, f"JSON: {exc.msg}"
+                        continue
+                    if not isinstance(obj, dict):
+                        yield line_no, None, "not a JSON object"
+                        continue
+                    yield line_no, tuple("" if (v := obj.get(c)) is None else str(v) for c in columns), ""
+                if not seen:
+                    raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
+                return
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
+            cols = [h.strip().lower() for h in header]
+            missing = [c for c in required if c not in cols]
+            if missing:
+                raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
+            width = len(cols)
+            last = {c: i for i, c in enumerate(cols)}  # a repeated column name: the last one counts
+            pad = any(c not in last for c in columns)  # absent columns read an "" appended to the row
+            pick = operator.itemgetter(*(last.get(c, width) for c in columns))
+            for row in reader:
+                if len(row) != width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue
+                    yield reader.line_num, None, f"{len(row)} columns, the header has {width}"
+                    continue
+                if width == 1 and not row[0].strip():
+                    continue
+                if pad:
+                    row.append("")
+                yield reader.line_num, pick(row), ""
+        except UnicodeDecodeError as exc:
+            raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
+        except csv.Error as exc:
+            raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
+
+
+def _resolve(base: Path, rel: str) -> Path:
+    p = Path(rel)
+    return p if p.is_absolute() else base / p
+
+
+def _check_file(path: Path, name: str) -> None:
+    if not path.exists():
+        raise InputError([Problem(name, N_("the evidence file does not exist"), {}, "not_found")])
+    if not path.is_file():
+        raise InputError([Problem(name, N_("the evidence path is not a regular file"), {}, "not_regular")])
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.listed: list[BadRow] = []
+        self.counts: dict[str, int] = defaultdict(int)
+
+    def add(self, file: str, line: int, reason: BadRowReason, field: str = "", detail: str = "") -> None:
+        self.counts[reason.value] += 1
+        if len(self.listed) < BAD_ROWS_LISTED:
+            self.listed.append(BadRow(file=file, line=line, reason=reason, field=field, detail=detail))
+
+
+def summarise(
+    app: Application, base_dir: Path, pack: Pack, as_of: date, *, lenient: bool = False, history: list[Notice] | None = None
+) -> EvidenceSummary | None:
+    """Read the application's evidence files and add up what they prove.
+
+    Trips count only inside the road-test notices in ``history`` (default: those the application
+    declares; a regulator's review passes the notices on record instead).
+
+    Raises :class:`InputError` listing the bad rows (file, line, reason) unless ``lenient``, in
+    which case bad rows are skipped and listed in the summary.
+    """
+    ev = app.evidence
+    if ev is None or (not ev.trips and not ev.incidents):
+        return None
+    bad = _Collector()
+    files: list[EvidenceFile] = []
+    vins = {v.vin for v in app.vehicles}
+    applied = set(app.sections)
+    speed_param = pack.parameters["evidence.max_average_speed_kmh"].at(as_of)
+    max_speed = None  # km/h as a fraction (numerator, denominator), compared in integers
+    if speed_param is not None and speed_param.value is not None:
+        max_speed = Decimal(str(speed_param.value)).as_integer_ratio()
+    notices: dict[str, list[tuple[date, date, frozenset[str], str]]] = defaultdict(list)
+    for n in app.notices if history is None else history:
+        if n.kind is NoticeKind.road_test:
+            for vin in n.vins:
+                notices[vin].append((n.start, n.valid_until, frozenset(n.sections), n.number))
+
+    parser = _TripParser(vins, applied, pack, max_speed, notices)
+    fd, db_path = tempfile.mkstemp(prefix="icv-permits-trips-", suffix=".sqlite")
+    os.close(fd)
+    db = sqlite3.connect(db_path)
+    try:
+        db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000; PRAGMA temp_store=FILE;"
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, file INTEGER, line INTEGER, trip_id TEXT, vin TEXT,"
+            " s INTEGER, e INTEGER, m INTEGER, section TEXT, cls INTEGER);"
+        )
+        for file_no, rel in enumerate(ev.trips):
+            path = _resolve(base_dir, rel)
+            _check_file(path, rel)
+            digest, size = _sha256(path)
+            rows = bad_before = 0
+            bad_before = sum(bad.counts.values())
+            batch: list[tuple[Any, ...]] = []
+            parse = parser.parse
+            for line, rec, err in _rows(path, rel, TRIP_COLUMNS, _ALL_TRIP_COLUMNS):
+                rows += 1
+                if rec is None:
+                    bad.add(rel, line, BadRowReason.malformed_row, "", err)
+                    continue
+                try:
+                    batch.append((file_no, line, *parse(*rec)))
+                except _Bad as b:
+                    bad.add(rel, line, b.reason, b.field, b.detail)
+                    continue
+                if len(batch) >= 20000:
+                    db.executemany("INSERT INTO t (file,line,trip_id,vin,s,e,m,section,cls) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+                    batch.clear()
+            if batch:
+                db.executemany("INSERT INTO t (file,line,trip_id,vin,s,e,m,section,cls) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+            files.append(EvidenceFile(path=rel, kind="trips", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
+
+        # duplicate trip IDs: the first occurrence counts, every later one is a bad row
+        db.execute("CREATE INDEX t_trip ON t (trip_id, id)")
+        dup_counts: dict[int, int] = defaultdict(int)
+        for file_no, line, trip_id, f_file, f_line in db.execute(
+            "SELECT t.file, t.line, t.trip_id, f.file, f.line FROM t JOIN "
+            "(SELECT trip_id, MIN(id) AS first FROM t GROUP BY trip_id HAVING COUNT(*) > 1) d ON t.trip_id = d.trip_id "
+            "JOIN t AS f ON f.id = d.first WHERE t.id != d.first ORDER BY t.id"
+        ):
+            dup_counts[file_no] += 1
+            bad.add(ev.trips[file_no], line, BadRowReason.duplicate_trip_id, "trip_id", f"{show(trip_id)} ({ev.trips[f_file]}:{f_line})")
+        if dup_counts:
+            db.execute("DELETE FROM t WHERE id NOT IN (SELECT MIN(id) FROM t GROUP BY trip_id)")
+            files = [f.model_copy(update={"bad_rows": f.bad_rows + dup_counts.get(i, 0)}) for i, f in enumerate(files)]
+        vehicles = _aggregate(db, [v.vin for v in app.vehicles])
+    finally:
+        db.close()
+        os.unlink(db_path)
+
+    incidents: list[Incident] = []
+    for rel in ev.incidents:
+        path = _resolve(base_dir, rel)
+        _check_file(path, rel)
+        digest, size = _sha256(path)
+        rows = 0
+        bad_before = sum(bad.counts.values())
+        for line, rec, err in _rows(path, rel, INCIDENT_COLUMNS, INCIDENT_FIELDS):
+            rows += 1
+            if rec is None:
+                bad.add(rel, line, BadRowReason.malformed_row, "", err)
+                continue
+            try:
+                incidents.append(_incident(dict(zip(INCIDENT_FIELDS, rec, strict=True)), vins, pack))
+            except _Bad as b:
+                bad.add(rel, line, b.reason, b.field, b.detail)
+        files.append(EvidenceFile(path=rel, kind="incidents", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
+
+    if bad.counts and not lenient:
+        raise InputError(_bad_row_problems(bad))
+    return EvidenceSummary(
+        files=files,
+        vehicles=vehicles,
+        incidents=incidents,
+        bad_rows=sorted(bad.listed, key=lambda r: (r.file, r.line)),
+        bad_row_counts=dict(sorted(bad.counts.items())),
+        lenient=lenient,
+        has_trips=bool(ev.trips),
+    )
+
+
+_ALL_TRIP_COLUMNS = (*TRIP_COLUMNS, "notice")
+_VIN_CACHE_MAX = 10_000
+
+
+def _day_start_us(d: date) -> int:
+    return _micros(datetime(d.year, d.month, d.day, tzinfo=SHANGHAI))
+
+
+class _TripParser:
+    """:func:`_trip` for many rows: VINs normalised once per spelling, notice windows and the
+    speed limit as integers (microseconds, a ratio), no time-zone conversion per row."""
+
+    def __init__(self, vins: set[str], applied: set[str], pack: Pack, max_speed: tuple[int, int] | None, notices) -> None:
+        self.vins, self.applied, self.sections = vins, applied, pack.sections
+        self.ratio = max_speed
+        self.limit = "∞" if max_speed is None else format(Decimal(max_speed[0]) / max_speed[1], "f")
+        self.vin_cache: dict[str, str] = {}
+        # a trip is under a notice if its first Shanghai day is >= issued and its last <= valid_until:
+        # s >= 00:00 of the issue day and e < 00:00 of the day after valid_until (Shanghai time)
+        self.windows: dict[str, list[tuple[int, int, frozenset[str], str]]] = {}
+        for vin, lst in notices.items():
+            self.windows[vin] = [(_day_start_us(issued), _day_start_us(until + timedelta(days=1)) if until < date.max else 2**63,
+                                  sections, num) for issued, until, sections, num in lst]
+
+    def parse(self, vin_raw: str, trip_id: str, start: str, end: str, dist: str, mode_raw: str, section: str, number: str) -> tuple[Any, ...]:
+        raw_start, raw_end, raw_dist, raw_mode = start, end, dist, mode_raw  # error details show the values as written
+        trip_id, start, end, dist, mode_raw, section = trip_id.strip(), start.strip(), end.strip(), dist.strip(), mode_raw.strip(), section.strip()
+        vin = self.vin_cache.get(vin_raw)
+        if vin is None:
+            if not vin_raw.strip():
+                raise _Bad(BadRowReason.missing_field, "vin")
+            vin = normalize_identifier(vin_raw)
+            if len(self.vin_cache) < _VIN_CACHE_MAX:
+                self.vin_cache[vin_raw] = vin
+        if not (trip_id and start and end and dist and mode_raw and section):
+            for col, v in zip(TRIP_COLUMNS[1:], (trip_id, start, end, dist, mode_raw, section), strict=True):
+                if not v:
+                    raise _Bad(BadRowReason.missing_field, col)
+        try:
+            st = datetime.fromisoformat(start)
+        except ValueError:
+            raise _Bad(BadRowReason.bad_time, "start", show(raw_start)) from None
+        try:
+            en = datetime.fromisoformat(end)
+        except ValueError:
+            raise _Bad(BadRowReason.bad_time, "end", show(raw_end)) from None
+        if st.tzinfo is None:
+            st = st.replace(tzinfo=SHANGHAI)
+        if en.tzinfo is None:
+            en = en.replace(tzinfo=SHANGHAI)
+        a, dot, b = dist.partition(".")
+        if a.isascii() and a.isdigit() and (not dot or (len(b) <= 3 and b.isascii() and b.isdigit())):
+            metres = int(a) * 1000 + (int(b.ljust(3, "0")) if b else 0)
+        else:
+            metres = parse_metres(raw_dist)
+        mode = MODES.get(mode_raw.lower())
+        if mode is None:
+            raise _Bad(BadRowReason.bad_value, "mode", show(raw_mode))
+        s_us, e_us = (st - EPOCH) // US, (en - EPOCH) // US
+        if e_us < s_us:
+            raise _Bad(BadRowReason.end_before_start, "end", f"{start} → {end}")
+        duration = e_us - s_us
+        if metres and (duration == 0 or (self.ratio is not None and metres * 3_600_000 * self.ratio[1] > self.ratio[0] * duration)):
+            speed = "∞" if duration == 0 else f"{Decimal(metres) * 3_600_000 / duration:.1f}"
+            raise _Bad(BadRowReason.impossible_speed, "distance_km", f"{speed} km/h > {self.limit} km/h")
+        if vin not in self.vins:
+            raise _Bad(BadRowReason.unknown_vin, "vin", show(vin))
+        if section not in self.sections:
+            raise _Bad(BadRowReason.unknown_section, "section", show(section))
+        if not mode:
+            cls = 1
+        elif section not in self.applied:
+            cls = 2
+        else:
+            cls = 3
+            number = number.strip()
+            for lo, hi, sections, num in self.windows.get(vin, ()):
+                if (not number or num == number) and lo <= s_us and e_us < hi and (not sections or section in sections):
+                    cls = 0
+                    break
+        return trip_id, vin, s_us, e_us, metres, section, cls
+
+
+def _aggregate(db: sqlite3.Connection, vins: list[str]) -> list[VehicleEvidence]:
+    excluded: dict[str, dict[Exclusion, list[int]]] = defaultdict(dict)
+    for vin, cls, n, us, m in db.execute("SELECT vin, cls, COUNT(*), SUM(e - s), SUM(m) FROM t WHERE cls > 0 GROUP BY vin, cls"):
+        excluded[vin][_CLS[cls]] = [n, us, m]
+    sweeps: dict[str, _Sweep] = {}
+    sweep: _Sweep | None = None
+    for vin, trip_id, section, s, e, m in db.execute("SELECT vin, trip_id, section, s, e, m FROM t WHERE cls = 0 ORDER BY vin, s, e, trip_id"):
+        if sweep is None or sweep.vin != vin:
+            if sweep is not None:
+                sweep.finish()
+            sweep = sweeps[vin] = _Sweep(vin)
+        sweep.add(trip_id, section, s, e, m)
+    if sweep is not None:
+        sweep.finish()
+    out = []
+    for vin in vins:
+        sw = sweeps.get(vin) or _Sweep(vin)
+        ex = dict(excluded[vin])
+        if sw.overlap_trips:
+            ex[Exclusion.overlap] = [sw.overlap_trips, sw.total_us - sw.us, sw.total_m - sw.m]
+        out.append(
+            VehicleEvidence(
+                vin=vin,
+                counted=Totals(trips=sw.trips, hours=_hours(sw.us), km=_km(sw.m)),
+                by_section=[SectionTotals(section=k, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for k, v in sorted(sw.sections.items())],
+                excluded=[ExcludedTotals(reason=r, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for r, v in sorted(ex.items())],
+                overlapping_trips=sw.overlap_trips,
+            )
+        )
+    return out
+
+
+class _Sweep:
+    """Counts one vehicle's trips (given in order of start) once where they overlap.
+
+    Time is the union of the trips. Where several trips cover the same moment, that moment's
+    distance is taken at the lowest rate (km per hour) among them — the most cautious reading of
+    contradictory records, and one that does not depend on how the trips are cut into rows.
+    Distances are in whole metres, floored per stretch of time. Only the trips active at the
+    current moment are held, so memory does not grow with the number of trips.
+    """
+
+    __slots__ = ("vin", "active", "t", "us", "m", "total_us", "total_m", "overlap_trips", "trips", "sections")
+
+    def __init__(self, vin: str):
+        self.vin = vin
+        self.active: list[list] = []  # [end, start, metres, dur, trip_id, section, counted?]
+        self.t = 0
+        self.us = self.m = 0
+        self.total_us = self.total_m = 0
+        self.overlap_trips = 0
+        self.trips = 0  # trips that contributed time
+        self.sections: dict[str, list[int]] = {}  # section → [trips, µs, metres]
+
+    def _count(self, a: int, b: int) -> None:
+        """Count ``[a, b)`` at the lowest rate among the active trips."""
+        if b <= a or not self.active:
+            return
+        best = self.active[0]
+        for tr in self.active[1:]:
+            lhs, rhs = tr[2] * best[3], best[2] * tr[3]
+            if lhs < rhs or (lhs == rhs and (tr[1], tr[4]) < (best[1], best[4])):
+                best = tr
+        self._credit(best, b - a)
+
+    def _credit(self, tr: list, span: int) -> None:
+        """Count ``span`` microseconds of trip ``tr`` at its own rate."""
+        got = tr[2] if span == tr[3] else tr[2] * span // tr[3]
+        self.us += span
+        self.m += got
+        sec = self.sections.get(tr[5])
+        if sec is None:
+            sec = self.sections[tr[5]] = [0, 0, 0]
+        if not tr[6]:
+            tr[6] = True
+            self.trips += 1
+            sec[0] += 1
+        sec[1] += span
+        sec[2] += got
+
+    def _advance(self, until: int) -> None:
+        """Count every stretch up to ``until``, dropping trips as they end."""
+        while self.active:
+            next_end = min(tr[0] for tr in self.active)
+            if next_end > until:
+                self._count(self.t, until)
+                self.t = until
+                return
+            self._count(self.t, next_end)
+            self.t = next_end
+            self.active = [tr for tr in self.active if tr[0] > next_end]
+        self.t = max(self.t, until)
+
+    def add(self, trip_id: str, section: str, s: int, e: int, m: int) -> None:
+        self.total_us += e - s
+        self.total_m += m
+        active = self.active
+        if len(active) == 1 and active[0][0] <= s and e > s:
+            # the common case: the one active trip ends before this one starts; count the rest of it
+            tr = active[0]
+            if tr[0] > self.t:
+                self._credit(tr, tr[0] - self.t)
+            tr[0], tr[1], tr[2], tr[3], tr[4], tr[5], tr[6] = e, s, m, e - s, trip_id, section, False  # reuse the list
+            self.t = s
+            return
+        self._advance(s)
+        if self.active:
+            self.overlap_trips += 1
+        else:
+            self.t = s
+        if e == s:  # a zero-length record: nothing to count, nothing overlapped
+            if not self.active:
+                self.trips += 1
+                self.sections.setdefault(section, [0, 0, 0])[0] += 1
+            return
+        self.active.append([e, s, m, e - s, trip_id, section, False])
+
+    def finish(self) -> None:
+        self._advance(max((tr[0] for tr in self.active), default=self.t))
+
+
+def _incident(rec: dict[str, str], vins: set[str], pack: Pack) -> Incident:
+    for col in INCIDENT_COLUMNS:
+        if not rec.get(col, "").strip():
+            raise _Bad(BadRowReason.missing_field, col)
+    data = {k: v.strip() for k, v in rec.items() if v is not None and v.strip() and k in Incident.model_fields}
+    try:
+        inc = Incident.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise _Bad(BadRowReason.bad_value, field, show(data.get(field, ""))) from None
+    if inc.vin not in vins:
+        raise _Bad(BadRowReason.unknown_vin, "vin", show(inc.vin))
+    if inc.section is not None and inc.section not in pack.sections:
+        raise _Bad(BadRowReason.unknown_section, "section", show(inc.section))
+    return inc
+
+
+def _bad_row_problems(bad: _Collector) -> list[Problem]:
+    problems = [
+        Problem(r.file, BAD_ROW_MESSAGES[r.reason], {"line": r.line, "field": r.field, "detail": r.detail}, r.reason.value)
+        for r in sorted(bad.listed, key=lambda r: (r.file, r.line))
+    ]
+    total = sum(bad.counts.values())
+    if total > len(bad.listed):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(bad.counts.items()))
+        problems.append(Problem("", N_("{more} more bad rows not listed; all bad rows by reason: {counts}"), {"more": total - len(bad.listed), "counts": counts}, "bad_rows"))
+    problems.append(Problem("", N_("{total} bad rows in the evidence; fix them, or use --lenient to skip them and list them in the decision"), {"total": total}, "bad_rows"))
+    return problems

@@ -1,0 +1,3 @@
+"""Check functions, one per rule ID, grouped by party. Importing this package registers them."""
+
+from icv_permits.core.engine.checks import demonstration, driver, entity, evidence, insurance, materials, operations, records, scope, vehicle  # noqa: F401

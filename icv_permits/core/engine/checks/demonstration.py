@@ -1,0 +1,140 @@
+"""DOP-01…03 (demonstration operation), ADD-01 (adding vehicles), YRD-01 (Yangtze River Delta
+recognition), PER-01/02 (validity of notices and plates).
+
+The entity's Anhui notice history comes from the application in a pre-check, and from the regulator's
+records when a submission is reviewed (``ctx.notice_entries()``: the store wins, issue #4).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from icv_permits.core.model.application import Notice, NoticeKind, Province
+from icv_permits.core.engine.core import Ctx, check
+from icv_permits.core.engine.dates import last_day_of
+
+
+def valid_on(n: Notice, day: date) -> bool:
+    return n.start <= day <= n.valid_until
+
+
+@check("DOP-01", reasons=("no_da_notice", "sections_not_covered"))
+def dop_01(ctx: Ctx):
+    s = ctx.entity_subject()
+    das = [(i, n) for i, n in ctx.notice_entries()
+           if n.kind is NoticeKind.demonstration_application and n.issuer_province is Province.anhui and valid_on(n, ctx.as_of)]
+    if not das:
+        yield ctx.fail(s, "no_da_notice", field="notices")
+        return
+    covered = {sec for _, n in das for sec in n.sections}
+    beyond = [sec for sec in ctx.app.sections if sec not in covered]
+    if beyond:
+        yield ctx.fail(s, "sections_not_covered", field="sections", observed=beyond, notices=[n.number for _, n in das])
+    else:
+        yield ctx.ok(s, field="notices", notices=[n.number for _, n in das])
+
+
+@check("DOP-02", params=("operation.first_max_vehicles",), reasons=("first_too_many", "not_first"))
+def dop_02(ctx: Ctx):
+    s = ctx.application_subject()
+    earlier = [n.number for n in ctx.notices if n.kind is NoticeKind.demonstration_operation and n.issuer_province is Province.anhui]
+    if earlier:
+        yield ctx.na(s, "not_first", observed=len(ctx.app.vehicles), notices=earlier)
+        return
+    yield ctx.measured(s, "operation.first_max_vehicles", len(ctx.app.vehicles), field="vehicles", reason="first_too_many")
+
+
+@check("DOP-03", reasons=("da_rules_applied",))
+def dop_03(ctx: Ctx):
+    implied = ctx.pack.meta.activity_implies.get(ctx.app.activity, [])
+    yield ctx.ok(ctx.application_subject(), "da_rules_applied", observed=[a.value for a in implied])
+
+
+@check("ADD-01", reasons=("no_original_notice", "original_notice_not_valid", "configuration_differs", "necessity_not_explained"))
+def add_01(ctx: Ctx):
+    s = ctx.application_subject()
+    adding = ctx.app.adding
+    if adding is None or adding.original_notice is None:
+        yield ctx.missing(s, "adding.original_notice")
+        return
+    notice = next((n for n in ctx.notices if n.number == adding.original_notice), None)
+    if notice is None:
+        yield ctx.fail(s, "no_original_notice", field="adding.original_notice", observed=adding.original_notice)
+        return
+    bad = []
+    if not valid_on(notice, ctx.as_of):
+        bad.append(ctx.fail(s, "original_notice_not_valid", field="adding.original_notice", observed=notice.number, valid_until=notice.valid_until))
+    for path, v, vs in ctx.vehicles():
+        if v.configuration is None:
+            bad.append(ctx.missing(vs, f"{path}.configuration"))
+        elif v.configuration not in notice.configurations:
+            bad.append(ctx.fail(vs, "configuration_differs", field=f"{path}.configuration", observed=v.configuration,
+                                allowed=notice.configurations, notice=notice.number))
+    if adding.necessity_explained is None:
+        bad.append(ctx.missing(s, "adding.necessity_explained"))
+    elif not adding.necessity_explained:
+        bad.append(ctx.fail(s, "necessity_not_explained", field="adding.necessity_explained", observed=False))
+    yield from bad or [ctx.ok(s, field="adding", notice=notice.number)]
+
+
+@check("YRD-01", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "plates_not_valid"))
+def yrd_01(ctx: Ctx):
+    s = ctx.entity_subject()
+    p = ctx.param("yrd.recognised_provinces")
+    notices = [n for n in ctx.notices
+               if n.kind is NoticeKind.road_test and p.met_by(n.issuer_province.value) and valid_on(n, ctx.as_of)]
+    if not notices:
+        yield ctx.fail(s, "no_yrd_notice", field="notices", threshold=p)
+        return
+    with_plates = [n for n in notices if n.plates_valid_until is not None and n.plates_valid_until >= ctx.as_of]
+    if not with_plates:
+        yield ctx.fail(s, "plates_not_valid", field="notices", observed=[n.number for n in notices])
+    else:
+        yield ctx.ok(s, field="notices", observed=[n.number for n in with_plates], threshold=p,
+                     provinces=sorted({n.issuer_province.value for n in with_plates}))
+
+
+def latest_notice_end(start: date, pack_months: int) -> date:
+    """The last day a notice (or plate) in force from ``start`` may be valid for ``pack_months``.
+
+    Validity covers its first and last days, so 18 months from 2025-06-10 end on 2026-12-09."""
+    return last_day_of(start, pack_months)
+
+
+@check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history"))
+def per_01(ctx: Ctx):
+    p = ctx.param("notice.max_validity_months")
+    s = ctx.entity_subject()
+    if not ctx.notices:
+        yield ctx.na(s, "no_history")
+        return
+    bad = []
+    for where, n in ctx.notice_entries():
+        if n.issuer_province is not Province.anhui:
+            continue
+        latest = latest_notice_end(n.start, int(p.value))
+        if n.valid_until > latest:
+            bad.append(ctx.fail(s, "notice_too_long", field=f"{where}.valid_until", observed=n.valid_until, threshold=p,
+                                notice=n.number, latest=latest))
+    yield from bad or [ctx.ok(s, field="notices", threshold=p)]
+
+
+@check("PER-02", params=("plate.max_validity_months",), reasons=("plates_too_long", "plates_past_notice", "no_history"))
+def per_02(ctx: Ctx):
+    p = ctx.param("plate.max_validity_months")
+    s = ctx.entity_subject()
+    with_plates = [(i, n) for i, n in ctx.notice_entries() if n.plates_valid_until is not None and n.issuer_province is Province.anhui]
+    if not with_plates:
+        yield ctx.na(s, "no_history")
+        return
+    bad = []
+    for i, n in with_plates:
+        if n.plates_valid_until > n.valid_until:
+            bad.append(ctx.fail(s, "plates_past_notice", field=f"{i}.plates_valid_until", observed=n.plates_valid_until,
+                                notice=n.number, notice_valid_until=n.valid_until))
+        if n.plates_issued is not None:
+            latest = latest_notice_end(n.plates_issued, int(p.value))
+            if n.plates_valid_until > latest:
+                bad.append(ctx.fail(s, "plates_too_long", field=f"{i}.plates_valid_until", observed=n.plates_valid_until,
+                                    threshold=p, notice=n.number, latest=latest))
+    yield from bad or [ctx.ok(s, field="notices", threshold=p)]

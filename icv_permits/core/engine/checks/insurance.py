@@ -1,0 +1,101 @@
+"""INS-01…03: insurance and guarantee letters (保险、保函), valid over the whole requested period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from icv_permits.core.model.application import Insurance, InsuranceKind
+from icv_permits.core.engine.core import Ctx, check
+
+
+def uncovered(start: date, end: date, spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
+    """The days of ``[start, end]`` (inclusive) that no span ``[a, b]`` (inclusive) covers."""
+    gaps: list[tuple[date, date]] = []
+    cursor = start
+    for a, b in sorted(spans):
+        if b < cursor:
+            continue
+        if a > cursor:
+            gap_end = min(a - timedelta(days=1), end)
+            gaps.append((cursor, gap_end))
+        cursor = max(cursor, b + timedelta(days=1))
+        if cursor > end:
+            break
+    if cursor <= end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def _policies(ctx: Ctx, vin: str, kinds: tuple[InsuranceKind, ...]) -> list[tuple[int, Insurance]]:
+    return [(i, p) for i, p in enumerate(ctx.app.insurance) if p.kind in kinds and vin in p.vins]
+
+
+def _gap_values(gaps: list[tuple[date, date]]) -> list[str]:
+    return [f"{a.isoformat()}~{b.isoformat()}" for a, b in gaps]
+
+
+@check("INS-01", reasons=("no_compulsory", "compulsory_gap"))
+def ins_01(ctx: Ctx):
+    period = ctx.app.period
+    for path, v, s in ctx.vehicles():
+        pols = _policies(ctx, v.vin, (InsuranceKind.compulsory,))
+        if not pols:
+            yield ctx.fail(s, "no_compulsory", field="insurance")
+            continue
+        gaps = uncovered(period.start, period.end, [(p.valid_from, p.valid_to) for _, p in pols])
+        if gaps:
+            yield ctx.fail(s, "compulsory_gap", field="insurance", gaps=_gap_values(gaps), policies=[p.number for _, p in pols])
+        else:
+            yield ctx.ok(s, field="insurance", policies=[p.number for _, p in pols])
+
+
+@check("INS-02", params=("insurance.min_liability_yuan",), reasons=("no_liability_cover", "amount_below", "liability_gap"))
+def ins_02(ctx: Ctx):
+    p = ctx.param("insurance.min_liability_yuan")
+    period = ctx.app.period
+    for path, v, s in ctx.vehicles():
+        pols = _policies(ctx, v.vin, (InsuranceKind.liability, InsuranceKind.guarantee_letter))
+        if not pols:
+            yield ctx.fail(s, "no_liability_cover", field="insurance", threshold=p)
+            continue
+        lacking_amount = [i for i, pol in pols if pol.amount_yuan is None]
+        for i in lacking_amount:
+            yield ctx.missing(s, f"insurance[{i}].amount_yuan")
+        if lacking_amount:
+            continue
+        qualifying = [(i, pol) for i, pol in pols if p.met_by(pol.amount_yuan)]
+        if not qualifying:
+            best_i, best = max(pols, key=lambda ip: (ip[1].amount_yuan, -ip[0]))
+            yield ctx.fail(s, "amount_below", field=f"insurance[{best_i}].amount_yuan", observed=best.amount_yuan, threshold=p,
+                           shortfall=int(p.value) - (best.amount_yuan or 0), number=best.number, kind=best.kind)
+            continue
+        gaps = uncovered(period.start, period.end, [(pol.valid_from, pol.valid_to) for _, pol in qualifying])
+        if gaps:
+            yield ctx.fail(s, "liability_gap", field="insurance", threshold=p, gaps=_gap_values(gaps), policies=[pol.number for _, pol in qualifying])
+        else:
+            yield ctx.ok(s, field="insurance", observed=min(pol.amount_yuan or 0 for _, pol in qualifying), threshold=p,
+                         policies=[pol.number for _, pol in qualifying])
+
+
+@check("INS-03", params=("insurance.min_per_seat_yuan",), reasons=("no_seat_cover", "no_accident_cover", "cover_gap", "per_seat_below"))
+def ins_03(ctx: Ctx):
+    p = ctx.param("insurance.min_per_seat_yuan")
+    period = ctx.app.period
+    for path, v, s in ctx.vehicles():
+        bad = []
+        for kind, reason in ((InsuranceKind.seat, "no_seat_cover"), (InsuranceKind.personal_accident, "no_accident_cover")):
+            pols = _policies(ctx, v.vin, (kind,))
+            if not pols:
+                bad.append(ctx.fail(s, reason, field="insurance"))
+                continue
+            gaps = uncovered(period.start, period.end, [(pol.valid_from, pol.valid_to) for _, pol in pols])
+            if gaps:
+                bad.append(ctx.fail(s, "cover_gap", field="insurance", kind=kind, gaps=_gap_values(gaps)))
+            if kind is InsuranceKind.seat and p.value is not None:
+                for i, pol in pols:
+                    if pol.per_seat_yuan is None:
+                        bad.append(ctx.missing(s, f"insurance[{i}].per_seat_yuan"))
+                    elif not p.met_by(pol.per_seat_yuan):
+                        bad.append(ctx.fail(s, "per_seat_below", field=f"insurance[{i}].per_seat_yuan", observed=pol.per_seat_yuan, threshold=p))
+        yield from bad or [ctx.ok(s, field="insurance")]

@@ -1,0 +1,98 @@
+"""Field types shared by the application model: dates, money, quantities, identifiers.
+
+Dates are parsed strictly from ISO 8601 ``YYYY-MM-DD`` strings (YAML timestamps are not resolved by
+the loader, so every date reaches us as text) and held as :class:`pendulum.Date`. Money is an
+integer number of yuan; hours and kilometres are :class:`~decimal.Decimal`, never float.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+import pendulum
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+from icv_permits.core.errors import kind_of
+from icv_permits.core.i18n import N_
+from icv_permits.core.model.ids import normalize_identifier
+
+from icv_permits.adapters.clock import TIMEZONE  # noqa: E402,F401  (one definition)
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _parse_date(value: Any) -> pendulum.Date:
+    if isinstance(value, _dt.datetime):
+        raise ValueError(N_("expected a date (YYYY-MM-DD), not a date and time"), {})
+    if isinstance(value, _dt.date):
+        return _in_range(value)
+    if not isinstance(value, str):
+        raise ValueError(N_("expected a date written as YYYY-MM-DD, got {kind_text}"), {"kind_text": kind_of(value)})
+    text = value.strip()
+    if not _DATE_RE.match(text):
+        raise ValueError(N_("expected a date written as YYYY-MM-DD, got “{value}”"), {"value": text[:40]})
+    try:
+        d = _dt.date.fromisoformat(text)
+    except ValueError:  # e.g. 2026-02-30
+        raise ValueError(N_("“{value}” is not a real calendar date"), {"value": text}) from None
+    return _in_range(d)
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2199
+
+
+def _in_range(d: _dt.date) -> pendulum.Date:
+    """Dates outside 1900–2199 are typing mistakes here (and would overflow date arithmetic)."""
+    if not MIN_YEAR <= d.year <= MAX_YEAR:
+        raise ValueError(
+            N_("{value} is outside the years this tool accepts ({min}–{max})"),
+            {"value": d.isoformat(), "min": MIN_YEAR, "max": MAX_YEAR},
+        )
+    return pendulum.Date(d.year, d.month, d.day)
+
+
+def _date_to_str(value: _dt.date) -> str:
+    return value.isoformat()
+
+
+Date = Annotated[
+    _dt.date,
+    BeforeValidator(_parse_date),
+    PlainSerializer(_date_to_str, return_type=str, when_used="json"),
+    Field(json_schema_extra={"format": "date", "type": "string"}),
+]
+"""A calendar date, ``YYYY-MM-DD``; held as ``pendulum.Date``."""
+
+
+def _to_identifier(value: Any) -> str:
+    try:
+        return normalize_identifier(value)
+    except TypeError:
+        raise ValueError(N_("expected text, got {kind_text}"), {"kind_text": kind_of(value)}) from None
+
+
+Identifier = Annotated[str, BeforeValidator(_to_identifier), Field(min_length=1, max_length=64)]
+"""An identifier (VIN, credit code, ID number): text, normalised (half-width, upper case, trimmed).
+
+Its content (length, alphabet, check character) is judged by the rules ENT-01, DRV-08 and VEH-10,
+so that a wrong check digit is reported as a failing requirement with the expected character."""
+
+Yuan = Annotated[int, Field(ge=0, strict=True, description="an amount of money in whole yuan (元)")]
+
+
+def _non_negative(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError(N_("must be a finite number"), {})
+    if value < 0:
+        raise ValueError(N_("must not be negative"), {})
+    return value
+
+
+Quantity = Annotated[Decimal, AfterValidator(_non_negative), Field(allow_inf_nan=False)]
+"""A non-negative decimal quantity (hours, kilometres)."""
+
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$")]

@@ -1,3 +1,0 @@
-"""Check functions, one per rule ID, grouped by party. Importing this package registers them."""
-
-from icv_permits.engine.checks import demonstration, driver, entity, evidence, insurance, materials, operations, records, scope, vehicle  # noqa: F401

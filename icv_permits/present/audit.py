@@ -1,0 +1,126 @@
+"""Text views of the decision log for auditors: the log, verification, replay, explanation."""
+
+from __future__ import annotations
+
+from icv_permits.core.engine.decision import Decision
+from icv_permits.core.i18n import N_, t
+from icv_permits.services.audit import Record, ReplayResult, VerifyReport
+from icv_permits.core.pack import Pack
+from icv_permits.present.report import VERDICTS, render_text
+from icv_permits.present.office import ACTIONS, _state, local, table
+
+KIND = {
+    "engine_decision": N_("engine decision"),
+    "submission": N_("submission"),
+    "review": N_("regulator's decision"),
+    "plates_renewed": N_("plates renewed"),
+}
+PURPOSE = {"submit": N_("on submission"), "decide": N_("re-run to decide")}
+MASKING = {"stand_in": N_("stand-in number, same check result"), "kept_invalid": N_("masked, kept invalid"), "mask": N_("masked")}
+PROBLEM = {
+    "edited": N_("its content does not match its hash: the record was changed"),
+    "link": N_("its prev_hash is not the hash of the record before it: a record was inserted, deleted or moved before it"),
+    "gap": N_("record {expected_seq} is missing: the next record found is {found_seq}"),
+    "order": N_("record {found_seq} stands where record {expected_seq} should: records were moved"),
+    "head": N_("the log head says seq {head_seq} but the last record is {last_seq}: the tail of the log was cut or the head altered"),
+    "anchor": N_("the last hash is not the expected head {expected_head}: the log was cut or rewritten after that anchor"),
+}
+
+
+def _verdict(lang: str, v: str | None) -> str:
+    return t(lang, VERDICTS[v]) if v in VERDICTS else (v or "—")
+
+
+def summary(rec: Record, lang: str) -> str:
+    body = rec.body
+    if rec.kind == "engine_decision":
+        purpose = body.get("purpose")
+        what = f"{_verdict(lang, body.get('verdict'))} ({t(lang, PURPOSE[purpose]) if purpose in PURPOSE else purpose})"
+    elif rec.kind == "review":
+        what = t(lang, ACTIONS.get(body.get("action"), body.get("action", "")))
+        if body.get("against_engine"):
+            what += " " + t(lang, N_("(against the engine)"))
+    elif rec.kind == "submission":
+        what = f"v{body.get('version')} {body.get('file_name', '')}"
+    else:
+        what = body.get("notice", "")
+    return what
+
+
+def log_table(records: list[Record], lang: str) -> str:
+    if not records:
+        return t(lang, N_("The log is empty.")) + "\n"
+    headers = [t(lang, N_("Seq")), t(lang, N_("Recorded")), t(lang, N_("Kind")), t(lang, N_("Actor")), t(lang, N_("Submission")),
+               t(lang, N_("What")), t(lang, N_("Decision ID"))]
+    rows = [[str(r.seq), local(r.recorded_at), t(lang, KIND.get(r.kind, r.kind)),
+             f"{r.actor}/{r.body.get('claimed_actor', '')}", str(r.body.get("submission_id", "—")), summary(r, lang), r.decision_id[:8]]
+            for r in records]
+    return table(headers, rows)
+
+
+def verify_text(rep: VerifyReport, lang: str) -> str:
+    if rep.intact:
+        return t(lang, N_("Chain intact: {n} records checked (seq {first}–{last}); head {hash}."), n=rep.checked, first=rep.first_seq,
+                 last=rep.last_seq, hash=rep.head_hash) + "\n"
+    b = rep.breaks[0]
+    reason = t(lang, PROBLEM[b.problem], **{k: v for k, v in b.detail.items()})
+    return (t(lang, N_("Chain BROKEN at record {seq} (decision {id}): {reason}"), seq=b.seq, id=b.decision_id or "—", reason=reason) + "\n"
+            + t(lang, N_("{n} records before it verified."), n=rep.checked) + "\n")
+
+
+def replay_text(results: list[ReplayResult], lang: str) -> str:
+    out = []
+    same = sum(1 for r in results if r.match)
+    for r in results:
+        if r.match:
+            continue
+        out.append(t(lang, N_("✗ seq {seq} · submission {sub} · decision {id}: recorded {old}, now {new}"), seq=r.seq, sub=r.submission_id,
+                     id=r.decision_id[:8], old=_verdict(lang, r.recorded_verdict), new=_verdict(lang, r.replayed_verdict)))
+        if r.error:
+            out.append("    " + t(lang, N_("could not be replayed: {error}"), error=r.error))
+        for d in r.rule_diffs:
+            detail = t(lang, N_("values differ")) if d.values_changed else f"{', '.join(d.recorded) or '—'} → {', '.join(d.replayed) or '—'}"
+            out.append(f"    {d.rule_id} {d.subject}: {detail}")
+        for c in r.parameter_changes:
+            name = c.get("param") or c.get("rule")
+            out.append("    " + t(lang, N_("because {name} changed: {old} → {new}"), name=name, old=_short(c["recorded"]), new=_short(c["current"])))
+    out.append(t(lang, N_("{n} decisions replayed: {same} identical, {diff} different."), n=len(results), same=same, diff=len(results) - same))
+    return "\n".join(out) + "\n"
+
+
+def _short(v: dict | None) -> str:
+    if v is None:
+        return "—"
+    return ", ".join(f"{k}={val}" for k, val in v.items())
+
+
+def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str) -> str:
+    body = rec.body
+    out = [t(lang, N_("Log record {seq} · {kind} · decision ID {id}"), seq=rec.seq, kind=t(lang, KIND.get(rec.kind, rec.kind)), id=rec.decision_id),
+           t(lang, N_("Recorded {when} (UTC {utc}) by {actor} (as {claimed})"), when=local(rec.recorded_at), utc=rec.recorded_at,
+             actor=rec.actor, claimed=body.get("claimed_actor", "—")),
+           t(lang, N_("Hash {hash}; previous {prev}"), hash=rec.hash, prev=rec.prev_hash)]
+    if rec.kind == "review":
+        out.append(t(lang, N_("Submission {sub} v{version}: {action} ({from_state} → {to_state})"), sub=body["submission_id"], version=body["version"],
+                     action=t(lang, ACTIONS[body["action"]]), from_state=_state(lang, body["from_state"]), to_state=_state(lang, body["to_state"])))
+        if body.get("reason"):
+            out.append(t(lang, N_("Reason: {reason}"), reason=body["reason"]))
+        if body.get("against_engine"):
+            out.append(t(lang, N_("(against the engine)")))
+        if body.get("notice"):
+            n = body["notice"]
+            out.append(t(lang, N_("Notice {number}: valid {start} – {end}; {plates} plates"), number=n["number"], start=n["valid_from"],
+                         end=n["valid_until"], plates=len(n["plates"])))
+        out.append(t(lang, N_("Based on engine decision {id}."), id=body.get("engine_decision", "—")))
+    if rec.kind == "engine_decision":
+        out.append(t(lang, N_("Submission {sub} v{version} · pack {pack} {revision} · as of {as_of} · clock {clock} · engine {engine}"),
+                     sub=body["submission_id"], version=body["version"], pack=body["pack"]["id"], revision=body["pack"]["revision"][:19],
+                     as_of=body["as_of"], clock=body["clock"], engine=body["engine_version"]))
+        masked = ", ".join(f"{m['path']} ({t(lang, MASKING[m['method']]) if m['method'] in MASKING else m['method']})" for m in body.get("masked_fields", []))
+        out.append(t(lang, N_("Personal data masked in the snapshot: {fields}"), fields=masked or "—"))
+        for e in body.get("evidence_digests", []):
+            out.append(f"  {e['path']}  sha256:{e['sha256'][:16]}  {e['bytes']} B")
+    text = "\n".join(out) + "\n"
+    if decision is not None and pack is not None:
+        text += "\n" + render_text(decision, pack, lang, verbose=False)
+    return text

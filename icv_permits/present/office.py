@@ -1,0 +1,174 @@
+"""Text and JSON views of the regulator's workflow: submissions, queue, decisions, notices, entities.
+
+Personal data never appears: drivers are shown by name and masked ID number only (the store keeps
+nothing else in clear). Times are shown in Asia/Shanghai, stored in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pendulum
+
+from icv_permits.core.engine.decision import Decision
+from icv_permits.core.i18n import N_, t
+from icv_permits.core.model.types import TIMEZONE
+from icv_permits.core.pack import Pack
+from icv_permits.present.report import VERDICTS, cells, render_text
+
+from icv_permits.services.office import NOTICE_STATUS_TEXT as NOTICE_STATUS  # noqa: E402  (msgids shared with the input domain)
+from icv_permits.services.office import STATE_TEXT as STATES  # noqa: E402
+
+ACTIONS = {"approve": N_("approve"), "return": N_("return for correction"), "reject": N_("reject")}
+KINDS = {
+    "road_test": N_("road test"),
+    "demonstration_application": N_("demonstration application"),
+    "demonstration_operation": N_("demonstration operation"),
+}
+
+
+def local(ts: str | None) -> str:
+    if not ts:
+        return "—"
+    return pendulum.parse(ts).in_timezone(TIMEZONE).format("YYYY-MM-DD HH:mm")
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - cells(text))
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max([cells(h)] + [cells(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip()]
+    lines.append("  ".join("─" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _state(lang: str, state: str) -> str:
+    return t(lang, STATES.get(state, state))
+
+
+def _verdict(lang: str, verdict: str | None) -> str:
+    return t(lang, VERDICTS[verdict]) if verdict in VERDICTS else "—"
+
+
+def submitted(result, lang: str) -> str:
+    sub = result.submission
+    head = (t(lang, N_("Submission {id} stored as version {version}: {state}. Engine verdict: {verdict}."),
+              id=sub.id, version=sub.version, state=_state(lang, sub.state), verdict=_verdict(lang, sub.verdict)))
+    hint = t(lang, N_("Decide with: icv-permits decide {id} --approve|--return|--reject --reason TEXT --if-revision {revision}"),
+             id=sub.id, revision=sub.revision)
+    return head + "\n" + hint + "\n\n" + render_text(result.decision, result.pack, lang)
+
+
+def queue(views: list, lang: str) -> str:
+    if not views:
+        return t(lang, N_("No submissions in this state.")) + "\n"
+    headers = [t(lang, N_("ID")), t(lang, N_("Rev.")), t(lang, N_("State")), t(lang, N_("Activity")), t(lang, N_("Entity")),
+               t(lang, N_("Vehicles")), t(lang, N_("Engine")), t(lang, N_("Updated"))]
+    rows = [[str(v.id), str(v.revision), _state(lang, v.state), t(lang, KINDS.get(v.activity, v.activity)),
+             f"{v.entity_name} {v.credit_code}", str(v.vehicles), _verdict(lang, v.verdict), local(v.updated_at)] for v in views]
+    return table(headers, rows)
+
+
+def submission(view, decision: Decision | None, pack: Pack | None, lang: str, verbose: bool = False) -> str:
+    out = [t(lang, N_("Submission {id} · {entity} ({code}) · {activity}"), id=view.id, entity=view.entity_name,
+             code=view.credit_code, activity=t(lang, KINDS.get(view.activity, view.activity))),
+           t(lang, N_("State: {state} · revision {revision} · version {version} · applicant's reference {ref}"),
+             state=_state(lang, view.state), revision=view.revision, version=view.version, ref=view.application_id or "—"), ""]
+    out.append(t(lang, N_("Versions")))
+    for v in view.versions:
+        out.append(f"  v{v['number']}  {local(v['submitted_at'])}  {v['actor']}  {v['file_name']}  sha256:{v['file_sha256'][:12]}")
+    out.append(t(lang, N_("Engine runs")))
+    for r in view.runs:
+        out.append(f"  #{r['id']}  v{r['version']}  {r['purpose']}  {local(r['run_at'])}  {t(lang, N_('as of'))} {r['as_of']}  "
+                   f"{_verdict(lang, r['verdict'])}  {r['pack_id']}@{r['pack_revision'][7:19]}")
+    if view.reviews:
+        out.append(t(lang, N_("Decisions")))
+        for r in view.reviews:
+            against = "  " + t(lang, N_("(against the engine)")) if r["against_engine"] else ""
+            out.append(f"  {local(r['decided_at'])}  {r['actor']}  v{r['version']}  {t(lang, ACTIONS[r['action']])}{against}")
+            if r["reason"]:
+                out.append(f"    {t(lang, N_('Reason'))}: {r['reason']}")
+            for it in r["items"]:
+                out.append(f"    - {it['rule_id']} {it['subject_label'] or it['subject']} {it['field'] or ''} ({it['reason']})".rstrip())
+    for n in view.notices:
+        out.append(notice_block(n, lang))
+    text = "\n".join(out) + "\n"
+    if decision is not None and pack is not None:
+        text += "\n" + t(lang, N_("Latest engine decision")) + "\n" + render_text(decision, pack, lang, verbose=verbose)
+    return text
+
+
+def decided(result, lang: str) -> str:
+    r = result.review
+    out = [t(lang, N_("Submission {id}: {action} → {state} (revision {revision})."), id=result.submission.id,
+             action=t(lang, ACTIONS[r["action"]]), state=_state(lang, r["to_state"]), revision=result.submission.revision)]
+    out.append(t(lang, N_("Engine verdict as of today: {verdict}."), verdict=_verdict(lang, result.decision.verdict.value)))
+    if r["against_engine"]:
+        out.append(t(lang, N_("Decided against the engine; reason recorded: {reason}"), reason=r["reason"]))
+    elif r["reason"]:
+        out.append(t(lang, N_("Reason: {reason}"), reason=r["reason"]))
+    if r["items"]:
+        out.append(t(lang, N_("To correct before re-submitting:")))
+        for it in r["items"]:
+            out.append(f"  - {it['rule_id']} {it['subject_label'] or it['subject']} {it['field'] or ''} ({it['reason']})".rstrip())
+    if result.notice:
+        out.append(notice_block(result.notice, lang))
+    return "\n".join(out) + "\n"
+
+
+def notice_block(n: dict, lang: str) -> str:
+    out = [t(lang, N_("Notice {number} ({kind}, {status}): issued {issued}, valid {start} – {end}"), number=n["number"],
+             kind=t(lang, KINDS.get(n["kind"], n["kind"])), status=t(lang, NOTICE_STATUS.get(n["status"], n["status"])), issued=n["issued"], start=n["valid_from"], end=n["valid_until"])]
+    out.append("  " + t(lang, N_("Sections: {sections}"), sections=", ".join(n["sections"])))
+    for pl in n["plates"]:
+        extra = "  " + t(lang, N_("(renewal)")) if pl.get("renews") else ""
+        out.append("  " + t(lang, N_("Plate {number} for {vin}: {start} – {end}"), number=pl["number"], vin=pl["vin"],
+                            start=pl["valid_from"], end=pl["valid_until"]) + extra)
+    return "\n".join(out)
+
+
+def notices(rows: list[dict], lang: str) -> str:
+    if not rows:
+        return t(lang, N_("No notices match.")) + "\n"
+    headers = [t(lang, N_("Notice")), t(lang, N_("Kind")), t(lang, N_("Entity")), t(lang, N_("Valid")), t(lang, N_("Days left")),
+               t(lang, N_("Plates until")), t(lang, N_("Vehicles"))]
+    body = [[n["number"], t(lang, KINDS.get(n["kind"], n["kind"])), f"{n['entity_name']} {n['credit_code']}",
+             f"{n['valid_from']} – {n['valid_until']}", str(n["days_left"]), n.get("plates_run_until") or "—", str(len(n["vins"]))] for n in rows]
+    return table(headers, body)
+
+
+def renewed(result: dict, lang: str) -> str:
+    out = [t(lang, N_("Plates renewed under notice {number}:"), number=result["notice"]["number"])]
+    for r in result["renewed"]:
+        out.append("  " + t(lang, N_("{vin}: {number} {start} – {end} (replaces {old})"), vin=r["vin"], number=r["number"],
+                            start=r["valid_from"], end=r["valid_until"], old=r["renews"]))
+    return "\n".join(out) + "\n"
+
+
+def entity(data: dict, lang: str) -> str:
+    out = [f"{data['name']} ({data['credit_code']})", t(lang, N_("On record since {when}"), when=local(data["first_seen"]))]
+    out.append(t(lang, N_("First demonstration operation already approved: {yes}"),
+                 yes=t(lang, N_("yes")) if data["first_operation_done"] else t(lang, N_("no"))))
+    out.append("")
+    out.append(t(lang, N_("Submissions")))
+    for s in data["submissions"]:
+        out.append(f"  {s['id']}  {_state(lang, s['state'])}  {t(lang, KINDS.get(s['activity'], s['activity']))}  v{s['version']}  "
+                   f"{_verdict(lang, s['verdict'])}  {local(s['updated_at'])}")
+    out.append(t(lang, N_("Notices")))
+    for n in data["notices"]:
+        mark = t(lang, N_("in force")) if n["in_force"] else ""
+        out.append(notice_block(n, lang) + (f"  [{mark}]" if mark else ""))
+    if data["drivers"]:
+        out.append(t(lang, N_("Drivers on its notices")))
+        for d in data["drivers"]:
+            out.append(f"  {d['name']} ({d['id_masked']})")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,812 @@
+"""The regulator's workflow (issue #4): submissions, review, notices and plates, entity history.
+
+One service layer under the CLI and the TUI. It opens the store, reads and writes it in short
+transactions, runs the pure engine with the store's records (``RegistryFacts``) and never trusts a
+verdict that comes with a file: every submission and every decision re-runs the engine.
+
+States: ``submit`` → ``under_review`` → ``approved`` | ``returned`` (补正) | ``rejected``; a returned
+submission comes back to ``under_review`` as a new version when it is re-submitted. Every change
+bumps the submission's ``revision``; a decision made on a revision that is no longer current is
+refused (optimistic concurrency), so of two regulators deciding at once one wins and the other is
+told, and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from sqlalchemy import func, or_, select, update
+from sqlmodel import Session
+
+from icv_permits.core.engine import evaluate
+from icv_permits.core.engine.checks.demonstration import latest_notice_end
+from icv_permits.core.engine.dates import last_day_of
+from icv_permits.core.engine.decision import Decision, Outcome, Verdict
+from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.i18n import N_
+from icv_permits.adapters.documents import read_document
+from icv_permits.core.model.application import Activity, Application, NoticeKind, Province
+from icv_permits.core.model.application import Notice as NoticeModel
+from icv_permits.core.model.evidence import EvidenceSummary
+from icv_permits.core.model.ids import mask_id_number, mask_phone, normalize_identifier
+from icv_permits.core.model.registry import DriverLoad, RegistryFacts, VinElsewhere
+from icv_permits.core.model.types import TIMEZONE
+from icv_permits.core.pack import DEFAULT_PACK, Pack, load_pack
+from icv_permits.services.precheck import Clock, SystemClock, parse_application
+from icv_permits.services import audit as ledger
+from icv_permits.adapters.store import tables as T
+from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
+from icv_permits.adapters.store.personal import Keys
+
+ACTOR_ENV = "ICV_PERMITS_ACTOR"
+NOW_ENV = "ICV_PERMITS_NOW"
+
+NOTICE_CODE = {
+    Activity.road_test: "RT",
+    Activity.demonstration_application: "DA",
+    Activity.demonstration_operation: "DO",
+}
+NOTICE_KIND = {
+    Activity.road_test: NoticeKind.road_test,
+    Activity.demonstration_application: NoticeKind.demonstration_application,
+    Activity.demonstration_operation: NoticeKind.demonstration_operation,
+}
+
+# words used as ``*_text`` parameters of problems (translated when shown)
+STATE_TEXT = {
+    "under_review": N_("under review"),
+    "returned": N_("returned for correction"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+}
+NOTICE_STATUS_TEXT = {"active": N_("issued"), "superseded": N_("superseded"), "revoked": N_("revoked")}
+VERDICT_TEXT = {"compliant": N_("compliant"), "non_compliant": N_("non-compliant"), "incomplete": N_("incomplete")}
+
+# the states a decision can leave, and where each action leads
+TRANSITIONS = {
+    (T.State.under_review, T.Action.approve): T.State.approved,
+    (T.State.under_review, T.Action.return_): T.State.returned,
+    (T.State.under_review, T.Action.reject): T.State.rejected,
+}
+
+
+def default_actor() -> str:
+    if os.environ.get(ACTOR_ENV):
+        return os.environ[ACTOR_ENV].strip()[:100]
+    try:
+        return getpass.getuser()[:100]
+    except Exception:  # noqa: BLE001 - no user name in this environment
+        return "unknown"
+
+
+def clock_from_env() -> Clock:
+    """The system clock, or a fixed instant from ``ICV_PERMITS_NOW`` (ISO 8601; for tests and
+    demonstrations, and recorded with every decision)."""
+    from icv_permits.services.precheck import FixedClock
+
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return SystemClock()
+    try:
+        instant = pendulum.parse(text, tz=TIMEZONE)
+    except (ValueError, pendulum.parsing.exceptions.ParserError):
+        raise InputError([Problem(NOW_ENV, N_("not a valid date and time (ISO 8601): {value}"), {"value": text[:40]}, "bad_now")]) from None
+    if not isinstance(instant, pendulum.DateTime):
+        instant = pendulum.datetime(instant.year, instant.month, instant.day, tz=TIMEZONE)
+    return FixedClock(instant)
+
+
+def _now(clock: Clock) -> tuple[dt.datetime, pendulum.Date]:
+    """(UTC instant, today in Asia/Shanghai) from the injected clock."""
+    now = clock.now()
+    utc = now.in_timezone("UTC")
+    return dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=dt.timezone.utc), now.in_timezone(TIMEZONE).date()
+
+
+def canonical(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+# ---------------------------------------------------------------- personal data
+
+
+def pseudonymise(app: Application, keys: Keys) -> tuple[Application, dict, list[dict]]:
+    """The application the store keeps and the engine judges: ID numbers replaced by stand-ins
+    that judge the same (``store/personal.py``), phone numbers masked. Returns (application,
+    its JSON document, which fields were changed and how)."""
+    doc = app.model_dump(mode="json")
+    changed: list[dict] = []
+    stand_ins: dict[str, str] = {}
+    used: set[str] = set()
+    for i, d in enumerate(doc["drivers"]):
+        original = d["id_number"]
+        if original not in stand_ins:
+            salt = 0
+            candidate = keys.stand_in(original, salt)
+            while candidate in used and candidate != original:
+                salt += 1
+                candidate = keys.stand_in(original, salt)
+            stand_ins[original] = candidate
+            used.add(candidate)
+        d["id_number"] = stand_ins[original]
+        changed.append({"path": f"drivers[{i}].id_number", "method": "stand_in" if d["id_number"] != original else "kept_invalid"})
+        if d.get("phone"):
+            d["phone"] = mask_phone(d["phone"])
+            changed.append({"path": f"drivers[{i}].phone", "method": "mask"})
+    if doc["entity"].get("contact_phone"):
+        doc["entity"]["contact_phone"] = mask_phone(doc["entity"]["contact_phone"])
+        changed.append({"path": "entity.contact_phone", "method": "mask"})
+    return Application.model_validate(doc), doc, changed
+
+
+# ---------------------------------------------------------------- views
+
+
+@dataclass
+class SubmissionView:
+    id: int
+    state: str
+    revision: int
+    version: int
+    activity: str
+    application_id: str | None
+    credit_code: str
+    entity_name: str
+    created_at: str
+    updated_at: str
+    verdict: str | None = None
+    vehicles: int = 0
+    versions: list[dict] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)
+    reviews: list[dict] = field(default_factory=list)
+    notices: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+@dataclass
+class SubmitResult:
+    submission: SubmissionView
+    decision: Decision
+    pack: Pack
+    new_submission: bool
+
+
+@dataclass
+class DecideResult:
+    submission: SubmissionView
+    review: dict
+    decision: Decision
+    pack: Pack
+    notice: dict | None = None
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------- the records as the engine sees them
+
+
+def _notice_model(s: Session, n: T.Notice, day: dt.date) -> NoticeModel:
+    vins = s.exec(select(T.Vehicle.vin).join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
+                  .where(T.NoticeVehicle.notice_id == n.id).order_by(T.Vehicle.vin)).scalars().all()
+    plates = s.exec(select(T.Plate).where(T.Plate.notice_id == n.id).order_by(T.Plate.valid_from, T.Plate.id)).scalars().all()
+    current = [p for p in plates if p.valid_from <= day <= p.valid_until]
+    shown = current or plates
+    plate = max(shown, key=lambda p: (p.valid_until, p.id)) if shown else None
+    return NoticeModel(
+        number=n.number, kind=NoticeKind(n.kind), issuer_province=Province.anhui, issued=n.issued,
+        valid_from=n.valid_from if n.valid_from != n.issued else None, valid_until=n.valid_until,
+        vins=list(vins), configurations=json.loads(n.configurations), sections=json.loads(n.sections),
+        plates_issued=plate.valid_from if plate else None, plates_valid_until=plate.valid_until if plate else None,
+    )
+
+
+def _active(day: dt.date):
+    """Notices not withdrawn and not yet ended on ``day`` (in force, or issued to start later; a
+    superseded notice runs until the day before its replacement starts)."""
+    return T.Notice.status.in_([T.NoticeStatus.active.value, T.NoticeStatus.superseded.value]) & (T.Notice.valid_until >= day)
+
+
+def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
+                   exclude_notice_ids: frozenset[int] = frozenset()) -> RegistryFacts:
+    """What the records say about ``app`` on ``day``; drivers are matched by ``lookups_by_ref``
+    (driver ref → keyed hash of the ID number), never by the number itself."""
+    entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().first()
+    notices: list[NoticeModel] = []
+    if entity is not None:
+        rows = s.exec(select(T.Notice).where(T.Notice.entity_id == entity.id).order_by(T.Notice.issued, T.Notice.id)).scalars().all()
+        notices = [_notice_model(s, n, day) for n in rows]
+    vins = [v.vin for v in app.vehicles]
+    elsewhere = []
+    q = (select(T.Vehicle.vin, T.Entity.credit_code, T.Entity.name, T.Notice.number, T.Notice.valid_until)
+         .join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
+         .join(T.Notice, T.Notice.id == T.NoticeVehicle.notice_id)
+         .join(T.Entity, T.Entity.id == T.Notice.entity_id)
+         .where(T.Vehicle.vin.in_(vins), _active(day), T.Entity.credit_code != app.entity.credit_code)
+         .order_by(T.Vehicle.vin, T.Notice.number))
+    for vin, code, name, number, until in s.exec(q).all():
+        elsewhere.append(VinElsewhere(vin=vin, credit_code=code, entity_name=name, notice=number, valid_until=until.isoformat()))
+    loads = []
+    lookups = {lookup: ref for ref, lookup in lookups_by_ref.items()}
+    q = (select(T.Driver.id_lookup, T.Vehicle.vin)
+         .join(T.NoticeDriver, T.NoticeDriver.driver_id == T.Driver.id)
+         .join(T.Vehicle, T.Vehicle.id == T.NoticeDriver.vehicle_id)
+         .join(T.Notice, T.Notice.id == T.NoticeDriver.notice_id)
+         .where(T.Driver.id_lookup.in_(list(lookups)), _active(day)))
+    if exclude_notice_ids:
+        q = q.where(T.Notice.id.not_in(list(exclude_notice_ids)))
+    by_ref: dict[str, set[str]] = {}
+    for lookup, vin in s.exec(q).all():
+        by_ref.setdefault(lookups[lookup], set()).add(vin)
+    for ref in sorted(by_ref):
+        loads.append(DriverLoad(driver_ref=ref, vins=sorted(by_ref[ref])))
+    return RegistryFacts(database=f"{store.backend}", read_at=_iso(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
+
+
+def effective_history(app: Application, registry: RegistryFacts) -> list[NoticeModel]:
+    return list(registry.notices) + [n for n in app.notices if n.issuer_province is not Province.anhui]
+
+
+# ---------------------------------------------------------------- submit
+
+
+def _load_file(path: str | Path) -> tuple[Application, bytes]:
+    p = Path(path)
+    doc = read_document(p)
+    app = parse_application(doc, name=str(p))
+    return app, p.read_bytes()
+
+
+def _pack(pack: str | Pack) -> Pack:
+    return pack if isinstance(pack, Pack) else load_pack(pack)
+
+
+def _submission(s: Session, sub_id: int, *, lock: bool = False) -> T.Submission:
+    q = select(T.Submission).where(T.Submission.id == sub_id)
+    if lock:
+        q = q.with_for_update()
+    sub = s.exec(q).scalars().first()
+    if sub is None:
+        raise NotFound([Problem(str(sub_id), N_("no submission with this number"), {}, "no_submission")])
+    return sub
+
+
+def _upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) -> tuple[T.Entity, dict[str, T.Vehicle], dict[str, T.Driver]]:
+    """The entity, vehicles and drivers of ``app`` on record, created where missing (race-free)."""
+    insert_missing(s, T.Entity.__table__, {"credit_code": app.entity.credit_code, "name": app.entity.name, "created_at": now}, ["credit_code"])
+    entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().one()
+    entity.name = app.entity.name
+    vehicles: dict[str, T.Vehicle] = {}
+    for v in app.vehicles:
+        insert_missing(s, T.Vehicle.__table__, {"vin": v.vin, "created_at": now}, ["vin"])
+        row = s.exec(select(T.Vehicle).where(T.Vehicle.vin == v.vin)).scalars().one()
+        row.brand_model = v.brand_model
+        row.configuration = v.configuration
+        vehicles[v.vin] = row
+    drivers: dict[str, T.Driver] = {}
+    for d in app.drivers:
+        lookup = keys.id_lookup(d.id_number)
+        insert_missing(s, T.Driver.__table__, {"id_lookup": lookup, "id_masked": mask_id_number(d.id_number), "name": d.name,
+                                               "created_at": now}, ["id_lookup"])
+        row = s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one()
+        row.name = d.name
+        drivers[d.ref] = row
+    s.flush()
+    return entity, vehicles, drivers
+
+
+def submit(
+    store: Store,
+    path: str | Path,
+    *,
+    actor: str,
+    clock: Clock | None = None,
+    pack: str | Pack = DEFAULT_PACK,
+    resubmits: int | None = None,
+    lenient: bool = False,
+) -> SubmitResult:
+    """Import an application file as a new submission, or as a new version of a returned one, and
+    check it against the pack and the office's records. The file's own verdict, if any, is ignored."""
+    clock = clock or SystemClock()
+    now, today = _now(clock)
+    app, raw = _load_file(path)
+    p = _pack(pack)
+    keys = Keys.load()
+    lookups = {d.ref: keys.id_lookup(d.id_number) for d in app.drivers}
+
+    evidence = None
+    if app.evidence is not None:
+        from icv_permits.adapters.evidence import summarise
+
+        with store.read() as s:
+            history = effective_history(app, registry_facts(s, app, today, now, lookups, store))
+        evidence = summarise(app, Path(path).parent, p, today, lenient=lenient, history=history)
+
+    judged, doc, changed_fields = pseudonymise(app, keys)
+    with store.write() as s:
+        registry = registry_facts(s, app, today, now, lookups, store)
+        if evidence is not None and _rt_windows(effective_history(app, registry)) != _rt_windows(history):
+            raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
+        entity, _vehicles, _drivers = _upsert_parties(s, app, keys, now)
+        sub, new = _target_submission(s, app, entity, resubmits, path)
+        decision = evaluate(judged, p, today, evidence, registry)
+        if new:
+            sub = T.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
+                               state=T.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
+            s.add(sub)
+            s.flush()
+        else:
+            changed = s.execute(
+                update(T.Submission)
+                .where(T.Submission.id == sub.id, T.Submission.revision == sub.revision, T.Submission.state == T.State.returned.value)
+                .values(state=T.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
+                        updated_at=now, activity=app.activity.value, application_id=app.application_id)
+            )
+            if changed.rowcount != 1:
+                raise _changed(sub.id)
+            s.refresh(sub)
+        version = T.SubmissionVersion(
+            submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
+            file_sha256=hashlib.sha256(raw).hexdigest(), application_digest=decision.application_digest,
+            document=canonical(doc), masked_fields=canonical(changed_fields), driver_lookups=canonical(lookups), key_fingerprint=keys.fingerprint,
+            evidence=canonical(evidence.model_dump(mode="json")) if evidence is not None else None,
+        )
+        s.add(version)
+        s.flush()
+        run = _run(version.id, now, actor, "submit", today, p, decision)
+        s.add(run)
+        s.flush()
+        ledger.snapshot_pack(s, p, now)
+        engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
+            submission_id=sub.id, version=version.number, purpose="submit", engine_run_id=run.id, claimed_actor=actor,
+            clock=ledger.iso_utc(now), snapshot=doc, masked_fields=changed_fields, decision=decision), now)
+        ledger.append(s, "submission", {
+            "type": "submission", "submission_id": sub.id, "version": version.number, "new_submission": new, "state": sub.state,
+            "file_name": version.file_name, "file_sha256": version.file_sha256, "claimed_actor": actor,
+            "engine_decision": engine_rec.decision_id}, now)
+        view = _view(s, sub)
+    return SubmitResult(view, decision, p, new)
+
+
+def _rt_windows(notices: list[NoticeModel]) -> list[tuple]:
+    return sorted((n.number, n.issued, n.valid_until, tuple(sorted(n.vins)), tuple(sorted(n.sections)))
+                  for n in notices if n.kind is NoticeKind.road_test)
+
+
+def _changed(sub_id: int) -> Conflict:
+    return Conflict([Problem(str(sub_id), N_("the submission was changed by someone else meanwhile; look at it again (`show`) and retry"), {}, "stale_revision")])
+
+
+def _target_submission(s: Session, app: Application, entity: T.Entity, resubmits: int | None, path) -> tuple[T.Submission | None, bool]:
+    if resubmits is not None:
+        sub = _submission(s, resubmits)
+        if sub.entity_id != entity.id:
+            raise Conflict([Problem(str(path), N_("submission {id} belongs to another entity; a correction must come from the same entity"), {"id": resubmits}, "other_entity")])
+        if sub.state != T.State.returned.value:
+            raise Conflict([Problem(str(path), N_("submission {id} is {state_text}; only a returned submission takes a corrected version"),
+                                    {"id": resubmits, "state_text": STATE_TEXT[sub.state]}, "not_returned")])
+        return sub, False
+    if app.application_id:
+        rows = s.exec(select(T.Submission).where(T.Submission.entity_id == entity.id, T.Submission.application_id == app.application_id)
+                      .order_by(T.Submission.id.desc())).scalars().all()
+        for sub in rows:
+            if sub.state == T.State.returned.value:
+                return sub, False
+            if sub.state == T.State.under_review.value:
+                raise Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
+                                        {"ref": app.application_id, "id": sub.id}, "already_under_review")])
+    return None, True
+
+
+def _run(version_id: int, now: dt.datetime, actor: str, purpose: str, day: dt.date, p: Pack, decision: Decision) -> T.EngineRun:
+    return T.EngineRun(version_id=version_id, run_at=now, actor=actor, purpose=purpose, as_of=day, pack_id=p.id,
+                       pack_revision=p.revision, verdict=decision.verdict.value, decision=canonical(decision.to_json_dict()))
+
+
+# ---------------------------------------------------------------- decide
+
+
+def _items(decision: Decision) -> list[dict]:
+    """What the applicant must correct: every failing rule and every missing field."""
+    out = []
+    for f in decision.findings:
+        if f.outcome in (Outcome.failed, Outcome.missing):
+            out.append({"rule_id": f.rule_id, "outcome": f.outcome.value, "reason": f.reason, "subject": f.subject.ref,
+                        "subject_label": f.subject.label, "field": f.field})
+    return out
+
+
+def decide(
+    store: Store,
+    sub_id: int,
+    action: T.Action | str,
+    *,
+    reason: str | None,
+    actor: str,
+    clock: Clock | None = None,
+    pack: str | Pack = DEFAULT_PACK,
+    expected_revision: int | None = None,
+) -> DecideResult:
+    """Approve, return or reject a submission under review.
+
+    The engine runs again as of the decision day with the records as they are now; deciding
+    against its verdict needs a written reason, and returning or rejecting always does. Approval
+    issues the notice and the plates. ``expected_revision`` is the revision the regulator looked
+    at: if the submission changed since, nothing is written and :class:`Conflict` is raised."""
+    clock = clock or SystemClock()
+    action = T.Action(action)
+    reason = (reason or "").strip() or None
+    now, today = _now(clock)
+    p = _pack(pack)
+    with store.write() as s:
+        sub = _submission(s, sub_id, lock=True)
+        from_state = sub.state
+        if expected_revision is not None and sub.revision != expected_revision:
+            raise Conflict([Problem(str(sub_id), N_("the submission is at revision {current}, not {expected}: someone changed it meanwhile; look at it again"),
+                                    {"current": sub.revision, "expected": expected_revision}, "stale_revision")])
+        to_state = TRANSITIONS.get((T.State(sub.state), action))
+        if to_state is None:
+            raise Conflict([Problem(str(sub_id), N_("submission {id} is {state_text}; only a submission under review can be approved, returned or rejected"),
+                                    {"id": sub_id, "state_text": STATE_TEXT[sub.state]}, "illegal_transition")])
+        version = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub.id,
+                                                           T.SubmissionVersion.number == sub.current_version)).scalars().one()
+        app = Application.model_validate_json(version.document)
+        evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
+        lookups = json.loads(version.driver_lookups)
+        registry = registry_facts(s, app, today, now, lookups, store)
+        decision = evaluate(app, p, today, evidence, registry)
+        verdict = decision.verdict
+        against = (action is T.Action.approve and verdict is not Verdict.compliant) or (
+            action is not T.Action.approve and verdict is Verdict.compliant)
+        if reason is None and (against or action is not T.Action.approve):
+            msg = (N_("the engine finds this submission {verdict_text}: deciding against it needs a written reason (--reason)") if against
+                   else N_("returning or rejecting needs a written reason for the applicant (--reason)"))
+            raise InputError([Problem("--reason", msg, {"verdict_text": VERDICT_TEXT[verdict.value]}, "reason_required")])
+        run = _run(version.id, now, actor, "decide", today, p, decision)
+        s.add(run)
+        s.flush()
+        changed = s.execute(update(T.Submission).where(T.Submission.id == sub.id, T.Submission.revision == sub.revision)
+                         .values(state=to_state.value, revision=sub.revision + 1, updated_at=now))
+        if changed.rowcount != 1:
+            raise _changed(sub.id)
+        items = _items(decision) if action is T.Action.return_ else []
+        review = T.Review(submission_id=sub.id, version_id=version.id, engine_run_id=run.id, action=action.value,
+                          from_state=from_state, to_state=to_state.value, reason=reason, against_engine=against,
+                          items=canonical(items), actor=actor, decided_at=now)
+        s.add(review)
+        s.flush()
+        notice = None
+        if action is T.Action.approve:
+            notice = _issue(s, sub, version, app, p, today, now, lookups)
+        ledger.snapshot_pack(s, p, now)
+        engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
+            submission_id=sub.id, version=version.number, purpose="decide", engine_run_id=run.id, claimed_actor=actor,
+            clock=ledger.iso_utc(now), snapshot=json.loads(version.document), masked_fields=json.loads(version.masked_fields),
+            decision=decision), now)
+        ledger.append(s, "review", {
+            "type": "review", "submission_id": sub.id, "version": version.number, "action": action.value, "from_state": from_state,
+            "to_state": to_state.value, "reason": reason, "against_engine": against, "items": items, "claimed_actor": actor,
+            "engine_decision": engine_rec.decision_id, "notice": notice}, now)
+        s.refresh(sub)
+        view = _view(s, sub)
+        review_view = _review_view(review)
+    return DecideResult(view, review_view, decision, p, notice)
+
+
+def _review_view(r: T.Review) -> dict:
+    return {"id": r.id, "action": r.action, "from_state": r.from_state, "to_state": r.to_state, "reason": r.reason,
+            "against_engine": r.against_engine, "items": json.loads(r.items), "actor": r.actor, "decided_at": _iso(r.decided_at),
+            "version_id": r.version_id, "engine_run_id": r.engine_run_id}
+
+
+# ---------------------------------------------------------------- notices and plates
+
+
+def _next(s: Session, name: str) -> int:
+    """The next number of a sequence, under the counter row's lock (created race-free if missing)."""
+    insert_missing(s, T.Counter.__table__, {"name": name, "value": 0}, ["name"])
+    row = s.exec(select(T.Counter).where(T.Counter.name == name).with_for_update()).scalars().one()
+    row.value += 1
+    s.flush()
+    return row.value
+
+
+def notice_validity(app: Application, p: Pack, today: dt.date, original_until: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """(valid from, valid until) of a notice issued ``today`` on ``app``: the period applied for,
+    starting no earlier than today, lasting at most N months from its start (PER-01, the same count
+    as SCO-02), and ending no later than the notice it adds vehicles to."""
+    months = int(p.parameters["notice.max_validity_months"].at(today).value)
+    start = max(today, app.period.start)
+    until = min(app.period.end, latest_notice_end(start, months))
+    if original_until is not None:
+        until = min(until, original_until)
+    return start, until
+
+
+def plate_validity(start: dt.date, notice_until: dt.date, p: Pack, today: dt.date) -> tuple[dt.date, dt.date]:
+    """Plates from ``start``: at most N months (PER-02) and never past the notice."""
+    months = int(p.parameters["plate.max_validity_months"].at(today).value)
+    return start, min(notice_until, last_day_of(start, months))
+
+
+def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime,
+           lookups: dict[str, str]) -> dict:
+    original_until = None
+    original = None
+    if app.modifiers.adding_vehicles and app.adding and app.adding.original_notice:
+        original = s.exec(select(T.Notice).where(T.Notice.number == app.adding.original_notice, T.Notice.entity_id == sub.entity_id)).scalars().first()
+        if original is not None:
+            original_until = original.valid_until
+    start, until = notice_validity(app, p, today, original_until)
+    if until < start:
+        raise Conflict([Problem(str(sub.id), N_("nothing left to approve: the period applied for (or the original notice) ends on {end}, before {start}"),
+                                {"end": until.isoformat(), "start": start.isoformat()}, "period_over")])
+    code = NOTICE_CODE[app.activity]
+    seq = _next(s, f"notice:{code}:{today.year}")
+    notice = T.Notice(number=f"AH-{code}-{today.year}-{seq:04d}", entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
+                      kind=NOTICE_KIND[app.activity].value, issued=today, valid_from=start, valid_until=until,
+                      status=T.NoticeStatus.active.value, sections=canonical(sorted(app.sections)),
+                      configurations=canonical(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
+    vins = {v.vin for v in app.vehicles}
+    # a re-application supersedes the entity's notice of the same kind for the same vehicles: the old
+    # one (and its plates) ends the day before the new one starts
+    superseded = []
+    if app.modifiers.renewal:
+        for old in s.exec(select(T.Notice).where(T.Notice.entity_id == sub.entity_id, T.Notice.kind == notice.kind,
+                                                 T.Notice.status == T.NoticeStatus.active.value, T.Notice.valid_until >= today)).scalars().all():
+            old_vins = set(s.exec(select(T.Vehicle.vin).join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
+                                  .where(T.NoticeVehicle.notice_id == old.id)).scalars().all())
+            if old_vins & vins and old is not original:
+                superseded.append(old)
+    s.add(notice)
+    s.flush()
+    for old in superseded:
+        old.status = T.NoticeStatus.superseded.value
+        old.valid_until = min(old.valid_until, start - dt.timedelta(days=1))
+        notice.replaces_id = old.id
+        for pl in s.exec(select(T.Plate).where(T.Plate.notice_id == old.id)).scalars().all():
+            pl.valid_until = min(pl.valid_until, old.valid_until)
+    vehicles = {r.vin: r for r in s.exec(select(T.Vehicle).where(T.Vehicle.vin.in_(list(vins)))).scalars().all()}
+    drivers = {ref: s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
+    plates = []
+    for v in app.vehicles:
+        row = vehicles[v.vin]
+        s.add(T.NoticeVehicle(notice_id=notice.id, vehicle_id=row.id))
+        for ref in dict.fromkeys(v.drivers):
+            s.add(T.NoticeDriver(notice_id=notice.id, driver_id=drivers[ref].id, vehicle_id=row.id))
+        pf, pu = plate_validity(start, until, p, today)
+        plates.append(_new_plate(s, notice.id, row.id, pf, pu, today, now))
+    s.flush()
+    return _notice_view(s, notice)
+
+
+def _new_plate(s: Session, notice_id: int, vehicle_id: int, start: dt.date, until: dt.date, today: dt.date, now: dt.datetime, renews: int | None = None) -> T.Plate:
+    seq = _next(s, f"plate:{today.year}")
+    plate = T.Plate(number=f"AH-TP-{today.year}-{seq:05d}", notice_id=notice_id, vehicle_id=vehicle_id, valid_from=start,
+                    valid_until=until, renews_id=renews, issued_at=now)
+    s.add(plate)
+    return plate
+
+
+def _notice_view(s: Session, n: T.Notice, day: dt.date | None = None) -> dict:
+    rows = s.exec(select(T.Plate, T.Vehicle.vin).join(T.Vehicle, T.Vehicle.id == T.Plate.vehicle_id)
+                  .where(T.Plate.notice_id == n.id).order_by(T.Vehicle.vin, T.Plate.valid_from)).all()
+    entity = s.get(T.Entity, n.entity_id)
+    return {
+        "number": n.number, "kind": n.kind, "status": n.status, "issued": n.issued.isoformat(), "valid_from": n.valid_from.isoformat(),
+        "valid_until": n.valid_until.isoformat(), "credit_code": entity.credit_code, "entity_name": entity.name,
+        "submission_id": n.submission_id, "sections": json.loads(n.sections), "configurations": json.loads(n.configurations),
+        "vins": sorted({vin for _, vin in rows}),
+        "plates": [{"number": pl.number, "vin": vin, "valid_from": pl.valid_from.isoformat(), "valid_until": pl.valid_until.isoformat(),
+                    "renews": pl.renews_id} for pl, vin in rows],
+    }
+
+
+RENEWAL_WINDOW_DAYS = 30
+
+
+def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock | None = None, pack: str | Pack = DEFAULT_PACK,
+                 vin: str | None = None) -> dict:
+    """Renew the plates of a notice's vehicles: each new plate starts the day after the current one
+    ends (or today, if it has ended) and runs at most N months, never past the notice. Plates are
+    renewed only within ``RENEWAL_WINDOW_DAYS`` days before they end, so renewals cannot be
+    stacked months ahead."""
+    clock = clock or SystemClock()
+    now, today = _now(clock)
+    p = _pack(pack)
+    with store.write() as s:
+        n = s.exec(select(T.Notice).where(T.Notice.number == notice_number.strip()).with_for_update()).scalars().first()
+        if n is None:
+            raise NotFound([Problem(notice_number, N_("no notice with this number"), {}, "no_notice")])
+        if n.status not in (T.NoticeStatus.active.value, T.NoticeStatus.superseded.value) or n.valid_until < today:
+            raise Conflict([Problem(n.number, N_("notice {number} is no longer in force ({status_text}, valid until {until}): the entity re-applies instead"),
+                                    {"number": n.number, "status_text": NOTICE_STATUS_TEXT[n.status], "until": n.valid_until.isoformat()}, "notice_not_active")])
+        q = select(T.Plate, T.Vehicle.vin).join(T.Vehicle, T.Vehicle.id == T.Plate.vehicle_id).where(T.Plate.notice_id == n.id)
+        if vin:
+            q = q.where(T.Vehicle.vin == normalize_identifier(vin))
+        latest: dict[str, T.Plate] = {}
+        for pl, v in s.exec(q).all():
+            if v not in latest or (pl.valid_until, pl.id) > (latest[v].valid_until, latest[v].id):
+                latest[v] = pl
+        if not latest:
+            raise NotFound([Problem(vin or n.number, N_("no plates of notice {number} for this vehicle"), {"number": n.number}, "no_plates")])
+        renewed = []
+        opens = today + dt.timedelta(days=RENEWAL_WINDOW_DAYS)
+        too_early = []
+        for v, pl in sorted(latest.items()):
+            if pl.valid_until >= n.valid_until:
+                continue
+            if pl.valid_until > opens:
+                too_early.append((v, pl))
+                continue
+            start = max(pl.valid_until + dt.timedelta(days=1), today)
+            f, u = plate_validity(start, n.valid_until, p, today)
+            new = _new_plate(s, n.id, pl.vehicle_id, f, u, today, now, renews=pl.id)
+            renewed.append({"vin": v, "number": new.number, "valid_from": f.isoformat(), "valid_until": u.isoformat(), "renews": pl.number})
+        if not renewed and too_early:
+            v, pl = min(too_early, key=lambda x: x[1].valid_until)
+            raise Conflict([Problem(n.number, N_("the plates of {vin} run until {until}; renewal opens {days} days before they end, on {opens}"),
+                                    {"vin": v, "until": pl.valid_until.isoformat(), "days": RENEWAL_WINDOW_DAYS,
+                                     "opens": (pl.valid_until - dt.timedelta(days=RENEWAL_WINDOW_DAYS)).isoformat()}, "renewal_too_early")])
+        if not renewed:
+            raise Conflict([Problem(n.number, N_("the plates already run to the end of notice {number} ({until}); nothing to renew"),
+                                    {"number": n.number, "until": n.valid_until.isoformat()}, "nothing_to_renew")])
+        s.flush()
+        ledger.append(s, "plates_renewed", {"type": "plates_renewed", "notice": n.number, "renewed": renewed, "claimed_actor": actor,
+                                            "pack": {"id": p.id, "revision": p.revision}, "clock": ledger.iso_utc(now)}, now)
+        return {"notice": _notice_view(s, n), "renewed": renewed}
+
+
+def list_notices(store: Store, *, clock: Clock | None = None, expiring_within_days: int | None = None, credit_code: str | None = None,
+                 include_inactive: bool = False) -> list[dict]:
+    """Notices in force (or all), soonest to expire first; ``expiring_within_days`` keeps those
+    whose notice or any current plate ends within that many days."""
+    _, today = _now(clock or SystemClock())
+    with store.read() as s:
+        q = select(T.Notice).order_by(T.Notice.valid_until, T.Notice.number)
+        if not include_inactive:
+            q = q.where(_active(today))
+        if credit_code:
+            q = q.join(T.Entity, T.Entity.id == T.Notice.entity_id).where(T.Entity.credit_code == normalize_identifier(credit_code))
+        out = []
+        for n in s.exec(q).scalars().all():
+            view = _notice_view(s, n)
+            latest: dict[str, str] = {}
+            for pl in view["plates"]:
+                latest[pl["vin"]] = max(latest.get(pl["vin"], ""), pl["valid_until"])
+            view["plates_run_until"] = min(latest.values(), default=None)
+            view["days_left"] = (n.valid_until - today).days
+            if expiring_within_days is not None:
+                horizon = (today + dt.timedelta(days=expiring_within_days)).isoformat()
+                ends = [view["valid_until"]] + ([view["plates_run_until"]] if view["plates_run_until"] else [])
+                if min(ends) > horizon:
+                    continue
+            out.append(view)
+        return out
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _view(s: Session, sub: T.Submission, *, full: bool = False) -> SubmissionView:
+    entity = s.get(T.Entity, sub.entity_id)
+    versions = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub.id).order_by(T.SubmissionVersion.number)).scalars().all()
+    current = next((v for v in versions if v.number == sub.current_version), None)
+    runs = []
+    if versions:
+        runs = s.exec(select(T.EngineRun).where(T.EngineRun.version_id.in_([v.id for v in versions])).order_by(T.EngineRun.id)).scalars().all()
+    last = runs[-1] if runs else None
+    vehicles = len(json.loads(current.document)["vehicles"]) if current else 0
+    view = SubmissionView(
+        id=sub.id, state=sub.state, revision=sub.revision, version=sub.current_version, activity=sub.activity,
+        application_id=sub.application_id, credit_code=entity.credit_code, entity_name=entity.name,
+        created_at=_iso(sub.created_at), updated_at=_iso(sub.updated_at), verdict=last.verdict if last else None, vehicles=vehicles,
+    )
+    if full:
+        vnum = {v.id: v.number for v in versions}
+        view.versions = [{"number": v.number, "submitted_at": _iso(v.submitted_at), "actor": v.actor, "file_name": v.file_name,
+                          "file_sha256": v.file_sha256, "application_digest": v.application_digest} for v in versions]
+        view.runs = [{"id": r.id, "version": vnum[r.version_id], "purpose": r.purpose, "run_at": _iso(r.run_at), "as_of": r.as_of.isoformat(),
+                      "actor": r.actor, "pack_id": r.pack_id, "pack_revision": r.pack_revision, "verdict": r.verdict} for r in runs]
+        reviews = s.exec(select(T.Review).where(T.Review.submission_id == sub.id).order_by(T.Review.id)).scalars().all()
+        view.reviews = [_review_view(r) | {"version": vnum[r.version_id]} for r in reviews]
+        notices = s.exec(select(T.Notice).where(T.Notice.submission_id == sub.id).order_by(T.Notice.id)).scalars().all()
+        view.notices = [_notice_view(s, n) for n in notices]
+    return view
+
+
+def queue(store: Store, *, states: list[str] | None = None) -> list[SubmissionView]:
+    """Submissions in the given states (default: under review), oldest change first. A handful of
+    queries for the whole list (not three per row), so a queue of 10,000 stays quick."""
+    states = states or [T.State.under_review.value]
+    with store.read() as s:
+        rows = s.execute(select(T.Submission, T.Entity.credit_code, T.Entity.name).join(T.Entity, T.Entity.id == T.Submission.entity_id)
+                         .where(T.Submission.state.in_(states)).order_by(T.Submission.updated_at, T.Submission.id)).all()
+        current: dict[int, tuple[int, int]] = {}  # submission id → (version id, vehicles)
+        verdicts: dict[int, str] = {}  # version id → verdict of its latest engine run
+        ids = [sub.id for sub, _, _ in rows]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            wanted = {sub.id: sub.current_version for sub, _, _ in rows[i:i + 500]}
+            for sid, vid, number, doc in s.execute(select(T.SubmissionVersion.submission_id, T.SubmissionVersion.id,
+                                                          T.SubmissionVersion.number, T.SubmissionVersion.document)
+                                                   .where(T.SubmissionVersion.submission_id.in_(chunk))).all():
+                if wanted.get(sid) == number:
+                    current[sid] = (vid, len(json.loads(doc)["vehicles"]))
+            vids = [v for v, _ in (current[x] for x in chunk if x in current)]
+            for vid, verdict in s.execute(select(T.EngineRun.version_id, T.EngineRun.verdict).where(T.EngineRun.version_id.in_(vids))
+                                          .order_by(T.EngineRun.id)).all():
+                verdicts[vid] = verdict
+        out = []
+        for sub, code, name in rows:
+            vid, vehicles = current.get(sub.id, (None, 0))
+            out.append(SubmissionView(
+                id=sub.id, state=sub.state, revision=sub.revision, version=sub.current_version, activity=sub.activity,
+                application_id=sub.application_id, credit_code=code, entity_name=name, created_at=_iso(sub.created_at),
+                updated_at=_iso(sub.updated_at), verdict=verdicts.get(vid), vehicles=vehicles))
+        return out
+
+
+def show(store: Store, sub_id: int) -> tuple[SubmissionView, Decision | None]:
+    """A submission with its versions, engine runs, reviews and notices, and its latest decision."""
+    with store.read() as s:
+        sub = _submission(s, sub_id)
+        view = _view(s, sub, full=True)
+        decision = None
+        if view.runs:
+            run = s.get(T.EngineRun, view.runs[-1]["id"])
+            decision = Decision.model_validate_json(run.decision)
+        return view, decision
+
+
+def entity_history(store: Store, credit_code: str, *, clock: Clock | None = None) -> dict:
+    """An entity's submissions, notices (with plates), vehicles and drivers (masked)."""
+    _, today = _now(clock or SystemClock())
+    code = normalize_identifier(credit_code)
+    with store.read() as s:
+        entity = s.exec(select(T.Entity).where(T.Entity.credit_code == code)).scalars().first()
+        if entity is None:
+            raise NotFound([Problem(code, N_("no entity with this credit code on record"), {}, "no_entity")])
+        subs = s.exec(select(T.Submission).where(T.Submission.entity_id == entity.id).order_by(T.Submission.id)).scalars().all()
+        notices = s.exec(select(T.Notice).where(T.Notice.entity_id == entity.id).order_by(T.Notice.issued, T.Notice.id)).scalars().all()
+        nviews = []
+        for n in notices:
+            v = _notice_view(s, n)
+            v["in_force"] = n.status == T.NoticeStatus.active.value and n.valid_from <= today <= n.valid_until
+            nviews.append(v)
+        drivers = s.exec(select(T.Driver).join(T.NoticeDriver, T.NoticeDriver.driver_id == T.Driver.id)
+                         .join(T.Notice, T.Notice.id == T.NoticeDriver.notice_id).where(T.Notice.entity_id == entity.id)
+                         .distinct().order_by(T.Driver.id)).scalars().all()
+        return {
+            "credit_code": entity.credit_code, "name": entity.name, "first_seen": _iso(entity.created_at),
+            "submissions": [_view(s, x).to_json() for x in subs],
+            "notices": nviews,
+            "drivers": [{"name": d.name, "id_masked": d.id_masked} for d in drivers],
+            "first_operation_done": any(n.kind == NoticeKind.demonstration_operation.value for n in notices),
+        }
+
+
+def vin_conflicts(store: Store, *, clock: Clock | None = None) -> list[dict]:
+    """VINs on active notices of two or more entities at once (should be none)."""
+    _, today = _now(clock or SystemClock())
+    with store.read() as s:
+        q = (select(T.Vehicle.vin, T.Entity.credit_code, T.Notice.number)
+             .join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
+             .join(T.Notice, T.Notice.id == T.NoticeVehicle.notice_id)
+             .join(T.Entity, T.Entity.id == T.Notice.entity_id).where(_active(today)).order_by(T.Vehicle.vin, T.Notice.number))
+        by_vin: dict[str, list[tuple[str, str]]] = {}
+        for vin, code, number in s.exec(q).all():
+            by_vin.setdefault(vin, []).append((code, number))
+        return [{"vin": vin, "notices": [{"credit_code": c, "notice": n} for c, n in rows]}
+                for vin, rows in by_vin.items() if len({c for c, _ in rows}) > 1]

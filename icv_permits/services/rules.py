@@ -1,0 +1,121 @@
+"""``rules lint``: prove that a pack's catalogue, its parameters and the check code agree.
+
+Nothing orphaned (a check with no rule in any pack, a parameter no rule reads, a message no check
+emits), nothing missing (a rule with no check, a parameter a check reads but the rule does not
+list), nothing uncited (every rule and every dated value cites a known source), and the zh and en
+texts of a message use the same placeholders.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
+from icv_permits.core.model.application import Material
+from icv_permits.core.pack import CONDITIONS, Pack, Text, available_packs, load_pack
+
+
+@dataclass(frozen=True, order=True)
+class LintProblem:
+    where: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}"
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _text_pair(where: str, text: Text) -> list[LintProblem]:
+    try:
+        zh, en = _placeholders(text.zh), _placeholders(text.en)
+    except ValueError as exc:
+        return [LintProblem(where, f"malformed template: {exc}")]
+    if zh != en:
+        return [LintProblem(where, f"zh and en use different placeholders: zh {sorted(zh)} vs en {sorted(en)}")]
+    return []
+
+
+def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintProblem]:
+    out: list[LintProblem] = []
+    P = LintProblem
+    # rules ↔ code
+    for rid, rule in pack.rules.items():
+        chk = REGISTRY.get(rid)
+        if chk is None:
+            out.append(P(rid, "no check function is registered for this rule"))
+            continue
+        if rule.citation.source not in pack.sources:
+            out.append(P(rid, f"cites unknown source {rule.citation.source!r}"))
+        for name in rule.params:
+            if name not in pack.parameters:
+                out.append(P(rid, f"lists parameter {name!r}, which the pack does not define"))
+        if set(chk.params) != set(rule.params):
+            out.append(P(rid, f"the code reads {sorted(chk.params)} but the catalogue lists {sorted(rule.params)}"))
+        for reason in sorted(chk.reasons - COMMON_REASONS):
+            if reason not in rule.messages and reason not in pack.common_messages:
+                out.append(P(rid, f"no message for reason {reason!r}"))
+        for reason in sorted(rule.messages):
+            if reason not in chk.reasons:
+                out.append(P(rid, f"message {reason!r} is never emitted by the code"))
+            out += _text_pair(f"{rid}.messages.{reason}", rule.messages[reason])
+        for reason in sorted(rule.remedies):
+            if reason not in chk.reasons:
+                out.append(P(rid, f"remedy for {reason!r}, a reason the code never emits"))
+        for cond in (*rule.applies_to.requires, *rule.applies_to.unless):
+            if cond not in CONDITIONS:
+                out.append(P(rid, f"applies_to names unknown condition {cond!r} (known: {', '.join(sorted(CONDITIONS))})"))
+    for reason, text in pack.common_messages.items():
+        out += _text_pair(f"common_messages.{reason}", text)
+    if all_rule_ids is not None:
+        for rid in sorted(set(REGISTRY) - all_rule_ids):
+            out.append(P(rid, "a check function is registered but no pack has this rule"))
+    # parameters
+    used = {name for rule in pack.rules.values() for name in rule.params}
+    for pid, param in pack.parameters.items():
+        if pid not in used:
+            out.append(P(pid, "no rule reads this parameter"))
+        for v in param.values:
+            w = f"{pid}@{v.effective_from.isoformat()}"
+            if v.citation.source not in pack.sources:
+                out.append(P(w, f"cites unknown source {v.citation.source!r}"))
+            if not (v.citation.article or v.citation.locator):
+                out.append(P(w, "citation gives neither an article nor a locator"))
+        if param.kind == "threshold" and param.comparison is None:
+            out.append(P(pid, "a threshold needs an explicit comparison (ge 不少于, gt 超过, le 不超过…)"))
+        dates = [v.effective_from for v in param.values]
+        if len(set(dates)) != len(dates):
+            out.append(P(pid, "two values share an effective date"))
+        if pid.startswith("materials."):
+            for v in param.values:
+                names = list(v.value.get("always", [])) + [m for ms in v.value.get("when", {}).values() for m in ms]
+                for m in names:
+                    if m not in Material.__members__:
+                        out.append(P(pid, f"unknown material {m!r}"))
+                    elif m not in pack.vocabulary:
+                        out.append(P(pid, f"material {m!r} has no zh/en name in the vocabulary"))
+                for cond in v.value.get("when", {}):
+                    if cond not in CONDITIONS:
+                        out.append(P(pid, f"unknown condition {cond!r}"))
+    # sections
+    for sid, sec in pack.sections.items():
+        if sec.closed is not None and sec.closed < sec.opened:
+            out.append(P(f"section {sid}", "closes before it opens"))
+    if any(s.sample for s in pack.sections.values()) and pack.meta.sample_sections_note is None:
+        out.append(P("pack.yaml", "the register holds sample sections but sample_sections_note is missing"))
+    # sources
+    for key, src in pack.sources.items():
+        if src.key != key:
+            out.append(P(f"source {key}", "key mismatch"))
+    return sorted(out)
+
+
+def lint(pack_id: str | None = None) -> dict[str, list[LintProblem]]:
+    """Lint one pack, or every available pack (then also looking for checks no pack uses)."""
+    ids = [pack_id] if pack_id else available_packs()
+    packs = {i: load_pack(i) for i in ids}
+    all_ids = {rid for p in (packs.values() if pack_id is None else [load_pack(i) for i in available_packs()]) for rid in p.rules}
+    return {i: lint_pack(p, all_rule_ids=all_ids) for i, p in packs.items()}
