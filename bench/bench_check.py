@@ -113,12 +113,13 @@ def machine_info() -> dict[str, object]:
 
 def bench_in_process(reps: int, warmup: int) -> tuple[dict[str, dict], dict[str, float]]:
     rss_start = maxrss_mib()
-    from icv_permits.core import pack as pack_mod
+    from icv_permits.adapters import packs as pack_mod
+    from icv_permits.adapters.documents import read_document
+    from icv_permits.adapters.packs import load_pack
     from icv_permits.core.engine import evaluate
     from icv_permits.core.engine.decision import Verdict
-    from icv_permits.adapters.documents import read_document
     from icv_permits.core.model.application import Application
-    from icv_permits.core.pack import DEFAULT_PACK, load_pack
+    from icv_permits.core.pack import DEFAULT_PACK
     from icv_permits.present.report import render_json, render_text
     from icv_permits.services import precheck as service
 

@@ -105,7 +105,8 @@ def child_summarise(app_path: str, as_of: str) -> None:
     import datetime as dt
 
     from icv_permits.adapters import evidence
-    from icv_permits.core.pack import DEFAULT_PACK, load_pack
+    from icv_permits.adapters.packs import load_pack
+    from icv_permits.core.pack import DEFAULT_PACK
     from icv_permits.services.precheck import load_application
 
     app = load_application(app_path)

@@ -71,7 +71,6 @@ import datetime as _dt
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -82,6 +81,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from _machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 DEFAULT_WORKDIR = Path("/tmp/icv-permits-bench/ledger")
 DEFAULT_PG_URL = os.environ.get("ICV_PERMITS_TEST_PG_URL") or "postgresql+psycopg://icv:icv@127.0.0.1:5432/icv_test"
 PG_SCHEMA = "bench_ledger"
@@ -292,11 +292,10 @@ def _template_bodies(args) -> tuple[list[dict], str, dict]:
     import pendulum
     import yaml
 
+    from icv_permits.adapters.store import db
     from icv_permits.services import audit as ledger
-
     from icv_permits.services import office as workflow
     from icv_permits.services.precheck import FixedClock
-    from icv_permits.adapters.store import db
 
     examples = Path(_library()).parent / "examples"  # the measured source's own examples (see --commit)
     names = list(yaml.safe_load((examples / "expected.yaml").read_text(encoding="utf-8"))["examples"])
@@ -321,18 +320,18 @@ def _template_bodies(args) -> tuple[list[dict], str, dict]:
     if len(templates) != len(names):
         sys.exit(f"expected {len(names)} engine decisions from the examples, got {len(templates)}")
     fp = hashlib.sha256(json.dumps(templates, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-    info = {"examples": [{"file": n, "verdict": verdicts[n], "body_chars": len(ledger.canonical_text(b))} for n, b in zip(names, templates)]}
+    info = {"examples": [{"file": n, "verdict": verdicts[n], "body_chars": len(ledger.canonical_json(b))} for n, b in zip(names, templates)]}
     return templates, fp, info
 
 
 class _Splicer:
-    """Stands in for ``ledger.canonical_text`` while the log is built: the RFC 8785 text of a body is
+    """Stands in for ``ledger.canonical_json`` while the log is built: the RFC 8785 text of a body is
     ``{`` + its members sorted by key (UTF-16 code units) + ``}``, each ``"key":value`` canonical on
     its own. The template's members are canonicalised once with ``rfc8785.dumps``; only the members
     the build changes (submission_id, engine_run_id, clock) are canonicalised per record. The result
-    is the same text — the build compares it with the product's ``canonical_text`` on every 997th
+    is the same text — the build compares it with the product's ``canonical_json`` on every 997th
     record. Only the build uses it: ``rfc8785.dumps`` of a 30-70 kB body takes 3-8 ms in pure
-    Python (before 41f3856 ``canonical_text`` always used it), which made building 100,000 records
+    Python (before 41f3856 ``canonical_json`` always used it), which made building 100,000 records
     take 10-20 minutes; the splice takes about 1 ms."""
 
     def __init__(self, templates: list[dict]):
@@ -358,9 +357,10 @@ def child_build(args) -> None:
     _env_setup()
     import pendulum
 
-    from icv_permits.services import audit as ledger
-    from icv_permits.core.pack import DEFAULT_PACK, load_pack
+    from icv_permits.adapters.packs import load_pack
     from icv_permits.adapters.store import db
+    from icv_permits.core.pack import DEFAULT_PACK
+    from icv_permits.services import audit as ledger
 
     t0 = time.perf_counter()
     templates, fingerprint, info = _template_bodies(args)
@@ -398,8 +398,8 @@ def child_build(args) -> None:
         ledger.snapshot_pack(s, pack, base)
     k = len(templates)
     splicer = _Splicer(templates)
-    product_canonical = ledger.canonical_text
-    ledger.canonical_text = splicer  # append() looks it up at call time; restored below
+    product_canonical = ledger.canonical_json
+    ledger.canonical_json = splicer  # append() looks it up at call time; restored below
     clk = time.perf_counter
     t0 = clk()
     cpu0 = cpu_s()
@@ -410,7 +410,7 @@ def child_build(args) -> None:
                     # one decision every 2.5 s of simulated time, microseconds varied too
                     now = base + _dt.timedelta(seconds=i * 2.5, microseconds=(i * 7919) % 1_000_000)
                     body = dict(templates[i % k])
-                    body.update(submission_id=i + 1, engine_run_id=i + 1, clock=ledger.iso_utc(now))
+                    body.update(submission_id=i + 1, engine_run_id=i + 1, clock=ledger.utc_timestamp(now))
                     splicer.template = i % k
                     ledger.append(s, "engine_decision", body, now)
                     if i % 997 == 0 and splicer.last != product_canonical(body):
@@ -420,7 +420,7 @@ def child_build(args) -> None:
                 el = clk() - t0
                 log(f"build: {done:,}/{args.n:,} records, {done / el:,.0f}/s")
     finally:
-        ledger.canonical_text = product_canonical
+        ledger.canonical_json = product_canonical
     wall = clk() - t0
     out["build"] = {"records": args.n, "wall_s": wall, "per_second": args.n / wall, "cpu_s": cpu_s() - cpu0,
                     "batch": args.batch, "spliced_checked": len(range(0, args.n, 997))}
@@ -448,9 +448,9 @@ def child_pg_load(args) -> None:
     _env_setup()
     import sqlalchemy as sa
 
-    from icv_permits.services import audit as ledger
     from icv_permits.adapters.store import db
     from icv_permits.adapters.store import tables as T
+    from icv_permits.services import audit as ledger
 
     src = db.open_store(f"sqlite:///{_sqlite_path(args)}")
     src_head = list(ledger.head(src))
@@ -570,7 +570,7 @@ def _raw_rows(store, backend: str, body_bytes: bool = False, batch: int = 2000):
 
 def _iso_of(backend: str):
     """``recorded_at`` as the driver returns it → the string the hash covers."""
-    from icv_permits.services.audit import iso_utc
+    from icv_permits.core.canonical import utc_timestamp as iso_utc
 
     if backend == "sqlite":
         # SQLAlchemy stores naive UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'
@@ -795,10 +795,10 @@ def proto_replay_record(rec, packs: dict):
     reads it again. Otherwise the same steps as the product (since 0097a7b: only ``evidence`` and
     ``registry`` of the recorded decision validated); the same result object."""
     from icv_permits.core.engine import evaluate
-    from icv_permits.services.audit import ReplayResult, diff_decisions
     from icv_permits.core.model.application import Application
     from icv_permits.core.model.evidence import EvidenceSummary
     from icv_permits.core.model.registry import RegistryFacts
+    from icv_permits.services.audit import ReplayResult, diff_decisions
 
     body = json.loads(rec.body_text)
     recorded = body["decision"]
@@ -823,12 +823,12 @@ def child_replay(args) -> None:
     import gc
     import itertools
 
-    from icv_permits.services import audit as ledger
     from icv_permits.core.engine import evaluate
     from icv_permits.core.engine.decision import Decision
     from icv_permits.core.model.application import Application
     from icv_permits.core.model.evidence import EvidenceSummary
     from icv_permits.core.model.registry import RegistryFacts
+    from icv_permits.services import audit as ledger
 
     store, _url = _store_for(args, "sqlite")
     m = min(args.sample, args.n)
@@ -974,8 +974,8 @@ _PROTO: dict = {}
 
 
 def _proto_range_init(url: str, packs: dict[str, str]) -> None:
-    from icv_permits.services import audit as ledger
     from icv_permits.adapters.store import db
+    from icv_permits.services import audit as ledger
 
     _forget_engines()
     _PROTO["packs"] = {rev: ledger._pack_from_text(text, rev) for rev, text in packs.items()}  # noqa: SLF001

@@ -48,11 +48,9 @@ only read), so a commit can be measured while the working tree changes.
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -63,6 +61,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 from _machine import machine_info  # noqa: E402  (bench/ is on sys.path when run as a script)
+
 BENCH = ROOT / "bench"
 DEFAULT_APPS = Path("/tmp/icv-permits-bench/store-apps")
 DEFAULT_WORKDIR = Path("/tmp/icv-permits-bench/store-db")
@@ -209,9 +208,9 @@ def _setup(backend: str, args, schema: str, name: str):
     t0 = time.perf_counter()
     import pendulum
 
+    from icv_permits.adapters.store import db
     from icv_permits.services import office as workflow
     from icv_permits.services.precheck import FixedClock
-    from icv_permits.adapters.store import db
 
     imports_s = time.perf_counter() - t0
     import icv_permits
@@ -278,8 +277,8 @@ def child_run(backend: str, args) -> None:
     import sqlmodel
 
     workflow, store, url, clock, facts, imports_s, upgrade_s = _setup(backend, args, PG_SCHEMA, "bench")
-    from icv_permits.core.engine.decision import Verdict
     from icv_permits.adapters.store import tables as T
+    from icv_permits.core.engine.decision import Verdict
 
     counter = _Counter(store.engine)
     out: dict = {"backend": backend, "n": args.n, "facts": facts, "imports_s": imports_s, "upgrade_s": upgrade_s,

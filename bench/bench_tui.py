@@ -84,8 +84,8 @@ def first_screen(runs: int, mode: str | None, file: str | None, env: dict | None
 def edit_to_findings(samples: int) -> list[float]:
     import pendulum
 
-    from icv_permits.services import drafts as D
     from icv_permits.adapters.documents import read_document
+    from icv_permits.services import drafts as D
     from icv_permits.services.precheck import FixedClock
     from tui.app import ICVApp
     from tui.common import findings_text, parse_text

@@ -37,7 +37,11 @@ from pathlib import Path
 import yaml
 
 from icv_permits.adapters.documents import read_document
-from icv_permits.core.model.ids import resident_id_check_char, uscc_check_char, vin_check_digit
+from icv_permits.core.model.ids import (
+    resident_id_check_char,
+    uscc_check_char,
+    vin_check_digit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "examples" / "da-compliant.yaml"

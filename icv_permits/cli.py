@@ -16,9 +16,8 @@ from typing import Annotated, NoReturn
 import typer
 
 from icv_permits import __version__
-from icv_permits.core.errors import InputError
+from icv_permits.core.errors import DEFAULT_PACK, InputError, PackError
 from icv_permits.core.i18n import N_, t
-from icv_permits.core.errors import DEFAULT_PACK, PackError
 
 EXIT_INTERNAL = 70
 
@@ -111,7 +110,7 @@ def schema() -> None:
 
 
 def _load(pack: str, lang: Lang):
-    from icv_permits.core.pack import load_pack
+    from icv_permits.adapters.packs import load_pack
 
     try:
         return load_pack(pack)
@@ -285,9 +284,9 @@ def queue_cmd(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Submissions waiting for a decision, oldest first. 待审核的申请。"""
+    from icv_permits.adapters.store.tables import State
     from icv_permits.present import office as R
     from icv_permits.services import office as W
-    from icv_permits.adapters.store.tables import State
 
     known = [x.value for x in State]
     states = known if all_states else (state or [State.under_review.value])
@@ -310,9 +309,9 @@ def show_cmd(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show passing rules in full too.")] = False,
 ) -> None:
     """A submission: versions, engine runs, decisions, notices and its latest report. 查看申请。"""
+    from icv_permits.adapters.packs import load_pack
     from icv_permits.present import office as R
     from icv_permits.services import office as W
-    from icv_permits.core.pack import load_pack
 
     with _store_errors(lang):
         view, decision = W.show(_open(), submission_id)
@@ -452,8 +451,8 @@ def audit_log(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """The latest log records. 最近的日志记录。"""
-    from icv_permits.services import audit as ledger
     from icv_permits.present import audit as A
+    from icv_permits.services import audit as ledger
 
     with _store_errors(lang):
         store = _open()
@@ -474,8 +473,8 @@ def audit_verify(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Walk the hash chain. Exit 0 intact, 4 broken (names the first broken record). 校验哈希链。"""
-    from icv_permits.services import audit as ledger
     from icv_permits.present import audit as A
+    from icv_permits.services import audit as ledger
 
     with _store_errors(lang):
         rep = ledger.verify(_open(), from_seq=from_seq, expect_head=expect_head, jobs=jobs or (os.cpu_count() or 1))
@@ -493,8 +492,8 @@ def audit_replay(
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
     """Re-evaluate logged decisions. Exit 0 when all are identical, 1 when any differs. 重放决策。"""
-    from icv_permits.services import audit as ledger
     from icv_permits.present import audit as A
+    from icv_permits.services import audit as ledger
 
     if not all_ and not refs:
         _fail(t(lang.value, N_("Name decision IDs or sequence numbers, or give --all.")))
@@ -513,9 +512,9 @@ def audit_explain(
     lang: LangOpt = _default_lang(),
 ) -> None:
     """Explain one logged decision, from what was recorded only. 解释一条决策。"""
-    from icv_permits.services import audit as ledger
-    from icv_permits.present import audit as A
     from icv_permits.core.engine.decision import Decision
+    from icv_permits.present import audit as A
+    from icv_permits.services import audit as ledger
 
     with _store_errors(lang):
         store = _open()
@@ -563,9 +562,9 @@ def audit_import(
     lang: LangOpt = _default_lang(),
 ) -> None:
     """Verify an export and load it into this (empty) database. Exit 4 if its chain is broken. 导入并校验。"""
-    from icv_permits.services import audit as ledger
-    from icv_permits.present import audit as A
     from icv_permits.core.errors import Problem
+    from icv_permits.present import audit as A
+    from icv_permits.services import audit as ledger
 
     with _store_errors(lang):
         try:

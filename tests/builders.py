@@ -23,11 +23,16 @@ from typing import Any
 
 import yaml
 
+from icv_permits.adapters.packs import _PackLoader, load_pack
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.decision import OUTCOME_ORDER, Decision, Finding, Outcome
 from icv_permits.core.model.application import Application
-from icv_permits.core.model.ids import resident_id_check_char, uscc_check_char, vin_check_digit
-from icv_permits.core.pack import Pack, _PackLoader, load_pack
+from icv_permits.core.model.ids import (
+    resident_id_check_char,
+    uscc_check_char,
+    vin_check_digit,
+)
+from icv_permits.core.pack import Pack
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "rules"

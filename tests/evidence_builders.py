@@ -21,8 +21,8 @@ from typing import Any
 from builders import AS_OF, DA, SECTION, baseline, to_app, with_vehicles
 
 from icv_permits.adapters.evidence import summarise
+from icv_permits.adapters.packs import load_pack
 from icv_permits.core.model.evidence import EvidenceSummary, VehicleEvidence
-from icv_permits.core.pack import load_pack
 from icv_permits.services.precheck import CheckResult, check_application
 
 CST = timezone(timedelta(hours=8))

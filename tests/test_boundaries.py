@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-
 from builders import (
     AS_OF,
     DA,
@@ -33,8 +32,9 @@ from builders import (
     with_,
     with_vehicles,
 )
+
+from icv_permits.adapters.packs import load_pack
 from icv_permits.core.engine.decision import Outcome, Verdict
-from icv_permits.core.pack import load_pack
 
 PASS, FAIL, WARN, MISSING = Outcome.passed, Outcome.failed, Outcome.warned, Outcome.missing
 NA, NE = Outcome.not_applicable, Outcome.not_evaluated

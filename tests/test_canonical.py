@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 import rfc8785
 from hypothesis import HealthCheck, given, settings
+from test_properties import applications
 
 from icv_permits.core.engine import application_digest
 from icv_permits.core.model.application import Application
 from icv_permits.services.precheck import load_application
-
-from test_properties import applications
 
 EXAMPLES = sorted(p for p in (Path(__file__).resolve().parent.parent / "examples").rglob("*") if p.suffix in (".yaml", ".json") and p.name != "expected.yaml")
 

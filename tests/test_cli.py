@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 import icv_permits
-from icv_permits.core.i18n import t
 from icv_permits.adapters.documents import read_document
+from icv_permits.core.i18n import t
 from icv_permits.present.report import CONFIDENCE
 
 ROOT = Path(__file__).resolve().parents[1]

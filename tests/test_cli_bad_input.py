@@ -262,7 +262,7 @@ def test_malformed_yaml_unclosed_bracket_names_line(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     results = assert_bad(path, words={"*": ["YAML", "]"]})
     en, zh = results["en"].stderr, results["zh"].stderr
-    assert re.search(rf"line \d+, column \d+", en), en
+    assert re.search(r"line \d+, column \d+", en), en
     assert f"starts at line {line}" in en, en  # the unclosed "[" is located
     assert f"第 {line} 行" in zh, zh
 

@@ -24,9 +24,6 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from builders import AS_OF, SECTION, findings, make_vin, outcome
 from evidence_builders import (
     COLS,
@@ -41,7 +38,6 @@ from evidence_builders import (
     excluded,
     hours_trips,
     incident,
-    km_text,
     moved,
     road_test_notice,
     run_check,
@@ -56,6 +52,8 @@ from evidence_builders import (
     write_jsonl,
     write_trips,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from icv_permits.core.engine.decision import Outcome
 from icv_permits.core.errors import InputError

@@ -19,11 +19,15 @@ import pendulum
 import pytest
 import yaml
 
-from icv_permits.present import report as render
 from icv_permits.core.engine.decision import Outcome
 from icv_permits.core.model.application import Period
 from icv_permits.core.model.ids import resident_id_problems, uscc_problems, vin_problems
-from icv_permits.services.precheck import check_application, check_file, load_application
+from icv_permits.present import report as render
+from icv_permits.services.precheck import (
+    check_application,
+    check_file,
+    load_application,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

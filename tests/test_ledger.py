@@ -35,18 +35,31 @@ import pytest
 import rfc8785
 import sqlalchemy as sa
 import yaml
+from builders import (
+    DA,
+    DO,
+    RT,
+    baseline,
+    copy_rules,
+    edit_pack_yaml,
+    entry,
+    make_credit_code,
+    make_vin,
+    with_,
+    with_vehicles,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from builders import DA, DO, RT, baseline, copy_rules, edit_pack_yaml, entry, make_credit_code, make_vin, with_, with_vehicles
-from icv_permits.services import audit as ledger
-from icv_permits.services import office as W
+from icv_permits.core.canonical import canonical_json
+from icv_permits.adapters.store import db
+from icv_permits.adapters.store import tables as T
 from icv_permits.cli import app as cli_app
 from icv_permits.core.errors import InputError
 from icv_permits.core.i18n import t
+from icv_permits.services import audit as ledger
+from icv_permits.services import office as W
 from icv_permits.services.precheck import FixedClock
-from icv_permits.adapters.store import db
-from icv_permits.adapters.store import tables as T
 
 ROOT = Path(__file__).resolve().parents[1]
 TZ = "Asia/Shanghai"
@@ -202,7 +215,7 @@ nasty_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, blac
 def test_record_preimage_is_rfc8785_of_the_whole_record(seq, actor, kind, decision_id, recorded_at, prev_hash, body):
     whole = {"seq": seq, "decision_id": decision_id, "kind": kind, "recorded_at": recorded_at, "actor": actor, "body": body,
              "prev_hash": prev_hash}
-    body_text = ledger.canonical_text(body)
+    body_text = canonical_json(body)
     pre = ledger.record_preimage(seq, decision_id, kind, recorded_at, actor, body_text, prev_hash)
     assert pre == rfc8785.dumps(whole)
     assert ledger.record_hash(seq, decision_id, kind, recorded_at, actor, body_text, prev_hash) == "sha256:" + hashlib.sha256(pre).hexdigest()
@@ -217,9 +230,9 @@ def test_record_preimage_is_rfc8785_of_the_whole_record(seq, actor, kind, decisi
 
 def test_control_characters_and_unicode_in_actor_and_kind_change_the_hash():
     args = dict(seq=1, decision_id="d", kind="review", recorded_at="2026-11-27T02:00:00.000000Z", actor="审核员\u0000甲",
-                body_text=ledger.canonical_text({"x": "\u2028"}), prev_hash=ledger.GENESIS)
+                body_text=canonical_json({"x": "\u2028"}), prev_hash=ledger.GENESIS)
     base = ledger.record_hash(**args)
-    for field, value in (("actor", "审核员甲"), ("kind", "review\n"), ("body_text", ledger.canonical_text({"x": "\u2029"}))):
+    for field, value in (("actor", "审核员甲"), ("kind", "review\n"), ("body_text", canonical_json({"x": "\u2029"}))):
         assert ledger.record_hash(**{**args, field: value}) != base, field
     assert ledger.record_preimage(**args) == rfc8785.dumps({**{k: v for k, v in args.items() if k != "body_text"},
                                                             "body": {"x": "\u2028"}})
@@ -248,7 +261,7 @@ def test_every_action_is_logged_with_a_canonical_body_in_its_transaction(store, 
         assert r.prev_hash == prev and r.computed_hash() == r.hash, r.seq
         prev = r.hash
         body = r.body
-        assert r.body_text == ledger.canonical_text(body)  # stored canonical
+        assert r.body_text == canonical_json(body)  # stored canonical
         assert ledger.record_preimage(r.seq, r.decision_id, r.kind, r.recorded_at, r.actor, r.body_text, r.prev_hash) == rfc8785.dumps(
             {"seq": r.seq, "decision_id": r.decision_id, "kind": r.kind, "recorded_at": r.recorded_at, "actor": r.actor,
              "body": body, "prev_hash": r.prev_hash})
@@ -359,13 +372,13 @@ def test_update_delete_and_truncate_of_the_log_are_refused(store, tmp_path):
 def _edit_body(backend, recs, run):
     body = recs[3].body
     body["verdict"] = "non_compliant"
-    run("UPDATE decision_log SET body = :b WHERE seq = 3", b=ledger.canonical_text(body))
+    run("UPDATE decision_log SET body = :b WHERE seq = 3", b=canonical_json(body))
 
 
 def _edit_body_and_rehash(backend, recs, run):
     body = recs[4].body
     body["reason"] = "无"
-    f = forged(recs[4], body=ledger.canonical_text(body))
+    f = forged(recs[4], body=canonical_json(body))
     run("UPDATE decision_log SET body = :body, hash = :hash WHERE seq = 4", body=f["body"], hash=f["hash"])
 
 
@@ -405,7 +418,7 @@ def _delete_two_at_the_tail(backend, recs, run):
     run("DELETE FROM decision_log WHERE seq >= 7")
 
 
-MALLORY = ledger.canonical_text({"type": "review", "action": "approve", "claimed_actor": "mallory"})
+MALLORY = canonical_json({"type": "review", "action": "approve", "claimed_actor": "mallory"})
 
 
 def _insert_naive(backend, recs, run):

@@ -12,19 +12,30 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from builders import DA, baseline
-from icv_permits.services import audit as ledger
-from icv_permits.services import office as W
-from icv_permits.core.i18n import t
-from icv_permits.core.model.ids import mask_id_number
+from test_ledger import (
+    ACTOR,
+    DAY,
+    ROOT,
+    cli,
+    clock_at,
+    decide,
+    populate,
+    records,
+    submit,
+)
+
+from icv_permits.core.canonical import canonical_json
 from icv_permits.adapters.documents import read_document
-from icv_permits.present.report import VERDICTS
-from icv_permits.present.office import ACTIONS
-from icv_permits.present.audit import MASKING
 from icv_permits.adapters.store import db
 from icv_permits.adapters.store import tables as T
-from test_ledger import ACTOR, DAY, ROOT, clock_at, cli, decide, populate, records, submit
+from icv_permits.core.i18n import t
+from icv_permits.core.model.ids import mask_id_number
+from icv_permits.present.audit import MASKING
+from icv_permits.present.office import ACTIONS
+from icv_permits.present.report import VERDICTS
+from icv_permits.services import audit as ledger
+from icv_permits.services import office as W
 
 EXAMPLE = ROOT / "examples" / "da-compliant.yaml"
 
@@ -303,7 +314,7 @@ def test_an_export_that_imports_also_verifies_afterwards(store, tmp_path, good_e
         rec["recorded_at"] = rec["recorded_at"].replace("T02:00:00.000000Z", "T10:00:00+08:00")  # the same instant
         rec["prev_hash"] = prev
         rec["hash"] = ledger.record_hash(rec["seq"], rec["decision_id"], rec["kind"], rec["recorded_at"], rec["actor"],
-                                         ledger.canonical_text(rec["body"]), prev)
+                                         canonical_json(rec["body"]), prev)
         prev = rec["hash"]
         out.append(json.dumps(rec, ensure_ascii=False))
     out[0] = json.dumps({"type": "header", "format": ledger.EXPORT_FORMAT, "head": {"seq": 4, "hash": prev}})

@@ -1,9 +1,11 @@
 """Parallel replay (workers read their own ranges) gives exactly the sequential results."""
 
 import pendulum
-from icv_permits.services import office as W
+
 from icv_permits.services import audit as L
+from icv_permits.services import office as W
 from icv_permits.services.precheck import FixedClock
+
 
 def test_parallel_replay_equals_sequential(store):
     clock = FixedClock(pendulum.datetime(2026,11,27,10,0,tz="Asia/Shanghai"))

@@ -13,10 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from builders import REPO, copy_rules, edit_pack_yaml, entry
+
+from icv_permits.adapters.packs import load_pack
+from icv_permits.core.pack import PackError
 from icv_permits.services.rules import lint, lint_pack
-from icv_permits.core.pack import PackError, load_pack
 
 
 def run_cli(*args: str, rules_dir: Path | None = None) -> subprocess.CompletedProcess:

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from icv_permits.adapters import documents as loader
-from icv_permits.core.errors import InputError, Problem
 from icv_permits.adapters.documents import (
     MAX_BYTES,
     MAX_DEPTH,
@@ -23,6 +22,7 @@ from icv_permits.adapters.documents import (
     read_document,
     validation_problems,
 )
+from icv_permits.core.errors import InputError, Problem
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -11,9 +11,10 @@ import sys
 from datetime import date
 
 import pytest
-
 from builders import REPO, RULES, copy_rules, edit_pack_yaml, entry
-from icv_permits.core.pack import load_pack, pack_content, revision_of
+
+from icv_permits.adapters.packs import load_pack, pack_content
+from icv_permits.core.pack import revision_of
 
 ANHUI_ONLY = {"ENT-08", "SCO-04", "MAT-03", "DOP-01", "DOP-02", "DOP-03", "YRD-01"}
 

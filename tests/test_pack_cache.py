@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import icv_permits.core.pack as P
+import icv_permits.adapters.packs as P
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -49,13 +49,13 @@ def test_installed_wheel_checks_an_example_outside_the_repository(wheel: Path, t
     env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("ICV_PERMITS_RULES_DIR", None)
     code = (
-        "import icv_permits.core.pack as p, sys; "
+        "import icv_permits.adapters.packs as p, sys; "
         "r = p.packs_root(); assert r.name == '_packs', r; "
         "print(p.load_pack('anhui-2025').revision)"
     )
     got = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert got.returncode == 0, got.stderr
-    from icv_permits.core.pack import load_pack
+    from icv_permits.adapters.packs import load_pack
 
     assert got.stdout.strip() == load_pack("anhui-2025").revision
     run = subprocess.run(

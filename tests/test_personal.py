@@ -8,8 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icv_permits.core.model.ids import mask_id_number, resident_id_check_char, resident_id_problems
 from icv_permits.adapters.store.personal import Keys
+from icv_permits.core.model.ids import (
+    mask_id_number,
+    resident_id_check_char,
+    resident_id_problems,
+)
 
 KEYS = Keys(b"l" * 32, b"s" * 32)
 OTHER = Keys(b"L" * 32, b"S" * 32)
@@ -111,8 +115,8 @@ def test_pseudonymise_masks_phones_and_records_what_it_changed():
     import json
     from pathlib import Path
 
-    from icv_permits.services.precheck import load_application
     from icv_permits.services.office import pseudonymise
+    from icv_permits.services.precheck import load_application
 
     app = load_application(Path(__file__).parent.parent / "examples" / "da-compliant.yaml")
     judged, doc, changed = pseudonymise(app, KEYS)

@@ -17,10 +17,22 @@ from decimal import Decimal
 from itertools import product
 
 import rfc8785
+from builders import (
+    AS_OF,
+    DA,
+    DO,
+    SECTION,
+    baseline,
+    evaluate_dict,
+    findings,
+    make_vin,
+    to_app,
+    with_vehicles,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from builders import AS_OF, DA, DO, SECTION, baseline, evaluate_dict, findings, make_vin, to_app, with_vehicles
+from icv_permits.adapters.packs import load_pack
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.decision import Outcome, Verdict
 from icv_permits.core.model.application import (
@@ -37,9 +49,17 @@ from icv_permits.core.model.application import (
     VehicleCategory,
     VehicleType,
 )
-from icv_permits.core.model.ids import resident_id_check_char, uscc_check_char, vin_check_digit
-from icv_permits.core.pack import load_pack
-from icv_permits.present.report import message, render_json, render_markdown, render_text
+from icv_permits.core.model.ids import (
+    resident_id_check_char,
+    uscc_check_char,
+    vin_check_digit,
+)
+from icv_permits.present.report import (
+    message,
+    render_json,
+    render_markdown,
+    render_text,
+)
 
 PACK = load_pack("anhui-2025")
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -22,16 +22,15 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 import yaml
-
 from alembic.script import ScriptDirectory
 
-from icv_permits.services import office as W
-from icv_permits.core.i18n import t
 from icv_permits.adapters.documents import read_document
-from icv_permits.core.model.ids import uscc_check_char
-from icv_permits.services.precheck import FixedClock
 from icv_permits.adapters.store import db
 from icv_permits.adapters.store import tables as T
+from icv_permits.core.i18n import t
+from icv_permits.core.model.ids import uscc_check_char
+from icv_permits.services import office as W
+from icv_permits.services.precheck import FixedClock
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "da-compliant.yaml"

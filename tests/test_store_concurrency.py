@@ -22,12 +22,16 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from icv_permits.services import office as W
 from icv_permits.adapters.documents import read_document
-from icv_permits.core.model.ids import resident_id_check_char, uscc_check_char, vin_check_digit
-from icv_permits.services.precheck import FixedClock
 from icv_permits.adapters.store import tables as T
 from icv_permits.adapters.store.db import Conflict
+from icv_permits.core.model.ids import (
+    resident_id_check_char,
+    uscc_check_char,
+    vin_check_digit,
+)
+from icv_permits.services import office as W
+from icv_permits.services.precheck import FixedClock
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "da-compliant.yaml"

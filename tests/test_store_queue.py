@@ -5,9 +5,9 @@ from __future__ import annotations
 import pendulum
 from sqlalchemy import select
 
+from icv_permits.adapters.store import tables as T
 from icv_permits.services import office as W
 from icv_permits.services.precheck import FixedClock
-from icv_permits.adapters.store import tables as T
 
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
 EXAMPLES = ["examples/da-compliant.yaml", "examples/fail-first-do-6-vehicles.yaml", "examples/fail-vin-check-digit.yaml"]

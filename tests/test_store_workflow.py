@@ -22,7 +22,6 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 import yaml
-
 from builders import (
     DA,
     DA_NOTICE,
@@ -38,13 +37,14 @@ from builders import (
     with_,
     with_vehicles,
 )
-from icv_permits.services import office as W
+
+from icv_permits.adapters.store import tables as T
+from icv_permits.adapters.store.db import Conflict, NotFound
 from icv_permits.core.engine.decision import Outcome, Verdict
 from icv_permits.core.errors import InputError
 from icv_permits.core.model.ids import mask_id_number, mask_phone
+from icv_permits.services import office as W
 from icv_permits.services.precheck import FixedClock
-from icv_permits.adapters.store import tables as T
-from icv_permits.adapters.store.db import Conflict, NotFound
 
 TZ = "Asia/Shanghai"
 ACTOR = "审核员甲"

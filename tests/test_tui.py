@@ -14,18 +14,19 @@ import pytest
 
 pytest.importorskip("textual")
 
-from icv_permits.services import drafts as D  # noqa: E402
-from icv_permits.services import audit as ledger
-from icv_permits.services import office as workflow  # noqa: E402
+from test_ledger import bypass  # noqa: E402  (the tests' own tampering helper)
+
+from icv_permits.core.canonical import canonical_json
 from icv_permits.adapters.documents import read_document  # noqa: E402
+from icv_permits.services import audit as ledger
+from icv_permits.services import drafts as D  # noqa: E402
+from icv_permits.services import office as workflow  # noqa: E402
 from icv_permits.services.precheck import FixedClock  # noqa: E402
 from tui import fields as F  # noqa: E402
 from tui.app import ICVApp, ModeScreen  # noqa: E402
 from tui.applicant import ApplicantScreen  # noqa: E402
 from tui.common import FieldInput, HelpScreen, show_text  # noqa: E402
 from tui.office import AuditorScreen, RegulatorScreen  # noqa: E402
-
-from test_ledger import bypass  # noqa: E402  (the tests' own tampering helper)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
@@ -768,7 +769,7 @@ async def test_auditor_replays_a_marked_selection_and_sees_the_differences(store
     assert finding["outcome"] == "pass"
     finding["outcome"] = "fail"
     with bypass(store) as run:
-        run("UPDATE decision_log SET body = :body WHERE seq = :seq", body=ledger.canonical_text(body), seq=altered.seq)
+        run("UPDATE decision_log SET body = :body WHERE seq = :seq", body=canonical_json(body), seq=altered.seq)
     app = make_app(mode="auditor", lang="en", store_url=store.url)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 pytest.importorskip("textual")
 
-from icv_permits.services import drafts as D  # noqa: E402
 from icv_permits.adapters.documents import read_document  # noqa: E402
-from icv_permits.core.pack import load_pack  # noqa: E402
+from icv_permits.adapters.packs import load_pack  # noqa: E402
+from icv_permits.services import drafts as D  # noqa: E402
 from icv_permits.services.precheck import FixedClock, check_application  # noqa: E402
 from tui import fields as F  # noqa: E402
 from tui.common import STRUCTURED, parse_text, show_text  # noqa: E402

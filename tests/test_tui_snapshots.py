@@ -70,8 +70,8 @@ def test_applicant_review_with_a_failure(snap_compare, lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_regulator_entity_history(snap_compare, lang, tmp_path):
     """Chinese names, notices and plates in the regulator's entity tab (the approved example)."""
-    from icv_permits.services import office as workflow
     from icv_permits.adapters.store import db
+    from icv_permits.services import office as workflow
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     db.upgrade(url)

@@ -42,7 +42,7 @@ D = _Lazy("icv_permits.services.drafts")
 
 
 def load_pack(pack_id: str):
-    from icv_permits.core.pack import load_pack as _load
+    from icv_permits.adapters.packs import load_pack as _load
 
     return _load(pack_id)
 
@@ -56,7 +56,16 @@ if TYPE_CHECKING:  # annotations only: the first screen imports neither
     from icv_permits.adapters.clock import Clock
     from icv_permits.core.pack import Pack
 
-from tui.common import APP_KEYS, HelpScreen, KeyBar, bindings, help_text, load_keymap, problem_text, t
+from tui.common import (
+    APP_KEYS,
+    HelpScreen,
+    KeyBar,
+    bindings,
+    help_text,
+    load_keymap,
+    problem_text,
+    t,
+)
 
 MODES = ("applicant", "regulator", "auditor")
 MODE_LABELS = {

@@ -12,13 +12,24 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, ListItem, ListView, Static
 
-from icv_permits.services import drafts as D
 from icv_permits.core.errors import InputError
-
+from icv_permits.services import drafts as D
 from tui import fields as F
 from tui.common import (
-    APPLICANT_KEYS, FORMATS, STRUCTURED, FieldInput, KeyBar, bindings, field_label, findings_text, mask, parse_text,
-    problem_text, problems_text, show_text, t,
+    APPLICANT_KEYS,
+    FORMATS,
+    STRUCTURED,
+    FieldInput,
+    KeyBar,
+    bindings,
+    field_label,
+    findings_text,
+    mask,
+    parse_text,
+    problem_text,
+    problems_text,
+    show_text,
+    t,
 )
 
 

@@ -21,7 +21,7 @@ from textual.widgets import Input, Static
 from icv_permits.core.errors import Problem
 from icv_permits.core.i18n import N_, translations
 from icv_permits.core.i18n import t as report_t
-from icv_permits.core.model.ids import mask_id_number, mask_phone
+from icv_permits.core.model.ids import mask as mask_value
 
 TUI = "tui"
 
@@ -165,15 +165,8 @@ def show_text(kind: str, value: Any, lang: str = "en") -> str:
 
 
 def mask(path: str, text: str) -> str:
-    """Personal data as shown when not being edited."""
-    if not text:
-        return text
-    leaf = path.rsplit(".", 1)[-1]
-    if leaf == "id_number":
-        return mask_id_number(text)
-    if leaf in ("phone", "contact_phone"):
-        return mask_phone(text)
-    return text
+    """Personal data as shown when not being edited (the field path's leaf decides)."""
+    return str(mask_value(path.rsplit(".", 1)[-1], text)) if text else text
 
 
 # ---------------------------------------------------------------- key bindings and the keymap file
@@ -332,7 +325,14 @@ STYLE = {"fail": "bold red", "missing": "yellow", "warn": "cyan"}
 
 
 def findings_text(result, lang: str, limit: int = 200) -> Text:
-    from icv_permits.present.report import CONFIDENCE, OUTCOMES, VERDICTS, citation, message, remedy
+    from icv_permits.present.report import (
+        CONFIDENCE,
+        OUTCOMES,
+        VERDICTS,
+        citation,
+        message,
+        remedy,
+    )
 
     """The findings that need attention (fail, missing, advisory), failures first: rule ID,
     citation, confidence, subject, message and remedy — all from the library's renderers."""
@@ -402,7 +402,6 @@ class HelpScreen(ModalScreen):
 
 def help_text(app, path: str | None) -> Text:
     from icv_permits.present.report import CONFIDENCE, citation
-
     from tui import fields as F
 
     lang = app.lang

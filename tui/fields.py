@@ -22,8 +22,20 @@ from dataclasses import dataclass
 
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import (
-    Activity, BusinessScope, Contract, DataItem, Holder, IncidentKind, InsuranceKind, LicenceClass, Liability, Material,
-    NoticeKind, Province, VehicleCategory, VehicleType,
+    Activity,
+    BusinessScope,
+    Contract,
+    DataItem,
+    Holder,
+    IncidentKind,
+    InsuranceKind,
+    Liability,
+    LicenceClass,
+    Material,
+    NoticeKind,
+    Province,
+    VehicleCategory,
+    VehicleType,
 )
 
 RT, DA, DO = Activity.road_test.value, Activity.demonstration_application.value, Activity.demonstration_operation.value

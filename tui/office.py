@@ -9,17 +9,16 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Static, TabbedContent, TabPane
 
-from icv_permits.services import drafts as D
-from icv_permits.services import audit as ledger
-from icv_permits.services import office as workflow
-from icv_permits.present import audit as A
-from icv_permits.present import office as RS
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.errors import InputError
-from icv_permits.present.report import VERDICTS
 from icv_permits.core.i18n import N_
 from icv_permits.core.i18n import t as report_t
-
+from icv_permits.present import audit as A
+from icv_permits.present import office as RS
+from icv_permits.present.report import VERDICTS
+from icv_permits.services import audit as ledger
+from icv_permits.services import drafts as D
+from icv_permits.services import office as workflow
 from tui.common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
 
 STATES = {"under_review": N_("under review"), "returned": N_("returned"), "approved": N_("approved"), "rejected": N_("rejected")}

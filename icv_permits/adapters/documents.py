@@ -70,9 +70,9 @@ import pydantic
 import yaml
 
 from icv_permits.core.errors import (
+    DOMAIN,
     InputError,
     Problem,
-    DOMAIN,
     kind_of,
     show,
 )
@@ -977,9 +977,9 @@ def _problem_for(error: dict, model: Any) -> Problem:
     location = format_path(loc)
     raw = value = error.get("input")
     if loc and isinstance(loc[-1], str):
-        from icv_permits.core.model.ids import mask_personal
+        from icv_permits.core.model.ids import mask
 
-        value = mask_personal(loc[-1], raw)  # an ID or phone number is never repeated in clear
+        value = mask(loc[-1], raw)  # an ID or phone number is never repeated in clear
     ctx = error.get("ctx") or {}
     message = show(error.get("msg", ""), 200)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_, t
-from icv_permits.services.audit import Record, ReplayResult, VerifyReport
 from icv_permits.core.pack import Pack
-from icv_permits.present.report import VERDICTS, render_text
 from icv_permits.present.office import ACTIONS, _state, local, table
+from icv_permits.present.report import VERDICTS, render_text
+from icv_permits.services.audit import Record, ReplayResult, VerifyReport
 
 KIND = {
     "engine_decision": N_("engine decision"),

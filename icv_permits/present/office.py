@@ -16,7 +16,6 @@ from icv_permits.core.i18n import N_, t
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import Pack
 from icv_permits.present.report import VERDICTS, cells, render_text
-
 from icv_permits.services.office import NOTICE_STATUS_TEXT as NOTICE_STATUS  # noqa: E402  (msgids shared with the input domain)
 from icv_permits.services.office import STATE_TEXT as STATES  # noqa: E402
 

@@ -32,12 +32,14 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TextIO
+from typing import TextIO
 
-import rfc8785
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from icv_permits.adapters.store import tables as T
+from icv_permits.adapters.store.db import NotFound, Store
+from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.errors import InputError, Problem
@@ -46,8 +48,6 @@ from icv_permits.core.model.application import Application
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.pack import Pack
-from icv_permits.adapters.store import tables as T
-from icv_permits.adapters.store.db import NotFound, Store
 
 GENESIS = "sha256:" + "0" * 64
 EXPORT_FORMAT = "icv-permits/audit-export/1"
@@ -55,39 +55,6 @@ EXIT_BROKEN = 4
 
 
 # ---------------------------------------------------------------- hashing
-
-
-def _plain(data: Any) -> bool:
-    """Whether ``json.dumps`` with sorted keys writes exactly the RFC 8785 form of ``data``: no
-    floats (number formatting differs), integers within ±2^53, and keys that sort the same by code
-    point as by UTF-16 code unit (no character above U+FFFF)."""
-    stack = [data]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, dict):
-            for k, v in x.items():
-                if not isinstance(k, str) or any(ord(c) > 0xFFFF for c in k):
-                    return False
-                stack.append(v)
-        elif isinstance(x, list):
-            stack.extend(x)
-        elif isinstance(x, bool) or x is None or isinstance(x, str):
-            continue
-        elif isinstance(x, int):
-            if abs(x) > 2**53:
-                return False
-        else:
-            return False
-    return True
-
-
-def canonical_text(data: Any) -> str:
-    """RFC 8785 canonical JSON of ``data`` as text. Log bodies hold no floats, so the fast
-    ``json.dumps`` form is used whenever it provably equals RFC 8785 (``tests/test_ledger_canonical.py``);
-    anything else goes through ``rfc8785``."""
-    if _plain(data):
-        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return rfc8785.dumps(data).decode("utf-8")
 
 
 def _c(value: str) -> str:
@@ -120,10 +87,6 @@ def record_hash(seq: int, decision_id: str, kind: str, recorded_at: str, actor: 
     h.update(body_text if isinstance(body_text, bytes) else body_text.encode("utf-8"))
     h.update(tail)
     return "sha256:" + h.hexdigest()
-
-
-def iso_utc(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # ---------------------------------------------------------------- writing
@@ -161,10 +124,10 @@ def append(s: Session, kind: str, body: dict, now: dt.datetime) -> T.DecisionLog
     """Append one record, in the caller's transaction. The head row is locked (PostgreSQL) or the
     transaction holds the write lock (SQLite ``BEGIN IMMEDIATE``), so writers are serialised."""
     head = s.exec(select(T.LogHead).where(T.LogHead.id == 1).with_for_update()).scalars().one()
-    body_text = canonical_text(body)
+    body_text = canonical_json(body)
     seq = head.seq + 1
     decision_id = str(uuid.uuid4())
-    recorded_at = iso_utc(now)
+    recorded_at = utc_timestamp(now)
     actor = db_actor(s)
     h = record_hash(seq, decision_id, kind, recorded_at, actor, body_text, head.hash)
     rec = T.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=now, actor=actor, body=body_text, prev_hash=head.hash, hash=h)
@@ -227,7 +190,7 @@ def _record(row) -> Record:
     seq, decision_id, kind, recorded_at, actor, body, prev_hash, h = row
     if recorded_at.tzinfo is None:
         recorded_at = recorded_at.replace(tzinfo=dt.timezone.utc)
-    return Record(seq, decision_id, kind, iso_utc(recorded_at), actor, body, prev_hash, h)
+    return Record(seq, decision_id, kind, utc_timestamp(recorded_at), actor, body, prev_hash, h)
 
 
 _COLS = (T.DecisionLog.seq, T.DecisionLog.decision_id, T.DecisionLog.kind, T.DecisionLog.recorded_at, T.DecisionLog.actor,
@@ -527,7 +490,7 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
 
 def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", current_pack: Pack | None = None) -> Iterator[ReplayResult]:
     """Re-evaluate engine decisions (all, or the given decision IDs / sequence numbers)."""
-    from icv_permits.core.pack import load_pack
+    from icv_permits.adapters.packs import load_pack
 
     records = (find(store, r) for r in refs) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
     snapshots: dict[str, Pack] = {}
@@ -551,7 +514,7 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
 def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
     """Worker: replay the engine decisions with from ≤ seq ≤ to, reading them itself (so the
     parent never holds the log in memory)."""
-    from icv_permits.core.pack import load_pack
+    from icv_permits.adapters.packs import load_pack
     from icv_permits.adapters.store import db
 
     url, a, b, mode = args
@@ -607,7 +570,7 @@ def export_jsonl(store: Store, out: TextIO) -> int:
     with store.read() as s:
         for snap in s.exec(select(T.PackSnapshot).order_by(T.PackSnapshot.stored_at, T.PackSnapshot.revision)).scalars().all():
             out.write(json.dumps({"type": "pack_snapshot", "revision": snap.revision, "pack_id": snap.pack_id,
-                                  "stored_at": iso_utc(snap.stored_at), "content": json.loads(snap.content)}, ensure_ascii=False) + "\n")
+                                  "stored_at": utc_timestamp(snap.stored_at), "content": json.loads(snap.content)}, ensure_ascii=False) + "\n")
     n = 0
     for rec in iter_records(store):
         out.write(json.dumps(rec.to_json(), ensure_ascii=False) + "\n")
@@ -655,8 +618,8 @@ def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
                 snaps.append(obj)
             elif kind == "record":
                 rec = Record(int(obj["seq"]), str(obj["decision_id"]), str(obj["kind"]), str(obj["recorded_at"]), str(obj["actor"]),
-                             canonical_text(obj["body"]), str(obj["prev_hash"]), str(obj["hash"]))
-                if iso_utc(_parse_utc(rec.recorded_at)) != rec.recorded_at:
+                             canonical_json(obj["body"]), str(obj["prev_hash"]), str(obj["hash"]))
+                if utc_timestamp(_parse_utc(rec.recorded_at)) != rec.recorded_at:
                     raise _bad_line(lineno, N_("recorded_at must be UTC written as YYYY-MM-DDTHH:MM:SS.ffffffZ, not {found}"), found=rec.recorded_at[:40])
                 records.append(rec)
             else:

@@ -31,11 +31,11 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from icv_permits.adapters.documents import read_document, validation_problems
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
-from icv_permits.adapters.documents import read_document, validation_problems
 from icv_permits.core.model.application import Application
-from icv_permits.core.model.ids import PERSONAL_FIELDS, mask_id_number, mask_phone  # PERSONAL_FIELDS: never stored in the store
+from icv_permits.core.model.ids import PERSONAL_FIELDS, mask_document  # PERSONAL_FIELDS: never stored in the store
 
 _SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -292,8 +292,8 @@ def save_to_store(store, name: str, draft: dict, *, actor: str, clock=None) -> S
     """Save (or replace) a named draft in the store, without personal data."""
     from sqlalchemy import select
 
-    from icv_permits.services.precheck import SystemClock
     from icv_permits.adapters.store import tables as T
+    from icv_permits.services.precheck import SystemClock
 
     name = (name or "").strip()
     if not name or len(name) > 200:
@@ -340,23 +340,6 @@ def open_from_store(store, name: str) -> StoredDraft:
 # ---------------------------------------------------------------- the regulator's view
 
 
-def mask_personal(doc: Any) -> Any:
-    """A copy with every ID number and phone number masked (for display)."""
-    if isinstance(doc, dict):
-        out = {}
-        for k, v in doc.items():
-            if k == "id_number" and isinstance(v, str):
-                out[k] = mask_id_number(v)
-            elif k in ("phone", "contact_phone") and isinstance(v, str):
-                out[k] = mask_phone(v)
-            else:
-                out[k] = mask_personal(v)
-        return out
-    if isinstance(doc, list):
-        return [mask_personal(v) for v in doc]
-    return doc
-
-
 def submission_document(store, sub_id: int) -> dict:
     """The application of a submission's current version as the engine judged it (pseudonymised:
     stand-in ID numbers), masked for display."""
@@ -371,4 +354,4 @@ def submission_document(store, sub_id: int) -> dict:
             raise NotFound([Problem(str(sub_id), N_("no submission {id}"), {"id": sub_id}, "no_submission")])
         v = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub_id,
                                                      T.SubmissionVersion.number == sub.current_version)).scalars().first()
-        return mask_personal(json.loads(v.document)) if v is not None else {}
+        return mask_document(json.loads(v.document)) if v is not None else {}

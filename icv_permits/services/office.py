@@ -20,31 +20,37 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pendulum
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
+from icv_permits.adapters.documents import read_document
+from icv_permits.adapters.packs import load_pack
+from icv_permits.adapters.store import tables as T
+from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
+from icv_permits.adapters.store.personal import Keys
+from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.checks.demonstration import latest_notice_end
 from icv_permits.core.engine.dates import last_day_of
 from icv_permits.core.engine.decision import Decision, Outcome, Verdict
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
-from icv_permits.adapters.documents import read_document
-from icv_permits.core.model.application import Activity, Application, NoticeKind, Province
+from icv_permits.core.model.application import (
+    Activity,
+    Application,
+    NoticeKind,
+    Province,
+)
 from icv_permits.core.model.application import Notice as NoticeModel
 from icv_permits.core.model.evidence import EvidenceSummary
-from icv_permits.core.model.ids import mask_id_number, mask_phone, normalize_identifier
+from icv_permits.core.model.ids import mask, normalize_identifier
 from icv_permits.core.model.registry import DriverLoad, RegistryFacts, VinElsewhere
 from icv_permits.core.model.types import TIMEZONE
-from icv_permits.core.pack import DEFAULT_PACK, Pack, load_pack
-from icv_permits.services.precheck import Clock, SystemClock, parse_application
+from icv_permits.core.pack import DEFAULT_PACK, Pack
 from icv_permits.services import audit as ledger
-from icv_permits.adapters.store import tables as T
-from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
-from icv_permits.adapters.store.personal import Keys
+from icv_permits.services.precheck import Clock, SystemClock, parse_application
 
 ACTOR_ENV = "ICV_PERMITS_ACTOR"
 NOW_ENV = "ICV_PERMITS_NOW"
@@ -111,10 +117,6 @@ def _now(clock: Clock) -> tuple[dt.datetime, pendulum.Date]:
     return dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, tzinfo=dt.timezone.utc), now.in_timezone(TIMEZONE).date()
 
 
-def canonical(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
 # ---------------------------------------------------------------- personal data
 
 
@@ -139,10 +141,10 @@ def pseudonymise(app: Application, keys: Keys) -> tuple[Application, dict, list[
         d["id_number"] = stand_ins[original]
         changed.append({"path": f"drivers[{i}].id_number", "method": "stand_in" if d["id_number"] != original else "kept_invalid"})
         if d.get("phone"):
-            d["phone"] = mask_phone(d["phone"])
+            d["phone"] = mask("phone", d["phone"])
             changed.append({"path": f"drivers[{i}].phone", "method": "mask"})
     if doc["entity"].get("contact_phone"):
-        doc["entity"]["contact_phone"] = mask_phone(doc["entity"]["contact_phone"])
+        doc["entity"]["contact_phone"] = mask("contact_phone", doc["entity"]["contact_phone"])
         changed.append({"path": "entity.contact_phone", "method": "mask"})
     return Application.model_validate(doc), doc, changed
 
@@ -188,10 +190,6 @@ class DecideResult:
     decision: Decision
     pack: Pack
     notice: dict | None = None
-
-
-def _iso(t: dt.datetime | None) -> str | None:
-    return None if t is None else t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 # ---------------------------------------------------------------- the records as the engine sees them
@@ -251,7 +249,7 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
         by_ref.setdefault(lookups[lookup], set()).add(vin)
     for ref in sorted(by_ref):
         loads.append(DriverLoad(driver_ref=ref, vins=sorted(by_ref[ref])))
-    return RegistryFacts(database=f"{store.backend}", read_at=_iso(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
+    return RegistryFacts(database=f"{store.backend}", read_at=utc_timestamp(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
 
 
 def effective_history(app: Application, registry: RegistryFacts) -> list[NoticeModel]:
@@ -297,7 +295,7 @@ def _upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) 
     drivers: dict[str, T.Driver] = {}
     for d in app.drivers:
         lookup = keys.id_lookup(d.id_number)
-        insert_missing(s, T.Driver.__table__, {"id_lookup": lookup, "id_masked": mask_id_number(d.id_number), "name": d.name,
+        insert_missing(s, T.Driver.__table__, {"id_lookup": lookup, "id_masked": mask("id_number", d.id_number), "name": d.name,
                                                "created_at": now}, ["id_lookup"])
         row = s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one()
         row.name = d.name
@@ -359,8 +357,8 @@ def submit(
         version = T.SubmissionVersion(
             submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
             file_sha256=hashlib.sha256(raw).hexdigest(), application_digest=decision.application_digest,
-            document=canonical(doc), masked_fields=canonical(changed_fields), driver_lookups=canonical(lookups), key_fingerprint=keys.fingerprint,
-            evidence=canonical(evidence.model_dump(mode="json")) if evidence is not None else None,
+            document=canonical_json(doc), masked_fields=canonical_json(changed_fields), driver_lookups=canonical_json(lookups), key_fingerprint=keys.fingerprint,
+            evidence=canonical_json(evidence.model_dump(mode="json")) if evidence is not None else None,
         )
         s.add(version)
         s.flush()
@@ -370,7 +368,7 @@ def submit(
         ledger.snapshot_pack(s, p, now)
         engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
             submission_id=sub.id, version=version.number, purpose="submit", engine_run_id=run.id, claimed_actor=actor,
-            clock=ledger.iso_utc(now), snapshot=doc, masked_fields=changed_fields, decision=decision), now)
+            clock=utc_timestamp(now), snapshot=doc, masked_fields=changed_fields, decision=decision), now)
         ledger.append(s, "submission", {
             "type": "submission", "submission_id": sub.id, "version": version.number, "new_submission": new, "state": sub.state,
             "file_name": version.file_name, "file_sha256": version.file_sha256, "claimed_actor": actor,
@@ -411,7 +409,7 @@ def _target_submission(s: Session, app: Application, entity: T.Entity, resubmits
 
 def _run(version_id: int, now: dt.datetime, actor: str, purpose: str, day: dt.date, p: Pack, decision: Decision) -> T.EngineRun:
     return T.EngineRun(version_id=version_id, run_at=now, actor=actor, purpose=purpose, as_of=day, pack_id=p.id,
-                       pack_revision=p.revision, verdict=decision.verdict.value, decision=canonical(decision.to_json_dict()))
+                       pack_revision=p.revision, verdict=decision.verdict.value, decision=canonical_json(decision.to_json_dict()))
 
 
 # ---------------------------------------------------------------- decide
@@ -483,7 +481,7 @@ def decide(
         items = _items(decision) if action is T.Action.return_ else []
         review = T.Review(submission_id=sub.id, version_id=version.id, engine_run_id=run.id, action=action.value,
                           from_state=from_state, to_state=to_state.value, reason=reason, against_engine=against,
-                          items=canonical(items), actor=actor, decided_at=now)
+                          items=canonical_json(items), actor=actor, decided_at=now)
         s.add(review)
         s.flush()
         notice = None
@@ -492,7 +490,7 @@ def decide(
         ledger.snapshot_pack(s, p, now)
         engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
             submission_id=sub.id, version=version.number, purpose="decide", engine_run_id=run.id, claimed_actor=actor,
-            clock=ledger.iso_utc(now), snapshot=json.loads(version.document), masked_fields=json.loads(version.masked_fields),
+            clock=utc_timestamp(now), snapshot=json.loads(version.document), masked_fields=json.loads(version.masked_fields),
             decision=decision), now)
         ledger.append(s, "review", {
             "type": "review", "submission_id": sub.id, "version": version.number, "action": action.value, "from_state": from_state,
@@ -506,7 +504,7 @@ def decide(
 
 def _review_view(r: T.Review) -> dict:
     return {"id": r.id, "action": r.action, "from_state": r.from_state, "to_state": r.to_state, "reason": r.reason,
-            "against_engine": r.against_engine, "items": json.loads(r.items), "actor": r.actor, "decided_at": _iso(r.decided_at),
+            "against_engine": r.against_engine, "items": json.loads(r.items), "actor": r.actor, "decided_at": utc_timestamp(r.decided_at),
             "version_id": r.version_id, "engine_run_id": r.engine_run_id}
 
 
@@ -556,8 +554,8 @@ def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: App
     seq = _next(s, f"notice:{code}:{today.year}")
     notice = T.Notice(number=f"AH-{code}-{today.year}-{seq:04d}", entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
                       kind=NOTICE_KIND[app.activity].value, issued=today, valid_from=start, valid_until=until,
-                      status=T.NoticeStatus.active.value, sections=canonical(sorted(app.sections)),
-                      configurations=canonical(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
+                      status=T.NoticeStatus.active.value, sections=canonical_json(sorted(app.sections)),
+                      configurations=canonical_json(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
     vins = {v.vin for v in app.vehicles}
     # a re-application supersedes the entity's notice of the same kind for the same vehicles: the old
     # one (and its plates) ends the day before the new one starts
@@ -664,7 +662,7 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
                                     {"number": n.number, "until": n.valid_until.isoformat()}, "nothing_to_renew")])
         s.flush()
         ledger.append(s, "plates_renewed", {"type": "plates_renewed", "notice": n.number, "renewed": renewed, "claimed_actor": actor,
-                                            "pack": {"id": p.id, "revision": p.revision}, "clock": ledger.iso_utc(now)}, now)
+                                            "pack": {"id": p.id, "revision": p.revision}, "clock": utc_timestamp(now)}, now)
         return {"notice": _notice_view(s, n), "renewed": renewed}
 
 
@@ -711,13 +709,13 @@ def _view(s: Session, sub: T.Submission, *, full: bool = False) -> SubmissionVie
     view = SubmissionView(
         id=sub.id, state=sub.state, revision=sub.revision, version=sub.current_version, activity=sub.activity,
         application_id=sub.application_id, credit_code=entity.credit_code, entity_name=entity.name,
-        created_at=_iso(sub.created_at), updated_at=_iso(sub.updated_at), verdict=last.verdict if last else None, vehicles=vehicles,
+        created_at=utc_timestamp(sub.created_at), updated_at=utc_timestamp(sub.updated_at), verdict=last.verdict if last else None, vehicles=vehicles,
     )
     if full:
         vnum = {v.id: v.number for v in versions}
-        view.versions = [{"number": v.number, "submitted_at": _iso(v.submitted_at), "actor": v.actor, "file_name": v.file_name,
+        view.versions = [{"number": v.number, "submitted_at": utc_timestamp(v.submitted_at), "actor": v.actor, "file_name": v.file_name,
                           "file_sha256": v.file_sha256, "application_digest": v.application_digest} for v in versions]
-        view.runs = [{"id": r.id, "version": vnum[r.version_id], "purpose": r.purpose, "run_at": _iso(r.run_at), "as_of": r.as_of.isoformat(),
+        view.runs = [{"id": r.id, "version": vnum[r.version_id], "purpose": r.purpose, "run_at": utc_timestamp(r.run_at), "as_of": r.as_of.isoformat(),
                       "actor": r.actor, "pack_id": r.pack_id, "pack_revision": r.pack_revision, "verdict": r.verdict} for r in runs]
         reviews = s.exec(select(T.Review).where(T.Review.submission_id == sub.id).order_by(T.Review.id)).scalars().all()
         view.reviews = [_review_view(r) | {"version": vnum[r.version_id]} for r in reviews]
@@ -753,8 +751,8 @@ def queue(store: Store, *, states: list[str] | None = None) -> list[SubmissionVi
             vid, vehicles = current.get(sub.id, (None, 0))
             out.append(SubmissionView(
                 id=sub.id, state=sub.state, revision=sub.revision, version=sub.current_version, activity=sub.activity,
-                application_id=sub.application_id, credit_code=code, entity_name=name, created_at=_iso(sub.created_at),
-                updated_at=_iso(sub.updated_at), verdict=verdicts.get(vid), vehicles=vehicles))
+                application_id=sub.application_id, credit_code=code, entity_name=name, created_at=utc_timestamp(sub.created_at),
+                updated_at=utc_timestamp(sub.updated_at), verdict=verdicts.get(vid), vehicles=vehicles))
         return out
 
 
@@ -789,7 +787,7 @@ def entity_history(store: Store, credit_code: str, *, clock: Clock | None = None
                          .join(T.Notice, T.Notice.id == T.NoticeDriver.notice_id).where(T.Notice.entity_id == entity.id)
                          .distinct().order_by(T.Driver.id)).scalars().all()
         return {
-            "credit_code": entity.credit_code, "name": entity.name, "first_seen": _iso(entity.created_at),
+            "credit_code": entity.credit_code, "name": entity.name, "first_seen": utc_timestamp(entity.created_at),
             "submissions": [_view(s, x).to_json() for x in subs],
             "notices": nviews,
             "drivers": [{"name": d.name, "id_masked": d.id_masked} for d in drivers],

@@ -20,15 +20,17 @@ from pathlib import Path
 import pendulum
 from pydantic import ValidationError
 
+from icv_permits.adapters.clock import Clock, FixedClock, SystemClock  # noqa: F401  (re-exported: the service's clock)
+from icv_permits.adapters.documents import read_document, validation_problems
+from icv_permits.adapters.packs import load_pack
+from icv_permits.core.canonical import utc_timestamp
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.decision import Decision, Verdict
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
-from icv_permits.adapters.documents import read_document, validation_problems
 from icv_permits.core.model.application import Application
-from icv_permits.adapters.clock import Clock, FixedClock, SystemClock  # noqa: F401  (re-exported: the service's clock)
-from icv_permits.core.model.types import MAX_YEAR, MIN_YEAR, TIMEZONE
-from icv_permits.core.pack import DEFAULT_PACK, Pack, load_pack
+from icv_permits.core.model.types import MAX_YEAR, MIN_YEAR
+from icv_permits.core.pack import DEFAULT_PACK, Pack
 
 EXIT_OK = 0
 EXIT_NON_COMPLIANT = 1
@@ -101,10 +103,12 @@ def check_application(
     day = as_of if as_of is not None else now.date()
     evidence = None
     if app.evidence is not None:
-        from icv_permits.adapters.evidence import summarise  # csv, sqlite3, zoneinfo: only when there is evidence to read
+        from icv_permits.adapters.evidence import (
+            summarise,  # csv, sqlite3, zoneinfo: only when there is evidence to read
+        )
 
         evidence = summarise(app, base_dir if base_dir is not None else Path.cwd(), p, day, lenient=lenient)
-    return CheckResult(app, p, evaluate(app, p, day, evidence), now.in_timezone("UTC").isoformat())
+    return CheckResult(app, p, evaluate(app, p, day, evidence), utc_timestamp(now))
 
 
 def check_file(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
+from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
 from icv_permits.core.model.application import Material
-from icv_permits.core.pack import CONDITIONS, Pack, Text, available_packs, load_pack
+from icv_permits.core.pack import CONDITIONS, Pack, Text
 
 
 @dataclass(frozen=True, order=True)

@@ -34,7 +34,11 @@ from pathlib import Path
 
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
-from icv_permits.core.model.ids import RESIDENT_ID_LENGTH, normalize_identifier, resident_id_check_char
+from icv_permits.core.model.ids import (
+    RESIDENT_ID_LENGTH,
+    normalize_identifier,
+    resident_id_check_char,
+)
 
 KEY_ENV = "ICV_PERMITS_SECRET_KEY"
 KEY_FILE_ENV = "ICV_PERMITS_KEY_FILE"

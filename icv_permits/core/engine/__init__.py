@@ -7,20 +7,32 @@ bytes. This package imports neither textual nor sqlmodel (``tests/test_engine_pu
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 
 import pendulum
 
 from icv_permits import __version__
+from icv_permits.core.canonical import digest
+from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
+from icv_permits.core.engine.core import (
+    REGISTRY,
+    Ctx,
+    Param,
+    Subjects,
+    notice_entries_of,
+)
+from icv_permits.core.engine.decision import (
+    OUTCOME_ORDER,
+    Decision,
+    Finding,
+    Outcome,
+    RuleInfo,
+    Verdict,
+)
 from icv_permits.core.model.application import Application
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.pack import Pack, applies
-from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
-from icv_permits.core.engine.core import REGISTRY, Ctx, Param, Subjects, notice_entries_of
-from icv_permits.core.engine.decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
 
 __all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
 
@@ -46,14 +58,8 @@ def conditions_of(app: Application, registry: RegistryFacts | None = None) -> fr
 
 
 def application_digest(app: Application) -> str:
-    """SHA-256 over the RFC 8785 canonical JSON of the validated application.
-
-    An application's JSON form holds only strings, integers, booleans, nulls, lists and objects with
-    ASCII keys (decimals are strings), for which ``json.dumps`` with sorted keys and no spaces
-    writes exactly the RFC 8785 bytes, several times faster than the general implementation;
-    ``tests/test_canonical.py`` proves the two agree."""
-    text = json.dumps(app.model_dump(mode="json"), ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """The content hash of the validated application (its canonical JSON)."""
+    return digest(app.model_dump(mode="json"))
 
 
 def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Finding:

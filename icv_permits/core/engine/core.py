@@ -14,17 +14,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from icv_permits.core.model.application import Application, Driver, Notice, Province, Vehicle
-from icv_permits.core.model.evidence import EvidenceSummary
-from icv_permits.core.model.registry import RegistryFacts
-from icv_permits.core.model.ids import mask_id_number
-from icv_permits.core.pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
 from icv_permits.core.engine.decision import Finding, Outcome, SubjectRef, Threshold
+from icv_permits.core.model.application import (
+    Application,
+    Driver,
+    Notice,
+    Province,
+    Vehicle,
+)
+from icv_permits.core.model.evidence import EvidenceSummary
+from icv_permits.core.model.ids import mask
+from icv_permits.core.model.registry import RegistryFacts
+from icv_permits.core.pack import (
+    Comparison,
+    Pack,
+    ParamDef,
+    ParamValue,
+    RuleDef,
+    Subject,
+)
 
 COMMON_REASONS = frozenset({"ok", "missing"})
 
@@ -147,7 +160,7 @@ class Subjects:
         self.application = SubjectRef(kind=Subject.application, ref=app.application_id or "", label="", path="", order=0)
         self.entity = SubjectRef(kind=Subject.entity, ref=app.entity.credit_code, label=app.entity.name, path="entity", order=0)
         self.drivers = [
-            (f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=f"{d.name} ({mask_id_number(d.id_number)})", path=f"drivers[{i}]", order=i))
+            (f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=f"{d.name} ({mask('id_number', d.id_number)})", path=f"drivers[{i}]", order=i))
             for i, d in enumerate(app.drivers)
         ]
         self.vehicles = [

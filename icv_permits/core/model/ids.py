@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "IdProblem",
+    "mask",
+    "mask_document",
     "mask_id_number",
     "mask_phone",
     "normalize_identifier",
@@ -334,9 +336,19 @@ PERSONAL_FIELDS = ("id_number", "phone", "contact_phone")
 """Leaf names of the application whose values are personal data: masked wherever shown."""
 
 
-def mask_personal(field: str, value: object) -> object:
-    """A value shown in a message about the field ``field`` (a leaf name): masked when personal."""
+def mask(field: str, value: object) -> object:
+    """The one masking rule: a value of the field ``field`` (a leaf name such as ``id_number``) as it
+    may be shown anywhere — masked when the field is personal, unchanged otherwise."""
     if field not in PERSONAL_FIELDS or value is None or isinstance(value, (bool, dict, list)):
         return value
     text = str(value)
     return mask_id_number(text) if field == "id_number" else mask_phone(text)
+
+
+def mask_document(doc: object) -> object:
+    """A copy of a parsed document (mappings and lists) with every personal field masked by :func:`mask`."""
+    if isinstance(doc, dict):
+        return {k: mask(k, v) if k in PERSONAL_FIELDS else mask_document(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [mask_document(v) for v in doc]
+    return doc

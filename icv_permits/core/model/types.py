@@ -15,11 +15,10 @@ from typing import Annotated, Any
 import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
+from icv_permits.adapters.clock import TIMEZONE  # noqa: E402,F401  (one definition)
 from icv_permits.core.errors import kind_of
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.ids import normalize_identifier
-
-from icv_permits.adapters.clock import TIMEZONE  # noqa: E402,F401  (one definition)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

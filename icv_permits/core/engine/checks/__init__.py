@@ -1,3 +1,14 @@
 """Check functions, one per rule ID, grouped by party. Importing this package registers them."""
 
-from icv_permits.core.engine.checks import demonstration, driver, entity, evidence, insurance, materials, operations, records, scope, vehicle  # noqa: F401
+from icv_permits.core.engine.checks import (  # noqa: F401
+    demonstration,
+    driver,
+    entity,
+    evidence,
+    insurance,
+    materials,
+    operations,
+    records,
+    scope,
+    vehicle,
+)

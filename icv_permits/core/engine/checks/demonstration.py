@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from icv_permits.core.model.application import Notice, NoticeKind, Province
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.engine.dates import last_day_of
+from icv_permits.core.model.application import Notice, NoticeKind, Province
 
 
 def valid_on(n: Notice, day: date) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pendulum
 
-from icv_permits.core.model.application import Contract, Driver, Liability
-from icv_permits.core.model.ids import mask_id_number, resident_id_problems
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.engine.dates import whole_years
+from icv_permits.core.model.application import Contract, Driver, Liability
+from icv_permits.core.model.ids import mask, resident_id_problems
 
 
 @check("DRV-01", reasons=("no_contract",))
@@ -159,9 +159,9 @@ def drv_08(ctx: Ctx):
         for p in problems:
             # the number is personal data: only the position is shown, never a character from it
             params = {k: v for k, v in p.params.items() if k in ("position", "length", "expected")}
-            yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=mask_id_number(d.id_number), **params)
+            yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=mask("id_number", d.id_number), **params)
         if d.id_number in seen:
-            yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=mask_id_number(d.id_number), other=seen[d.id_number])
+            yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=mask("id_number", d.id_number), other=seen[d.id_number])
         seen.setdefault(d.id_number, d.ref)
         if not problems:
-            yield ctx.ok(s, field=f"{path}.id_number", observed=mask_id_number(d.id_number))
+            yield ctx.ok(s, field=f"{path}.id_number", observed=mask("id_number", d.id_number))

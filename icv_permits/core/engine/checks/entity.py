@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from icv_permits.core.model.ids import uscc_problems
 from icv_permits.core.engine.core import Ctx, check
+from icv_permits.core.model.ids import uscc_problems
 
 
 @check("ENT-01", reasons=("not_legal_person", "not_registered_in_prc", "code_length", "code_illegal_char", "code_division_code", "code_check_char"))

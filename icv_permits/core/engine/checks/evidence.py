@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, Decimal
 
-from icv_permits.core.model.application import Incident, IncidentKind, Vehicle
-from icv_permits.core.model.evidence import VehicleEvidence
 from icv_permits.core.engine.core import Ctx, check, format_decimal
 from icv_permits.core.engine.decision import Outcome
+from icv_permits.core.model.application import Incident, IncidentKind, Vehicle
+from icv_permits.core.model.evidence import VehicleEvidence
 
 
 def declared_totals(v: Vehicle, sections: set[str]) -> tuple[Decimal, Decimal]:

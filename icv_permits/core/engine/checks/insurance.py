@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from icv_permits.core.model.application import Insurance, InsuranceKind
 from icv_permits.core.engine.core import Ctx, check
+from icv_permits.core.model.application import Insurance, InsuranceKind
 
 
 def uncovered(start: date, end: date, spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:

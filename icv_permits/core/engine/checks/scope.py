@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from icv_permits.core.pack import SectionKind
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.engine.dates import last_day_of, months_and_days
+from icv_permits.core.pack import SectionKind
 
 
 @check("SCO-01", reasons=("unknown_section", "not_open_yet", "closed", "not_open_for_activity", "not_open_at_night", "duplicate_section"))

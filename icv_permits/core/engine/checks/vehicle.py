@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from icv_permits.core.model.ids import vin_problems
 from icv_permits.core.engine.core import Ctx, check
+from icv_permits.core.model.ids import vin_problems
 
 
 @check("VEH-01", params=("vehicle.allowed_categories", "vehicle.excluded_categories"), reasons=("excluded_category", "category_not_allowed"))
