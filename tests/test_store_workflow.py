@@ -924,13 +924,13 @@ def test_the_day_is_the_day_in_shanghai(store, tmp_path):
     assert res.notice["issued"] == "2026-12-01"
     view, decision = W.show(store, sid)
     assert [r["as_of"] for r in view.runs] == ["2026-12-01", "2026-12-01"]
-    assert view.created_at == "2026-11-30T16:30:00Z"
-    assert decision.registry is not None and decision.registry.read_at == "2026-11-30T16:30:00Z"
+    assert view.created_at == "2026-11-30T16:30:00.000000Z"
+    assert decision.registry is not None and decision.registry.read_at == "2026-11-30T16:30:00.000000Z"
     # the same instant given in UTC is the same Shanghai day
     utc_clock = FixedClock(pendulum.datetime(2026, 11, 30, 16, 30, tz="UTC"))
     other = submit(store, tmp_path, revin(baseline(RT), 10), utc_clock).submission.id
     view2, _ = W.show(store, other)
-    assert view2.runs[0]["as_of"] == "2026-12-01" and view2.created_at == "2026-11-30T16:30:00Z"
+    assert view2.runs[0]["as_of"] == "2026-12-01" and view2.created_at == "2026-11-30T16:30:00.000000Z"
     # a minute before midnight in Shanghai is still the day before
     late = submit(store, tmp_path, revin(baseline(RT), 20), clock(2026, 11, 30, 23, 59, 59)).submission.id
     assert W.show(store, late)[0].runs[0]["as_of"] == "2026-11-30"
