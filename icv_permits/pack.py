@@ -228,7 +228,7 @@ class Numbering(_M):
                 raise ValueError(f"{what}: numbers such as {self.number(fmt, 2026, 1)!r} may grow longer than {NUMBER_MAX_LENGTH} characters")
             if len(self.series(fmt, 9999)) > SERIES_MAX_LENGTH:
                 raise ValueError(f"{what}: the format is too long (at most {SERIES_MAX_LENGTH - 7} characters)")
-            for seq in (1, 12):
+            for seq in range(1, 201):  # a sample of serials: enough to catch formats that overlap
                 sample = self.number(fmt, 2026, seq)
                 other = seen.setdefault(sample, (what, fmt))
                 # kinds that share one format share one series of serials; different formats must not meet
