@@ -225,3 +225,18 @@ def test_the_revision_covers_the_home_province(tmp_path):
                    lambda d: {**d, "provinces": {**d["provinces"], "anhui": {"zh": "安徽省", "en": "Anhui Province"}}})
     after = load_pack(str(rules / "anhui-2025"))
     assert after.revision != before and "安徽省" in after.rules["REC-01"].requirement.zh
+
+
+def test_a_pack_snapshot_from_before_home_provinces_replays_with_anhui():
+    import json
+
+    from icv_permits.ledger import _pack_from_text, pack_text
+
+    pack = load_pack("anhui-2025")
+    data = json.loads(pack_text(pack))
+    for key in ("home_province", "provinces", "numbering"):
+        del data["meta"][key]
+    old = _pack_from_text(json.dumps(data, ensure_ascii=False), pack.revision)
+    assert old.meta.home_province.value == "anhui" and old.home_name("zh") == "安徽"
+    app = Application.model_validate(with_(baseline(RT), "notices", [_notice("AH-RT-2025-0001", "anhui", sections=[SECTION])]))
+    assert evaluate(app, old, AS_OF).to_json_dict()["findings"] == evaluate(app, pack, AS_OF).to_json_dict()["findings"]
