@@ -166,6 +166,9 @@ class Section(_M):
 NUMBER_FIELDS = ("prefix", "year", "seq")
 NUMBER_MAX_LENGTH = 40  # the store's column for notice and plate numbers
 SERIES_MAX_LENGTH = 60  # the store's column for the names of serial counters
+# serials on which formats are compared: different formats that give the same number for two of
+# these (one format's 10 and another's 1 followed by a 0, say) are refused
+_SAMPLE_SERIALS = (1, 2, 9, 10, 11, 12, 19, 20, 99, 100, 101, 110, 120, 999, 1000, 1001, 1010, 1100, 9999, 10000, 99999)
 
 
 def check_number_format(fmt: str) -> str:
@@ -228,7 +231,7 @@ class Numbering(_M):
                 raise ValueError(f"{what}: numbers such as {self.number(fmt, 2026, 1)!r} may grow longer than {NUMBER_MAX_LENGTH} characters")
             if len(self.series(fmt, 9999)) > SERIES_MAX_LENGTH:
                 raise ValueError(f"{what}: the format is too long (at most {SERIES_MAX_LENGTH - 7} characters)")
-            for seq in range(1, 201):  # a sample of serials: enough to catch formats that overlap
+            for seq in _SAMPLE_SERIALS:
                 sample = self.number(fmt, 2026, seq)
                 other = seen.setdefault(sample, (what, fmt))
                 # kinds that share one format share one series of serials; different formats must not meet
