@@ -134,11 +134,19 @@ def _resolve(root: Path, pack_id: str, seen: tuple[str, ...] = ()) -> tuple[list
         "sections": {**base["sections"], **here["sections"]},
     }
     merged["rules"] = {**base["rules"], **merged["rules"]}
-    if "activity_implies" not in meta and "activity_implies" in base["meta"]:
-        meta["activity_implies"] = base["meta"]["activity_implies"]
+    for key in INHERITED_META:
+        if key not in meta and key in base["meta"]:
+            meta[key] = base["meta"][key]
+    if isinstance(base["meta"].get("provinces"), dict) and isinstance(meta.get("provinces"), dict):
+        meta["provinces"] = {**base["meta"]["provinces"], **meta["provinces"]}
     for k, v in here["parameters"].items():
         merged["parameters"][k] = _merge_params(base["parameters"].get(k, {}), v)
     return [pack_id, *chain], merged
+
+
+INHERITED_META = ("activity_implies", "home_province", "provinces", "numbering")
+"""``pack.yaml`` keys a pack takes from the pack it extends unless it sets them itself
+(``provinces`` is merged by province, the child's names winning)."""
 
 
 def pack_content(pack_id: str, root: Path | None = None) -> tuple[list[str], dict[str, Any]]:
@@ -171,7 +179,7 @@ def _source_key(root: Path, pack_id: str) -> str:
     return h.hexdigest()
 
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @lru_cache(maxsize=8)

@@ -21,11 +21,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from icv_permits.core.canonical import digest
 from icv_permits.core.errors import DEFAULT_PACK, PackError  # noqa: F401 - defined there so the CLI starts without the model
-from icv_permits.core.model.application import Activity, Modifiers
+from icv_permits.core.i18n import N_, t
+from icv_permits.core.model.application import Activity, Modifiers, NoticeKind, Province
 from icv_permits.core.model.types import Date
 
 PACK_FILES = ("pack.yaml", "sources.yaml", "rules.yaml", "parameters.yaml", "sections.yaml")
@@ -156,6 +157,90 @@ class Section(_M):
     sample: bool = True
 
 
+NUMBER_FIELDS = ("prefix", "year", "seq")
+NUMBER_MAX_LENGTH = 40  # the store's column for notice and plate numbers
+SERIES_MAX_LENGTH = 60  # the store's column for the names of serial counters
+# serials on which formats are compared: different formats that give the same number for two of
+# these (one format's 10 and another's 1 followed by a 0, say) are refused
+_SAMPLE_SERIALS = (1, 2, 9, 10, 11, 12, 19, 20, 99, 100, 101, 110, 120, 999, 1000, 1001, 1010, 1100, 9999, 10000, 99999)
+
+
+def check_number_format(fmt: str) -> str:
+    """A notice or plate number format: ``{prefix}``, ``{year}`` and ``{seq}`` (the serial, which may
+    carry an integer format such as ``{seq:04d}``); year and serial are required, so numbers of
+    different years or serials never coincide. Raises ``ValueError`` saying what is wrong."""
+    import string
+
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(fmt) if name is not None]
+    except ValueError as exc:
+        raise ValueError(f"{fmt!r} is not a valid format: {exc}") from None
+    names = [n for n, _, _ in fields]
+    for name, spec, conv in fields:
+        if name not in NUMBER_FIELDS:
+            raise ValueError(f"{fmt!r}: unknown placeholder {{{name}}} (allowed: {{prefix}}, {{year}}, {{seq}})")
+        if conv:
+            raise ValueError(f"{fmt!r}: no conversion (!{conv}) is allowed in {{{name}}}")
+        if name != "seq" and spec:
+            raise ValueError(f"{fmt!r}: {{{name}}} takes no format (only {{seq}} does, e.g. {{seq:04d}})")
+    for name in ("year", "seq"):
+        if name not in names:
+            raise ValueError(f"{fmt!r}: the placeholder {{{name}}} is required")
+    try:
+        sample = fmt.format(prefix="", year=9999, seq=99999)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{fmt!r}: {exc}") from None
+    if "{" in sample or "}" in sample or any(ch.isspace() for ch in sample):
+        raise ValueError(f"{fmt!r}: a number may contain no braces or spaces")
+    return fmt
+
+
+class Numbering(_M):
+    """How the office numbers what it issues (``pack.yaml`` ``numbering``): one format per notice
+    kind and one for plates, with ``{prefix}``, ``{year}`` and ``{seq}``. Each distinct format
+    (with the year) is its own series of serials."""
+
+    prefix: str = Field(pattern=r"^[A-Za-z0-9-]{1,10}$")
+    notice: dict[NoticeKind, str]
+    plate: str
+
+    @field_validator("notice")
+    @classmethod
+    def _notice_formats(cls, v: dict[NoticeKind, str]) -> dict[NoticeKind, str]:
+        missing = [k.value for k in NoticeKind if k not in v]
+        if missing:
+            raise ValueError(f"a number format is needed for every notice kind; missing: {', '.join(missing)}")
+        return {k: check_number_format(f) for k, f in v.items()}
+
+    @field_validator("plate")
+    @classmethod
+    def _plate_format(cls, v: str) -> str:
+        return check_number_format(v)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Numbering:
+        seen: dict[str, tuple[str, str]] = {}  # a sample number → (what gives it, its format)
+        for what, fmt in [*((f"notice.{k.value}", f) for k, f in self.notice.items()), ("plate", self.plate)]:
+            if len(self.number(fmt, 9999, 99999)) > NUMBER_MAX_LENGTH:
+                raise ValueError(f"{what}: numbers such as {self.number(fmt, 2026, 1)!r} may grow longer than {NUMBER_MAX_LENGTH} characters")
+            if len(self.series(fmt, 9999)) > SERIES_MAX_LENGTH:
+                raise ValueError(f"{what}: the format is too long (at most {SERIES_MAX_LENGTH - 7} characters)")
+            for seq in _SAMPLE_SERIALS:
+                sample = self.number(fmt, 2026, seq)
+                other = seen.setdefault(sample, (what, fmt))
+                # kinds that share one format share one series of serials; different formats must not meet
+                if other[1] != fmt or (what == "plate") != (other[0] == "plate"):
+                    raise ValueError(f"{other[0]} and {what} give the same number {sample!r}; give them different formats")
+        return self
+
+    def series(self, fmt: str, year: int) -> str:
+        """The name of the series a number of ``fmt`` issued in ``year`` takes its serial from."""
+        return "number:" + fmt.replace("{prefix}", self.prefix).replace("{year}", str(year))
+
+    def number(self, fmt: str, year: int, seq: int) -> str:
+        return fmt.format(prefix=self.prefix, year=year, seq=seq)
+
+
 class PackMeta(_M):
     id: str
     version: str
@@ -165,6 +250,25 @@ class PackMeta(_M):
     jurisdiction: Text
     activity_implies: dict[Activity, list[Activity]] = {}
     sample_sections_note: Text | None = None
+    # The province whose office applies the pack: its notices are the entity's "home" history
+    # (DOP-01/02, PER-01/02, REC-01) and the office records its notices as issued by it. A
+    # national pack leaves it unset: the rules that need it are then not evaluated.
+    home_province: Province | None = None
+    provinces: dict[Province, Text] = {}  # display names; ``{home_province}`` in rule texts uses them
+    numbering: Numbering | None = None
+
+    @field_validator("home_province")
+    @classmethod
+    def _home(cls, v: Province | None) -> Province | None:
+        if v is Province.other:
+            raise ValueError("the home province must be a named province, not 'other'")
+        return v
+
+    @model_validator(mode="after")
+    def _home_named(self) -> PackMeta:
+        if self.home_province is not None and self.home_province not in self.provinces:
+            raise ValueError(f"home_province {self.home_province.value!r} has no zh/en name under provinces")
+        return self
 
 
 class Pack(_M):
@@ -181,6 +285,17 @@ class Pack(_M):
     @property
     def id(self) -> str:
         return self.meta.id
+
+    @property
+    def home_province(self) -> Province | None:
+        return self.meta.home_province
+
+    def home_name(self, lang: str) -> str:
+        """The home province's name (``{home_province}`` in rule texts), or a neutral word if unset."""
+        home = self.meta.home_province
+        if home is None:
+            return t(lang, N_("the home province"))
+        return self.meta.provinces[home](lang)
 
     def message(self, rule_id: str, reason: str) -> Text | None:
         rule = self.rules.get(rule_id)
@@ -203,15 +318,41 @@ def revision_of(content: dict[str, Any]) -> str:
     return digest(_jsonable(content))
 
 
+HOME_PLACEHOLDER = "{home_province}"
+
+
+def _fill_home(content: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The rules and common messages with ``{home_province}`` replaced by the home province's name
+    in each language (``provinces`` in ``pack.yaml``), or by a neutral word where no home province is
+    set. Done when the pack is built, so every reader of a rule text sees the name."""
+    meta = content["meta"]
+    names = meta.get("provinces") if isinstance(meta.get("provinces"), dict) else {}
+    name = names.get(meta.get("home_province")) if meta.get("home_province") else None
+    by_lang = {lang: (name.get(lang) if isinstance(name, dict) and isinstance(name.get(lang), str) else t(lang, N_("the home province")))
+               for lang in ("zh", "en")}
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) <= {"zh", "en"}:
+            return {k: v.replace(HOME_PLACEHOLDER, by_lang[k]) if isinstance(v, str) else v for k, v in value.items()}
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    rules = {rid: {k: fill(v) if k in ("title", "requirement", "messages", "remedy", "remedies") else v for k, v in r.items()}
+             if isinstance(r, dict) else r for rid, r in content["rules"].items()}
+    return rules, fill(content["common_messages"])
+
+
 def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: str | None = None) -> Pack:
+    rules, common = _fill_home(content)
     try:
         return Pack.model_validate(
             {
                 "meta": content["meta"],
                 "chain": chain,
                 "sources": content["sources"],
-                "rules": content["rules"],
-                "common_messages": content["common_messages"],
+                "rules": rules,
+                "common_messages": common,
                 "vocabulary": content["vocabulary"],
                 "parameters": content["parameters"],
                 "sections": content["sections"],
@@ -226,6 +367,20 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: 
         raise PackError("\n".join(lines)) from None
 
 
+def office_pack(pack: Pack) -> Pack:
+    """``pack``, if an office can work with it: it names its home province and how it numbers
+    notices and plates (a national pack does neither; a province's pack does)."""
+    missing = [k for k in ("home_province", "numbering") if getattr(pack.meta, k) is None]
+    if missing:
+        keys = ", ".join(missing)
+        raise PackError(
+            f"rule pack {pack.id!r} sets no {keys} in pack.yaml; an office cannot work with it",
+            N_("Rule pack “{pack}” sets no {keys} in pack.yaml, so an office cannot work with it; use a province's pack (such as anhui-2025), or one that extends this pack and sets them."),
+            pack=pack.id, keys=keys,
+        )
+    return pack
+
+
 def applies(rule: RuleDef, activity: Activity, conditions: frozenset[str], pack: Pack) -> bool:
     """Whether a rule applies to an application of ``activity`` with ``conditions``."""
     acts = {activity, *pack.meta.activity_implies.get(activity, [])}
@@ -235,6 +390,9 @@ def applies(rule: RuleDef, activity: Activity, conditions: frozenset[str], pack:
         return False
     return not any(c in conditions for c in rule.applies_to.unless)
 
+
+OFFICE_PARAMETERS = frozenset({"plate.renewal_window_days"})
+"""Parameters the office workflow reads rather than a rule (``rules lint`` counts them as read)."""
 
 CONDITIONS = frozenset(
     list(Modifiers.model_fields) + ["carries_passengers", "carries_goods", "fee_charged", "connected_remote_control", "on_record"]

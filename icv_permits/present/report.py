@@ -34,6 +34,7 @@ UNITS = {
     "km": N_("km"),
     "yuan": N_("yuan"),
     "month": N_("months"),
+    "day": N_("days"),
     "year": N_("years"),
     "s": N_("s"),
     "vehicle": N_("vehicles"),
@@ -200,8 +201,8 @@ def _headline(decision: Decision, pack: Pack, lang: str) -> list[str]:
         ),
     ]
     if reg is not None:
-        lines.append(t(lang, N_("Notice history from the records ({n} Anhui notices on record, read {when}); where the file disagrees, the records win (REC-01)."),
-                       n=len(reg.notices), when=reg.read_at))
+        lines.append(t(lang, N_("Notice history from the records ({n} {province} notices on record, read {when}); where the file disagrees, the records win (REC-01)."),
+                       n=len(reg.notices), province=pack.home_name(lang), when=reg.read_at))
     return lines
 
 

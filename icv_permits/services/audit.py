@@ -248,7 +248,14 @@ def pack_from_snapshot(store: Store, revision: str) -> Pack:
 
 
 def _pack_from_text(content: str, revision: str) -> Pack:
-    pack = Pack.model_validate_json(content)
+    data = json.loads(content)
+    meta = data.get("meta") if isinstance(data, dict) else None
+    if isinstance(meta, dict) and "home_province" not in meta:
+        # a snapshot stored before packs named their home province: the engine then always took
+        # Anhui's notices as the home history, so the snapshot is replayed that way
+        meta["home_province"] = "anhui"
+        meta.setdefault("provinces", {"anhui": {"zh": "安徽", "en": "Anhui"}})
+    pack = Pack.model_validate(data)
     if pack.revision != revision:
         raise InputError([Problem(revision, N_("the pack snapshot is damaged: it names revision {found}"), {"found": pack.revision}, "bad_snapshot")])
     return pack

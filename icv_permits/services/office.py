@@ -48,18 +48,13 @@ from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.ids import mask, normalize_identifier
 from icv_permits.core.model.registry import DriverLoad, RegistryFacts, VinElsewhere
 from icv_permits.core.model.types import TIMEZONE
-from icv_permits.core.pack import DEFAULT_PACK, Pack
+from icv_permits.core.pack import DEFAULT_PACK, Pack, office_pack
 from icv_permits.services import audit as ledger
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
 
 ACTOR_ENV = "ICV_PERMITS_ACTOR"
 NOW_ENV = "ICV_PERMITS_NOW"
 
-NOTICE_CODE = {
-    Activity.road_test: "RT",
-    Activity.demonstration_application: "DA",
-    Activity.demonstration_operation: "DO",
-}
 NOTICE_KIND = {
     Activity.road_test: NoticeKind.road_test,
     Activity.demonstration_application: NoticeKind.demonstration_application,
@@ -195,7 +190,7 @@ class DecideResult:
 # ---------------------------------------------------------------- the records as the engine sees them
 
 
-def _notice_model(s: Session, n: T.Notice, day: dt.date) -> NoticeModel:
+def _notice_model(s: Session, n: T.Notice, day: dt.date, home: Province) -> NoticeModel:
     vins = s.exec(select(T.Vehicle.vin).join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
                   .where(T.NoticeVehicle.notice_id == n.id).order_by(T.Vehicle.vin)).scalars().all()
     plates = s.exec(select(T.Plate).where(T.Plate.notice_id == n.id).order_by(T.Plate.valid_from, T.Plate.id)).scalars().all()
@@ -203,7 +198,7 @@ def _notice_model(s: Session, n: T.Notice, day: dt.date) -> NoticeModel:
     shown = current or plates
     plate = max(shown, key=lambda p: (p.valid_until, p.id)) if shown else None
     return NoticeModel(
-        number=n.number, kind=NoticeKind(n.kind), issuer_province=Province.anhui, issued=n.issued,
+        number=n.number, kind=NoticeKind(n.kind), issuer_province=home, issued=n.issued,
         valid_from=n.valid_from if n.valid_from != n.issued else None, valid_until=n.valid_until,
         vins=list(vins), configurations=json.loads(n.configurations), sections=json.loads(n.sections),
         plates_issued=plate.valid_from if plate else None, plates_valid_until=plate.valid_until if plate else None,
@@ -217,14 +212,15 @@ def _active(day: dt.date):
 
 
 def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
-                   exclude_notice_ids: frozenset[int] = frozenset()) -> RegistryFacts:
+                   exclude_notice_ids: frozenset[int] = frozenset(), *, home: Province) -> RegistryFacts:
     """What the records say about ``app`` on ``day``; drivers are matched by ``lookups_by_ref``
-    (driver ref → keyed hash of the ID number), never by the number itself."""
+    (driver ref → keyed hash of the ID number), never by the number itself. The office's notices
+    are issued by ``home``, the pack's home province."""
     entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().first()
     notices: list[NoticeModel] = []
     if entity is not None:
         rows = s.exec(select(T.Notice).where(T.Notice.entity_id == entity.id).order_by(T.Notice.issued, T.Notice.id)).scalars().all()
-        notices = [_notice_model(s, n, day) for n in rows]
+        notices = [_notice_model(s, n, day, home) for n in rows]
     vins = [v.vin for v in app.vehicles]
     elsewhere = []
     q = (select(T.Vehicle.vin, T.Entity.credit_code, T.Entity.name, T.Notice.number, T.Notice.valid_until)
@@ -252,8 +248,8 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
     return RegistryFacts(database=f"{store.backend}", read_at=utc_timestamp(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
 
 
-def effective_history(app: Application, registry: RegistryFacts) -> list[NoticeModel]:
-    return list(registry.notices) + [n for n in app.notices if n.issuer_province is not Province.anhui]
+def effective_history(app: Application, registry: RegistryFacts, home: Province) -> list[NoticeModel]:
+    return list(registry.notices) + [n for n in app.notices if n.issuer_province is not home]
 
 
 # ---------------------------------------------------------------- submit
@@ -267,7 +263,8 @@ def _load_file(path: str | Path) -> tuple[Application, bytes]:
 
 
 def _pack(pack: str | Pack) -> Pack:
-    return pack if isinstance(pack, Pack) else load_pack(pack)
+    """The pack the office works with: it must name its home province and its numbering."""
+    return office_pack(pack if isinstance(pack, Pack) else load_pack(pack))
 
 
 def _submission(s: Session, sub_id: int, *, lock: bool = False) -> T.Submission:
@@ -328,13 +325,13 @@ def submit(
         from icv_permits.adapters.evidence import summarise
 
         with store.read() as s:
-            history = effective_history(app, registry_facts(s, app, today, now, lookups, store))
+            history = effective_history(app, registry_facts(s, app, today, now, lookups, store, home=p.home_province), p.home_province)
         evidence = summarise(app, Path(path).parent, p, today, lenient=lenient, history=history)
 
     judged, doc, changed_fields = pseudonymise(app, keys)
     with store.write() as s:
-        registry = registry_facts(s, app, today, now, lookups, store)
-        if evidence is not None and _rt_windows(effective_history(app, registry)) != _rt_windows(history):
+        registry = registry_facts(s, app, today, now, lookups, store, home=p.home_province)
+        if evidence is not None and _rt_windows(effective_history(app, registry, p.home_province)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
         entity, _vehicles, _drivers = _upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)
@@ -462,7 +459,7 @@ def decide(
         app = Application.model_validate_json(version.document)
         evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
         lookups = json.loads(version.driver_lookups)
-        registry = registry_facts(s, app, today, now, lookups, store)
+        registry = registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         decision = evaluate(app, p, today, evidence, registry)
         verdict = decision.verdict
         against = (action is T.Action.approve and verdict is not Verdict.compliant) or (
@@ -550,10 +547,9 @@ def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: App
     if until < start:
         raise Conflict([Problem(str(sub.id), N_("nothing left to approve: the period applied for (or the original notice) ends on {end}, before {start}"),
                                 {"end": until.isoformat(), "start": start.isoformat()}, "period_over")])
-    code = NOTICE_CODE[app.activity]
-    seq = _next(s, f"notice:{code}:{today.year}")
-    notice = T.Notice(number=f"AH-{code}-{today.year}-{seq:04d}", entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
-                      kind=NOTICE_KIND[app.activity].value, issued=today, valid_from=start, valid_until=until,
+    kind = NOTICE_KIND[app.activity]
+    notice = T.Notice(number=_take_number(s, T.Notice, p, p.meta.numbering.notice[kind], today.year), entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
+                      kind=kind.value, issued=today, valid_from=start, valid_until=until,
                       status=T.NoticeStatus.active.value, sections=canonical_json(sorted(app.sections)),
                       configurations=canonical_json(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
     vins = {v.vin for v in app.vehicles}
@@ -584,14 +580,25 @@ def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: App
         for ref in dict.fromkeys(v.drivers):
             s.add(T.NoticeDriver(notice_id=notice.id, driver_id=drivers[ref].id, vehicle_id=row.id))
         pf, pu = plate_validity(start, until, p, today)
-        plates.append(_new_plate(s, notice.id, row.id, pf, pu, today, now))
+        plates.append(_new_plate(s, p, notice.id, row.id, pf, pu, today, now))
     s.flush()
     return _notice_view(s, notice)
 
 
-def _new_plate(s: Session, notice_id: int, vehicle_id: int, start: dt.date, until: dt.date, today: dt.date, now: dt.datetime, renews: int | None = None) -> T.Plate:
-    seq = _next(s, f"plate:{today.year}")
-    plate = T.Plate(number=f"AH-TP-{today.year}-{seq:05d}", notice_id=notice_id, vehicle_id=vehicle_id, valid_from=start,
+def _take_number(s: Session, table: type[T.Notice] | type[T.Plate], p: Pack, fmt: str, year: int) -> str:
+    """The next number of format ``fmt`` (``pack.yaml`` ``numbering``) in ``year``. Each format has
+    its own series; a number already on record (a series restarted by a changed format, or
+    counters of an earlier version of this tool) is skipped."""
+    numbering = p.meta.numbering
+    while True:
+        number = numbering.number(fmt, year, _next(s, numbering.series(fmt, year)))
+        if s.exec(select(table.id).where(table.number == number)).first() is None:
+            return number
+
+
+def _new_plate(s: Session, p: Pack, notice_id: int, vehicle_id: int, start: dt.date, until: dt.date, today: dt.date, now: dt.datetime,
+               renews: int | None = None) -> T.Plate:
+    plate = T.Plate(number=_take_number(s, T.Plate, p, p.meta.numbering.plate, today.year), notice_id=notice_id, vehicle_id=vehicle_id, valid_from=start,
                     valid_until=until, renews_id=renews, issued_at=now)
     s.add(plate)
     return plate
@@ -611,15 +618,25 @@ def _notice_view(s: Session, n: T.Notice, day: dt.date | None = None) -> dict:
     }
 
 
-RENEWAL_WINDOW_DAYS = 30
+RENEWAL_WINDOW = "plate.renewal_window_days"
+
+
+def _renewal_window(p: Pack, today: dt.date, where: str) -> int:
+    """How many days before plates end they may be renewed: the pack's parameter in force today."""
+    param = p.parameters.get(RENEWAL_WINDOW)
+    current = param.at(today) if param is not None else None
+    if current is None or not isinstance(current.value, int) or isinstance(current.value, bool) or current.value < 0:
+        raise Conflict([Problem(where, N_("rule pack {pack} gives no renewal window for plates ({param}) in force on {day}; plates cannot be renewed"),
+                                {"pack": p.id, "param": RENEWAL_WINDOW, "day": today.isoformat()}, "no_renewal_window")])
+    return current.value
 
 
 def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock | None = None, pack: str | Pack = DEFAULT_PACK,
                  vin: str | None = None) -> dict:
     """Renew the plates of a notice's vehicles: each new plate starts the day after the current one
     ends (or today, if it has ended) and runs at most N months, never past the notice. Plates are
-    renewed only within ``RENEWAL_WINDOW_DAYS`` days before they end, so renewals cannot be
-    stacked months ahead."""
+    renewed only within the pack's ``plate.renewal_window_days`` days before they end, so renewals
+    cannot be stacked months ahead."""
     clock = clock or SystemClock()
     now, today = _now(clock)
     p = _pack(pack)
@@ -640,7 +657,8 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
         if not latest:
             raise NotFound([Problem(vin or n.number, N_("no plates of notice {number} for this vehicle"), {"number": n.number}, "no_plates")])
         renewed = []
-        opens = today + dt.timedelta(days=RENEWAL_WINDOW_DAYS)
+        window = _renewal_window(p, today, n.number)
+        opens = today + dt.timedelta(days=window)
         too_early = []
         for v, pl in sorted(latest.items()):
             if pl.valid_until >= n.valid_until:
@@ -650,13 +668,13 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
                 continue
             start = max(pl.valid_until + dt.timedelta(days=1), today)
             f, u = plate_validity(start, n.valid_until, p, today)
-            new = _new_plate(s, n.id, pl.vehicle_id, f, u, today, now, renews=pl.id)
+            new = _new_plate(s, p, n.id, pl.vehicle_id, f, u, today, now, renews=pl.id)
             renewed.append({"vin": v, "number": new.number, "valid_from": f.isoformat(), "valid_until": u.isoformat(), "renews": pl.number})
         if not renewed and too_early:
             v, pl = min(too_early, key=lambda x: x[1].valid_until)
             raise Conflict([Problem(n.number, N_("the plates of {vin} run until {until}; renewal opens {days} days before they end, on {opens}"),
-                                    {"vin": v, "until": pl.valid_until.isoformat(), "days": RENEWAL_WINDOW_DAYS,
-                                     "opens": (pl.valid_until - dt.timedelta(days=RENEWAL_WINDOW_DAYS)).isoformat()}, "renewal_too_early")])
+                                    {"vin": v, "until": pl.valid_until.isoformat(), "days": window,
+                                     "opens": (pl.valid_until - dt.timedelta(days=window)).isoformat()}, "renewal_too_early")])
         if not renewed:
             raise Conflict([Problem(n.number, N_("the plates already run to the end of notice {number} ({until}); nothing to renew"),
                                     {"number": n.number, "until": n.valid_until.isoformat()}, "nothing_to_renew")])

@@ -2,7 +2,7 @@
 
 Nothing orphaned (a check with no rule in any pack, a parameter no rule reads, a message no check
 emits), nothing missing (a rule with no check, a parameter a check reads but the rule does not
-list), nothing uncited (every rule and every dated value cites a known source), and the zh and en
+list, a home province without the numbering and parameters the office needs), nothing uncited (every rule and every dated value cites a known source), and the zh and en
 texts of a message use the same placeholders.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
 from icv_permits.core.model.application import Material
-from icv_permits.core.pack import CONDITIONS, Pack, Text
+from icv_permits.core.pack import CONDITIONS, OFFICE_PARAMETERS, Pack, Text
 
 
 @dataclass(frozen=True, order=True)
@@ -75,7 +75,7 @@ def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintP
         for rid in sorted(set(REGISTRY) - all_rule_ids):
             out.append(P(rid, "a check function is registered but no pack has this rule"))
     # parameters
-    used = {name for rule in pack.rules.values() for name in rule.params}
+    used = {name for rule in pack.rules.values() for name in rule.params} | OFFICE_PARAMETERS
     for pid, param in pack.parameters.items():
         if pid not in used:
             out.append(P(pid, "no rule reads this parameter"))
@@ -101,6 +101,22 @@ def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintP
                 for cond in v.value.get("when", {}):
                     if cond not in CONDITIONS:
                         out.append(P(pid, f"unknown condition {cond!r}"))
+    # rule texts: ``{home_province}`` is filled in when the pack is built; any other brace is a typo
+    for rid, rule in pack.rules.items():
+        texts = {"title": rule.title, "requirement": rule.requirement, "remedy": rule.remedy,
+                 **{f"remedies.{k}": v for k, v in rule.remedies.items()}}
+        for name, text in texts.items():
+            if any(ch in text.zh + text.en for ch in "{}"):
+                out.append(P(f"{rid}.{name}", "has a brace: the only placeholder a rule text takes is {home_province}"))
+    # the office: home province, numbering and the parameters the workflow reads
+    meta = pack.meta
+    if meta.home_province is not None:
+        if meta.numbering is None:
+            out.append(P("pack.yaml", "home_province is set but numbering is not: the office cannot number notices and plates"))
+        for pid in sorted(OFFICE_PARAMETERS - set(pack.parameters)):
+            out.append(P(pid, "the office workflow reads this parameter, but the pack does not define it"))
+    elif meta.numbering is not None:
+        out.append(P("pack.yaml", "numbering is set but home_province is not: the office workflow refuses a pack without a home province"))
     # sections
     for sid, sec in pack.sections.items():
         if sec.closed is not None and sec.closed < sec.opened:

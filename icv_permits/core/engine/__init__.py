@@ -78,11 +78,11 @@ def evaluate(
     ``evidence`` is what the application's trip logs and incident records add up to (read by the
     service layer); without it, the per-vehicle summaries in the application are judged.
     ``registry`` is what the regulator's records say (a submission under review): the entity's
-    Anhui notices then come from it, and the cross-application rules apply."""
+    notices of the pack's home province then come from it, and the cross-application rules apply."""
     as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
     conds = conditions_of(app, registry)
     subjects = Subjects(app)
-    notices = notice_entries_of(app, registry)
+    notices = notice_entries_of(app, registry, pack.meta.home_province)
     in_force: dict[str, Param | None] = {}
     findings: list[Finding] = []
     applied: list[RuleInfo] = []
@@ -117,6 +117,9 @@ def evaluate(
             continue
         if unset:
             findings.append(_not_evaluated(ctx, "param_not_in_force", params=unset, as_of=as_of))
+            continue
+        if REGISTRY[rule.id].home and pack.meta.home_province is None:
+            findings.append(_not_evaluated(ctx, "no_home_province"))
             continue
         for f in REGISTRY[rule.id].fn(ctx):
             if f.outcome is Outcome.failed and rule.severity == "advisory":

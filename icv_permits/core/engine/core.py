@@ -50,16 +50,17 @@ class Check:
     fn: CheckFn
     params: tuple[str, ...]
     reasons: frozenset[str]
+    home: bool = False  # judges notices by whether the pack's home province issued them
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...] = (), home: bool = False) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         if rule_id in REGISTRY:
             raise RuntimeError(f"two checks registered for {rule_id}")
-        REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS)
+        REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS, home)
         return fn
 
     return register
@@ -169,11 +170,11 @@ class Subjects:
         ]
 
 
-def notice_entries_of(app: Application, registry: RegistryFacts | None) -> list[tuple[str, Notice]]:
+def notice_entries_of(app: Application, registry: RegistryFacts | None, home: Province | None = None) -> list[tuple[str, Notice]]:
     if registry is None:
         return [(f"notices[{i}]", n) for i, n in enumerate(app.notices)]
     on_record = [(f"records.notices[{n.number}]", n) for n in registry.notices]
-    declared = [(f"notices[{i}]", n) for i, n in enumerate(app.notices) if n.issuer_province is not Province.anhui]
+    declared = [(f"notices[{i}]", n) for i, n in enumerate(app.notices) if n.issuer_province is not home]
     return on_record + declared
 
 
@@ -197,9 +198,10 @@ class Ctx:
         self.app = app
         self.evidence = evidence
         self.registry = registry
-        self._notice_entries = notice_entries if notice_entries is not None else notice_entries_of(app, registry)
+        self._notice_entries = notice_entries if notice_entries is not None else notice_entries_of(app, registry, pack.meta.home_province)
         self.conditions = conditions
         self.pack = pack
+        self.home: Province | None = pack.meta.home_province  # set for every check registered with ``home=True``
         self.as_of = as_of
         self.rule = rule
         self._params = params
@@ -209,8 +211,8 @@ class Ctx:
 
     # the entity's notice history ------------------------------------------
     def notice_entries(self) -> list[tuple[str, Notice]]:
-        """(where it comes from, notice): Anhui notices from the regulator's records when the
-        engine has them (the store wins), other provinces' notices from the application."""
+        """(where it comes from, notice): the home province's notices from the regulator's records
+        when the engine has them (the store wins), other provinces' notices from the application."""
         return self._notice_entries
 
     @property

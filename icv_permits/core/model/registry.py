@@ -1,8 +1,9 @@
 """What the regulator's records say about an application (issue #4): the engine's view of the store.
 
 The workflow service reads the store and hands the engine a :class:`RegistryFacts`, as it hands it an
-evidence summary; the engine stays pure. With it, the entity's Anhui notice history comes from the
-records, not from the file (the store wins), and the cross-application rules REC-01…03 apply.
+evidence summary; the engine stays pure. With it, the entity's notice history from the pack's home
+province comes from the records, not from the file (the store wins), and the cross-application
+rules REC-01…03 apply.
 The facts are recorded in the decision, so the decision can be re-run from what was recorded.
 """
 
@@ -38,6 +39,6 @@ class RegistryFacts(_M):
     source: str = "store"
     database: str  # the backend and revision of the records read (no credentials)
     read_at: str  # UTC instant of the read, from the injected clock
-    notices: list[Notice]  # the entity's Anhui notices on record, active or not
+    notices: list[Notice]  # the entity's notices on record (issued by the office, so by the pack's home province), active or not
     vins_elsewhere: list[VinElsewhere] = []
     driver_loads: list[DriverLoad] = []

@@ -1,28 +1,29 @@
 """DOP-01…03 (demonstration operation), ADD-01 (adding vehicles), YRD-01 (Yangtze River Delta
 recognition), PER-01/02 (validity of notices and plates).
 
-The entity's Anhui notice history comes from the application in a pre-check, and from the regulator's
-records when a submission is reviewed (``ctx.notice_entries()``: the store wins, issue #4).
+The entity's notice history from the pack's home province (``ctx.home``, ``pack.yaml``
+``home_province``) comes from the application in a pre-check, and from the regulator's records when
+a submission is reviewed (``ctx.notice_entries()``: the store wins, issue #4).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
+from icv_permits.core.model.application import Notice, NoticeKind
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.engine.dates import last_day_of
-from icv_permits.core.model.application import Notice, NoticeKind, Province
 
 
 def valid_on(n: Notice, day: date) -> bool:
     return n.start <= day <= n.valid_until
 
 
-@check("DOP-01", reasons=("no_da_notice", "sections_not_covered"))
+@check("DOP-01", reasons=("no_da_notice", "sections_not_covered"), home=True)
 def dop_01(ctx: Ctx):
     s = ctx.entity_subject()
     das = [(i, n) for i, n in ctx.notice_entries()
-           if n.kind is NoticeKind.demonstration_application and n.issuer_province is Province.anhui and valid_on(n, ctx.as_of)]
+           if n.kind is NoticeKind.demonstration_application and n.issuer_province is ctx.home and valid_on(n, ctx.as_of)]
     if not das:
         yield ctx.fail(s, "no_da_notice", field="notices")
         return
@@ -34,10 +35,10 @@ def dop_01(ctx: Ctx):
         yield ctx.ok(s, field="notices", notices=[n.number for _, n in das])
 
 
-@check("DOP-02", params=("operation.first_max_vehicles",), reasons=("first_too_many", "not_first"))
+@check("DOP-02", params=("operation.first_max_vehicles",), reasons=("first_too_many", "not_first"), home=True)
 def dop_02(ctx: Ctx):
     s = ctx.application_subject()
-    earlier = [n.number for n in ctx.notices if n.kind is NoticeKind.demonstration_operation and n.issuer_province is Province.anhui]
+    earlier = [n.number for n in ctx.notices if n.kind is NoticeKind.demonstration_operation and n.issuer_province is ctx.home]
     if earlier:
         yield ctx.na(s, "not_first", observed=len(ctx.app.vehicles), notices=earlier)
         return
@@ -101,7 +102,7 @@ def latest_notice_end(start: date, pack_months: int) -> date:
     return last_day_of(start, pack_months)
 
 
-@check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history"))
+@check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history"), home=True)
 def per_01(ctx: Ctx):
     p = ctx.param("notice.max_validity_months")
     s = ctx.entity_subject()
@@ -110,7 +111,7 @@ def per_01(ctx: Ctx):
         return
     bad = []
     for where, n in ctx.notice_entries():
-        if n.issuer_province is not Province.anhui:
+        if n.issuer_province is not ctx.home:
             continue
         latest = latest_notice_end(n.start, int(p.value))
         if n.valid_until > latest:
@@ -119,11 +120,11 @@ def per_01(ctx: Ctx):
     yield from bad or [ctx.ok(s, field="notices", threshold=p)]
 
 
-@check("PER-02", params=("plate.max_validity_months",), reasons=("plates_too_long", "plates_past_notice", "no_history"))
+@check("PER-02", params=("plate.max_validity_months",), reasons=("plates_too_long", "plates_past_notice", "no_history"), home=True)
 def per_02(ctx: Ctx):
     p = ctx.param("plate.max_validity_months")
     s = ctx.entity_subject()
-    with_plates = [(i, n) for i, n in ctx.notice_entries() if n.plates_valid_until is not None and n.issuer_province is Province.anhui]
+    with_plates = [(i, n) for i, n in ctx.notice_entries() if n.plates_valid_until is not None and n.issuer_province is ctx.home]
     if not with_plates:
         yield ctx.na(s, "no_history")
         return

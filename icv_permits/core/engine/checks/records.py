@@ -6,8 +6,8 @@ review); REC-03 also judges the assignments inside one application in a pre-chec
 
 from __future__ import annotations
 
+from icv_permits.core.model.application import Notice
 from icv_permits.core.engine.core import Ctx, check
-from icv_permits.core.model.application import Notice, Province
 
 _COMPARED = ("kind", "issued", "valid_until", "vins", "sections")
 
@@ -23,14 +23,14 @@ def _differences(declared: Notice, recorded: Notice) -> list[str]:
     return out
 
 
-@check("REC-01", reasons=("not_on_record", "differs_from_record", "history_from_record"))
+@check("REC-01", reasons=("not_on_record", "differs_from_record", "history_from_record"), home=True)
 def rec_01(ctx: Ctx):
     s = ctx.entity_subject()
     reg = ctx.registry
     on_record = {n.number: n for n in reg.notices}
     found = []
     for i, n in enumerate(ctx.app.notices):
-        if n.issuer_province is not Province.anhui:
+        if n.issuer_province is not ctx.home:
             continue
         rec = on_record.get(n.number)
         if rec is None:
