@@ -129,7 +129,7 @@ class ParamDef(_M):
     id: str = Field(pattern=r"^[a-z_]+(\.[a-z0-9_]+)+$")
     title: Text
     unit: str | None = None  # h, km, yuan, month, year, s, vehicle, person…
-    kind: Literal["threshold", "window", "table", "list"] = "threshold"
+    kind: Literal["threshold", "window", "table", "list", "switch"] = "threshold"  # switch: true or false
     comparison: Comparison | None = None  # required for a threshold
     values: list[ParamValue] = Field(min_length=1)
 
@@ -445,6 +445,7 @@ def applies(rule: RuleDef, activity: Activity, conditions: frozenset[str], pack:
 
 
 CONDITIONS = frozenset(
-    list(Modifiers.model_fields) + ["carries_passengers", "carries_goods", "fee_charged", "connected_remote_control", "on_record"]
+    list(Modifiers.model_fields) + ["carries_passengers", "carries_goods", "fee_charged", "connected_remote_control", "on_record",
+                                      "renewal_verified"]
 )
 """Names a rule's ``requires``/``unless`` may use (checked by ``rules lint``)."""

@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from .engine import evaluate
 from .engine.checks.demonstration import latest_notice_end
+from .engine.core import history_notices
 from .engine.dates import last_day_of
 from .engine.decision import Decision, Outcome, Verdict
 from .errors import InputError, Problem
@@ -254,8 +255,10 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
     return RegistryFacts(database=f"{store.backend}", read_at=_iso(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
 
 
-def effective_history(app: Application, registry: RegistryFacts) -> list[NoticeModel]:
-    return list(registry.notices) + [n for n in app.notices if n.issuer_province is not Province.anhui]
+def effective_history(app: Application, registry: RegistryFacts, day: dt.date) -> list[NoticeModel]:
+    """The history the engine will judge on ``day`` (records, other provinces' notices from the
+    file, nothing issued after ``day``): what the evidence reader matches trips against."""
+    return history_notices(app, registry, day)
 
 
 # ---------------------------------------------------------------- submit
@@ -330,13 +333,13 @@ def submit(
         from .evidence import summarise
 
         with store.read() as s:
-            history = effective_history(app, registry_facts(s, app, today, now, lookups, store))
+            history = effective_history(app, registry_facts(s, app, today, now, lookups, store), today)
         evidence = summarise(app, Path(path).parent, p, today, lenient=lenient, history=history)
 
     judged, doc, changed_fields = pseudonymise(app, keys)
     with store.write() as s:
         registry = registry_facts(s, app, today, now, lookups, store)
-        if evidence is not None and _rt_windows(effective_history(app, registry)) != _rt_windows(history):
+        if evidence is not None and _rt_windows(effective_history(app, registry, today)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
         entity, _vehicles, _drivers = _upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)

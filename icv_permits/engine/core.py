@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..model.application import Application, Driver, Notice, Province, Vehicle
+from ..model.application import Application, Driver, Notice, NoticeKind, Province, Vehicle
 from ..model.evidence import EvidenceSummary
 from ..model.registry import RegistryFacts
 from ..model.ids import mask_id_number
@@ -156,12 +156,48 @@ class Subjects:
         ]
 
 
-def notice_entries_of(app: Application, registry: RegistryFacts | None) -> list[tuple[str, Notice]]:
+def notice_entries_of(app: Application, registry: RegistryFacts | None, as_of: date | None = None) -> list[tuple[str, Notice]]:
+    """The entity's notice history as ``(where it comes from, notice)``: Anhui notices from the
+    regulator's records when the engine has them (the store wins), other provinces' notices from the
+    application; without records, every notice of the application.
+
+    This is the one place that bounds history by the as-of date: a notice issued after ``as_of``
+    did not exist on that day and counts for nothing (see :func:`future_notice_entries`)."""
+    return [(where, n) for where, n in _all_notice_entries(app, registry) if as_of is None or n.issued <= as_of]
+
+
+def future_notice_entries(app: Application, registry: RegistryFacts | None, as_of: date) -> list[tuple[str, Notice]]:
+    """The notices left out of the history because they were issued after ``as_of``."""
+    return [(where, n) for where, n in _all_notice_entries(app, registry) if n.issued > as_of]
+
+
+def _all_notice_entries(app: Application, registry: RegistryFacts | None) -> list[tuple[str, Notice]]:
     if registry is None:
         return [(f"notices[{i}]", n) for i, n in enumerate(app.notices)]
     on_record = [(f"records.notices[{n.number}]", n) for n in registry.notices]
     declared = [(f"notices[{i}]", n) for i, n in enumerate(app.notices) if n.issuer_province is not Province.anhui]
     return on_record + declared
+
+
+def history_notices(app: Application, registry: RegistryFacts | None, as_of: date) -> list[Notice]:
+    """The notices the engine takes as the entity's history on ``as_of`` (what the evidence reader
+    matches trips against, too)."""
+    return [n for _, n in notice_entries_of(app, registry, as_of)]
+
+
+DEMONSTRATION_NOTICES = frozenset({NoticeKind.demonstration_application, NoticeKind.demonstration_operation})
+
+
+def renewal_notice(history: list[Notice], vin: str) -> Notice | None:
+    """The latest earlier Anhui demonstration notice (DA or DO) in ``history`` that lists ``vin``."""
+    found = [n for n in history if n.kind in DEMONSTRATION_NOTICES and n.issuer_province is Province.anhui and vin in n.vins]
+    return max(found, key=lambda n: (n.issued, n.number)) if found else None
+
+
+def renewal_verified(app: Application, history: list[Notice]) -> bool:
+    """A renewal counts only when every vehicle of it is on an earlier demonstration notice of the
+    entity in its history (the application's in a pre-check, the records in a review)."""
+    return app.modifiers.renewal and bool(app.vehicles) and all(renewal_notice(history, v.vin) is not None for v in app.vehicles)
 
 
 class Ctx:
@@ -179,12 +215,14 @@ class Ctx:
         subjects: Subjects | None = None,
         registry: RegistryFacts | None = None,
         notice_entries: list[tuple[str, Notice]] | None = None,
+        shared: dict[str, Any] | None = None,
     ):
         self.subjects = subjects or Subjects(app)
+        self.shared = shared if shared is not None else {}  # what checks of one evaluation compute once
         self.app = app
         self.evidence = evidence
         self.registry = registry
-        self._notice_entries = notice_entries if notice_entries is not None else notice_entries_of(app, registry)
+        self._notice_entries = notice_entries if notice_entries is not None else notice_entries_of(app, registry, as_of)
         self.conditions = conditions
         self.pack = pack
         self.as_of = as_of
@@ -203,6 +241,21 @@ class Ctx:
     @property
     def notices(self) -> list[Notice]:
         return [n for _, n in self._notice_entries]
+
+    def future_notice_entries(self) -> list[tuple[str, Notice]]:
+        """Notices issued after the as-of date: not history, reported so the applicant sees why."""
+        return future_notice_entries(self.app, self.registry, self.as_of)
+
+    def own_notices(self) -> list[tuple[int, Notice]]:
+        """The application's own notices (index, notice) that existed on the as-of date."""
+        return [(i, n) for i, n in enumerate(self.app.notices) if n.issued <= self.as_of]
+
+    def renewed_by(self, vin: str) -> Notice | None:
+        """The earlier Anhui demonstration notice (DA or DO) of the entity, in the history, that lists
+        ``vin``, when the application is a renewal (``modifiers.renewal``); else ``None``."""
+        if not self.app.modifiers.renewal:
+            return None
+        return renewal_notice(self.notices, vin)
 
     # subjects ------------------------------------------------------------
     def application_subject(self) -> SubjectRef:
