@@ -39,7 +39,7 @@ from .model.evidence import (
     BadRowReason,
     EvidenceFile,
     EvidenceSummary,
-    SPEED_CLASSES_KEPT,
+    FASTEST_TRIPS_APART,
     TripBucket,
     TripMode,
 )
@@ -379,15 +379,11 @@ class _TripParser:
 
 
 def _speed_cutoffs(db: sqlite3.Connection) -> dict[str, int]:
-    """Per vehicle with more than SPEED_CLASSES_KEPT distinct speeds: the class that gathers the
-    slowest trips (its SPEED_CLASSES_KEPT-th fastest speed)."""
-    out: dict[str, int] = {}
-    seen: dict[str, int] = defaultdict(int)
-    for vin, kmh in db.execute("SELECT DISTINCT vin, kmh FROM t ORDER BY vin, kmh DESC"):
-        seen[vin] += 1
-        if seen[vin] == SPEED_CLASSES_KEPT:
-            out[vin] = kmh
-    return {vin: k for vin, k in out.items() if seen[vin] > SPEED_CLASSES_KEPT}
+    """Per vehicle with more than FASTEST_TRIPS_APART trips: the speed class of its next fastest
+    trip, which labels the one class of all its slower trips."""
+    return dict(db.execute(
+        "SELECT vin, kmh FROM (SELECT vin, kmh, ROW_NUMBER() OVER (PARTITION BY vin ORDER BY kmh DESC) AS r FROM t) WHERE r = ?",
+        (FASTEST_TRIPS_APART + 1,)))
 
 
 def _buckets(db: sqlite3.Connection, vins: list[str], applied: set[str]) -> list[TripBucket]:

@@ -40,9 +40,10 @@ class TripMode(StrEnum):
     manual = "manual"
 
 
-SPEED_CLASSES_KEPT = 8
-"""Per vehicle, at most this many speed classes: the fastest ones exactly (whole km/h), and all
-slower trips in one class labelled by the fastest of them (see :class:`TripBucket`)."""
+FASTEST_TRIPS_APART = 16
+"""Per vehicle, the speed classes (whole km/h) of this many fastest trips are kept apart; all its
+slower trips are in one class per bucket, labelled by the speed of the next fastest trip (see
+:class:`TripBucket`)."""
 
 
 def hours_of(us: int) -> Decimal:
@@ -100,10 +101,11 @@ class TripBucket(_M):
     other trips claim for that moment is ``overlap_us``/``overlap_m`` of their bucket.
 
     ``max_kmh``: no trip of the bucket averaged more than this many km/h (rounded up to a whole km/h).
-    The vehicle's fastest classes are exact (its trips of ``max_kmh - 1`` km/h or less are in other
-    buckets); only the slowest class, when the vehicle has more than :data:`SPEED_CLASSES_KEPT`,
-    gathers every slower trip. So "the bucket counts when ``max_kmh`` is within the limit" is exact
-    unless that many distinct speeds exceed the limit, when it errs towards not counting."""
+    A vehicle's :data:`FASTEST_TRIPS_APART` fastest trips are classed by their own speed; all its
+    slower trips share the class of the next fastest trip (so a vehicle has about one bucket per
+    section, notice and mode, plus a few for its fastest trips). "A bucket counts when ``max_kmh``
+    is within the limit" is therefore exact unless more than that many of the vehicle's trips exceed
+    the limit; then it errs towards not counting (and EVD-05 reports the implausible trips anyway)."""
 
     vin: str
     section: str
