@@ -112,27 +112,26 @@ def child_summarise(app_path: str, as_of: str) -> None:
     app = load_application(app_path)
     pack = load_pack(DEFAULT_PACK)
     db_bytes = []
-    aggregate = getattr(evidence, "_aggregate", None)  # wrapped only to read the size of the temporary database
+    aggregate = getattr(evidence, "_buckets", None)  # wrapped only to read the size of the temporary database
 
-    def sized(db, vins):  # logical size (pages in SQLite's cache included), not what reached the disk yet
+    def sized(db, *args):  # logical size (pages in SQLite's cache included), not what reached the disk yet
         db_bytes.append(db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0])
-        return aggregate(db, vins)
+        return aggregate(db, *args)
 
     if callable(aggregate):  # private: if it is renamed, the database size is just not reported
-        evidence._aggregate = sized  # noqa: SLF001
+        evidence._buckets = sized  # noqa: SLF001
     before = _rss_kib()
     t0 = time.perf_counter_ns()
     s = evidence.summarise(app, Path(app_path).parent, pack, dt.date.fromisoformat(as_of))
     seconds = (time.perf_counter_ns() - t0) / 1e9
     assert s is not None and not s.bad_rows and not s.bad_row_counts, "the generated log must have no bad rows"
-    counted = sum(v.counted.trips for v in s.vehicles)
-    excluded = {}
-    for v in s.vehicles:
-        for e in v.excluded:
-            excluded[e.reason.value] = excluded.get(e.reason.value, 0) + e.trips
+    # the reader only classifies (the engine counts): report the buckets it made
+    by_mode: dict[str, int] = {}
+    for b in s.buckets:
+        by_mode[b.mode.value] = by_mode.get(b.mode.value, 0) + b.trips
     _result(seconds=seconds, rows=sum(f.rows for f in s.files if f.kind == "trips"), rss_before_kib=before,
-            counted_trips=counted, excluded_trips=excluded, db_bytes=db_bytes[0] if db_bytes else None,
-            counted_hours=str(sum(v.counted.hours for v in s.vehicles)), vehicles=len(s.vehicles))
+            buckets=len(s.buckets), trips_by_mode=by_mode, db_bytes=db_bytes[0] if db_bytes else None,
+            vehicles=len({b.vin for b in s.buckets}))
 
 
 CHILDREN = {"read": child_read, "parse": child_parse, "summarise": child_summarise}
@@ -232,7 +231,7 @@ def bench_size(out: Path, rows: int, runs: int, skip_cli: bool, jsonl: bool) -> 
         got = m[key]["samples"][0]["rows"]
         assert got == rows, f"{key} saw {got} rows, expected {rows}"
     s0 = m["summarise"]["samples"][0]
-    res["summary"] = {k: s0[k] for k in ("counted_trips", "excluded_trips", "db_bytes", "counted_hours", "vehicles")}
+    res["summary"] = {k: s0[k] for k in ("buckets", "trips_by_mode", "db_bytes", "vehicles")}
     for k, v in m.items():
         print(f"    {v['name']}: median {v.get('median_s', v['wall_median_s']):.2f} s, peak RSS {v['peak_rss_mib']:.1f} MiB", file=sys.stderr)
     return res
@@ -262,8 +261,8 @@ def report(out: dict) -> str:
     for size in out["sizes"]:
         s = size["summary"]
         db = f"{s['db_bytes'] / 1e6:.1f} MB" if s.get("db_bytes") else "?"
-        lines.append(f"* {size['rows']:,} rows: counted {s['counted_trips']:,} trips ({s['counted_hours']} h) of {s['vehicles']} vehicles; "
-                     f"excluded {s['excluded_trips']}; temporary SQLite database {db} (with its index) before aggregation.")
+        lines.append(f"* {size['rows']:,} rows: {s['buckets']:,} trip buckets of {s['vehicles']} vehicles (trips by mode {s['trips_by_mode']}); "
+                     f"temporary SQLite database {db} (with its index) before bucketing.")
     lines.append("")
     for g, ok in out["goals"].items():
         lines.append(f"* goal {g}: {'**met**' if ok else '**missed**'}")

@@ -486,7 +486,7 @@ def audit_verify(
 def audit_replay(
     refs: Annotated[list[str] | None, typer.Argument(help="Decision IDs or sequence numbers; none with --all.", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Every engine decision in the log.")] = False,
-    pack: Annotated[PackMode, typer.Option("--pack", help="recorded: the pack snapshot the decision used; current: today's rules/ (impact analysis).")] = PackMode.recorded,
+    pack: Annotated[str, typer.Option("--pack", help="recorded: the pack snapshot the decision used; current: today's rules/; or the path of a pack folder (impact analysis of an edited pack).")] = PackMode.recorded.value,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes (0 = every core).")] = 0,
     lang: LangOpt = _default_lang(),
     fmt: FmtOpt = ListFormat.text,
@@ -497,8 +497,15 @@ def audit_replay(
 
     if not all_ and not refs:
         _fail(t(lang.value, N_("Name decision IDs or sequence numbers, or give --all.")))
+    if pack not in (PackMode.recorded.value, PackMode.current.value):
+        from icv_permits.adapters.packs import load_pack
+
+        try:
+            load_pack(pack)  # a folder: refuse a bad one before reading the log
+        except PackError as exc:
+            _fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
     with _store_errors(lang):
-        results = list(ledger.replay_parallel(_open(), None if all_ else refs, pack_mode=pack.value, jobs=jobs or None))
+        results = list(ledger.replay_parallel(_open(), None if all_ else refs, pack_mode=pack, jobs=jobs or None))
     if fmt is ListFormat.json:
         sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
     else:

@@ -20,9 +20,12 @@ from typing import Any
 
 from builders import AS_OF, DA, SECTION, baseline, to_app, with_vehicles
 
+from icv_permits.core.engine.checks.evidence import COUNTING_PARAMS, Counting, tally
+from icv_permits.core.engine.core import Param
+from icv_permits.core.engine.decision import Decision
 from icv_permits.adapters.evidence import summarise
-from icv_permits.adapters.packs import load_pack
 from icv_permits.core.model.evidence import EvidenceSummary, VehicleEvidence
+from icv_permits.adapters.packs import load_pack
 from icv_permits.services.precheck import CheckResult, check_application
 
 CST = timezone(timedelta(hours=8))
@@ -167,18 +170,49 @@ def run_check(d: dict[str, Any], base: Path, *, as_of: date = AS_OF, lenient: bo
 _PACK = None
 
 
-def run_summary(d: dict[str, Any], base: Path, *, as_of: date = AS_OF, lenient: bool = False) -> EvidenceSummary:
-    """Only the evidence reading and adding up (no rule evaluation): quick, for properties."""
+class Counted:
+    """An evidence summary together with what the engine counts of its trip buckets under the pack's
+    parameters on ``as_of`` (``.vehicles``, one :class:`VehicleEvidence` per vehicle of the
+    application); every other attribute is the summary's."""
+
+    def __init__(self, summary: EvidenceSummary, app, pack, as_of: date):
+        self.summary = summary
+        param = {name: Param(pack.parameters[name], pack.parameters[name].at(as_of)) for name in COUNTING_PARAMS}
+        # the reader attributes trips only to road-test notices of the history that list the vehicle
+        notices = {}
+        for b in summary.buckets:
+            if b.notice is not None:
+                notices.setdefault(b.vin, set()).add(b.notice)
+        c = Counting(modes=frozenset(param["evidence.counted_modes"].value),
+                     sections=frozenset(app.sections) if param["evidence.sections_applied_for_only"].value else None,
+                     notices={k: frozenset(v) for k, v in notices.items()} if param["evidence.road_test_notice_required"].value else None,
+                     speed=param["evidence.max_average_speed_kmh"])
+        self.vehicles = [tally(v.vin, summary.by_vin.get(v.vin, ()), c) for v in app.vehicles] if summary.has_trips else []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.summary, name)
+
+    def vehicle(self, vin: str) -> VehicleEvidence | None:
+        return next((v for v in self.vehicles if v.vin == vin), None)
+
+
+def run_summary(d: dict[str, Any], base: Path, *, as_of: date = AS_OF, lenient: bool = False) -> Counted:
+    """Only the evidence reading and counting (no rule evaluation): quick, for properties."""
     global _PACK
     if _PACK is None:
         _PACK = load_pack("anhui-2025")
-    s = summarise(to_app(d), base, _PACK, as_of, lenient=lenient)
+    app = to_app(d)
+    s = summarise(app, base, _PACK, as_of, lenient=lenient)
     assert s is not None
-    return s
+    return Counted(s, app, _PACK, as_of)
 
 
-def vehicle(s: EvidenceSummary, vin: str) -> VehicleEvidence:
-    v = s.vehicle(vin)
+def vehicle(s: Counted | Decision, vin: str) -> VehicleEvidence:
+    """A vehicle's counted totals, from :func:`run_summary` or from a decision (``evidence_counted``)."""
+    if isinstance(s, Decision):
+        v = next((x for x in s.evidence_counted or [] if x.vin == vin), None)
+    else:
+        v = s.vehicle(vin)
     assert v is not None, vin
     return v
 
@@ -188,8 +222,10 @@ def excluded(v: VehicleEvidence) -> dict[str, tuple[int, Decimal, Decimal]]:
     return {e.reason.value: (e.trips, e.hours, e.km) for e in v.excluded}
 
 
-def without_files(s: EvidenceSummary) -> dict[str, Any]:
+def without_files(s: EvidenceSummary | Counted) -> dict[str, Any]:
     """The summary as data, without its ``files`` (which differ in name, digest and size)."""
+    if isinstance(s, Counted):
+        return {**s.summary.model_dump(exclude={"files"}), "vehicles": [v.model_dump() for v in s.vehicles]}
     return s.model_dump(exclude={"files"})
 
 

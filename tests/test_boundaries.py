@@ -140,11 +140,17 @@ def test_evd_01_sums_the_sections_applied_for(second, expected):
     assert rule_outcome(base, "EVD-01", VIN) is expected
 
 
-def test_evd_rules_do_not_apply_to_a_renewal():
-    d = evaluate_dict(with_(baseline(DA), "modifiers.renewal", True, "vehicles[0].prior_testing", []))
+def test_evd_rules_do_not_apply_to_a_renewal_backed_by_an_earlier_demonstration_notice():
+    earlier = {"number": "皖示范〔2025〕001号", "kind": "demonstration_application", "issued": "2025-06-01",
+               "valid_until": "2026-11-30", "vins": [VIN], "sections": [SECTION]}
+    d = evaluate_dict(with_(baseline(DA), "modifiers.renewal", True, "vehicles[0].prior_testing", [], "notices", [earlier]))
     for rid in ("EVD-01", "EVD-02", "EVD-03", "EVD-04", "EVD-05"):
         assert rid in d.rules_not_applicable
+    assert "renewal_verified" in d.conditions
     assert d.verdict is Verdict.compliant
+    # a claimed renewal with nothing behind it is a first application (tests/test_engine_history.py)
+    d = evaluate_dict(with_(baseline(DA), "modifiers.renewal", True, "vehicles[0].prior_testing", []))
+    assert "EVD-01" not in d.rules_not_applicable and d.verdict is Verdict.non_compliant
 
 
 # ---------------------------------------------------------------- EVD-02 / EVD-03 incidents
@@ -832,7 +838,8 @@ def test_a_parameter_not_yet_in_force_gives_not_evaluated():
     d = evaluate_dict(baseline(DA), as_of=date(2021, 8, 31))
     (f,) = findings(d, "EVD-01")
     assert f.outcome is NE and f.reason == "param_not_in_force"
-    assert f.values["params"] == ["evidence.min_hours", "evidence.min_km"]
+    assert f.values["params"] == ["evidence.min_hours", "evidence.min_km", "evidence.counted_modes", "evidence.sections_applied_for_only",
+                                  "evidence.road_test_notice_required", "evidence.max_average_speed_kmh"]
     assert f.values["as_of"] == "2021-08-31"
 
 

@@ -1,7 +1,10 @@
 """Reading trip logs and incident records, and adding up the prior testing they prove (issue #3).
 
-This is service-layer code: it reads files. It turns them into an
-:class:`~icv_permits.core.model.evidence.EvidenceSummary` that the pure engine judges (EVD-01…05).
+This is service-layer code: it reads files and classifies what it reads; it decides nothing. Each
+well-formed trip is classified by vehicle, section, the road-test notice of the history it ran inside
+(or none), mode and speed class, and totalled into a
+:class:`~icv_permits.core.model.evidence.TripBucket`; the pure engine decides which buckets count
+(EVD-01…05, from the pack's parameters). A row is bad only when it cannot be read or classified.
 
 Memory stays bounded whatever the number of rows: rows are streamed, and the few facts needed
 across rows (duplicate trip IDs, the time order of each vehicle's trips) are kept in a temporary
@@ -36,14 +39,13 @@ from icv_permits.core.model.evidence import (
     BadRowReason,
     EvidenceFile,
     EvidenceSummary,
-    ExcludedTotals,
-    Exclusion,
-    SectionTotals,
-    Totals,
-    VehicleEvidence,
+    FASTEST_TRIPS_APART,
+    TripBucket,
+    TripMode,
 )
 from icv_permits.core.model.ids import normalize_identifier
 from icv_permits.core.model.types import TIMEZONE
+from icv_permits.core.engine.core import history_notices
 from icv_permits.core.pack import Pack
 
 SHANGHAI = ZoneInfo(TIMEZONE)
@@ -54,7 +56,6 @@ OPTIONAL_TRIP_COLUMNS = ("notice",)
 INCIDENT_COLUMNS = ("date", "vin", "kind")
 INCIDENT_FIELDS = (*INCIDENT_COLUMNS, "section", "liability", "police_reference", "description", "during_road_test")
 MODES = {"autonomous": True, "auto": True, "自动驾驶": True, "manual": False, "人工": False, "人工驾驶": False}
-_CLS = {0: None, 1: Exclusion.manual_mode, 2: Exclusion.section_not_applied, 3: Exclusion.no_valid_notice}
 
 BAD_ROW_MESSAGES = {
     BadRowReason.missing_field: N_("line {line}: {field} is missing"),
@@ -74,15 +75,6 @@ BAD_ROW_MESSAGES = {
 class _Bad(Exception):
     def __init__(self, reason: BadRowReason, field: str = "", detail: str = ""):
         self.reason, self.field, self.detail = reason, field, detail
-
-
-def _hours(us: int) -> Decimal:
-    """Hours to 0.0001 h, rounded down: a trip a fraction of a second short of 240 h is short."""
-    return (Decimal(us) / Decimal(3_600_000_000)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
-
-
-def _km(metres: int) -> Decimal:
-    return Decimal(metres) / Decimal(1000)
 
 
 def _micros(dt: datetime) -> int:
@@ -200,10 +192,10 @@ class _Collector:
 def summarise(
     app: Application, base_dir: Path, pack: Pack, as_of: date, *, lenient: bool = False, history: list[Notice] | None = None
 ) -> EvidenceSummary | None:
-    """Read the application's evidence files and add up what they prove.
+    """Read the application's evidence files and total the trips into buckets.
 
-    Trips count only inside the road-test notices in ``history`` (default: those the application
-    declares; a regulator's review passes the notices on record instead).
+    Trips are matched against the road-test notices in ``history`` (default: the history the engine
+    takes from the application on ``as_of``; a regulator's review passes the one from the records).
 
     Raises :class:`InputError` listing the bad rows (file, line, reason) unless ``lenient``, in
     which case bad rows are skipped and listed in the summary.
@@ -214,18 +206,15 @@ def summarise(
     bad = _Collector()
     files: list[EvidenceFile] = []
     vins = {v.vin for v in app.vehicles}
-    applied = set(app.sections)
-    speed_param = pack.parameters["evidence.max_average_speed_kmh"].at(as_of)
-    max_speed = None  # km/h as a fraction (numerator, denominator), compared in integers
-    if speed_param is not None and speed_param.value is not None:
-        max_speed = Decimal(str(speed_param.value)).as_integer_ratio()
+    if history is None:
+        history = history_notices(app, None, as_of, pack.meta.home_province)
     notices: dict[str, list[tuple[date, date, frozenset[str], str]]] = defaultdict(list)
-    for n in app.notices if history is None else history:
+    for n in history:
         if n.kind is NoticeKind.road_test:
             for vin in n.vins:
                 notices[vin].append((n.start, n.valid_until, frozenset(n.sections), n.number))
 
-    parser = _TripParser(vins, applied, pack, max_speed, notices)
+    parser = _TripParser(vins, pack, notices)
     fd, db_path = tempfile.mkstemp(prefix="icv-permits-trips-", suffix=".sqlite")
     os.close(fd)
     db = sqlite3.connect(db_path)
@@ -233,8 +222,9 @@ def summarise(
         db.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000; PRAGMA temp_store=FILE;"
             "CREATE TABLE t (id INTEGER PRIMARY KEY, file INTEGER, line INTEGER, trip_id TEXT, vin TEXT,"
-            " s INTEGER, e INTEGER, m INTEGER, section TEXT, cls INTEGER);"
+            " s INTEGER, e INTEGER, m INTEGER, section TEXT, auto INTEGER, notice TEXT, kmh INTEGER);"
         )
+        insert = "INSERT INTO t (file,line,trip_id,vin,s,e,m,section,auto,notice,kmh) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
         for file_no, rel in enumerate(ev.trips):
             path = _resolve(base_dir, rel)
             _check_file(path, rel)
@@ -254,10 +244,10 @@ def summarise(
                     bad.add(rel, line, b.reason, b.field, b.detail)
                     continue
                 if len(batch) >= 20000:
-                    db.executemany("INSERT INTO t (file,line,trip_id,vin,s,e,m,section,cls) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+                    db.executemany(insert, batch)
                     batch.clear()
             if batch:
-                db.executemany("INSERT INTO t (file,line,trip_id,vin,s,e,m,section,cls) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+                db.executemany(insert, batch)
             files.append(EvidenceFile(path=rel, kind="trips", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
 
         # duplicate trip IDs: the first occurrence counts, every later one is a bad row
@@ -273,7 +263,7 @@ def summarise(
         if dup_counts:
             db.execute("DELETE FROM t WHERE id NOT IN (SELECT MIN(id) FROM t GROUP BY trip_id)")
             files = [f.model_copy(update={"bad_rows": f.bad_rows + dup_counts.get(i, 0)}) for i, f in enumerate(files)]
-        vehicles = _aggregate(db, [v.vin for v in app.vehicles])
+        buckets = _buckets(db, [v.vin for v in app.vehicles], set(app.sections))
     finally:
         db.close()
         os.unlink(db_path)
@@ -300,7 +290,7 @@ def summarise(
         raise InputError(_bad_row_problems(bad))
     return EvidenceSummary(
         files=files,
-        vehicles=vehicles,
+        buckets=buckets,
         incidents=incidents,
         bad_rows=sorted(bad.listed, key=lambda r: (r.file, r.line)),
         bad_row_counts=dict(sorted(bad.counts.items())),
@@ -318,13 +308,11 @@ def _day_start_us(d: date) -> int:
 
 
 class _TripParser:
-    """:func:`_trip` for many rows: VINs normalised once per spelling, notice windows and the
-    speed limit as integers (microseconds, a ratio), no time-zone conversion per row."""
+    """:func:`_trip` for many rows: VINs normalised once per spelling, notice windows as integers
+    (microseconds), no time-zone conversion per row. It classifies; it applies no pack parameter."""
 
-    def __init__(self, vins: set[str], applied: set[str], pack: Pack, max_speed: tuple[int, int] | None, notices) -> None:
-        self.vins, self.applied, self.sections = vins, applied, pack.sections
-        self.ratio = max_speed
-        self.limit = "∞" if max_speed is None else format(Decimal(max_speed[0]) / max_speed[1], "f")
+    def __init__(self, vins: set[str], pack: Pack, notices) -> None:
+        self.vins, self.sections = vins, pack.sections
         self.vin_cache: dict[str, str] = {}
         # a trip is under a notice if its first Shanghai day is >= issued and its last <= valid_until:
         # s >= 00:00 of the issue day and e < 00:00 of the day after valid_until (Shanghai time)
@@ -371,146 +359,179 @@ class _TripParser:
         if e_us < s_us:
             raise _Bad(BadRowReason.end_before_start, "end", f"{start} → {end}")
         duration = e_us - s_us
-        if metres and (duration == 0 or (self.ratio is not None and metres * 3_600_000 * self.ratio[1] > self.ratio[0] * duration)):
-            speed = "∞" if duration == 0 else f"{Decimal(metres) * 3_600_000 / duration:.1f}"
-            raise _Bad(BadRowReason.impossible_speed, "distance_km", f"{speed} km/h > {self.limit} km/h")
+        if metres and duration == 0:  # a distance in no time: no speed limit could admit it
+            raise _Bad(BadRowReason.impossible_speed, "distance_km", "∞ km/h")
         if vin not in self.vins:
             raise _Bad(BadRowReason.unknown_vin, "vin", show(vin))
         if section not in self.sections:
             raise _Bad(BadRowReason.unknown_section, "section", show(section))
-        if not mode:
-            cls = 1
-        elif section not in self.applied:
-            cls = 2
-        else:
-            cls = 3
-            number = number.strip()
-            for lo, hi, sections, num in self.windows.get(vin, ()):
-                if (not number or num == number) and lo <= s_us and e_us < hi and (not sections or section in sections):
-                    cls = 0
-                    break
-        return trip_id, vin, s_us, e_us, metres, section, cls
+        # the average speed, rounded up to a whole km/h: km/h = metres * 3.6e6 / µs
+        kmh = -(-metres * 3_600_000 // duration) if metres else 0
+        # the road-test notice of the vehicle whose period covers the trip's days, that lists its
+        # section (when it lists sections) and is the one the row names (when it names one)
+        under = None
+        number = number.strip()
+        for lo, hi, sections, num in self.windows.get(vin, ()):
+            if (not number or num == number) and lo <= s_us and e_us < hi and (not sections or section in sections):
+                under = num
+                break
+        return trip_id, vin, s_us, e_us, metres, section, 1 if mode else 0, under, kmh
 
 
-def _aggregate(db: sqlite3.Connection, vins: list[str]) -> list[VehicleEvidence]:
-    excluded: dict[str, dict[Exclusion, list[int]]] = defaultdict(dict)
-    for vin, cls, n, us, m in db.execute("SELECT vin, cls, COUNT(*), SUM(e - s), SUM(m) FROM t WHERE cls > 0 GROUP BY vin, cls"):
-        excluded[vin][_CLS[cls]] = [n, us, m]
+def _speed_cutoffs(db: sqlite3.Connection) -> dict[str, int]:
+    """Per vehicle with more than FASTEST_TRIPS_APART trips: the speed class of its next fastest
+    trip, which labels the one class of all its slower trips."""
+    return dict(db.execute(
+        "SELECT vin, kmh FROM (SELECT vin, kmh, ROW_NUMBER() OVER (PARTITION BY vin ORDER BY kmh DESC) AS r FROM t) WHERE r = ?",
+        (FASTEST_TRIPS_APART + 1,)))
+
+
+def _buckets(db: sqlite3.Connection, vins: list[str], applied: set[str]) -> list[TripBucket]:
+    cutoffs = _speed_cutoffs(db)
     sweeps: dict[str, _Sweep] = {}
     sweep: _Sweep | None = None
-    for vin, trip_id, section, s, e, m in db.execute("SELECT vin, trip_id, section, s, e, m FROM t WHERE cls = 0 ORDER BY vin, s, e, trip_id"):
+    cut = 0
+    for vin, trip_id, section, auto, notice, kmh, s, e, m in db.execute(
+            "SELECT vin, trip_id, section, auto, notice, kmh, s, e, m FROM t ORDER BY vin, s, e, trip_id"):
         if sweep is None or sweep.vin != vin:
             if sweep is not None:
                 sweep.finish()
             sweep = sweeps[vin] = _Sweep(vin)
-        sweep.add(trip_id, section, s, e, m)
+            cut = cutoffs.get(vin, 0)
+        group = (0 if auto else 4) + (0 if section in applied else 2) + (0 if notice else 1)
+        sweep.add(trip_id, (section, notice or "", auto, kmh if kmh > cut else cut), group, s, e, m)
     if sweep is not None:
         sweep.finish()
     out = []
     for vin in vins:
-        sw = sweeps.get(vin) or _Sweep(vin)
-        ex = dict(excluded[vin])
-        if sw.overlap_trips:
-            ex[Exclusion.overlap] = [sw.overlap_trips, sw.total_us - sw.us, sw.total_m - sw.m]
-        out.append(
-            VehicleEvidence(
-                vin=vin,
-                counted=Totals(trips=sw.trips, hours=_hours(sw.us), km=_km(sw.m)),
-                by_section=[SectionTotals(section=k, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for k, v in sorted(sw.sections.items())],
-                excluded=[ExcludedTotals(reason=r, trips=v[0], hours=_hours(v[1]), km=_km(v[2])) for r, v in sorted(ex.items())],
-                overlapping_trips=sw.overlap_trips,
-            )
-        )
+        sw = sweeps.get(vin)
+        if sw is None:
+            continue
+        for (section, notice, auto, kmh), b in sorted(sw.buckets.items()):
+            out.append(TripBucket(vin=vin, section=section, notice=notice or None, mode=TripMode.autonomous if auto else TripMode.manual,
+                                  max_kmh=kmh, trips=b[0], credited_trips=b[1], us=b[2], m=b[3], overlap_trips=b[4],
+                                  overlap_us=b[5] - b[2], overlap_m=b[6] - b[3]))
     return out
 
 
 class _Sweep:
     """Counts one vehicle's trips (given in order of start) once where they overlap.
 
-    Time is the union of the trips. Where several trips cover the same moment, that moment's
-    distance is taken at the lowest rate (km per hour) among them — the most cautious reading of
-    contradictory records, and one that does not depend on how the trips are cut into rows.
+    Time is the union of the trips. Where several trips cover the same moment, that moment is
+    credited to one of them: first by group (autonomous before manual, then on a section applied for
+    before not, then under a road-test notice before none — the trip most likely to count, so that a
+    trip the pack does not count never takes time from one it does), then at the lowest rate (km per
+    hour) — the most cautious reading of contradictory records, and one that does not depend on how
+    the trips are cut into rows. A trip overlaps when it starts while a trip of its group runs.
     Distances are in whole metres, floored per stretch of time. Only the trips active at the
-    current moment are held, so memory does not grow with the number of trips.
+    current moment are held, so memory does not grow with the number of trips; each credit goes to
+    the trip's bucket (section, notice, mode, speed class).
     """
 
-    __slots__ = ("vin", "active", "t", "us", "m", "total_us", "total_m", "overlap_trips", "trips", "sections")
+    __slots__ = ("vin", "active", "t", "buckets", "pending", "cause")
 
     def __init__(self, vin: str):
         self.vin = vin
-        self.active: list[list] = []  # [end, start, metres, dur, trip_id, section, counted?]
+        self.active: list[list] = []  # [end, start, metres, dur, trip_id, bucket, credited?, group]
         self.t = 0
-        self.us = self.m = 0
-        self.total_us = self.total_m = 0
-        self.overlap_trips = 0
-        self.trips = 0  # trips that contributed time
-        self.sections: dict[str, list[int]] = {}  # section → [trips, µs, metres]
+        # key → [trips, credited trips, credited µs, credited m, overlapping trips, claimed µs, claimed m]
+        self.buckets: dict[tuple, list[int]] = {}
+        # the stretch being credited: [trip, µs, end]. A stretch is cut (and its distance floored to the
+        # metre) where a trip of its trip's group or a better one starts or ends, never by a trip of a
+        # worse group, so what a group is credited does not depend on the groups after it
+        self.pending: list | None = None
+        self.cause = 99  # the best group with an event (start or end) at ``t``
 
     def _count(self, a: int, b: int) -> None:
-        """Count ``[a, b)`` at the lowest rate among the active trips."""
+        """Count ``[a, b)`` for the best active trip: by group, then at the lowest rate."""
         if b <= a or not self.active:
             return
         best = self.active[0]
         for tr in self.active[1:]:
+            if tr[7] != best[7]:
+                if tr[7] < best[7]:
+                    best = tr
+                continue
             lhs, rhs = tr[2] * best[3], best[2] * tr[3]
             if lhs < rhs or (lhs == rhs and (tr[1], tr[4]) < (best[1], best[4])):
                 best = tr
-        self._credit(best, b - a)
+        p = self.pending
+        if p is not None and p[0] is best and p[2] == a and self.cause > best[7]:
+            p[1] += b - a
+            p[2] = b
+            return
+        if p is not None:
+            self._credit(p[0], p[1])
+        self.pending = [best, b - a, b]
 
-    def _credit(self, tr: list, span: int) -> None:
+    def _flush(self) -> None:
+        if self.pending is not None:
+            self._credit(self.pending[0], self.pending[1])
+            self.pending = None
+
+    @staticmethod
+    def _credit(tr: list, span: int) -> None:
         """Count ``span`` microseconds of trip ``tr`` at its own rate."""
         got = tr[2] if span == tr[3] else tr[2] * span // tr[3]
-        self.us += span
-        self.m += got
-        sec = self.sections.get(tr[5])
-        if sec is None:
-            sec = self.sections[tr[5]] = [0, 0, 0]
+        b = tr[5]
+        b[2] += span
+        b[3] += got
         if not tr[6]:
             tr[6] = True
-            self.trips += 1
-            sec[0] += 1
-        sec[1] += span
-        sec[2] += got
+            b[1] += 1
 
     def _advance(self, until: int) -> None:
         """Count every stretch up to ``until``, dropping trips as they end."""
         while self.active:
             next_end = min(tr[0] for tr in self.active)
             if next_end > until:
-                self._count(self.t, until)
-                self.t = until
+                if until > self.t:
+                    self._count(self.t, until)
+                    self.t = until
+                    self.cause = 99
                 return
             self._count(self.t, next_end)
             self.t = next_end
+            self.cause = min(tr[7] for tr in self.active if tr[0] == next_end)
             self.active = [tr for tr in self.active if tr[0] > next_end]
-        self.t = max(self.t, until)
+        if until > self.t:
+            self.t = until
+            self.cause = 99
 
-    def add(self, trip_id: str, section: str, s: int, e: int, m: int) -> None:
-        self.total_us += e - s
-        self.total_m += m
+    def add(self, trip_id: str, key: tuple, group: int, s: int, e: int, m: int) -> None:
+        b = self.buckets.get(key)
+        if b is None:
+            b = self.buckets[key] = [0, 0, 0, 0, 0, 0, 0]
+        b[0] += 1
+        b[5] += e - s
+        b[6] += m
         active = self.active
         if len(active) == 1 and active[0][0] <= s and e > s:
             # the common case: the one active trip ends before this one starts; count the rest of it
             tr = active[0]
             if tr[0] > self.t:
-                self._credit(tr, tr[0] - self.t)
-            tr[0], tr[1], tr[2], tr[3], tr[4], tr[5], tr[6] = e, s, m, e - s, trip_id, section, False  # reuse the list
+                self._count(self.t, tr[0])
+            self._flush()
+            tr[0], tr[1], tr[2], tr[3], tr[4], tr[5], tr[6], tr[7] = e, s, m, e - s, trip_id, b, False, group  # reuse the list
             self.t = s
+            self.cause = group
             return
         self._advance(s)
-        if self.active:
-            self.overlap_trips += 1
-        else:
+        if not self.active:
             self.t = s
+        self.cause = min(self.cause, group)
+        overlapped = any(tr[7] == group for tr in self.active)
+        if overlapped:
+            b[4] += 1
         if e == s:  # a zero-length record: nothing to count, nothing overlapped
-            if not self.active:
-                self.trips += 1
-                self.sections.setdefault(section, [0, 0, 0])[0] += 1
+            if not overlapped:
+                b[1] += 1
             return
-        self.active.append([e, s, m, e - s, trip_id, section, False])
+        self.active.append([e, s, m, e - s, trip_id, b, False, group])
 
     def finish(self) -> None:
         self._advance(max((tr[0] for tr in self.active), default=self.t))
+        self._flush()
 
 
 def _incident(rec: dict[str, str], vins: set[str], pack: Pack) -> Incident:

@@ -123,7 +123,7 @@ class ParamDef(_M):
     id: str = Field(pattern=r"^[a-z_]+(\.[a-z0-9_]+)+$")
     title: Text
     unit: str | None = None  # h, km, yuan, month, year, s, vehicle, person…
-    kind: Literal["threshold", "window", "table", "list"] = "threshold"
+    kind: Literal["threshold", "window", "table", "list", "switch"] = "threshold"  # switch: true or false
     comparison: Comparison | None = None  # required for a threshold
     values: list[ParamValue] = Field(min_length=1)
 
@@ -395,6 +395,7 @@ OFFICE_PARAMETERS = frozenset({"plate.renewal_window_days"})
 """Parameters the office workflow reads rather than a rule (``rules lint`` counts them as read)."""
 
 CONDITIONS = frozenset(
-    list(Modifiers.model_fields) + ["carries_passengers", "carries_goods", "fee_charged", "connected_remote_control", "on_record"]
+    list(Modifiers.model_fields) + ["carries_passengers", "carries_goods", "fee_charged", "connected_remote_control", "on_record",
+                                      "renewal_verified"]
 )
 """Names a rule's ``requires``/``unless`` may use (checked by ``rules lint``)."""

@@ -47,6 +47,7 @@ EXCLUSIONS = {
     "manual_mode": N_("manual mode"),
     "section_not_applied": N_("section not applied for"),
     "no_valid_notice": N_("no valid road-test notice"),
+    "implausible_speed": N_("impossible average speed"),
     "overlap": N_("overlapping an earlier trip"),
 }
 BAD_ROWS = {
@@ -216,7 +217,7 @@ def _evidence_lines(decision: Decision, lang: str) -> list[tuple[str, int]]:
         out.append((t(lang, N_("{kind} file {path}: {rows} rows, {bad} bad · sha256:{digest}"),
                       kind=t(lang, N_("trip") if f.kind == "trips" else N_("incident")), path=f.path,
                       rows=f.rows, bad=f.bad_rows, digest=f.sha256[:16]), 2))
-    for v in ev.vehicles if ev.has_trips else []:
+    for v in decision.evidence_counted or []:
         out.append((t(lang, N_("{vin}: counted {trips} trips, {hours} h, {km} km"), vin=v.vin, trips=v.counted.trips,
                       hours=_num(v.counted.hours), km=_num(v.counted.km)), 2))
         for sec in v.by_section:

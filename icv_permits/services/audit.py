@@ -495,8 +495,16 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
                         match, [] if match else diff_decisions(recorded, replayed), changes)
 
 
+def _current_pack_ref(pack_mode: str, pack_id: str) -> str:
+    """``current``: today's pack of that id; otherwise ``pack_mode`` is the path of a pack folder."""
+    return pack_id if pack_mode == "current" else pack_mode
+
+
 def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", current_pack: Pack | None = None) -> Iterator[ReplayResult]:
-    """Re-evaluate engine decisions (all, or the given decision IDs / sequence numbers)."""
+    """Re-evaluate engine decisions (all, or the given decision IDs / sequence numbers).
+
+    ``pack_mode``: ``recorded`` (the pack snapshot each decision used), ``current`` (today's pack of
+    the same id) or the path of a pack folder (an edited pack, for impact analysis)."""
     from icv_permits.adapters.packs import load_pack
 
     records = (find(store, r) for r in refs) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
@@ -514,7 +522,7 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
         else:
             pid = body["pack"]["id"]
             if pid not in currents:
-                currents[pid] = current_pack if current_pack is not None else load_pack(pid)
+                currents[pid] = current_pack if current_pack is not None else load_pack(_current_pack_ref(pack_mode, pid))
             yield replay_record(rec, currents[pid], "current", snapshots[rev])
 
 
@@ -542,7 +550,7 @@ def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
         else:
             pid = body["pack"]["id"]
             if pid not in currents:
-                currents[pid] = load_pack(pid)
+                currents[pid] = load_pack(_current_pack_ref(mode, pid))
             out.append(replay_record(rec, currents[pid], "current", snapshots[rev]))
     return out
 

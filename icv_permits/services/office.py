@@ -25,32 +25,28 @@ import pendulum
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from icv_permits.adapters.documents import read_document
-from icv_permits.adapters.packs import load_pack
-from icv_permits.adapters.store import tables as T
-from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
-from icv_permits.adapters.store.personal import Keys
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.checks.demonstration import latest_notice_end
+from icv_permits.core.engine.core import history_notices
 from icv_permits.core.engine.dates import last_day_of
 from icv_permits.core.engine.decision import Decision, Outcome, Verdict
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
-from icv_permits.core.model.application import (
-    Activity,
-    Application,
-    NoticeKind,
-    Province,
-)
+from icv_permits.adapters.documents import read_document
+from icv_permits.core.model.application import Activity, Application, NoticeKind, Province
 from icv_permits.core.model.application import Notice as NoticeModel
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.ids import mask, normalize_identifier
 from icv_permits.core.model.registry import DriverLoad, RegistryFacts, VinElsewhere
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import DEFAULT_PACK, Pack, office_pack
-from icv_permits.services import audit as ledger
+from icv_permits.adapters.packs import load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
+from icv_permits.services import audit as ledger
+from icv_permits.adapters.store import tables as T
+from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
+from icv_permits.adapters.store.personal import Keys
 
 ACTOR_ENV = "ICV_PERMITS_ACTOR"
 NOW_ENV = "ICV_PERMITS_NOW"
@@ -248,8 +244,10 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
     return RegistryFacts(database=f"{store.backend}", read_at=utc_timestamp(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
 
 
-def effective_history(app: Application, registry: RegistryFacts, home: Province) -> list[NoticeModel]:
-    return list(registry.notices) + [n for n in app.notices if n.issuer_province is not home]
+def effective_history(app: Application, registry: RegistryFacts, day: dt.date, home: Province | None) -> list[NoticeModel]:
+    """The history the engine will judge on ``day`` (records, other provinces' notices from the
+    file, nothing issued after ``day``): what the evidence reader matches trips against."""
+    return history_notices(app, registry, day, home)
 
 
 # ---------------------------------------------------------------- submit
@@ -325,13 +323,13 @@ def submit(
         from icv_permits.adapters.evidence import summarise
 
         with store.read() as s:
-            history = effective_history(app, registry_facts(s, app, today, now, lookups, store, home=p.home_province), p.home_province)
+            history = effective_history(app, registry_facts(s, app, today, now, lookups, store, home=p.home_province), today, p.home_province)
         evidence = summarise(app, Path(path).parent, p, today, lenient=lenient, history=history)
 
     judged, doc, changed_fields = pseudonymise(app, keys)
     with store.write() as s:
         registry = registry_facts(s, app, today, now, lookups, store, home=p.home_province)
-        if evidence is not None and _rt_windows(effective_history(app, registry, p.home_province)) != _rt_windows(history):
+        if evidence is not None and _rt_windows(effective_history(app, registry, today, p.home_province)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
         entity, _vehicles, _drivers = _upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)

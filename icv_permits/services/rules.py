@@ -85,6 +85,8 @@ def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintP
                 out.append(P(w, f"cites unknown source {v.citation.source!r}"))
             if not (v.citation.article or v.citation.locator):
                 out.append(P(w, "citation gives neither an article nor a locator"))
+        if param.kind == "switch" and any(not isinstance(v.value, bool) for v in param.values):
+            out.append(P(pid, "a switch takes true or false"))
         if param.kind == "threshold" and param.comparison is None:
             out.append(P(pid, "a threshold needs an explicit comparison (ge 不少于, gt 超过, le 不超过…)"))
         dates = [v.effective_from for v in param.values]

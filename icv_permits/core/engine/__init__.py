@@ -12,39 +12,33 @@ from datetime import date
 import pendulum
 
 from icv_permits import __version__
-from icv_permits.core.canonical import digest
-from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
-from icv_permits.core.engine.core import (
-    REGISTRY,
-    Ctx,
-    Param,
-    Subjects,
-    notice_entries_of,
-)
-from icv_permits.core.engine.decision import (
-    OUTCOME_ORDER,
-    Decision,
-    Finding,
-    Outcome,
-    RuleInfo,
-    Verdict,
-)
-from icv_permits.core.model.application import Application
+from icv_permits.core.model.application import Application, Province
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.pack import Pack, applies
+from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
+from icv_permits.core.canonical import digest
+from icv_permits.core.engine.core import REGISTRY, Ctx, Param, Subjects, history_notices, notice_entries_of, renewal_verified
+from icv_permits.core.engine.decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
 
 __all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
 
 _KIND_ORDER = {"application": 0, "entity": 1, "section": 2, "driver": 3, "vehicle": 4}
 
 
-def conditions_of(app: Application, registry: RegistryFacts | None = None) -> frozenset[str]:
+def conditions_of(app: Application, registry: RegistryFacts | None = None, as_of: date | None = None,
+                  home: Province | None = None) -> frozenset[str]:
     """The conditions a rule's ``requires``/``unless`` are matched against; ``on_record`` holds
-    when the regulator's records are given (a submission under review, not a pre-check)."""
+    when the regulator's records are given (a submission under review, not a pre-check).
+
+    ``renewal`` is what the applicant claims; ``renewal_verified`` is derived: the claim holds and
+    every vehicle is on an earlier demonstration notice of the home province of the entity in its history on
+    ``as_of`` (the application's notices in a pre-check, the records in a review)."""
     conds = {name for name, on in app.modifiers.model_dump().items() if on}
     if registry is not None:
         conds.add("on_record")
+    if app.modifiers.renewal and as_of is not None and renewal_verified(app, history_notices(app, registry, as_of, home), home):
+        conds.add("renewal_verified")
     ops = app.operations
     if ops.carries_passengers:
         conds.add("carries_passengers")
@@ -80,10 +74,11 @@ def evaluate(
     ``registry`` is what the regulator's records say (a submission under review): the entity's
     notices of the pack's home province then come from it, and the cross-application rules apply."""
     as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
-    conds = conditions_of(app, registry)
+    conds = conditions_of(app, registry, as_of, pack.meta.home_province)
     subjects = Subjects(app)
-    notices = notice_entries_of(app, registry, pack.meta.home_province)
+    notices = notice_entries_of(app, registry, as_of, pack.meta.home_province)
     in_force: dict[str, Param | None] = {}
+    shared: dict = {}
     findings: list[Finding] = []
     applied: list[RuleInfo] = []
     not_applicable: list[str] = []
@@ -111,7 +106,7 @@ def evaluate(
                 unset.append(name)
             else:
                 params[name] = param
-        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence, subjects, registry, notices)
+        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence, subjects, registry, notices, shared)
         if not rule.enabled:
             findings.append(_not_evaluated(ctx, "disabled"))
             continue
@@ -162,5 +157,15 @@ def evaluate(
         missing_fields=missing,
         findings=findings,
         evidence=evidence,
+        evidence_counted=_counted(app, shared),
         registry=registry,
     )
+
+
+def _counted(app: Application, shared: dict) -> list | None:
+    """What the evidence rules counted per vehicle, in the order of the application (None when no
+    rule counted trips: no trip logs, or the rules do not apply)."""
+    cache = shared.get("evidence_counted")
+    if not cache:
+        return None
+    return [cache[v.vin] for v in app.vehicles if v.vin in cache]

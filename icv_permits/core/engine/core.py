@@ -19,25 +19,12 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from icv_permits.core.engine.decision import Finding, Outcome, SubjectRef, Threshold
-from icv_permits.core.model.application import (
-    Application,
-    Driver,
-    Notice,
-    Province,
-    Vehicle,
-)
+from icv_permits.core.model.application import Application, Driver, Notice, NoticeKind, Province, Vehicle
 from icv_permits.core.model.evidence import EvidenceSummary
-from icv_permits.core.model.ids import mask
 from icv_permits.core.model.registry import RegistryFacts
-from icv_permits.core.pack import (
-    Comparison,
-    Pack,
-    ParamDef,
-    ParamValue,
-    RuleDef,
-    Subject,
-)
+from icv_permits.core.model.ids import mask
+from icv_permits.core.pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
+from icv_permits.core.engine.decision import Finding, Outcome, SubjectRef, Threshold
 
 COMMON_REASONS = frozenset({"ok", "missing"})
 
@@ -170,12 +157,51 @@ class Subjects:
         ]
 
 
-def notice_entries_of(app: Application, registry: RegistryFacts | None, home: Province | None = None) -> list[tuple[str, Notice]]:
+def notice_entries_of(app: Application, registry: RegistryFacts | None, as_of: date | None = None,
+                      home: Province | None = None) -> list[tuple[str, Notice]]:
+    """The entity's notice history as ``(where it comes from, notice)``: the home province's notices
+    from the regulator's records when the engine has them (the store wins), other provinces' notices
+    from the application; without records, every notice of the application.
+
+    This is the one place that bounds history by the as-of date: a notice issued after ``as_of``
+    did not exist on that day and counts for nothing (see :func:`future_notice_entries`)."""
+    return [(where, n) for where, n in _all_notice_entries(app, registry, home) if as_of is None or n.issued <= as_of]
+
+
+def future_notice_entries(app: Application, registry: RegistryFacts | None, as_of: date,
+                          home: Province | None = None) -> list[tuple[str, Notice]]:
+    """The notices left out of the history because they were issued after ``as_of``."""
+    return [(where, n) for where, n in _all_notice_entries(app, registry, home) if n.issued > as_of]
+
+
+def _all_notice_entries(app: Application, registry: RegistryFacts | None, home: Province | None) -> list[tuple[str, Notice]]:
     if registry is None:
         return [(f"notices[{i}]", n) for i, n in enumerate(app.notices)]
     on_record = [(f"records.notices[{n.number}]", n) for n in registry.notices]
     declared = [(f"notices[{i}]", n) for i, n in enumerate(app.notices) if n.issuer_province is not home]
     return on_record + declared
+
+
+def history_notices(app: Application, registry: RegistryFacts | None, as_of: date, home: Province | None) -> list[Notice]:
+    """The notices the engine takes as the entity's history on ``as_of`` (what the evidence reader
+    matches trips against, too)."""
+    return [n for _, n in notice_entries_of(app, registry, as_of, home)]
+
+
+DEMONSTRATION_NOTICES = frozenset({NoticeKind.demonstration_application, NoticeKind.demonstration_operation})
+
+
+def renewal_notice(history: list[Notice], vin: str, home: Province | None) -> Notice | None:
+    """The latest earlier demonstration notice (DA or DO) of the home province in ``history`` that
+    lists ``vin`` (none without a home province)."""
+    found = [n for n in history if n.kind in DEMONSTRATION_NOTICES and home is not None and n.issuer_province is home and vin in n.vins]
+    return max(found, key=lambda n: (n.issued, n.number)) if found else None
+
+
+def renewal_verified(app: Application, history: list[Notice], home: Province | None) -> bool:
+    """A renewal counts only when every vehicle of it is on an earlier demonstration notice of the
+    entity in its history (the application's in a pre-check, the records in a review)."""
+    return app.modifiers.renewal and bool(app.vehicles) and all(renewal_notice(history, v.vin, home) is not None for v in app.vehicles)
 
 
 class Ctx:
@@ -193,12 +219,15 @@ class Ctx:
         subjects: Subjects | None = None,
         registry: RegistryFacts | None = None,
         notice_entries: list[tuple[str, Notice]] | None = None,
+        shared: dict[str, Any] | None = None,
     ):
         self.subjects = subjects or Subjects(app)
+        self.shared = shared if shared is not None else {}  # what checks of one evaluation compute once
         self.app = app
         self.evidence = evidence
         self.registry = registry
-        self._notice_entries = notice_entries if notice_entries is not None else notice_entries_of(app, registry, pack.meta.home_province)
+        self._notice_entries = (notice_entries if notice_entries is not None
+                                else notice_entries_of(app, registry, as_of, pack.meta.home_province))
         self.conditions = conditions
         self.pack = pack
         self.home: Province | None = pack.meta.home_province  # set for every check registered with ``home=True``
@@ -218,6 +247,21 @@ class Ctx:
     @property
     def notices(self) -> list[Notice]:
         return [n for _, n in self._notice_entries]
+
+    def future_notice_entries(self) -> list[tuple[str, Notice]]:
+        """Notices issued after the as-of date: not history, reported so the applicant sees why."""
+        return future_notice_entries(self.app, self.registry, self.as_of, self.pack.meta.home_province)
+
+    def own_notices(self) -> list[tuple[int, Notice]]:
+        """The application's own notices (index, notice) that existed on the as-of date."""
+        return [(i, n) for i, n in enumerate(self.app.notices) if n.issued <= self.as_of]
+
+    def renewed_by(self, vin: str) -> Notice | None:
+        """The earlier Anhui demonstration notice (DA or DO) of the entity, in the history, that lists
+        ``vin``, when the application is a renewal (``modifiers.renewal``); else ``None``."""
+        if not self.app.modifiers.renewal:
+            return None
+        return renewal_notice(self.notices, vin, self.pack.meta.home_province)
 
     # subjects ------------------------------------------------------------
     def application_subject(self) -> SubjectRef:

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from icv_permits.core.model.evidence import EvidenceSummary
+from icv_permits.core.model.evidence import EvidenceSummary, VehicleEvidence
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.pack import Comparison, Confidence, Severity, Subject
 
-DECISION_FORMAT = "icv-permits/decision/1"
+DECISION_FORMAT = "icv-permits/decision/2"
 
 
 class Verdict(StrEnum):
@@ -89,7 +89,7 @@ class RuleInfo(_M):
 
 
 class Decision(_M):
-    format: Literal["icv-permits/decision/1"] = DECISION_FORMAT
+    format: Literal["icv-permits/decision/2"] = DECISION_FORMAT
     verdict: Verdict
     as_of: str
     pack_id: str
@@ -106,6 +106,7 @@ class Decision(_M):
     missing_fields: list[str]
     findings: list[Finding]
     evidence: EvidenceSummary | None = None  # what the evidence files added up to, with their SHA-256
+    evidence_counted: list[VehicleEvidence] | None = None  # what the engine counted of the trip buckets, per vehicle
     registry: RegistryFacts | None = None  # what the regulator's records said (submissions under review)
 
     def failures(self) -> list[Finding]:

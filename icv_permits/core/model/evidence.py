@@ -1,13 +1,19 @@
 """What the trip logs and incident records of an application add up to (issue #3).
 
 The service layer reads the evidence files (``icv_permits/adapters/evidence.py``) and hands the engine an
-:class:`EvidenceSummary`; the engine stays pure. Hours and kilometres are exact decimals computed
-from whole seconds and whole metres.
+:class:`EvidenceSummary`; the engine stays pure. The reader only reads and classifies: it totals the
+trips into :class:`TripBucket` s (vehicle × section × road-test notice × mode × speed class). Which
+buckets count towards EVD-01 is the engine's decision, from the pack's parameters
+(``evidence.counted_modes``, ``evidence.sections_applied_for_only``,
+``evidence.road_test_notice_required``, ``evidence.max_average_speed_kmh``); what it counted is a
+:class:`VehicleEvidence` per vehicle in the decision. Hours and kilometres are exact decimals computed
+from whole microseconds and whole metres.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from functools import cached_property
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -25,7 +31,28 @@ class Exclusion(StrEnum):
     manual_mode = "manual_mode"  # not in autonomous mode
     section_not_applied = "section_not_applied"  # on a section the application does not ask for
     no_valid_notice = "no_valid_notice"  # not inside a valid road-test notice of that vehicle
+    implausible_speed = "implausible_speed"  # an average speed above evidence.max_average_speed_kmh
     overlap = "overlap"  # the part of a trip that overlaps an earlier trip of the same vehicle
+
+
+class TripMode(StrEnum):
+    autonomous = "autonomous"
+    manual = "manual"
+
+
+FASTEST_TRIPS_APART = 16
+"""Per vehicle, the speed classes (whole km/h) of this many fastest trips are kept apart; all its
+slower trips are in one class per bucket, labelled by the speed of the next fastest trip (see
+:class:`TripBucket`)."""
+
+
+def hours_of(us: int) -> Decimal:
+    """Hours to 0.0001 h, rounded down: a trip a fraction of a second short of 240 h is short."""
+    return (Decimal(us) / Decimal(3_600_000_000)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+
+
+def km_of(metres: int) -> Decimal:
+    return Decimal(metres) / Decimal(1000)
 
 
 class BadRowReason(StrEnum):
@@ -64,9 +91,41 @@ class ExcludedTotals(Totals):
     reason: Exclusion
 
 
-class VehicleEvidence(_M):
+class TripBucket(_M):
+    """The trips of one vehicle that share a section, a road-test notice, a mode and a speed class,
+    totalled by the reader. It decides nothing: the engine decides which buckets count.
+
+    Time and distance are in whole microseconds and metres. A vehicle's trips that overlap in time
+    are counted once across all its buckets: each moment is credited to one trip (the one at the
+    lowest rate), so ``us``/``m`` of a vehicle's buckets never cover a moment twice, and what the
+    other trips claim for that moment is ``overlap_us``/``overlap_m`` of their bucket.
+
+    ``max_kmh``: no trip of the bucket averaged more than this many km/h (rounded up to a whole km/h).
+    A vehicle's :data:`FASTEST_TRIPS_APART` fastest trips are classed by their own speed; all its
+    slower trips share the class of the next fastest trip (so a vehicle has about one bucket per
+    section, notice and mode, plus a few for its fastest trips). "A bucket counts when ``max_kmh``
+    is within the limit" is therefore exact unless more than that many of the vehicle's trips exceed
+    the limit; then it errs towards not counting (and EVD-05 reports the implausible trips anyway)."""
+
     vin: str
-    counted: Totals  # autonomous, on sections applied for, under a valid notice, overlaps once
+    section: str
+    notice: str | None = None  # the road-test notice of the history the trips ran inside; None: none
+    mode: TripMode
+    max_kmh: int
+    trips: int  # trips in the bucket
+    credited_trips: int  # of them, trips credited with some time (a zero-length trip when not overlapped)
+    us: int  # microseconds credited
+    m: int  # metres credited
+    overlap_trips: int = 0  # trips that started while an earlier trip of the vehicle was running
+    overlap_us: int = 0  # claimed beyond what is credited
+    overlap_m: int = 0
+
+
+class VehicleEvidence(_M):
+    """What the engine counted for one vehicle (in the decision's ``evidence_counted``)."""
+
+    vin: str
+    counted: Totals  # the buckets the pack counts (autonomous, sections applied for, under a notice, plausible), overlaps once
     by_section: list[SectionTotals]
     excluded: list[ExcludedTotals]
     overlapping_trips: int = 0  # trips that overlapped an earlier trip of the vehicle
@@ -87,12 +146,17 @@ BAD_ROWS_LISTED = 1000
 
 class EvidenceSummary(_M):
     files: list[EvidenceFile]
-    vehicles: list[VehicleEvidence]
+    buckets: list[TripBucket]  # by vehicle (in the order of the application), section, notice, mode, speed
     incidents: list[Incident]
     bad_rows: list[BadRow]  # the first BAD_ROWS_LISTED
     bad_row_counts: dict[str, int]  # every bad row, by reason
     lenient: bool
     has_trips: bool
 
-    def vehicle(self, vin: str) -> VehicleEvidence | None:
-        return next((v for v in self.vehicles if v.vin == vin), None)
+    @cached_property
+    def by_vin(self) -> dict[str, list[TripBucket]]:
+        """The buckets of each vehicle (not a field: built once, on first use)."""
+        out: dict[str, list[TripBucket]] = {}
+        for b in self.buckets:
+            out.setdefault(b.vin, []).append(b)
+        return out

@@ -3,7 +3,9 @@ recognition), PER-01/02 (validity of notices and plates).
 
 The entity's notice history from the pack's home province (``ctx.home``, ``pack.yaml``
 ``home_province``) comes from the application in a pre-check, and from the regulator's records when
-a submission is reviewed (``ctx.notice_entries()``: the store wins, issue #4).
+a submission is reviewed (``ctx.notice_entries()``: the store wins). Either way only notices issued on
+or before the as-of date are history (bounded once, in ``engine/core.py``); PER-01 warns about the
+ones left out.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import date
 
 from icv_permits.core.model.application import Notice, NoticeKind
 from icv_permits.core.engine.core import Ctx, check
+from icv_permits.core.engine.decision import Outcome
 from icv_permits.core.engine.dates import last_day_of
 
 
@@ -102,12 +105,17 @@ def latest_notice_end(start: date, pack_months: int) -> date:
     return last_day_of(start, pack_months)
 
 
-@check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history"), home=True)
+@check("PER-01", params=("notice.max_validity_months",), reasons=("notice_too_long", "no_history", "notice_in_future"), home=True)
 def per_01(ctx: Ctx):
     p = ctx.param("notice.max_validity_months")
     s = ctx.entity_subject()
+    future = ctx.future_notice_entries()
+    for where, n in future:  # always a warning: the applicant should see why the notice is not history
+        yield ctx.finding(Outcome.warned, s, "notice_in_future", field=f"{where}.issued", observed=n.issued, notice=n.number,
+                          as_of=ctx.as_of)
     if not ctx.notices:
-        yield ctx.na(s, "no_history")
+        if not future:
+            yield ctx.na(s, "no_history")
         return
     bad = []
     for where, n in ctx.notice_entries():

@@ -27,9 +27,9 @@ def _differences(declared: Notice, recorded: Notice) -> list[str]:
 def rec_01(ctx: Ctx):
     s = ctx.entity_subject()
     reg = ctx.registry
-    on_record = {n.number: n for n in reg.notices}
+    on_record = {n.number: n for n in reg.notices if n.issued <= ctx.as_of}
     found = []
-    for i, n in enumerate(ctx.app.notices):
+    for i, n in ctx.own_notices():
         if n.issuer_province is not ctx.home:
             continue
         rec = on_record.get(n.number)
