@@ -123,7 +123,7 @@ async def fill_step(pilot, app: ICVApp, target: dict) -> None:
     for _ in range(2):
         await fill_form(pilot, app, target)
         for part in F.step(screen.step_id).lists:
-            if not F.part_asked(part, target):
+            if not F.part_asked(part, target, app.pack()):
                 continue
             for i in range(len(F.items(part, target))):
                 await show_item(pilot, app, part, i)
