@@ -1,9 +1,10 @@
 """The guided application's table of fields (tui/fields.py) and the typed-text forms of values
 (tui/common.py), without running the app.
 
-F1 shows, for the focused field, the rules that judge it: the table must name them right. The
-test changes each field of the examples (removed, a yes/no flipped, a list emptied) and checks
-that the rules the table names are among the rules whose findings change."""
+F1 shows, for the focused field, the rules of the pack that declare it (``fields:`` in
+``rules.yaml``): the declarations must be right. The test changes each field of the examples
+(removed, a yes/no flipped, a list emptied) and checks that the rules F1 names for the example's
+activity include one whose findings change."""
 
 from __future__ import annotations
 
