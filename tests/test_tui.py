@@ -535,8 +535,8 @@ async def test_a_mode_whose_code_is_not_loaded_yet_shows_a_first_screen_at_once(
 
     app.push_screen = recording
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(100):
-            if type(app.screen).__name__ == "ApplicantScreen":
+        for _ in range(300):  # pushed, then drawn (ending the test between the two tore it down mid-mount)
+            if type(app.screen).__name__ == "ApplicantScreen" and app.screen.shown_signature:
                 break
             await pilot.pause(0.01)
         assert pushed == ["LoadingScreen", "ApplicantScreen"]

@@ -297,6 +297,8 @@ class ApplicantScreen(Screen):
                     break
 
     def show_findings(self) -> None:
+        if not self.shown_signature:
+            return  # not drawn yet: a check that ends before the screen is mounted; on_mount draws it
         lang = self.app.lang
         result, status = self.app.result, self.app.status
         summary = self.query_one("#summary", Static)
@@ -315,6 +317,8 @@ class ApplicantScreen(Screen):
     def refresh_problems(self) -> None:
         """After a whole-draft check: the problems under the fields shown (or, when the answers
         changed what is asked, the step redrawn)."""
+        if not self.shown_signature:
+            return  # not drawn yet (see show_findings)
         if self.asked_signature() != self.shown_signature:
             self.call_later(self._reshape)
             return
