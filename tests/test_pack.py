@@ -118,9 +118,11 @@ def test_anhui_override_replaces_only_citation_and_confidence(anhui, national):
 def test_every_overridden_rule_keeps_its_national_text(anhui, national):
     raw = {r["id"] for r in (pack_content("anhui-2025")[1]["rules"].values())}
     assert raw == set(anhui.rules)
-    for rid in set(national.rules) & set(anhui.rules):
-        assert anhui.rules[rid].title == national.rules[rid].title, rid
-        assert anhui.rules[rid].messages == national.rules[rid].messages, rid
+    national_raw = pack_content("national-2021")[1]["rules"]
+    anhui_raw = pack_content("anhui-2025")[1]["rules"]
+    for rid in set(national.rules) & set(anhui.rules):  # as written, before {home_province} is filled in
+        assert anhui_raw[rid]["title"] == national_raw[rid]["title"], rid
+        assert anhui_raw[rid].get("messages") == national_raw[rid].get("messages"), rid
 
 
 def test_activity_implication_is_declared_by_anhui(anhui, national):

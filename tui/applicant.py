@@ -139,7 +139,7 @@ class ApplicantScreen(Screen):
         step = F.step(self.step_id)
         widgets = []
         parts = {p.path: p for p in step.lists}
-        for header, spec, path in F.rows(step, draft, self.item_index):
+        for header, spec, path in F.rows(step, draft, self.app.pack(), self.item_index):
             if spec is None:
                 list_path, index = path.rsplit("[", 1)
                 i, total = int(index[:-1]), len(F.items(parts[list_path], draft))
@@ -159,7 +159,7 @@ class ApplicantScreen(Screen):
             widgets.append(line)
             self.problem_lines[path], self.problem_shown[path] = line, prob
         for part in step.lists:
-            if part.addable and F.part_asked(part, draft):
+            if part.addable and F.part_asked(part, draft, self.app.pack()):
                 widgets.append(Button(t(lang, "Add: {what}", what=t(lang, part.item_label, n="")).strip(),
                                       id=f"add-{self.part_wid(part.path)}", classes="add"))
         if not widgets:
@@ -199,7 +199,7 @@ class ApplicantScreen(Screen):
         draft, lang = self.app.draft, self.app.lang
         out = []
         for step in F.STEPS:
-            for header, spec, path in F.rows(step, draft):
+            for header, spec, path in F.rows(step, draft, self.app.pack()):
                 if spec is None:
                     continue
                 text = show_text(spec.kind, D.get_path(draft, path), lang)
@@ -294,8 +294,8 @@ class ApplicantScreen(Screen):
         """What the current step (or the review) asks for this draft: when an answer (the activity,
         a modifier) changes it, the form is redrawn after the pause in typing, not per keystroke."""
         if self.step_id == F.REVIEW:
-            return (F.REVIEW, tuple(path for _s in F.STEPS for _h, spec, path in F.rows(_s, self.app.draft) if spec))
-        return (self.step_id, tuple(path for _h, _s, path in F.rows(F.step(self.step_id), self.app.draft, self.item_index)))
+            return (F.REVIEW, tuple(path for _s in F.STEPS for _h, spec, path in F.rows(_s, self.app.draft, self.app.pack()) if spec))
+        return (self.step_id, tuple(path for _h, _s, path in F.rows(F.step(self.step_id), self.app.draft, self.app.pack(), self.item_index)))
 
     async def _reshape(self) -> None:
         """Redraw what is asked, keeping the focus on the same field."""
@@ -308,6 +308,8 @@ class ApplicantScreen(Screen):
                     break
 
     def show_findings(self) -> None:
+        if not self.shown_signature:
+            return  # not drawn yet: a check that ends before the screen is mounted; on_mount draws it
         lang = self.app.lang
         result, status = self.app.result, self.app.status
         summary = self.query_one("#summary", Static)
@@ -326,6 +328,8 @@ class ApplicantScreen(Screen):
     def refresh_problems(self) -> None:
         """After a whole-draft check: the problems under the fields shown (or, when the answers
         changed what is asked, the step redrawn)."""
+        if not self.shown_signature:
+            return  # not drawn yet (see show_findings)
         if self.asked_signature() != self.shown_signature:
             self.call_later(self._reshape)
             return
@@ -390,7 +394,7 @@ class ApplicantScreen(Screen):
     def current_parts(self) -> list[F.ListPart]:
         if self.step_id == F.REVIEW:
             return []
-        return [p for p in F.step(self.step_id).lists if F.part_asked(p, self.app.draft)]
+        return [p for p in F.step(self.step_id).lists if F.part_asked(p, self.app.draft, self.app.pack())]
 
     async def move_item(self, list_path: str, delta: int) -> None:
         """Show the previous or next item of a list, keeping the focus on the same field."""

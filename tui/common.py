@@ -410,7 +410,7 @@ def help_text(app, path: str | None) -> Text:
     if spec is not None:
         out.append(field_label(spec, lang) + f"  ({path})\n", style="bold")
         pack = app.pack()
-        for rid in spec.rules:
+        for rid in F.rules_for(path, app.draft, pack):
             rule = pack.rules.get(rid)
             if rule is None:
                 continue

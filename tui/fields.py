@@ -1,9 +1,10 @@
-"""The guided application as data: steps, their fields, and which activity needs which field.
+"""The guided application's presentation: steps, their fields, labels, kinds and examples.
 
 Each :class:`Field` names a path in the application document (relative to the list item for the
-fields of a list), how it is typed (``kind``), the activities that need it (``only``; empty: all),
-the modifier that must be on for it to be asked (``when``), the rules that judge it (shown by F1)
-and an example value. Nothing here judges a value: the model and the rule pack do.
+fields of a list), its label, how it is typed (``kind``) and an example value. Which fields an
+activity asks for, and which rules judge a field (shown by F1), is not kept here: it comes from the
+rule pack, from the ``fields:`` its rules declare (``icv_permits/core/pack_fields.py``). Nothing here
+judges a value: the model and the rule pack do.
 
 Kinds: ``text``, ``date``, ``int``, ``decimal``, ``bool`` (yes / no / not stated), ``enum``
 (``choices``), ``enums`` and ``texts`` (comma-separated lists; ``-`` for an empty list),
@@ -19,34 +20,33 @@ many vehicles an application has.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from icv_permits.core import pack_fields
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import (
-    Activity,
-    BusinessScope,
-    Contract,
-    DataItem,
-    Holder,
-    IncidentKind,
-    InsuranceKind,
-    Liability,
-    LicenceClass,
-    Material,
-    NoticeKind,
-    Province,
-    VehicleCategory,
-    VehicleType,
+    Activity, BusinessScope, Contract, DataItem, Holder, IncidentKind, InsuranceKind, LicenceClass, Liability, Material,
+    NoticeKind, Province, VehicleCategory, VehicleType,
 )
 
-RT, DA, DO = Activity.road_test.value, Activity.demonstration_application.value, Activity.demonstration_operation.value
-DEMO = frozenset({DA, DO})
-ONLY_RT = frozenset({RT})
+if TYPE_CHECKING:
+    from icv_permits.core.pack import Pack
 
 
-def activity_of(draft: dict) -> str | None:
-    """The draft's activity when it is a text (a list or mapping typed there asks the common fields)."""
-    activity = draft.get("activity")
-    return activity if isinstance(activity, str) else None
+def activity_of(draft: dict) -> Activity | None:
+    """The draft's activity (``None`` when not chosen or not one: then what every activity asks)."""
+    return pack_fields.activity_from(draft.get("activity"))
+
+
+def asked(draft: dict, pack: Pack) -> frozenset[str]:
+    """The paths (``[]`` for list items) the pack asks for this draft's activity and conditions."""
+    return pack_fields.asked_paths(pack, activity_of(draft), pack_fields.draft_conditions(draft))
+
+
+def rules_for(path: str, draft: dict, pack: Pack) -> tuple[str, ...]:
+    """The rules that judge a field, for F1: those of the pack declaring it that apply to the
+    draft's activity (every activity's, while none is chosen)."""
+    return pack_fields.rules_judging(pack, path, activity_of(draft))
 
 
 @dataclass(frozen=True)
@@ -55,21 +55,8 @@ class Field:
     label: str  # msgid, domain "tui"
     kind: str = "text"
     choices: tuple[str, ...] = ()
-    only: frozenset[str] = frozenset()
-    when: str | None = None  # a modifier that must be true
-    rules: tuple[str, ...] = ()
     example: str = ""
     personal: bool = False  # masked unless being edited
-
-    def asked(self, draft: dict) -> bool:
-        activity = activity_of(draft)
-        if self.only and activity not in self.only:
-            return False
-        if self.when:
-            mods = draft.get("modifiers") if isinstance(draft.get("modifiers"), dict) else {}
-            if mods.get(self.when) is not True:
-                return False
-        return True
 
 
 @dataclass(frozen=True)
@@ -80,7 +67,9 @@ class ListPart:
     item_label: str  # msgid with {n}
     fields: tuple[Field, ...]
     addable: bool = True
-    only: frozenset[str] = frozenset()
+
+    def field_paths(self) -> tuple[str, ...]:
+        return tuple(f"{self.path}[].{f.path}" for f in self.fields)
 
 
 @dataclass(frozen=True)
@@ -98,162 +87,148 @@ def _e(enum) -> tuple[str, ...]:
 B = "bool"
 
 
-def _material_rules(material: str) -> tuple[str, ...]:
-    """The rules listing a material: MAT-01 (road test), MAT-02 (demonstration application), MAT-03
-    (demonstration operation: the DA list plus the operating qualification and the fee scheme)."""
-    if material in ("operating_qualification", "fee_scheme"):
-        return ("MAT-03",)
-    if material in ("demonstration_plan_review", "carriage_statement", "road_test_records", "cybersecurity_assessment"):
-        return ("MAT-02", "MAT-03")
-    if material == "yrd_notice_and_plates":
-        return ("MAT-01", "YRD-01")
-    if material == "added_vehicle_explanation":
-        return ("ADD-01",)  # no materials list names it; ADD-01 asks for the necessity to be explained
-    return ("MAT-01", "MAT-02", "MAT-03") if material in ("basic_information", "insurance_proofs") else ("MAT-01",)
-
 STEPS: tuple[Step, ...] = (
     Step("activity", N_("Activity"), (
-        Field("activity", N_("Activity"), "enum", _e(Activity), rules=("SCO-01",), example="demonstration_application"),
+        Field("activity", N_("Activity"), "enum", _e(Activity), example="demonstration_application"),
         Field("application_id", N_("Application number"), example="AH-DA-2026-0107"),
         Field("application_date", N_("Application date"), "date", example="2026-11-20"),
-        Field("modifiers.highway", N_("Highway sections"), B, rules=("SCO-04",), example="no"),
-        Field("modifiers.night", N_("At night"), B, rules=("VEH-09",), example="yes"),
-        Field("modifiers.adding_vehicles", N_("Adding vehicles of a tested configuration"), B, only=DEMO, rules=("ADD-01",), example="no"),
-        Field("modifiers.yrd_recognition", N_("Yangtze River Delta mutual recognition"), B, rules=("YRD-01",), example="no"),
-        Field("modifiers.renewal", N_("Re-application on expiry"), B, rules=("PER-01",), example="no"),
+        Field("modifiers.highway", N_("Highway sections"), B, example="no"),
+        Field("modifiers.night", N_("At night"), B, example="yes"),
+        Field("modifiers.adding_vehicles", N_("Adding vehicles of a tested configuration"), B, example="no"),
+        Field("modifiers.yrd_recognition", N_("Yangtze River Delta mutual recognition"), B, example="no"),
+        Field("modifiers.renewal", N_("Re-application on expiry"), B, example="no"),
     )),
     Step("entity", N_("Entity"), (
         Field("entity.name", N_("Name"), example="合肥星途智行科技有限公司"),
-        Field("entity.credit_code", N_("Unified social credit code"), rules=("ENT-01",), example="91340100MA2RFGJQ5K"),
-        Field("entity.independent_legal_person", N_("Independent legal person"), B, rules=("ENT-01",), example="yes"),
-        Field("entity.registered_in_prc", N_("Registered in the PRC"), B, rules=("ENT-01",), example="yes"),
-        Field("entity.business_scopes", N_("Business scopes"), "enums", _e(BusinessScope), rules=("ENT-02",), example="icv_manufacturing, technology_rd"),
-        Field("entity.capabilities.test_evaluation_procedure", N_("Test and evaluation procedure"), B, rules=("ENT-03",), example="yes"),
-        Field("entity.capabilities.remote_monitoring", N_("Remote real-time monitoring"), B, rules=("ENT-04",), example="yes"),
-        Field("entity.capabilities.event_recording", N_("Event recording, analysis and reconstruction"), B, rules=("ENT-05",), example="yes"),
-        Field("entity.capabilities.cybersecurity", N_("Vehicle and platform cybersecurity"), B, rules=("ENT-06",), example="yes"),
+        Field("entity.credit_code", N_("Unified social credit code"), example="91340100MA2RFGJQ5K"),
+        Field("entity.independent_legal_person", N_("Independent legal person"), B, example="yes"),
+        Field("entity.registered_in_prc", N_("Registered in the PRC"), B, example="yes"),
+        Field("entity.business_scopes", N_("Business scopes"), "enums", _e(BusinessScope), example="icv_manufacturing, technology_rd"),
+        Field("entity.capabilities.test_evaluation_procedure", N_("Test and evaluation procedure"), B, example="yes"),
+        Field("entity.capabilities.remote_monitoring", N_("Remote real-time monitoring"), B, example="yes"),
+        Field("entity.capabilities.event_recording", N_("Event recording, analysis and reconstruction"), B, example="yes"),
+        Field("entity.capabilities.cybersecurity", N_("Vehicle and platform cybersecurity"), B, example="yes"),
         Field("entity.contact_phone", N_("Contact phone"), personal=True, example="13812345678"),
-        Field("entity.operating_qualification.holder", N_("Operating qualification held by"), "enum", _e(Holder), only=DEMO, rules=("ENT-08",), example="self"),
-        Field("entity.operating_qualification.permit_number", N_("Operating permit number"), only=DEMO, rules=("ENT-08",), example="皖交运管许可合字340100001号"),
-        Field("entity.operating_qualification.valid_until", N_("Operating permit valid until"), "date", only=DEMO, rules=("ENT-08",), example="2029-06-30"),
-        Field("entity.consortium.operating_services_agreement", N_("Consortium: operating services agreement"), B, only=DEMO, rules=("ENT-07",), example="yes"),
-        Field("entity.consortium.tort_liability_agreement", N_("Consortium: tort liability agreement"), B, only=DEMO, rules=("ENT-07",), example="yes"),
+        Field("entity.operating_qualification.holder", N_("Operating qualification held by"), "enum", _e(Holder), example="self"),
+        Field("entity.operating_qualification.permit_number", N_("Operating permit number"), example="皖交运管许可合字340100001号"),
+        Field("entity.operating_qualification.valid_until", N_("Operating permit valid until"), "date", example="2029-06-30"),
+        Field("entity.consortium.operating_services_agreement", N_("Consortium: operating services agreement"), B, example="yes"),
+        Field("entity.consortium.tort_liability_agreement", N_("Consortium: tort liability agreement"), B, example="yes"),
     ), lists=(ListPart("entity.consortium.members", N_("Consortium member {n}"), (
-        Field("name", N_("Name"), rules=("ENT-07",), example="合肥公交集团有限公司"),
-        Field("credit_code", N_("Unified social credit code"), rules=("ENT-07",), example="91340100148975315P"),
-        Field("operating_service_capability", N_("Can provide the operating services"), B, rules=("ENT-07",), example="yes"),
-    ), only=DEMO),)),
+        Field("name", N_("Name"), example="合肥公交集团有限公司"),
+        Field("credit_code", N_("Unified social credit code"), example="91340100148975315P"),
+        Field("operating_service_capability", N_("Can provide the operating services"), B, example="yes"),
+    )),)),
     Step("drivers", N_("Drivers"), lists=(ListPart("drivers", N_("Driver {n}"), (
         Field("ref", N_("Reference"), example="D1"),
         Field("name", N_("Name"), example="王磊"),
-        Field("id_number", N_("ID number"), personal=True, rules=("DRV-08",), example="340104199001011239"),
+        Field("id_number", N_("ID number"), personal=True, example="340104199001011239"),
         Field("phone", N_("Phone"), personal=True, example="13955512345"),
-        Field("contract", N_("Contract"), "enum", _e(Contract), rules=("DRV-01",), example="labour"),
-        Field("licence.classes", N_("Licence classes"), "enums", _e(LicenceClass), rules=("DRV-02",), example="C1"),
-        Field("licence.first_issued", N_("Licence first issued"), "date", rules=("DRV-02",), example="2012-06-18"),
-        Field("full_score_dates", N_("Dates of a 12-point full score"), "texts", rules=("DRV-03",), example="-"),
-        Field("serious_violations", N_("Traffic violations"), "violations", rules=("DRV-04",), example="2024-03-02 超速50%以上 serious"),
-        Field("drink_or_drug_record", N_("Drink or drug driving record"), B, rules=("DRV-05",), example="no"),
-        Field("accidents", N_("Accidents"), "accidents", rules=("DRV-06",), example="2023-05-01 minor; 2021-09-12 main injury"),
-        Field("training.certified", N_("Training certified"), B, rules=("DRV-07",), example="yes"),
-        Field("training.covers_plan", N_("Training covers the plan"), B, rules=("DRV-07",), example="yes"),
-        Field("training.covers_emergency", N_("Training covers emergencies"), B, rules=("DRV-07",), example="yes"),
-        Field("training.hours", N_("Training hours"), "decimal", rules=("DRV-07",), example="60"),
+        Field("contract", N_("Contract"), "enum", _e(Contract), example="labour"),
+        Field("licence.classes", N_("Licence classes"), "enums", _e(LicenceClass), example="C1"),
+        Field("licence.first_issued", N_("Licence first issued"), "date", example="2012-06-18"),
+        Field("full_score_dates", N_("Dates of a 12-point full score"), "texts", example="-"),
+        Field("serious_violations", N_("Traffic violations"), "violations", example="2024-03-02 超速50%以上 serious"),
+        Field("drink_or_drug_record", N_("Drink or drug driving record"), B, example="no"),
+        Field("accidents", N_("Accidents"), "accidents", example="2023-05-01 minor; 2021-09-12 main injury"),
+        Field("training.certified", N_("Training certified"), B, example="yes"),
+        Field("training.covers_plan", N_("Training covers the plan"), B, example="yes"),
+        Field("training.covers_emergency", N_("Training covers emergencies"), B, example="yes"),
+        Field("training.hours", N_("Training hours"), "decimal", example="60"),
     )),)),
     Step("vehicles", N_("Vehicles"), lists=(ListPart("vehicles", N_("Vehicle {n}"), (
-        Field("vin", N_("VIN"), rules=("VEH-10",), example="LSVAU218XN2183294"),
-        Field("category", N_("Category"), "enum", _e(VehicleCategory), rules=("VEH-01",), example="passenger"),
-        Field("vehicle_type", N_("Vehicle type"), "enum", _e(VehicleType), rules=("DRV-02",), example="small_car"),
+        Field("vin", N_("VIN"), example="LSVAU218XN2183294"),
+        Field("category", N_("Category"), "enum", _e(VehicleCategory), example="passenger"),
+        Field("vehicle_type", N_("Vehicle type"), "enum", _e(VehicleType), example="small_car"),
         Field("brand_model", N_("Brand and model"), example="星途 XT-R3 Robotaxi"),
-        Field("configuration", N_("Configuration"), rules=("ADD-01",), example="XT-R3-L4-2025A"),
-        Field("rated_seats", N_("Rated seats"), "int", rules=("OPS-03",), example="5"),
-        Field("approved_load_kg", N_("Approved load (kg)"), "int", rules=("OPS-03",), example="1495"),
-        Field("previously_registered", N_("Previously registered"), B, rules=("VEH-02",), example="no"),
-        Field("inspection.passed_except_durability", N_("Inspection passed (except durability)"), B, rules=("VEH-03",), example="yes"),
-        Field("modes.manual", N_("Manual mode"), B, rules=("VEH-04",), example="yes"),
-        Field("modes.autonomous", N_("Autonomous mode"), B, rules=("VEH-04",), example="yes"),
-        Field("modes.switch_prompt", N_("Mode switch with prompt"), B, rules=("VEH-04",), example="yes"),
-        Field("modes.instant_manual_takeover", N_("Instant manual takeover"), B, rules=("VEH-04",), example="yes"),
-        Field("data_recording.records_state", N_("Records the vehicle state"), B, rules=("VEH-05",), example="yes"),
-        Field("data_recording.online_monitoring", N_("Online monitoring"), B, rules=("VEH-05",), example="yes"),
-        Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", _e(DataItem), rules=("VEH-05",),
+        Field("configuration", N_("Configuration"), example="XT-R3-L4-2025A"),
+        Field("rated_seats", N_("Rated seats"), "int", example="5"),
+        Field("approved_load_kg", N_("Approved load (kg)"), "int", example="1495"),
+        Field("previously_registered", N_("Previously registered"), B, example="no"),
+        Field("inspection.passed_except_durability", N_("Inspection passed (except durability)"), B, example="yes"),
+        Field("modes.manual", N_("Manual mode"), B, example="yes"),
+        Field("modes.autonomous", N_("Autonomous mode"), B, example="yes"),
+        Field("modes.switch_prompt", N_("Mode switch with prompt"), B, example="yes"),
+        Field("modes.instant_manual_takeover", N_("Instant manual takeover"), B, example="yes"),
+        Field("data_recording.records_state", N_("Records the vehicle state"), B, example="yes"),
+        Field("data_recording.online_monitoring", N_("Online monitoring"), B, example="yes"),
+        Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", _e(DataItem),
               example="control_mode, position, motion_state, perception_response"),
-        Field("data_recording.pre_event_seconds", N_("Seconds kept before an event"), "decimal", rules=("VEH-06",), example="90"),
-        Field("data_recording.retention_months", N_("Months data are kept"), "decimal", rules=("VEH-06",), example="12"),
-        Field("test_zone.tested", N_("Tested in a test zone"), B, rules=("VEH-07",), example="yes"),
-        Field("test_zone.third_party_inspection_passed", N_("Third-party inspection passed"), B, rules=("VEH-07",), example="yes"),
-        Field("test_zone.report_number", N_("Test zone report number"), rules=("VEH-07",), example="AHTC-2025-0931"),
-        Field("body_marking", N_("Body marking"), rules=("VEH-08",), example="自动驾驶示范应用"),
-        Field("roof_sign_lamp", N_("Roof sign lamp"), B, rules=("VEH-09",), example="yes"),
-        Field("connected_remote_control", N_("Connected to a remote control platform"), B, rules=("MAT-02",), example="yes"),
+        Field("data_recording.pre_event_seconds", N_("Seconds kept before an event"), "decimal", example="90"),
+        Field("data_recording.retention_months", N_("Months data are kept"), "decimal", example="12"),
+        Field("test_zone.tested", N_("Tested in a test zone"), B, example="yes"),
+        Field("test_zone.third_party_inspection_passed", N_("Third-party inspection passed"), B, example="yes"),
+        Field("test_zone.report_number", N_("Test zone report number"), example="AHTC-2025-0931"),
+        Field("body_marking", N_("Body marking"), example="自动驾驶示范应用"),
+        Field("roof_sign_lamp", N_("Roof sign lamp"), B, example="yes"),
+        Field("connected_remote_control", N_("Connected to a remote control platform"), B, example="yes"),
         Field("drivers", N_("Drivers (refs)"), "texts", example="D1, D2"),
     )),)),
     Step("evidence", N_("Evidence"), (
-        Field("evidence.trips", N_("Trip log files"), "texts", rules=("EVD-01", "EVD-05"), example="evidence/trips.csv"),
-        Field("evidence.incidents", N_("Incident record files"), "texts", rules=("EVD-02", "EVD-03"), example="evidence/incidents.csv"),
+        Field("evidence.trips", N_("Trip log files"), "texts", example="evidence/trips.csv"),
+        Field("evidence.incidents", N_("Incident record files"), "texts", example="evidence/incidents.csv"),
     ), lists=(
         ListPart("vehicles", N_("Vehicle {n}"), (
-            Field("prior_testing", N_("Prior testing (section hours km y/n; …)"), "prior", rules=("EVD-01", "EVD-04", "EVD-05"),
+            Field("prior_testing", N_("Prior testing (section hours km y/n; …)"), "prior",
                   example="HF-GX-001 180.5 820.4 y; HF-BH-A01 75 310.2 y"),
         ), addable=False),
         ListPart("notices", N_("Earlier notice {n}"), (
-            Field("number", N_("Notice number"), rules=("DOP-01",), example="皖智网测〔2025〕012号"),
-            Field("kind", N_("Kind"), "enum", _e(NoticeKind), rules=("DOP-01",), example="road_test"),
-            Field("issuer_province", N_("Issuing province"), "enum", _e(Province), when="yrd_recognition", rules=("YRD-01",), example="jiangsu"),
+            Field("number", N_("Notice number"), example="皖智网测〔2025〕012号"),
+            Field("kind", N_("Kind"), "enum", _e(NoticeKind), example="road_test"),
+            Field("issuer_province", N_("Issuing province"), "enum", _e(Province), example="jiangsu"),
             Field("issued", N_("Issued"), "date", example="2025-06-10"),
-            Field("valid_until", N_("Valid until"), "date", rules=("PER-01",), example="2026-12-09"),
-            Field("vins", N_("VINs"), "texts", rules=("EVD-01", "EVD-04"), example="LSVAU218XN2183294"),
-            Field("configurations", N_("Configurations"), "texts", rules=("ADD-01",), example="XT-R3-L4-2025A"),
-            Field("sections", N_("Sections"), "texts", rules=("EVD-01",), example="HF-GX-001"),
-            Field("plates_valid_until", N_("Plates valid until"), "date", rules=("PER-02",), example="2026-12-09"),
+            Field("valid_from", N_("In force from (when later than issued)"), "date", example="2025-06-15"),
+            Field("valid_until", N_("Valid until"), "date", example="2026-12-09"),
+            Field("vins", N_("VINs"), "texts", example="LSVAU218XN2183294"),
+            Field("configurations", N_("Configurations"), "texts", example="XT-R3-L4-2025A"),
+            Field("sections", N_("Sections"), "texts", example="HF-GX-001"),
+            Field("plates_issued", N_("Plates issued"), "date", example="2025-06-10"),
+            Field("plates_valid_until", N_("Plates valid until"), "date", example="2026-12-09"),
         )),
         ListPart("incidents", N_("Incident {n}"), (
-            Field("kind", N_("Kind"), "enum", _e(IncidentKind), rules=("EVD-02", "EVD-03"), example="violation"),
-            Field("date", N_("Date"), "date", rules=("EVD-02", "EVD-03"), example="2026-03-14"),
-            Field("vin", N_("VIN"), rules=("EVD-02", "EVD-03"), example="LSVAU218XN2183294"),
+            Field("kind", N_("Kind"), "enum", _e(IncidentKind), example="violation"),
+            Field("date", N_("Date"), "date", example="2026-03-14"),
+            Field("vin", N_("VIN"), example="LSVAU218XN2183294"),
             Field("section", N_("Section"), example="HF-GX-001"),
-            Field("liability", N_("Liability (accidents)"), "enum", _e(Liability), rules=("EVD-03",), example="none"),
+            Field("liability", N_("Liability (accidents)"), "enum", _e(Liability), example="none"),
             Field("police_reference", N_("Police reference"), example="合公交认字〔2026〕0312号"),
-            Field("during_road_test", N_("During the road test"), B, rules=("EVD-02", "EVD-03"), example="yes"),
+            Field("during_road_test", N_("During the road test"), B, example="yes"),
             Field("description", N_("Description"), example="占用公交车道"),
         )),
     )),
     Step("scope", N_("Sections and period"), (
-        Field("sections", N_("Sections"), "texts", rules=("SCO-01",), example="HF-GX-001, HF-BH-A01"),
-        Field("period.start", N_("Period start"), "date", rules=("SCO-02",), example="2026-12-01"),
-        Field("period.end", N_("Period end"), "date", rules=("SCO-02",), example="2027-11-30"),
+        Field("sections", N_("Sections"), "texts", example="HF-GX-001, HF-BH-A01"),
+        Field("period.start", N_("Period start"), "date", example="2026-12-01"),
+        Field("period.end", N_("Period end"), "date", example="2027-11-30"),
     )),
     Step("plan", N_("Plan"), (
-        Field("operations.carries_passengers", N_("Carries passengers"), B, rules=("OPS-02", "OPS-03", "INS-03"), example="yes"),
-        Field("operations.carries_goods", N_("Carries goods"), B, rules=("OPS-02", "OPS-03"), example="no"),
-        Field("operations.passengers_are_test_staff_only", N_("Only test staff on board"), B, only=ONLY_RT, rules=("OPS-02",), example="yes"),
-        Field("operations.goods_are_ballast_only", N_("Only ballast carried"), B, only=ONLY_RT, rules=("OPS-02",), example="yes"),
-        Field("operations.max_people_per_vehicle", N_("Most people per vehicle"), "int", rules=("OPS-03",), example="4"),
-        Field("operations.max_load_kg_per_vehicle", N_("Most load per vehicle (kg)"), "int", rules=("OPS-03",), example="800"),
-        Field("operations.dangerous_goods", N_("Dangerous goods"), B, rules=("OPS-04",), example="no"),
-        Field("operations.unlicensed_transport_business", N_("Unlicensed transport business"), B, rules=("OPS-04",), example="no"),
-        Field("operations.brake_tests_on_public_roads", N_("Brake tests on public roads"), B, rules=("OPS-01",), example="no"),
-        Field("operations.risk_notice_to_riders", N_("Riders told of the risks"), B, only=DEMO, rules=("OPS-05",), example="yes"),
-        Field("operations.autonomous_only_on_declared_sections", N_("Autonomous only on the sections applied for"), B, rules=("OPS-06",), example="yes"),
-        Field("operations.fee_charged", N_("Fees charged"), B, only=DEMO, rules=("MAT-03",), example="no"),
-        Field("adding.original_notice", N_("Original notice (adding vehicles)"), when="adding_vehicles", rules=("ADD-01",), example="皖智网示〔2026〕003号"),
-        Field("adding.necessity_explained", N_("Necessity explained"), B, when="adding_vehicles", rules=("ADD-01",), example="yes"),
+        Field("operations.carries_passengers", N_("Carries passengers"), B, example="yes"),
+        Field("operations.carries_goods", N_("Carries goods"), B, example="no"),
+        Field("operations.passengers_are_test_staff_only", N_("Only test staff on board"), B, example="yes"),
+        Field("operations.goods_are_ballast_only", N_("Only ballast carried"), B, example="yes"),
+        Field("operations.max_people_per_vehicle", N_("Most people per vehicle"), "int", example="4"),
+        Field("operations.max_load_kg_per_vehicle", N_("Most load per vehicle (kg)"), "int", example="800"),
+        Field("operations.dangerous_goods", N_("Dangerous goods"), B, example="no"),
+        Field("operations.unlicensed_transport_business", N_("Unlicensed transport business"), B, example="no"),
+        Field("operations.brake_tests_on_public_roads", N_("Brake tests on public roads"), B, example="no"),
+        Field("operations.risk_notice_to_riders", N_("Riders told of the risks"), B, example="yes"),
+        Field("operations.autonomous_only_on_declared_sections", N_("Autonomous only on the sections applied for"), B, example="yes"),
+        Field("operations.fee_charged", N_("Fees charged"), B, example="no"),
+        Field("adding.original_notice", N_("Original notice (adding vehicles)"), example="皖智网示〔2026〕003号"),
+        Field("adding.necessity_explained", N_("Necessity explained"), B, example="yes"),
     )),
     Step("insurance", N_("Insurance"), lists=(ListPart("insurance", N_("Policy {n}"), (
-        Field("kind", N_("Kind"), "enum", _e(InsuranceKind), rules=("INS-01",), example="liability"),
+        Field("kind", N_("Kind"), "enum", _e(InsuranceKind), example="liability"),
         Field("number", N_("Policy number"), example="PZAA2026340100077"),
         Field("insurer", N_("Insurer"), example="中国人保"),
-        Field("vins", N_("VINs"), "texts", rules=("INS-01",), example="LSVAU218XN2183294"),
-        Field("amount_yuan", N_("Amount (yuan)"), "int", rules=("INS-02",), example="5000000"),
-        Field("per_seat_yuan", N_("Per seat (yuan)"), "int", rules=("INS-03",), example="100000"),
-        Field("valid_from", N_("Valid from"), "date", rules=("INS-01",), example="2026-12-01"),
-        Field("valid_to", N_("Valid to"), "date", rules=("INS-01",), example="2027-11-30"),
+        Field("vins", N_("VINs"), "texts", example="LSVAU218XN2183294"),
+        Field("amount_yuan", N_("Amount (yuan)"), "int", example="5000000"),
+        Field("per_seat_yuan", N_("Per seat (yuan)"), "int", example="100000"),
+        Field("valid_from", N_("Valid from"), "date", example="2026-12-01"),
+        Field("valid_to", N_("Valid to"), "date", example="2027-11-30"),
     )),)),
     Step("materials", N_("Materials"), tuple(
-        Field(f"materials.{m.value}", f"material:{m.value}", B, rules=_material_rules(m.value), example="yes",
-              only=DEMO if m.value in ("demonstration_plan_review", "carriage_statement", "operating_qualification", "fee_scheme") else frozenset(),
-              when={"yrd_notice_and_plates": "yrd_recognition", "added_vehicle_explanation": "adding_vehicles"}.get(m.value))
-        for m in Material
+        Field(f"materials.{m.value}", f"material:{m.value}", B, example="yes") for m in Material
     )),
 )
 
@@ -292,20 +267,24 @@ def items(part: ListPart, draft: dict) -> list:
     return cur if isinstance(cur, list) else []
 
 
-def part_asked(part: ListPart, draft: dict) -> bool:
-    return not part.only or activity_of(draft) in part.only
+def part_asked(part: ListPart, draft: dict, pack: Pack) -> bool:
+    """Whether any field of a list's items is asked for this draft."""
+    wanted = asked(draft, pack)
+    return any(p in wanted for p in part.field_paths())
 
 
-def rows(step_: Step, draft: dict, selected: dict[str, int] | None = None) -> list[tuple[str | None, Field | None, str]]:
+def rows(step_: Step, draft: dict, pack: Pack, selected: dict[str, int] | None = None) -> list[tuple[str | None, Field | None, str]]:
     """The rows of a step for this draft: ``(header, None, item path)`` before each list item and
-    ``(None, field, absolute path)`` for each field asked. With ``selected`` (list path → index),
-    only the selected item of each list is shown (the form); without it, every item (the review)."""
+    ``(None, field, absolute path)`` for each field the pack asks. With ``selected`` (list path →
+    index), only the selected item of each list is shown (the form); without it, every item (the
+    review)."""
+    wanted = asked(draft, pack)
     out: list[tuple[str | None, Field | None, str]] = []
     for f in step_.fields:
-        if f.asked(draft):
+        if f.path in wanted:
             out.append((None, f, f.path))
     for part in step_.lists:
-        if not part_asked(part, draft):
+        if not any(p in wanted for p in part.field_paths()):
             continue
         n = len(items(part, draft))
         shown = range(n)
@@ -313,17 +292,15 @@ def rows(step_: Step, draft: dict, selected: dict[str, int] | None = None) -> li
             shown = [max(0, min(selected.get(part.path, 0), n - 1))]
         for i in shown:
             out.append((part.item_label, None, f"{part.path}[{i}]"))
-            for f in part.fields:
-                if f.asked(draft):
+            for f, generic in zip(part.fields, part.field_paths(), strict=True):
+                if generic in wanted:
                     out.append((None, f, f"{part.path}[{i}].{f.path}"))
     return out
 
 
 def field_for(path: str) -> Field | None:
     """The field spec of an absolute path (list indices ignored)."""
-    import re
-
-    generic = re.sub(r"\[\d+\]", "[]", path)
+    generic = pack_fields.generic(path)
     for s in STEPS:
         for f in s.fields:
             if f.path == generic:

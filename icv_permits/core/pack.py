@@ -107,6 +107,7 @@ class RuleDef(_M):
     subject: Subject
     enabled: bool = True
     params: list[str] = []
+    fields: list[str] = []  # the application fields it judges (``vehicles[].roof_sign_lamp``); see pack_fields.py
     messages: dict[str, Text] = {}
     remedy: Text
     remedies: dict[str, Text] = {}  # a remedy for one reason code, where it differs from ``remedy``

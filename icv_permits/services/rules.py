@@ -15,6 +15,7 @@ from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
 from icv_permits.core.model.application import Material
 from icv_permits.core.pack import CONDITIONS, OFFICE_PARAMETERS, Pack, Text
+from icv_permits.core.pack_fields import path_exists
 
 
 @dataclass(frozen=True, order=True)
@@ -69,6 +70,15 @@ def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintP
         for cond in (*rule.applies_to.requires, *rule.applies_to.unless):
             if cond not in CONDITIONS:
                 out.append(P(rid, f"applies_to names unknown condition {cond!r} (known: {', '.join(sorted(CONDITIONS))})"))
+        for path in rule.fields:
+            if not path_exists(path):
+                out.append(P(rid, f"fields names {path!r}, which is not a field of the application (e.g. vehicles[].vin)"))
+        for name in rule.params:
+            param = pack.parameters.get(name)
+            if name.startswith("materials.") and param is not None:
+                listed = {m for v in param.values for m in (*v.value.get("always", []), *(x for ms in v.value.get("when", {}).values() for x in ms))}
+                for m in sorted(listed - {p.removeprefix("materials.") for p in rule.fields}):
+                    out.append(P(rid, f"parameter {name} lists material {m!r} but fields does not name materials.{m}"))
     for reason, text in pack.common_messages.items():
         out += _text_pair(f"common_messages.{reason}", text)
     if all_rule_ids is not None:
