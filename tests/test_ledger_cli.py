@@ -32,7 +32,7 @@ from icv_permits.adapters.store import tables as T
 from icv_permits.core.i18n import t
 from icv_permits.core.model.ids import mask_id_number
 from icv_permits.present.audit import MASKING
-from icv_permits.present.office import ACTIONS
+from icv_permits.core.labels import ACTIONS
 from icv_permits.present.report import VERDICTS
 from icv_permits.services import audit as ledger
 from icv_permits.services import office as W

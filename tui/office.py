@@ -13,6 +13,8 @@ from icv_permits.core.engine.decision import Decision
 from icv_permits.core.errors import InputError
 from icv_permits.core.i18n import N_
 from icv_permits.core.i18n import t as report_t
+from icv_permits.core.labels import RECORD_KINDS, STATES
+from icv_permits.core.labels import label as code_label
 from icv_permits.present import audit as A
 from icv_permits.present import office as RS
 from icv_permits.present.report import VERDICTS
@@ -21,7 +23,6 @@ from icv_permits.services import drafts as D
 from icv_permits.services import office as workflow
 from tui.common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
 
-STATES = {"under_review": N_("under review"), "returned": N_("returned"), "approved": N_("approved"), "rejected": N_("rejected")}
 
 
 def _verdict(lang: str, v: str | None) -> str:
@@ -102,7 +103,7 @@ class RegulatorScreen(Screen):
         try:
             self.views = workflow.queue(store)
             for v in self.views:
-                table.add_row(str(v.id), t(lang, STATES.get(v.state, v.state)), _verdict(lang, v.verdict), v.entity_name,
+                table.add_row(str(v.id), report_t(lang, code_label(STATES, v.state)), _verdict(lang, v.verdict), v.entity_name,
                               str(v.vehicles), RS.local(v.updated_at)[:10], key=str(v.id))
             self.notice_rows = workflow.list_notices(store, clock=self.app.clock, expiring_within_days=30)
             for n in self.notice_rows:
@@ -131,7 +132,7 @@ class RegulatorScreen(Screen):
             return
         self.selected, self.revision, self.selected_code = sub_id, view.revision, view.credit_code
         head = Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
-                       state=t(lang, STATES.get(view.state, view.state)), entity=view.entity_name) + "\n", style="bold")
+                       state=report_t(lang, code_label(STATES, view.state)), entity=view.entity_name) + "\n", style="bold")
         head.append(D.to_yaml(doc))
         self.query_one("#application", Static).update(head)
         if decision is not None:
@@ -161,7 +162,7 @@ class RegulatorScreen(Screen):
         except InputError as exc:
             out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
             return
-        msg = t(lang, "Submission {id}: {state}", id=res.submission.id, state=t(lang, STATES.get(res.submission.state, res.submission.state)))
+        msg = t(lang, "Submission {id}: {state}", id=res.submission.id, state=report_t(lang, code_label(STATES, res.submission.state)))
         if res.notice:
             msg += " · " + t(lang, "notice {number} valid {start} – {end}", number=res.notice["number"], start=res.notice["valid_from"],
                               end=res.notice["valid_until"])
@@ -302,7 +303,7 @@ class AuditorScreen(Screen):
         self.marked &= {r.seq for r in self.records}
         for r in self.records:
             style = "bold white on red" if r.seq == broken else ""
-            cells = [("● " if r.seq in self.marked else "") + str(r.seq), report_t(lang, A.KIND.get(r.kind, r.kind)),
+            cells = [("● " if r.seq in self.marked else "") + str(r.seq), report_t(lang, code_label(RECORD_KINDS, r.kind)),
                      str(r.body.get("submission_id", "—")), A.summary(r, lang), r.decision_id[:8]]
             table.add_row(*[Text(c, style=style) for c in cells], key=str(r.seq))
         if self.records:

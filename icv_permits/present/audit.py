@@ -5,16 +5,11 @@ from __future__ import annotations
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_, t
 from icv_permits.core.pack import Pack
-from icv_permits.present.office import ACTIONS, _state, local, table
+from icv_permits.core.labels import ACTIONS, RECORD_KINDS
+from icv_permits.present.office import _state, local, table
 from icv_permits.present.report import VERDICTS, render_text
 from icv_permits.services.audit import Record, ReplayResult, VerifyReport
 
-KIND = {
-    "engine_decision": N_("engine decision"),
-    "submission": N_("submission"),
-    "review": N_("regulator's decision"),
-    "plates_renewed": N_("plates renewed"),
-}
 PURPOSE = {"submit": N_("on submission"), "decide": N_("re-run to decide")}
 MASKING = {"stand_in": N_("stand-in number, same check result"), "kept_invalid": N_("masked, kept invalid"), "mask": N_("masked")}
 PROBLEM = {
@@ -52,7 +47,7 @@ def log_table(records: list[Record], lang: str) -> str:
         return t(lang, N_("The log is empty.")) + "\n"
     headers = [t(lang, N_("Seq")), t(lang, N_("Recorded")), t(lang, N_("Kind")), t(lang, N_("Actor")), t(lang, N_("Submission")),
                t(lang, N_("What")), t(lang, N_("Decision ID"))]
-    rows = [[str(r.seq), local(r.recorded_at), t(lang, KIND.get(r.kind, r.kind)),
+    rows = [[str(r.seq), local(r.recorded_at), t(lang, RECORD_KINDS.get(r.kind, r.kind)),
              f"{r.actor}/{r.body.get('claimed_actor', '')}", str(r.body.get("submission_id", "—")), summary(r, lang), r.decision_id[:8]]
             for r in records]
     return table(headers, rows)
@@ -96,7 +91,7 @@ def _short(v: dict | None) -> str:
 
 def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str) -> str:
     body = rec.body
-    out = [t(lang, N_("Log record {seq} · {kind} · decision ID {id}"), seq=rec.seq, kind=t(lang, KIND.get(rec.kind, rec.kind)), id=rec.decision_id),
+    out = [t(lang, N_("Log record {seq} · {kind} · decision ID {id}"), seq=rec.seq, kind=t(lang, RECORD_KINDS.get(rec.kind, rec.kind)), id=rec.decision_id),
            t(lang, N_("Recorded {when} (UTC {utc}) by {actor} (as {claimed})"), when=local(rec.recorded_at), utc=rec.recorded_at,
              actor=rec.actor, claimed=body.get("claimed_actor", "—")),
            t(lang, N_("Hash {hash}; previous {prev}"), hash=rec.hash, prev=rec.prev_hash)]

@@ -13,18 +13,11 @@ import pendulum
 
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_, t
+from icv_permits.core.labels import ACTIONS, ACTIVITIES, NOTICE_STATUSES, STATES
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import Pack
 from icv_permits.present.report import VERDICTS, cells, render_text
-from icv_permits.services.office import NOTICE_STATUS_TEXT as NOTICE_STATUS  # noqa: E402  (msgids shared with the input domain)
-from icv_permits.services.office import STATE_TEXT as STATES  # noqa: E402
 
-ACTIONS = {"approve": N_("approve"), "return": N_("return for correction"), "reject": N_("reject")}
-KINDS = {
-    "road_test": N_("road test"),
-    "demonstration_application": N_("demonstration application"),
-    "demonstration_operation": N_("demonstration operation"),
-}
 
 
 def local(ts: str | None) -> str:
@@ -72,14 +65,14 @@ def queue(views: list, lang: str) -> str:
         return t(lang, N_("No submissions in this state.")) + "\n"
     headers = [t(lang, N_("ID")), t(lang, N_("Rev.")), t(lang, N_("State")), t(lang, N_("Activity")), t(lang, N_("Entity")),
                t(lang, N_("Vehicles")), t(lang, N_("Engine")), t(lang, N_("Updated"))]
-    rows = [[str(v.id), str(v.revision), _state(lang, v.state), t(lang, KINDS.get(v.activity, v.activity)),
+    rows = [[str(v.id), str(v.revision), _state(lang, v.state), t(lang, ACTIVITIES.get(v.activity, v.activity)),
              f"{v.entity_name} {v.credit_code}", str(v.vehicles), _verdict(lang, v.verdict), local(v.updated_at)] for v in views]
     return table(headers, rows)
 
 
 def submission(view, decision: Decision | None, pack: Pack | None, lang: str, verbose: bool = False) -> str:
     out = [t(lang, N_("Submission {id} · {entity} ({code}) · {activity}"), id=view.id, entity=view.entity_name,
-             code=view.credit_code, activity=t(lang, KINDS.get(view.activity, view.activity))),
+             code=view.credit_code, activity=t(lang, ACTIVITIES.get(view.activity, view.activity))),
            t(lang, N_("State: {state} · revision {revision} · version {version} · applicant's reference {ref}"),
              state=_state(lang, view.state), revision=view.revision, version=view.version, ref=view.application_id or "—"), ""]
     out.append(t(lang, N_("Versions")))
@@ -126,7 +119,7 @@ def decided(result, lang: str) -> str:
 
 def notice_block(n: dict, lang: str) -> str:
     out = [t(lang, N_("Notice {number} ({kind}, {status}): issued {issued}, valid {start} – {end}"), number=n["number"],
-             kind=t(lang, KINDS.get(n["kind"], n["kind"])), status=t(lang, NOTICE_STATUS.get(n["status"], n["status"])), issued=n["issued"], start=n["valid_from"], end=n["valid_until"])]
+             kind=t(lang, ACTIVITIES.get(n["kind"], n["kind"])), status=t(lang, NOTICE_STATUSES.get(n["status"], n["status"])), issued=n["issued"], start=n["valid_from"], end=n["valid_until"])]
     out.append("  " + t(lang, N_("Sections: {sections}"), sections=", ".join(n["sections"])))
     for pl in n["plates"]:
         extra = "  " + t(lang, N_("(renewal)")) if pl.get("renews") else ""
@@ -140,7 +133,7 @@ def notices(rows: list[dict], lang: str) -> str:
         return t(lang, N_("No notices match.")) + "\n"
     headers = [t(lang, N_("Notice")), t(lang, N_("Kind")), t(lang, N_("Entity")), t(lang, N_("Valid")), t(lang, N_("Days left")),
                t(lang, N_("Plates until")), t(lang, N_("Vehicles"))]
-    body = [[n["number"], t(lang, KINDS.get(n["kind"], n["kind"])), f"{n['entity_name']} {n['credit_code']}",
+    body = [[n["number"], t(lang, ACTIVITIES.get(n["kind"], n["kind"])), f"{n['entity_name']} {n['credit_code']}",
              f"{n['valid_from']} – {n['valid_until']}", str(n["days_left"]), n.get("plates_run_until") or "—", str(len(n["vins"]))] for n in rows]
     return table(headers, body)
 
@@ -160,7 +153,7 @@ def entity(data: dict, lang: str) -> str:
     out.append("")
     out.append(t(lang, N_("Submissions")))
     for s in data["submissions"]:
-        out.append(f"  {s['id']}  {_state(lang, s['state'])}  {t(lang, KINDS.get(s['activity'], s['activity']))}  v{s['version']}  "
+        out.append(f"  {s['id']}  {_state(lang, s['state'])}  {t(lang, ACTIVITIES.get(s['activity'], s['activity']))}  v{s['version']}  "
                    f"{_verdict(lang, s['verdict'])}  {local(s['updated_at'])}")
     out.append(t(lang, N_("Notices")))
     for n in data["notices"]:

@@ -33,6 +33,7 @@ from icv_permits.core.engine.dates import last_day_of
 from icv_permits.core.engine.decision import Decision, Outcome, Verdict
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
+from icv_permits.core.labels import NOTICE_STATUSES, STATES, VERDICT_WORDS
 from icv_permits.adapters.documents import read_document
 from icv_permits.core.model.application import Activity, Application, NoticeKind, Province
 from icv_permits.core.model.application import Notice as NoticeModel
@@ -58,14 +59,6 @@ NOTICE_KIND = {
 }
 
 # words used as ``*_text`` parameters of problems (translated when shown)
-STATE_TEXT = {
-    "under_review": N_("under review"),
-    "returned": N_("returned for correction"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-}
-NOTICE_STATUS_TEXT = {"active": N_("issued"), "superseded": N_("superseded"), "revoked": N_("revoked")}
-VERDICT_TEXT = {"compliant": N_("compliant"), "non_compliant": N_("non-compliant"), "incomplete": N_("incomplete")}
 
 # the states a decision can leave, and where each action leads
 TRANSITIONS = {
@@ -388,7 +381,7 @@ def _target_submission(s: Session, app: Application, entity: T.Entity, resubmits
             raise Conflict([Problem(str(path), N_("submission {id} belongs to another entity; a correction must come from the same entity"), {"id": resubmits}, "other_entity")])
         if sub.state != T.State.returned.value:
             raise Conflict([Problem(str(path), N_("submission {id} is {state_text}; only a returned submission takes a corrected version"),
-                                    {"id": resubmits, "state_text": STATE_TEXT[sub.state]}, "not_returned")])
+                                    {"id": resubmits, "state_text": STATES[sub.state]}, "not_returned")])
         return sub, False
     if app.application_id:
         rows = s.exec(select(T.Submission).where(T.Submission.entity_id == entity.id, T.Submission.application_id == app.application_id)
@@ -451,7 +444,7 @@ def decide(
         to_state = TRANSITIONS.get((T.State(sub.state), action))
         if to_state is None:
             raise Conflict([Problem(str(sub_id), N_("submission {id} is {state_text}; only a submission under review can be approved, returned or rejected"),
-                                    {"id": sub_id, "state_text": STATE_TEXT[sub.state]}, "illegal_transition")])
+                                    {"id": sub_id, "state_text": STATES[sub.state]}, "illegal_transition")])
         version = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub.id,
                                                            T.SubmissionVersion.number == sub.current_version)).scalars().one()
         app = Application.model_validate_json(version.document)
@@ -465,7 +458,7 @@ def decide(
         if reason is None and (against or action is not T.Action.approve):
             msg = (N_("the engine finds this submission {verdict_text}: deciding against it needs a written reason (--reason)") if against
                    else N_("returning or rejecting needs a written reason for the applicant (--reason)"))
-            raise InputError([Problem("--reason", msg, {"verdict_text": VERDICT_TEXT[verdict.value]}, "reason_required")])
+            raise InputError([Problem("--reason", msg, {"verdict_text": VERDICT_WORDS[verdict.value]}, "reason_required")])
         run = _run(version.id, now, actor, "decide", today, p, decision)
         s.add(run)
         s.flush()
@@ -644,7 +637,7 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
             raise NotFound([Problem(notice_number, N_("no notice with this number"), {}, "no_notice")])
         if n.status not in (T.NoticeStatus.active.value, T.NoticeStatus.superseded.value) or n.valid_until < today:
             raise Conflict([Problem(n.number, N_("notice {number} is no longer in force ({status_text}, valid until {until}): the entity re-applies instead"),
-                                    {"number": n.number, "status_text": NOTICE_STATUS_TEXT[n.status], "until": n.valid_until.isoformat()}, "notice_not_active")])
+                                    {"number": n.number, "status_text": NOTICE_STATUSES[n.status], "until": n.valid_until.isoformat()}, "notice_not_active")])
         q = select(T.Plate, T.Vehicle.vin).join(T.Vehicle, T.Vehicle.id == T.Plate.vehicle_id).where(T.Plate.notice_id == n.id)
         if vin:
             q = q.where(T.Vehicle.vin == normalize_identifier(vin))
