@@ -42,9 +42,9 @@ D = _Lazy("icv_permits.services.drafts")
 
 
 def load_pack(pack_id: str):
-    from icv_permits.adapters.packs import load_pack as _load
+    from icv_permits.services.packs import load
 
-    return _load(pack_id)
+    return load(pack_id)
 
 
 def check_application(*args, **kwargs):
@@ -53,7 +53,7 @@ def check_application(*args, **kwargs):
     return _check(*args, **kwargs)
 
 if TYPE_CHECKING:  # annotations only: the first screen imports neither
-    from icv_permits.adapters.clock import Clock
+    from icv_permits.services.clock import Clock
     from icv_permits.core.pack import Pack
 
 from tui.common import (
@@ -163,7 +163,7 @@ class ICVApp(App):
         super().__init__()
         self.lang = lang if lang in ("zh", "en") else "zh"
         if clock is None:
-            from icv_permits.adapters.clock import SystemClock
+            from icv_permits.services.clock import SystemClock
 
             clock = SystemClock()
         self.clock = clock
@@ -205,7 +205,7 @@ class ICVApp(App):
 
     def open_store(self):
         if self._store is None:
-            from icv_permits.adapters.store.db import open_store
+            from icv_permits.services.database import open_store
 
             self._store = open_store(self.store_url)
         return self._store

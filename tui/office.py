@@ -376,26 +376,13 @@ class AuditorScreen(Screen):
             self._out(t(lang, "The log is empty."))
             return
         chosen = [r for r in self.records if r.seq in self.marked] or [self.selected()]
-        refs: list[str] = []
-        try:
-            for rec in chosen:
-                if rec.kind == "review" and rec.body.get("engine_decision"):
-                    rec = ledger.find(store, rec.body["engine_decision"])
-                if rec.kind == "engine_decision" and str(rec.seq) not in refs:
-                    refs.append(str(rec.seq))
-            if not refs:
-                self._out(t(lang, "Only engine decisions (and reviews, through theirs) can be replayed."), "yellow")
-                return
-            results = list(ledger.replay(store, refs, pack_mode=self.pack_mode))
+        try:  # the same service call as ``icv-permits audit replay SEQ…``: the same answer
+            results = list(ledger.replay(store, [str(r.seq) for r in chosen], pack_mode=self.pack_mode))
         except InputError as exc:
             self._out("\n".join(self.app.problem_lines(exc)), "red")
             return
         self.last_output = ("action_replay", None)
-        skipped = len(chosen) - len(refs)
-        text = A.replay_text(results, lang)
-        if skipped > 0:
-            text += t(lang, "{n} marked records are neither engine decisions nor reviews: not replayed.", n=skipped) + "\n"
-        self._out(text, "green" if all(r.match for r in results) else "red")
+        self._out(A.replay_text(results, lang), "green" if all(r.match for r in results) else "red")
 
     def action_explain(self) -> None:
         rec = self.selected()
@@ -404,18 +391,8 @@ class AuditorScreen(Screen):
         if rec is None or store is None:
             self._out(t(lang, "The log is empty."))
             return
-        try:
-            parts = []
-            engine_rec = rec
-            if rec.kind == "review" and rec.body.get("engine_decision"):
-                parts.append(A.explain(rec, None, None, lang))
-                engine_rec = ledger.find(store, rec.body["engine_decision"])
-            if engine_rec.kind == "engine_decision":
-                body = engine_rec.body
-                pack = ledger.pack_from_snapshot(store, body["pack"]["revision"])
-                parts.append(A.explain(engine_rec, Decision.model_validate(body["decision"]), pack, lang))
-            elif not parts:
-                parts.append(A.explain(rec, None, None, lang))
+        try:  # the same service call as ``icv-permits audit explain SEQ``
+            text = A.explanation(ledger.explain(store, str(rec.seq)), lang)
         except InputError as exc:
             self._out("\n".join(self.app.problem_lines(exc)), "red")
             return
@@ -423,7 +400,7 @@ class AuditorScreen(Screen):
             self._out(t(lang, "This record cannot be explained: {error}", error=f"{type(exc).__name__}: {exc}"[:300]), "red")
             return
         self.last_output = ("action_explain", None)
-        self._out("\n".join(parts))
+        self._out(text)
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:

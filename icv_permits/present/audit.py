@@ -119,3 +119,8 @@ def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str
     if decision is not None and pack is not None:
         text += "\n" + render_text(decision, pack, lang, verbose=False)
     return text
+
+
+def explanation(parts, lang: str) -> str:
+    """An explanation (:func:`icv_permits.services.audit.explain`'s parts), each record in turn."""
+    return "\n".join(explain(p.record, p.decision, p.pack, lang) for p in parts)

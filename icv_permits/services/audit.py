@@ -44,6 +44,7 @@ from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
+from icv_permits.core.labels import RECORD_KINDS
 from icv_permits.core.model.application import Application
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
@@ -500,19 +501,44 @@ def _current_pack_ref(pack_mode: str, pack_id: str) -> str:
     return pack_id if pack_mode == "current" else pack_mode
 
 
+def engine_record_of(store: Store, rec: Record) -> Record | None:
+    """The engine decision a record stands for: an engine decision itself, or the one a submission or
+    a review was made on; ``None`` for a record that holds none (plates renewed)."""
+    if rec.kind == "engine_decision":
+        return rec
+    ref = rec.body.get("engine_decision") if isinstance(rec.body, dict) else None
+    if rec.kind in ("submission", "review") and isinstance(ref, str):
+        return find(store, ref)
+    return None
+
+
+def replay_targets(store: Store, refs: list[str]) -> list[Record]:
+    """The engine decisions that the named records (decision IDs or sequence numbers) stand for, in
+    the order named, each once. A name that is no record, or a record that stands for no engine
+    decision, is :class:`NotFound` (exit 4) naming it: nothing named is silently left out."""
+    out: dict[int, Record] = {}
+    for ref in refs:
+        rec = find(store, ref)
+        target = engine_record_of(store, rec)
+        if target is None:
+            raise NotFound([Problem(ref, N_("log record {seq} ({kind_text}) holds no engine decision to replay"),
+                                    {"seq": rec.seq, "kind_text": RECORD_KINDS.get(rec.kind, rec.kind)}, "nothing_to_replay")])
+        out.setdefault(target.seq, target)
+    return list(out.values())
+
+
 def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", current_pack: Pack | None = None) -> Iterator[ReplayResult]:
-    """Re-evaluate engine decisions (all, or the given decision IDs / sequence numbers).
+    """Re-evaluate engine decisions: all of the log's, or those the named records stand for
+    (:func:`replay_targets`: a submission or a review replays the engine decision it was made on).
 
     ``pack_mode``: ``recorded`` (the pack snapshot each decision used), ``current`` (today's pack of
     the same id) or the path of a pack folder (an edited pack, for impact analysis)."""
     from icv_permits.adapters.packs import load_pack
 
-    records = (find(store, r) for r in refs) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
+    records = iter(replay_targets(store, refs)) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
     snapshots: dict[str, Pack] = {}
     currents: dict[str, Pack] = {}
     for rec in records:
-        if rec.kind != "engine_decision":
-            continue
         body = rec.body
         rev = body["pack"]["revision"]
         if rev not in snapshots:
@@ -524,6 +550,33 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
             if pid not in currents:
                 currents[pid] = current_pack if current_pack is not None else load_pack(_current_pack_ref(pack_mode, pid))
             yield replay_record(rec, currents[pid], "current", snapshots[rev])
+
+
+@dataclass(frozen=True)
+class ExplainPart:
+    """One record of an explanation, with the decision and pack snapshot it holds (engine decisions)."""
+
+    record: Record
+    decision: Decision | None
+    pack: Pack | None
+
+
+def explain(store: Store, ref: str) -> list[ExplainPart]:
+    """What explains a record, from what was recorded only: the record itself and, for a submission or
+    a review, the engine decision it was made on, with the pack snapshot that decision used."""
+    rec = find(store, ref)
+    parts = [] if rec.kind == "engine_decision" else [ExplainPart(rec, None, None)]
+    target = engine_record_of(store, rec)
+    if target is not None:
+        body = target.body
+        parts.append(ExplainPart(target, Decision.model_validate(body["decision"]), pack_from_snapshot(store, body["pack"]["revision"])))
+    return parts
+
+
+def records_tail(store: Store, limit: int) -> list[Record]:
+    """The last ``limit`` records of the log, oldest first."""
+    last, _ = head(store)
+    return list(iter_records(store, max(1, last - limit + 1)))
 
 
 def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
@@ -590,6 +643,20 @@ def export_jsonl(store: Store, out: TextIO) -> int:
     for rec in iter_records(store):
         out.write(json.dumps(rec.to_json(), ensure_ascii=False) + "\n")
         n += 1
+    return n
+
+
+def export_to(store: Store, path, stdout: TextIO) -> int:
+    """Export to the file ``path`` (written beside it, then moved into place, so a reader never sees
+    half an export), or to ``stdout`` when ``path`` is None."""
+    import os
+
+    if path is None:
+        return export_jsonl(store, stdout)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", encoding="utf-8") as fh:
+        n = export_jsonl(store, fh)
+    os.replace(tmp, path)
     return n
 
 

@@ -14,10 +14,8 @@ told, and nothing is lost.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from icv_permits.core.canonical import canonical_json, utc_timestamp
+from icv_permits.adapters.settings import clock_from_env, default_actor  # noqa: F401 - the office's actor and clock
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.checks.demonstration import latest_notice_end
 from icv_permits.core.engine.core import history_notices
@@ -49,8 +48,6 @@ from icv_permits.adapters.store import tables as T
 from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
 from icv_permits.adapters.store.personal import Keys
 
-ACTOR_ENV = "ICV_PERMITS_ACTOR"
-NOW_ENV = "ICV_PERMITS_NOW"
 
 NOTICE_KIND = {
     Activity.road_test: NoticeKind.road_test,
@@ -58,40 +55,12 @@ NOTICE_KIND = {
     Activity.demonstration_operation: NoticeKind.demonstration_operation,
 }
 
-# words used as ``*_text`` parameters of problems (translated when shown)
-
 # the states a decision can leave, and where each action leads
 TRANSITIONS = {
     (T.State.under_review, T.Action.approve): T.State.approved,
     (T.State.under_review, T.Action.return_): T.State.returned,
     (T.State.under_review, T.Action.reject): T.State.rejected,
 }
-
-
-def default_actor() -> str:
-    if os.environ.get(ACTOR_ENV):
-        return os.environ[ACTOR_ENV].strip()[:100]
-    try:
-        return getpass.getuser()[:100]
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        return "unknown"
-
-
-def clock_from_env() -> Clock:
-    """The system clock, or a fixed instant from ``ICV_PERMITS_NOW`` (ISO 8601; for tests and
-    demonstrations, and recorded with every decision)."""
-    from icv_permits.services.precheck import FixedClock
-
-    text = os.environ.get(NOW_ENV)
-    if not text:
-        return SystemClock()
-    try:
-        instant = pendulum.parse(text, tz=TIMEZONE)
-    except (ValueError, pendulum.parsing.exceptions.ParserError):
-        raise InputError([Problem(NOW_ENV, N_("not a valid date and time (ISO 8601): {value}"), {"value": text[:40]}, "bad_now")]) from None
-    if not isinstance(instant, pendulum.DateTime):
-        instant = pendulum.datetime(instant.year, instant.month, instant.day, tz=TIMEZONE)
-    return FixedClock(instant)
 
 
 def _now(clock: Clock) -> tuple[dt.datetime, pendulum.Date]:

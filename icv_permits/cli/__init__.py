@@ -1,0 +1,131 @@
+"""The ``icv-permits`` command line: one module per command group (``check``, ``rules``, ``office``,
+``database``, ``audit``, ``app``). Each command parses its options, calls the service layer
+(:mod:`icv_permits.services`), and prints a view (:mod:`icv_permits.present`); no behaviour lives
+here.
+
+Exit codes: 0 compliant / success, 1 non-compliant, 2 bad input or usage, 3 incomplete, 4 not found
+or a broken log, 5 conflict, 6 database unavailable, 70 internal error (a bug: please report it).
+See ``docs/cli.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, NoReturn
+
+import typer
+
+from icv_permits import __version__
+from icv_permits.core.errors import DEFAULT_PACK, InputError, PackError  # noqa: F401 - DEFAULT_PACK for the command groups
+from icv_permits.core.i18n import N_, t
+
+EXIT_INTERNAL = 70
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _default_lang() -> Lang:
+    env = os.environ.get("ICV_PERMITS_LANG", "zh").lower()
+    return Lang.en if env.startswith("en") else Lang.zh
+
+
+DEFAULT_LANG = _default_lang()
+
+app = typer.Typer(
+    name="icv-permits",
+    help="Pre-check ICV road-test and demonstration applications against the Anhui 2025 rules. "
+    "智能网联汽车道路测试与示范应用申请预审。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+LangOpt = Annotated[Lang, typer.Option("--lang", "-l", help="Language of the output: zh or en. 输出语言。")]
+PackOpt = Annotated[str, typer.Option("--pack", "-p", help="Rule pack id or folder. 规则包。")]
+FmtOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="text or json.")]
+ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (recorded); default $ICV_PERMITS_ACTOR or the login name. 操作人。")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+_HEADS = {2: N_("Bad input (exit 2):"), 4: N_("Not found (exit 4):"), 5: N_("Conflict (exit 5):"), 6: N_("Database unavailable (exit 6):")}
+
+
+@contextmanager
+def errors(lang: Lang):
+    """Bad input, a missing record, a conflict, an unavailable database or a bad pack: a message in
+    ``lang`` under a heading that names the exit code, and that exit code."""
+    try:
+        yield
+    except InputError as exc:
+        fail(t(lang.value, _HEADS.get(exc.exit_code, _HEADS[2])) + "\n" + exc.render(lang.value), exc.exit_code)
+    except PackError as exc:
+        fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"icv-permits {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """icv-permits."""
+
+
+# the command groups register themselves on ``app`` when imported
+from icv_permits.cli import app_cmd, audit, check, database, office, rules  # noqa: E402,F401
+
+
+def main() -> None:
+    """Console entry point: never shows a traceback unless ICV_PERMITS_DEBUG is set."""
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence
+        if os.environ.get("ICV_PERMITS_DEBUG"):
+            raise
+        msgid = N_("Internal error (exit 70): {error}. Set ICV_PERMITS_DEBUG=1 to see the traceback, and please report it.")
+        argv = sys.argv[1:]
+        lang = DEFAULT_LANG.value
+        for i, a in enumerate(argv):
+            if a in ("--lang", "-l") and i + 1 < len(argv) and argv[i + 1] in ("zh", "en"):
+                lang = argv[i + 1]
+            elif a.startswith("--lang=") and a[7:] in ("zh", "en"):
+                lang = a[7:]
+        try:
+            text = t(lang, msgid, error=type(exc).__name__)
+        except Exception:  # noqa: BLE001 - the catalogue itself may be what is broken
+            text = msgid.format(error=type(exc).__name__)
+        sys.stderr.write(text + "\n")
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,3 @@
+from icv_permits.cli import main
+
+main()

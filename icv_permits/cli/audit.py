@@ -1,0 +1,148 @@
+"""``audit log|verify|replay|explain|export|import``: the decision log."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, errors, fail
+from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.i18n import N_, t
+
+audit_app = typer.Typer(help="The decision log: log, verify, replay, explain, export, import. 决策日志审计。", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+class PackMode(StrEnum):
+    recorded = "recorded"
+    current = "current"
+
+
+def _store():
+    from icv_permits.services.database import open_store
+
+    return open_store()
+
+
+@audit_app.command("log")
+def audit_log(
+    limit: Annotated[int, typer.Option("--limit", help="The last N records.")] = 50,
+    lang: LangOpt = DEFAULT_LANG,
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """The latest log records. 最近的日志记录。"""
+    from icv_permits.present import audit as views
+    from icv_permits.services import audit
+
+    with errors(lang):
+        records = audit.records_tail(_store(), limit)
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(views.log_table(records, lang.value))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    from_seq: Annotated[int, typer.Option("--from", min=1, help="Start at this sequence number (its predecessor's hash is the anchor).")] = 1,
+    expect_head: Annotated[str | None, typer.Option("--expect-head", help="A head hash noted earlier: the log must still contain it as its last hash.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes for a long log (0 = every core).")] = 0,
+    lang: LangOpt = DEFAULT_LANG,
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Walk the hash chain. Exit 0 intact, 4 broken (names the first broken record). 校验哈希链。"""
+    from icv_permits.present import audit as views
+    from icv_permits.services import audit
+
+    with errors(lang):
+        rep = audit.verify(_store(), from_seq=from_seq, expect_head=expect_head, jobs=jobs or (os.cpu_count() or 1))
+    sys.stdout.write(json.dumps(rep.to_json(), ensure_ascii=False, indent=2) + "\n" if fmt is ListFormat.json else views.verify_text(rep, lang.value))
+    raise typer.Exit(0 if rep.intact else audit.EXIT_BROKEN)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    refs: Annotated[list[str] | None, typer.Argument(help="Decision IDs or sequence numbers (a submission or review replays its engine decision); none with --all.", show_default=False)] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every engine decision in the log.")] = False,
+    pack: Annotated[str, typer.Option("--pack", help="recorded: the pack snapshot the decision used; current: today's rules/ (impact analysis); or the folder of an edited pack.")] = PackMode.recorded.value,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes (0 = every core).")] = 0,
+    lang: LangOpt = DEFAULT_LANG,
+    fmt: FmtOpt = ListFormat.text,
+) -> None:
+    """Re-evaluate logged decisions. Exit 0 when all are identical, 1 when any differs, 4 when a named
+    record is missing or holds no engine decision, or the log holds none. 重放决策。"""
+    from icv_permits.present import audit as views
+    from icv_permits.services import audit
+
+    if not all_ and not refs:
+        fail(t(lang.value, N_("Name decision IDs or sequence numbers, or give --all.")))
+    with errors(lang):
+        results = list(audit.replay_parallel(_store(), None if all_ else refs, pack_mode=pack, jobs=jobs or None))
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(views.replay_text(results, lang.value))
+    if not results:
+        fail(t(lang.value, N_("Not found (exit 4):")) + "\n" + t(lang.value, N_("The log holds no engine decision to replay.")), 4)
+    raise typer.Exit(0 if all(r.match for r in results) else 1)
+
+
+@audit_app.command("explain")
+def audit_explain(
+    ref: Annotated[str, typer.Argument(help="Decision ID or sequence number.")],
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Explain one logged decision, from what was recorded only. 解释一条决策。"""
+    from icv_permits.present import audit as views
+    from icv_permits.services import audit
+
+    with errors(lang):
+        parts = audit.explain(_store(), ref)
+    sys.stdout.write(views.explanation(parts, lang.value))
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write; default standard output.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl (the only format).")] = "jsonl",
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Export the whole log (records and pack snapshots) as JSON Lines. 导出日志。"""
+    from icv_permits.services import audit
+
+    if fmt != "jsonl":
+        fail(t(lang.value, N_("Unknown format {value}; the export format is jsonl."), value=fmt[:20]))
+    with errors(lang):
+        n = audit.export_to(_store(), out, sys.stdout)
+    typer.echo(t(lang.value, N_("{n} records exported."), n=n), err=True)
+
+
+@audit_app.command("import")
+def audit_import(
+    file: Annotated[Path, typer.Argument(help="A file written by audit export.")],
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Verify an export and load it into this (empty) database. Exit 4 if its chain is broken. 导入并校验。"""
+    from icv_permits.present import audit as views
+    from icv_permits.services import audit
+
+    with errors(lang):
+        try:
+            fh = file.open(encoding="utf-8")
+        except OSError as exc:
+            raise InputError([Problem(str(file), N_("cannot read the file: {error_text}"), {"error_text": exc.strerror or type(exc).__name__}, "unreadable")]) from None
+        with fh:
+            try:
+                rep = audit.import_jsonl(_store(), fh)
+            except UnicodeDecodeError:
+                raise InputError([Problem(str(file), N_("the file is not UTF-8 text"), {}, "not_utf8")]) from None
+    sys.stdout.write(views.verify_text(rep, lang.value))
+    if rep.intact:
+        typer.echo(t(lang.value, N_("{n} records imported."), n=rep.checked))
+    raise typer.Exit(0 if rep.intact else audit.EXIT_BROKEN)

@@ -1,0 +1,62 @@
+"""``rules list|show|lint``: the rule packs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, LangOpt, ListFormat, PackOpt, app, errors, fail
+from icv_permits.core.i18n import N_, t
+
+rules_app = typer.Typer(help="The rule packs: list, show, lint. 规则包：列出、查看、检查。", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("list")
+def rules_list(pack: PackOpt = DEFAULT_PACK, lang: LangOpt = DEFAULT_LANG, fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.text) -> None:
+    """List the rules of a pack. 列出规则。"""
+    from icv_permits.present.rules import rules_json, rules_table
+    from icv_permits.services import packs
+
+    with errors(lang):
+        p = packs.load(pack)
+    if fmt is ListFormat.json:
+        sys.stdout.write(json.dumps(rules_json(p), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(rules_table(p, lang.value))
+
+
+@rules_app.command("show")
+def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. EVD-01.")], pack: PackOpt = DEFAULT_PACK, lang: LangOpt = DEFAULT_LANG) -> None:
+    """Show one rule: text, citation, confidence, parameters over time. 查看一条规则。"""
+    from icv_permits.present.rules import rule_detail
+    from icv_permits.services import packs
+
+    with errors(lang):
+        p = packs.load(pack)
+    rid = rule_id.strip().upper()
+    if rid not in p.rules:
+        fail(t(lang.value, N_("No rule {id} in pack {pack}."), id=rule_id, pack=p.id))
+    sys.stdout.write(rule_detail(p, rid, lang.value))
+
+
+@rules_app.command("lint")
+def rules_lint(pack: Annotated[str | None, typer.Option("--pack", "-p", help="One pack; default every pack.")] = None, lang: LangOpt = DEFAULT_LANG) -> None:
+    """Prove catalogue, parameters and code agree. Exit 0 only when clean. 检查规则包。"""
+    from icv_permits.services import rules
+
+    with errors(lang):
+        results = rules.lint(pack)
+    bad = 0
+    for pid, problems in results.items():
+        if problems:
+            bad += len(problems)
+            typer.echo(t(lang.value, N_("{pack}: {n} problem(s)"), pack=pid, n=len(problems)))
+            for p in problems:
+                typer.echo(f"  {p}")
+        else:
+            typer.echo(t(lang.value, N_("{pack}: clean"), pack=pid))
+    raise typer.Exit(1 if bad else 0)

@@ -1,0 +1,63 @@
+"""The store's database: create or migrate it, and say which one is used and how current it is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from icv_permits.adapters.store import db, personal
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    url: str  # as shown (no password)
+    before: str | None
+    after: str
+    key_created: Path | None  # the secret key file made now, if one was
+
+
+@dataclass(frozen=True)
+class Status:
+    url: str  # as shown (no password)
+    backend: str
+    schema: str | None  # None: not created yet
+    head: str
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.schema == self.head
+
+    @property
+    def newer_than_this_version(self) -> bool:
+        return self.schema is not None and self.schema not in db.known_revisions()
+
+    def to_json(self) -> dict:
+        return {"url": self.url, "backend": self.backend, "schema": self.schema, "head": self.head, "up_to_date": self.up_to_date}
+
+
+def upgrade() -> Upgraded:
+    """Create or migrate the configured database to this version's schema, and make the office's
+    secret key if none is configured."""
+    before, after = db.upgrade()
+    created = personal.ensure_key_file()
+    return Upgraded(db.shown_url(db.database_url()), before, after, created)
+
+
+def status() -> Status:
+    """Which database is configured and its schema revision, without creating an empty file."""
+    url = db.database_url()
+    path = db._sqlite_file(url)
+    engine = db._engine(url)
+    if path is not None and not path.exists():
+        current = None  # not created yet: say so without creating an empty file
+    else:
+        try:
+            current = db.current_revision(engine)
+        except Exception as exc:  # noqa: BLE001 - reported as unavailable
+            raise db.unavailable(url, exc) from None
+    return Status(db.shown_url(url), engine.dialect.name, current, db.head_revision())
+
+
+def open_store(url: str | None = None):
+    """The office's store (SQLite by default, ``ICV_PERMITS_DATABASE_URL`` otherwise), schema checked."""
+    return db.open_store(url)
