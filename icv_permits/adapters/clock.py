@@ -9,7 +9,8 @@ from typing import Protocol
 
 import pendulum
 
-TIMEZONE = "Asia/Shanghai"
+from icv_permits.core.model.types import TIMEZONE
+
 
 
 class Clock(Protocol):

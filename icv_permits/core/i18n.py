@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import gettext
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Literal
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[str, ...] = ("zh", "en")
-LOCALE_DIR = Path(__file__).parent.parent / "locale"
+LOCALE_DIR = files("icv_permits") / "locale"  # a Traversable: the package's own catalogues
 DOMAINS: tuple[str, ...] = ("report", "input", "tui")
 _GETTEXT_LOCALE = {"zh": "zh_CN"}
 
@@ -36,7 +36,7 @@ def translations(lang: str, domain: str) -> gettext.NullTranslations:
         raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGS)}")
     if lang == "en":
         return gettext.NullTranslations()
-    return gettext.translation(domain, LOCALE_DIR, languages=[_GETTEXT_LOCALE[lang]])
+    return gettext.translation(domain, str(LOCALE_DIR), languages=[_GETTEXT_LOCALE[lang]])
 
 
 def t(lang: str, msgid: str, domain: str = "report", /, **params: object) -> str:

@@ -8,7 +8,7 @@ from icv_permits.core.pack import Pack
 from icv_permits.core.labels import ACTIONS, RECORD_KINDS
 from icv_permits.present.office import _state, local, table
 from icv_permits.present.report import VERDICTS, render_text
-from icv_permits.services.audit import Record, ReplayResult, VerifyReport
+from icv_permits.core.log import Record, ReplayResult, VerifyReport
 
 PURPOSE = {"submit": N_("on submission"), "decide": N_("re-run to decide")}
 MASKING = {"stand_in": N_("stand-in number, same check result"), "kept_invalid": N_("masked, kept invalid"), "mask": N_("masked")}

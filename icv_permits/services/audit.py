@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
-import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import TextIO
 
 from sqlalchemy import func, select, text
@@ -40,54 +38,31 @@ from sqlmodel import Session
 from icv_permits.adapters.store import tables as T
 from icv_permits.adapters.store.db import NotFound, Store
 from icv_permits.core.canonical import canonical_json, utc_timestamp
-from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.labels import RECORD_KINDS
-from icv_permits.core.model.application import Application
-from icv_permits.core.model.evidence import EvidenceSummary
-from icv_permits.core.model.registry import RegistryFacts
+from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-exported
+    GENESIS,
+    Break,
+    Record,
+    ReplayResult,
+    RuleDiff,
+    VerifyReport,
+    diff_decisions,
+    parameter_changes,
+    record_hash,
+    record_preimage,
+    replay_record,
+    verify_records,
+)
 from icv_permits.core.pack import Pack
 
-GENESIS = "sha256:" + "0" * 64
 EXPORT_FORMAT = "icv-permits/audit-export/1"
 EXIT_BROKEN = 4
 
 
 # ---------------------------------------------------------------- hashing
-
-
-def _c(value: str) -> str:
-    """RFC 8785 form of a string. For strings it is exactly ``json.dumps(…, ensure_ascii=False)``:
-    the same minimal escapes (``\\"``, ``\\\\``, ``\\b \\f \\n \\r \\t``, other controls as lower-case
-    ``\\u00xx``) and nothing else escaped; ``tests/test_ledger.py`` checks it against ``rfc8785``."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _parts(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, prev_hash: str) -> tuple[bytes, bytes]:
-    head = '{"actor":' + _c(actor) + ',"body":'
-    tail = (',"decision_id":' + _c(decision_id) + ',"kind":' + _c(kind) + ',"prev_hash":' + _c(prev_hash)
-            + ',"recorded_at":' + _c(recorded_at) + ',"seq":' + str(int(seq)) + "}")
-    return head.encode("utf-8"), tail.encode("utf-8")
-
-
-def record_preimage(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str | bytes, prev_hash: str) -> bytes:
-    """RFC 8785 bytes of ``{actor, body, decision_id, kind, prev_hash, recorded_at, seq}`` (keys in
-    RFC 8785 order), given the body already canonical. Built piecewise so that verifying does not
-    re-canonicalise every body; ``tests/test_ledger.py`` proves it equals ``rfc8785.dumps`` of the
-    whole record."""
-    head, tail = _parts(seq, decision_id, kind, recorded_at, actor, prev_hash)
-    body = body_text if isinstance(body_text, bytes) else body_text.encode("utf-8")
-    return head + body + tail
-
-
-def record_hash(seq: int, decision_id: str, kind: str, recorded_at: str, actor: str, body_text: str | bytes, prev_hash: str) -> str:
-    head, tail = _parts(seq, decision_id, kind, recorded_at, actor, prev_hash)
-    h = hashlib.sha256(head)
-    h.update(body_text if isinstance(body_text, bytes) else body_text.encode("utf-8"))
-    h.update(tail)
-    return "sha256:" + h.hexdigest()
 
 
 # ---------------------------------------------------------------- writing
@@ -162,29 +137,6 @@ def engine_body(*, submission_id: int, version: int, purpose: str, engine_run_id
 
 
 # ---------------------------------------------------------------- reading
-
-
-@dataclass
-class Record:
-    seq: int
-    decision_id: str
-    kind: str
-    recorded_at: str
-    actor: str
-    body_text: str
-    prev_hash: str
-    hash: str
-
-    @cached_property
-    def body(self) -> dict:
-        return json.loads(self.body_text)  # parsed once per record
-
-    def computed_hash(self) -> str:
-        return record_hash(self.seq, self.decision_id, self.kind, self.recorded_at, self.actor, self.body_text, self.prev_hash)
-
-    def to_json(self) -> dict:
-        return {"type": "record", "seq": self.seq, "decision_id": self.decision_id, "kind": self.kind, "recorded_at": self.recorded_at,
-                "actor": self.actor, "body": self.body, "prev_hash": self.prev_hash, "hash": self.hash}
 
 
 def _record(row) -> Record:
@@ -265,77 +217,6 @@ def _pack_from_text(content: str, revision: str) -> Pack:
 # ---------------------------------------------------------------- verify
 
 
-@dataclass
-class Break:
-    seq: int
-    decision_id: str | None
-    problem: str  # edited | link | gap | head | anchor | order
-    detail: dict = field(default_factory=dict)
-
-
-@dataclass
-class VerifyReport:
-    checked: int
-    first_seq: int
-    last_seq: int
-    head_seq: int
-    head_hash: str
-    breaks: list[Break]
-
-    @property
-    def intact(self) -> bool:
-        return not self.breaks
-
-    def to_json(self) -> dict:
-        return {"intact": self.intact, "checked": self.checked, "first_seq": self.first_seq, "last_seq": self.last_seq,
-                "head": {"seq": self.head_seq, "hash": self.head_hash},
-                "first_break": None if self.intact else self.breaks[0].__dict__}
-
-
-def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str | None = None,
-                   head_seq: int | None = None, head_hash: str | None = None, expect_head: str | None = None) -> VerifyReport:
-    """Walk the chain; stop at the first break. ``anchor`` is the hash of record ``from_seq − 1``
-    (``GENESIS`` from the start)."""
-    prev = anchor if anchor is not None else GENESIS
-    expected_seq = from_seq
-    checked = 0
-    last = from_seq - 1
-    breaks: list[Break] = []
-    beyond_head: tuple[int, str] | None = None
-    for rec in records:
-        if head_seq is not None and rec.seq == head_seq + 1:
-            beyond_head = (rec.seq, rec.decision_id)
-        if rec.seq != expected_seq:
-            kind = "gap" if rec.seq > expected_seq else "order"
-            breaks.append(Break(rec.seq, rec.decision_id, kind, {"expected_seq": expected_seq, "found_seq": rec.seq}))
-            break
-        if rec.prev_hash != prev:
-            breaks.append(Break(rec.seq, rec.decision_id, "link", {"prev_hash": rec.prev_hash, "previous_record_hash": prev}))
-            break
-        if rec.computed_hash() != rec.hash:
-            breaks.append(Break(rec.seq, rec.decision_id, "edited", {"stored_hash": rec.hash}))
-            break
-        prev = rec.hash
-        last = rec.seq
-        expected_seq += 1
-        checked += 1
-    if not breaks:
-        breaks = _tail_breaks(last, prev, head_seq, head_hash, expect_head)
-        if breaks and breaks[0].problem == "head" and beyond_head is not None:
-            breaks[0].seq, breaks[0].decision_id = beyond_head  # a record past the head: name it
-    return VerifyReport(checked, from_seq, last, head_seq if head_seq is not None else last, head_hash or prev, breaks)
-
-
-def _tail_breaks(last: int, last_hash: str, head_seq: int | None, head_hash: str | None, expect_head: str | None) -> list[Break]:
-    """After an intact walk: does the log head, and the anchor noted earlier, agree with the end?"""
-    if head_seq is not None and (head_seq != last or head_hash != last_hash):
-        return [Break(last + 1 if head_seq > last else head_seq, None, "head",
-                      {"head_seq": head_seq, "head_hash": head_hash, "last_seq": last, "last_hash": last_hash})]
-    if expect_head is not None and expect_head != last_hash:
-        return [Break(last, None, "anchor", {"expected_head": expect_head, "last_hash": last_hash})]
-    return []
-
-
 def _raw_records(store: Store, from_seq: int, to_seq: int | None = None, batch: int = 2000) -> Iterator[Record]:
     """Records with their body as UTF-8 bytes straight from the database (no decode/encode)."""
     from sqlalchemy import LargeBinary, cast, func
@@ -403,97 +284,6 @@ def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, j
 
 
 # ---------------------------------------------------------------- replay
-
-
-@dataclass
-class RuleDiff:
-    rule_id: str
-    subject: str
-    recorded: list[str]  # outcome:reason of each finding, recorded
-    replayed: list[str]
-    values_changed: bool = False
-
-
-@dataclass
-class ReplayResult:
-    seq: int
-    decision_id: str
-    submission_id: int
-    pack_mode: str
-    pack_revision: str
-    recorded_verdict: str
-    replayed_verdict: str
-    match: bool
-    rule_diffs: list[RuleDiff]
-    parameter_changes: list[dict] = field(default_factory=list)
-    error: str | None = None
-
-    def to_json(self) -> dict:
-        d = self.__dict__.copy()
-        d["rule_diffs"] = [r.__dict__ for r in self.rule_diffs]
-        return d
-
-
-def _findings_by_rule(decision: dict) -> dict[tuple[str, str], list[dict]]:
-    out: dict[tuple[str, str], list[dict]] = {}
-    for f in decision["findings"]:
-        out.setdefault((f["rule_id"], f["subject"]["ref"]), []).append(f)
-    return out
-
-
-def diff_decisions(recorded: dict, replayed: dict) -> list[RuleDiff]:
-    a, b = _findings_by_rule(recorded), _findings_by_rule(replayed)
-    diffs = []
-    for key in sorted(set(a) | set(b)):
-        fa, fb = a.get(key, []), b.get(key, [])
-        if fa == fb:
-            continue
-        sa = [f"{f['outcome']}:{f['reason']}" for f in fa]
-        sb = [f"{f['outcome']}:{f['reason']}" for f in fb]
-        diffs.append(RuleDiff(key[0], key[1], sa, sb, values_changed=sa == sb))
-    return diffs
-
-
-def parameter_changes(old: Pack, new: Pack, as_of: dt.date) -> list[dict]:
-    """Parameters whose value in force on ``as_of`` differs between two packs (the "why")."""
-    out = []
-    for pid in sorted(set(old.parameters) | set(new.parameters)):
-        po, pn = old.parameters.get(pid), new.parameters.get(pid)
-        vo = po.at(as_of) if po else None
-        vn = pn.at(as_of) if pn else None
-        a = (vo.value, vo.effective_from.isoformat(), po.comparison) if vo else None
-        b = (vn.value, vn.effective_from.isoformat(), pn.comparison) if vn else None
-        if a != b:
-            out.append({"param": pid, "recorded": None if a is None else {"value": a[0], "effective_from": a[1], "comparison": a[2]},
-                        "current": None if b is None else {"value": b[0], "effective_from": b[1], "comparison": b[2]}})
-    for rid in sorted(set(old.rules) | set(new.rules)):
-        ro, rn = old.rules.get(rid), new.rules.get(rid)
-        if ro is None or rn is None or (ro.enabled, ro.severity, ro.applies_to) != (rn.enabled, rn.severity, rn.applies_to):
-            out.append({"rule": rid, "recorded": None if ro is None else {"enabled": ro.enabled, "severity": ro.severity.value},
-                        "current": None if rn is None else {"enabled": rn.enabled, "severity": rn.severity.value}})
-    return out
-
-
-def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None = None) -> ReplayResult:
-    body = rec.body
-    recorded = body["decision"]
-    try:
-        app = Application.model_validate(body["input"])
-        evidence = EvidenceSummary.model_validate(recorded["evidence"]) if recorded.get("evidence") else None
-        registry = RegistryFacts.model_validate(recorded["registry"]) if recorded.get("registry") else None
-        as_of = dt.date.fromisoformat(body["as_of"])
-        replayed = evaluate(app, pack, as_of, evidence, registry).to_json_dict()
-    except Exception as exc:  # noqa: BLE001 - a record that cannot be replayed is reported, not fatal
-        return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), mode, pack.revision, body.get("verdict", "?"), "—",
-                            False, [], error=f"{type(exc).__name__}: {str(exc)[:300]}")
-    if mode == "current":
-        # compare what matters to the applicant: the pack's revision and the engine version are expected to differ
-        for k in ("pack_revision", "pack_chain", "engine_version"):
-            replayed[k] = recorded.get(k)
-    match = replayed == recorded
-    changes = parameter_changes(recorded_pack, pack, as_of) if (mode == "current" and recorded_pack is not None and not match) else []
-    return ReplayResult(rec.seq, rec.decision_id, body["submission_id"], mode, pack.revision, recorded["verdict"], replayed["verdict"],
-                        match, [] if match else diff_decisions(recorded, replayed), changes)
 
 
 def _current_pack_ref(pack_mode: str, pack_id: str) -> str:

@@ -15,7 +15,8 @@ from typing import Annotated, Any
 import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 
-from icv_permits.adapters.clock import TIMEZONE  # noqa: E402,F401  (one definition)
+TIMEZONE = "Asia/Shanghai"
+"""The time zone of the rules' days: a day is a day in Shanghai."""
 from icv_permits.core.errors import kind_of
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.ids import normalize_identifier
