@@ -1,6 +1,6 @@
 """Responsiveness of the terminal app (issue #6).
 
-1. **First screen**: wall time from starting ``python -c "from tui.app import ICVApp; …"`` in a
+1. **First screen**: wall time from starting ``python -c "from icv_permits.tui.app import ICVApp; …"`` in a
    new process to the end of the first paint of the first screen (headless, 80×24; the paint is
    timed by a hook on ``Screen._compositor_refresh``), median of N runs; also the same from the
    first import, without interpreter start-up.
@@ -33,7 +33,7 @@ t0 = time.perf_counter()
 from pathlib import Path
 from textual.screen import Screen
 import icv_permits.cli  # the command `icv-permits tui` goes through
-from tui.app import ICVApp
+from icv_permits.tui.app import ICVApp
 painted = []
 refresh = Screen._compositor_refresh
 def timed(self):
@@ -87,8 +87,8 @@ def edit_to_findings(samples: int) -> list[float]:
     from icv_permits.adapters.documents import read_document
     from icv_permits.services import drafts as D
     from icv_permits.services.precheck import FixedClock
-    from tui.app import ICVApp
-    from tui.common import findings_text, parse_text
+    from icv_permits.tui.app import ICVApp
+    from icv_permits.tui.common import findings_text, parse_text
 
     app = ICVApp(clock=FixedClock(pendulum.datetime(2026, 11, 27, tz="Asia/Shanghai")), actor="bench")
     app.draft = read_document(APP_5X5)
@@ -117,9 +117,9 @@ async def _pilot_edit(samples: int) -> list[float]:
     import pendulum
 
     from icv_permits.services.precheck import FixedClock
-    from tui import app as A
-    from tui import fields as F
-    from tui.common import FieldInput
+    from icv_permits.tui import app as A
+    from icv_permits.tui import fields as F
+    from icv_permits.tui.common import FieldInput
 
     A.DEBOUNCE_SECONDS = 0.001  # measure the work, not the pause after typing
     app = A.ICVApp(mode="applicant", file=APP_5X5, clock=FixedClock(pendulum.datetime(2026, 11, 27, tz="Asia/Shanghai")),

@@ -33,7 +33,10 @@ def test_wheel_contains_packs_and_catalogues(wheel: Path) -> None:
     assert "icv_permits/locale/zh_CN/LC_MESSAGES/report.mo" in names
     assert "icv_permits/locale/zh_CN/LC_MESSAGES/input.mo" in names
     assert "icv_permits/locale/zh_CN/LC_MESSAGES/tui.mo" in names
-    assert "tui/app.py" in names and "tui/app.tcss" in names
+    # the terminal app installs inside the package, never as a bare top-level ``tui`` that could
+    # collide with another distribution's
+    assert "icv_permits/tui/app.py" in names and "icv_permits/tui/app.tcss" in names
+    assert not [n for n in names if n.split("/")[0] not in ("icv_permits",) and not n.split("/")[0].endswith(".dist-info")]
     # the store's migrations travel with the wheel, so `db upgrade` works from an installed copy
     for f in ("env.py", "script.py.mako", "versions/0001_initial_schema.py", "versions/0002_decision_log.py", "versions/0003_drafts.py"):
         assert f"icv_permits/adapters/store/migrations/{f}" in names

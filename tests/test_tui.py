@@ -23,11 +23,11 @@ from icv_permits.services import audit as ledger
 from icv_permits.services import drafts as D  # noqa: E402
 from icv_permits.services import office as workflow  # noqa: E402
 from icv_permits.services.precheck import FixedClock  # noqa: E402
-from tui import fields as F  # noqa: E402
-from tui.app import ICVApp, ModeScreen  # noqa: E402
-from tui.applicant import ApplicantScreen  # noqa: E402
-from tui.common import FieldInput, HelpScreen, show_text  # noqa: E402
-from tui.office import AuditorScreen, RegulatorScreen  # noqa: E402
+from icv_permits.tui import fields as F  # noqa: E402
+from icv_permits.tui.app import ICVApp, ModeScreen  # noqa: E402
+from icv_permits.tui.applicant import ApplicantScreen  # noqa: E402
+from icv_permits.tui.common import FieldInput, HelpScreen, show_text  # noqa: E402
+from icv_permits.tui.office import AuditorScreen, RegulatorScreen  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
@@ -526,7 +526,7 @@ async def test_a_mode_whose_code_is_not_loaded_yet_shows_a_first_screen_at_once(
     first draws a screen saying what it opens, then the mode's screen (docs/benchmarks.md)."""
     import sys
 
-    monkeypatch.delitem(sys.modules, "tui.applicant")
+    monkeypatch.delitem(sys.modules, "icv_permits.tui.applicant")
     app = make_app(mode="applicant", lang="zh", file=EXAMPLES / "da-compliant.yaml")
     pushed: list[str] = []
     push = app.push_screen

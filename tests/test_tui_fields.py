@@ -24,8 +24,8 @@ from icv_permits.adapters.documents import read_document  # noqa: E402
 from icv_permits.adapters.packs import load_pack  # noqa: E402
 from icv_permits.services import drafts as D  # noqa: E402
 from icv_permits.services.precheck import FixedClock, check_application  # noqa: E402
-from tui import fields as F  # noqa: E402
-from tui.common import STRUCTURED, parse_text, show_text  # noqa: E402
+from icv_permits.tui import fields as F  # noqa: E402
+from icv_permits.tui.common import STRUCTURED, parse_text, show_text  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))

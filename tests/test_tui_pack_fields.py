@@ -18,7 +18,7 @@ from builders import RULES, read_pack_yaml  # noqa: E402
 from icv_permits.services import drafts as D  # noqa: E402
 from icv_permits.core.model.application import Activity, Application  # noqa: E402
 from icv_permits.adapters.packs import load_pack  # noqa: E402
-from tui import fields as F  # noqa: E402
+from icv_permits.tui import fields as F  # noqa: E402
 
 ACTIVITIES = [a.value for a in Activity]
 CONDITION_FIELD = {

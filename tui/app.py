@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # annotations only: the first screen imports neither
     from icv_permits.services.clock import Clock
     from icv_permits.core.pack import Pack
 
-from tui.common import (
+from .common import (
     APP_KEYS,
     HelpScreen,
     KeyBar,
@@ -252,7 +252,7 @@ class ICVApp(App):
         saying so has been drawn, so the app answers at once (docs/benchmarks.md)."""
         if mode not in MODES:
             return
-        module = "tui.applicant" if mode == "applicant" else "tui.office"
+        module = f"{__package__}.applicant" if mode == "applicant" else f"{__package__}.office"
         if module in sys.modules:
             self._switch_now(mode)
             return
@@ -266,13 +266,13 @@ class ICVApp(App):
 
     def _switch_now(self, mode: str) -> None:
         if mode == "applicant":  # the applicant's screen needs neither the store nor the log
-            from tui.applicant import ApplicantScreen as screen
+            from .applicant import ApplicantScreen as screen
 
             if self.start_file is not None:
                 start, self.start_file = self.start_file, None
                 self.open_draft(str(start), show=False)
         else:
-            from tui import office
+            from . import office
 
             screen = office.RegulatorScreen if mode == "regulator" else office.AuditorScreen
         self._pop_to_base()

@@ -14,8 +14,8 @@ from textual.widgets import Button, DataTable, Input, Label, ListItem, ListView,
 
 from icv_permits.core.errors import InputError
 from icv_permits.services import drafts as D
-from tui import fields as F
-from tui.common import (
+from . import fields as F
+from .common import (
     APPLICANT_KEYS,
     FORMATS,
     STRUCTURED,

@@ -402,7 +402,7 @@ class HelpScreen(ModalScreen):
 
 def help_text(app, path: str | None) -> Text:
     from icv_permits.present.report import CONFIDENCE, citation
-    from tui import fields as F
+    from . import fields as F
 
     lang = app.lang
     out = Text()
@@ -446,7 +446,7 @@ KIND_HINTS = {
 
 
 def field_label(spec, lang: str) -> str:
-    from tui.fields import MATERIAL_LABELS
+    from .fields import MATERIAL_LABELS
 
     if spec.label.startswith("material:"):
         return t(lang, MATERIAL_LABELS[spec.label.split(":", 1)[1]])

@@ -21,7 +21,7 @@ from icv_permits.present.report import VERDICTS
 from icv_permits.services import audit as ledger
 from icv_permits.services import drafts as D
 from icv_permits.services import office as workflow
-from tui.common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
+from .common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
 
 
 

@@ -24,6 +24,6 @@ def tui(
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
     """Open the terminal app: applicant, regulator and auditor modes. 打开终端界面。"""
-    from tui.app import run as run_tui
+    from icv_permits.tui.app import run as run_tui
 
     raise typer.Exit(run_tui(file=file, mode=mode.value if mode else None, lang=lang.value))
