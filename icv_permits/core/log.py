@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from icv_permits.core.engine import evaluate
+from icv_permits.core.engine.checks.evidence import COUNTING_PARAMS
+from icv_permits.core.engine.decision import DECISION_FORMAT
 from icv_permits.core.model.application import Application
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
@@ -170,6 +172,7 @@ class ReplayResult:
     rule_diffs: list[RuleDiff]
     parameter_changes: list[dict] = field(default_factory=list)
     error: str | None = None
+    notes: list[dict] = field(default_factory=list)  # what a reader of the result must know, e.g. evidence counted by the reader
 
     def to_json(self) -> dict:
         d = self.__dict__.copy()
@@ -225,10 +228,18 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
         evidence = EvidenceSummary.model_validate(recorded["evidence"]) if recorded.get("evidence") else None
         registry = RegistryFacts.model_validate(recorded["registry"]) if recorded.get("registry") else None
         as_of = dt.date.fromisoformat(body["as_of"])
-        replayed = evaluate(app, pack, as_of, evidence, registry).to_json_dict()
+        # the layout the record was written in: a decision without trip buckets reads the same in
+        # format 1 and 2, so a record of format 1 is compared in its own layout
+        replayed = evaluate(app, pack, as_of, evidence, registry).in_format(recorded.get("format", DECISION_FORMAT)).to_json_dict()
     except Exception as exc:  # noqa: BLE001 - a record that cannot be replayed is reported, not fatal
         return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), mode, pack.revision, body.get("verdict", "?"), "—",
                             False, [], error=f"{type(exc).__name__}: {str(exc)[:300]}")
+    notes = []
+    if evidence is not None and evidence.counted_by_reader:
+        # the reader counted these totals under the old format; no pack parameter can count them again
+        changed = [c["param"] for c in (parameter_changes(recorded_pack, pack, as_of) if mode == "current" and recorded_pack is not None else [])
+                   if c.get("param") in COUNTING_PARAMS]
+        notes.append({"note": "evidence_counted_by_reader", "format": recorded.get("format"), "counting_params_changed": changed})
     if mode == "current":
         # compare what matters to the applicant: the pack's revision and the engine version are expected to differ
         for k in ("pack_revision", "pack_chain", "engine_version"):
@@ -236,4 +247,4 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
     match = replayed == recorded
     changes = parameter_changes(recorded_pack, pack, as_of) if (mode == "current" and recorded_pack is not None and not match) else []
     return ReplayResult(rec.seq, rec.decision_id, body["submission_id"], mode, pack.revision, recorded["verdict"], replayed["verdict"],
-                        match, [] if match else diff_decisions(recorded, replayed), changes)
+                        match, [] if match else diff_decisions(recorded, replayed), changes, notes=notes)

@@ -67,6 +67,12 @@ def replay_text(results: list[ReplayResult], lang: str) -> str:
     out = []
     same = sum(1 for r in results if r.match)
     for r in results:
+        for n in r.notes:
+            if n["note"] == "evidence_counted_by_reader":
+                out.append(t(lang, N_("· seq {seq}: evidence counted by the evidence reader (decision format 1); a pack's counting parameters cannot change its totals"),
+                             seq=r.seq))
+                if n["counting_params_changed"]:
+                    out.append("    " + t(lang, N_("counting parameters changed, not applied to these totals: {params}"), params=", ".join(n["counting_params_changed"])))
         if r.match:
             continue
         out.append(t(lang, N_("✗ seq {seq} · submission {sub} · decision {id}: recorded {old}, now {new}"), seq=r.seq, sub=r.submission_id,

@@ -217,7 +217,9 @@ def _evidence_lines(decision: Decision, lang: str) -> list[tuple[str, int]]:
         out.append((t(lang, N_("{kind} file {path}: {rows} rows, {bad} bad · sha256:{digest}"),
                       kind=t(lang, N_("trip") if f.kind == "trips" else N_("incident")), path=f.path,
                       rows=f.rows, bad=f.bad_rows, digest=f.sha256[:16]), 2))
-    for v in decision.evidence_counted or []:
+    if ev.counted_by_reader:
+        out.append((t(lang, N_("Counted by the evidence reader (decision format 1): these totals are as recorded; a pack's counting parameters cannot change them.")), 2))
+    for v in decision.counted():
         out.append((t(lang, N_("{vin}: counted {trips} trips, {hours} h, {km} km"), vin=v.vin, trips=v.counted.trips,
                       hours=_num(v.counted.hours), km=_num(v.counted.km)), 2))
         for sec in v.by_section:

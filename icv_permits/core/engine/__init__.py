@@ -19,7 +19,7 @@ from icv_permits.core.pack import Pack, applies
 from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
 from icv_permits.core.canonical import digest
 from icv_permits.core.engine.core import REGISTRY, Ctx, Param, Subjects, history_notices, notice_entries_of, renewal_verified
-from icv_permits.core.engine.decision import OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
+from icv_permits.core.engine.decision import LEGACY_DECISION_FORMAT, OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
 
 __all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
 
@@ -140,7 +140,9 @@ def evaluate(
     else:
         verdict = Verdict.compliant
     missing = sorted({f.field for f in findings if f.outcome is Outcome.missing and f.field})
+    legacy = evidence is not None and evidence.counted_by_reader  # format 1: the reader counted
     return Decision(
+        **({"format": LEGACY_DECISION_FORMAT} if legacy else {}),
         verdict=verdict,
         as_of=as_of.isoformat(),
         pack_id=pack.id,
@@ -157,7 +159,7 @@ def evaluate(
         missing_fields=missing,
         findings=findings,
         evidence=evidence,
-        evidence_counted=_counted(app, shared),
+        evidence_counted=None if legacy else _counted(app, shared),
         registry=registry,
     )
 

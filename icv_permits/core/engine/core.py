@@ -238,6 +238,11 @@ class Ctx:
     def param(self, name: str) -> Param:
         return self._params[name]
 
+    def has_param(self, name: str) -> bool:
+        """Whether the pack gives the rule parameter ``name`` (a pack snapshot recorded before the
+        parameter existed does not)."""
+        return name in self._params
+
     # the entity's notice history ------------------------------------------
     def notice_entries(self) -> list[tuple[str, Notice]]:
         """(where it comes from, notice): the home province's notices from the regulator's records

@@ -10,13 +10,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from icv_permits.core.model.evidence import EvidenceSummary, VehicleEvidence
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.pack import Comparison, Confidence, Severity, Subject
 
 DECISION_FORMAT = "icv-permits/decision/2"
+LEGACY_DECISION_FORMAT = "icv-permits/decision/1"
+"""The layout before the engine counted trip buckets: ``evidence.vehicles`` held the totals the
+evidence reader had counted, and there was no ``evidence_counted``. The engine still writes it for
+such evidence (a record or stored submission of that time): its totals are what counted."""
 
 
 class Verdict(StrEnum):
@@ -89,7 +93,7 @@ class RuleInfo(_M):
 
 
 class Decision(_M):
-    format: Literal["icv-permits/decision/2"] = DECISION_FORMAT
+    format: Literal["icv-permits/decision/2", "icv-permits/decision/1"] = DECISION_FORMAT
     verdict: Verdict
     as_of: str
     pack_id: str
@@ -108,6 +112,32 @@ class Decision(_M):
     evidence: EvidenceSummary | None = None  # what the evidence files added up to, with their SHA-256
     evidence_counted: list[VehicleEvidence] | None = None  # what the engine counted of the trip buckets, per vehicle
     registry: RegistryFacts | None = None  # what the regulator's records said (submissions under review)
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        if self.format == LEGACY_DECISION_FORMAT:
+            data.pop("evidence_counted", None)  # format 1 had no such key
+        return data
+
+    def counted(self) -> list[VehicleEvidence]:
+        """Per vehicle, the totals EVD-01 and EVD-04 judged: what the engine counted, or in format 1
+        what the reader had counted."""
+        if self.evidence is not None and self.evidence.counted_by_reader:
+            return list(self.evidence.vehicles or [])
+        return list(self.evidence_counted or [])
+
+    def in_format(self, fmt: str) -> Decision:
+        """The same decision in layout ``fmt``. A decision without trip buckets reads the same in
+        both layouts (format 2 only added ``evidence_counted`` and the buckets); one with buckets
+        has no format-1 form and is returned as it is."""
+        if fmt == self.format:
+            return self
+        if fmt == LEGACY_DECISION_FORMAT and self.evidence_counted is None and (self.evidence is None or self.evidence.counted_by_reader):
+            return self.model_copy(update={"format": fmt})
+        if fmt == DECISION_FORMAT and self.evidence is None:
+            return self.model_copy(update={"format": fmt})
+        return self
 
     def failures(self) -> list[Finding]:
         return [f for f in self.findings if f.outcome is Outcome.failed]

@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from icv_permits.core.model.application import Incident
 
@@ -145,18 +145,46 @@ BAD_ROWS_LISTED = 1000
 
 
 class EvidenceSummary(_M):
+    """What the reader read: ``buckets`` (decision format 2), or — in records written before the
+    engine counted — ``vehicles``, the per-vehicle totals the reader itself counted (decision format
+    1). Exactly one of the two is present, and only that one is serialised, so a format-1 summary
+    reads and writes back the same JSON as the old code wrote it."""
+
     files: list[EvidenceFile]
-    buckets: list[TripBucket]  # by vehicle (in the order of the application), section, notice, mode, speed
+    buckets: list[TripBucket] | None = None  # by vehicle (in the order of the application), section, notice, mode, speed
+    vehicles: list[VehicleEvidence] | None = None  # format 1 only: counted by the reader, in the order of the application
     incidents: list[Incident]
     bad_rows: list[BadRow]  # the first BAD_ROWS_LISTED
     bad_row_counts: dict[str, int]  # every bad row, by reason
     lenient: bool
     has_trips: bool
 
+    @model_validator(mode="after")
+    def _one_shape(self) -> EvidenceSummary:
+        if (self.buckets is None) == (self.vehicles is None):
+            raise ValueError("evidence has either buckets (format 2) or vehicles (format 1), not both or neither")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        data.pop("vehicles" if self.vehicles is None else "buckets", None)
+        return data
+
+    @property
+    def counted_by_reader(self) -> bool:
+        """Format 1: the reader decided what counted (its counting conditions, as it applied them,
+        are in the totals and cannot be applied again: a pack's counting parameters do not change them)."""
+        return self.vehicles is not None
+
+    def vehicle(self, vin: str) -> VehicleEvidence | None:
+        """Format 1: the totals the reader counted for ``vin`` (None: none recorded)."""
+        return next((v for v in self.vehicles or () if v.vin == vin), None)
+
     @cached_property
     def by_vin(self) -> dict[str, list[TripBucket]]:
         """The buckets of each vehicle (not a field: built once, on first use)."""
         out: dict[str, list[TripBucket]] = {}
-        for b in self.buckets:
+        for b in self.buckets or ():
             out.setdefault(b.vin, []).append(b)
         return out

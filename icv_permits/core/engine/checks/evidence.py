@@ -121,10 +121,17 @@ def declared_totals(v: Vehicle, sections: set[str]) -> tuple[Decimal, Decimal]:
 
 
 def _computed(ctx: Ctx, v: Vehicle) -> VehicleEvidence | None:
-    """The vehicle's counted trips (once per evaluation: EVD-01 and EVD-04 read the same parameters)."""
+    """The vehicle's counted trips (once per evaluation: EVD-01 and EVD-04 read the same parameters).
+
+    Evidence of decision format 1 (a record or stored submission from before the engine counted)
+    holds the totals the reader counted, under the conditions it applied then; they cannot be
+    counted again, so they are what counts, as the engine of that time took them — and a vehicle
+    without recorded totals is judged on its typed-in summary, as it was then."""
     ev = ctx.evidence
     if ev is None or not ev.has_trips:
         return None
+    if ev.counted_by_reader:
+        return ev.vehicle(v.vin)
     cache = ctx.shared.setdefault("evidence_counted", {})
     if v.vin not in cache:
         cache[v.vin] = tally(v.vin, ev.by_vin.get(v.vin, ()), counting_of(ctx))
@@ -152,11 +159,21 @@ def _renewal_not_accepted(ctx: Ctx, v: Vehicle, s) -> Finding | None:
                        source="records" if ctx.registry is not None else "application")
 
 
+def _sections_applied_for_only(ctx: Ctx) -> bool:
+    """``evidence.sections_applied_for_only``; always so for format-1 evidence (the reader counted
+    the sections applied for only) and under a pack from before the parameter (a pack snapshot of a
+    format-1 record), as the engine of that time judged."""
+    ev = ctx.evidence
+    if (ev is not None and ev.counted_by_reader) or not ctx.has_param("evidence.sections_applied_for_only"):
+        return True
+    return bool(ctx.param("evidence.sections_applied_for_only").value)
+
+
 @check("EVD-01", params=("evidence.min_hours", "evidence.min_km", *COUNTING_PARAMS),
        reasons=("below", "ok_hours", "ok_km", "declared_differs", "renewed", "renewal_no_earlier_notice", "renewal_vehicle_not_on_notice"))
 def evd_01(ctx: Ctx):
     ph, pk = ctx.param("evidence.min_hours"), ctx.param("evidence.min_km")
-    only_applied = bool(ctx.param("evidence.sections_applied_for_only").value)
+    only_applied = _sections_applied_for_only(ctx)
     for path, v, s in ctx.vehicles():
         applied = set(ctx.app.sections) if only_applied else {p.section for p in v.prior_testing}
         if (skip := _renewed(ctx, v, s)) is not None:
@@ -258,7 +275,16 @@ def evd_05(ctx: Ctx):
         if (skip := _renewed(ctx, v, s)) is not None:
             yield skip
             continue
-        if ev is not None and ev.has_trips:
+        if ev is not None and ev.has_trips and ev.counted_by_reader and (ve := ev.vehicle(v.vin)) is not None:
+            # format 1: what the reader counted and left out is all there is (no speed classes)
+            if ve.counted.trips == 0 and not ve.excluded:
+                yield ctx.fail(s, "no_records", field="evidence.trips")
+            else:
+                yield ctx.ok(s, "ok_trips", field="evidence.trips", threshold=speed,
+                             files=[f"{f.path} sha256:{f.sha256[:12]}" for f in ev.files if f.kind == "trips"],
+                             trips=ve.counted.trips + sum(e.trips for e in ve.excluded if e.reason is not Exclusion.overlap))
+            continue
+        if ev is not None and ev.has_trips and not ev.counted_by_reader:
             buckets = ev.by_vin.get(v.vin, [])
             if not buckets:
                 yield ctx.fail(s, "no_records", field="evidence.trips")
