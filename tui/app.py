@@ -38,7 +38,7 @@ class _Lazy:
         return getattr(importlib.import_module(self._module), name)
 
 
-D = _Lazy("icv_permits.services.drafts")
+drafts = _Lazy("icv_permits.services.drafts")
 
 
 def load_pack(pack_id: str):
@@ -177,7 +177,7 @@ class ICVApp(App):
         self._actor = actor
         self.draft: dict[str, Any] = {}
         self.draft_name: str | None = None
-        self.status: D.DraftStatus | None = None
+        self.status: drafts.DraftStatus | None = None
         self.result = None
         self.check_error: str | None = None
         self._timer: Timer | None = None
@@ -287,12 +287,12 @@ class ICVApp(App):
     def open_draft(self, where: str, show: bool = True) -> bool:
         try:
             if where.startswith("store:"):
-                stored = D.open_from_store(self.open_store(), where[6:])
+                stored = drafts.open_from_store(self.open_store(), where[6:])
                 doc = stored.document
                 if stored.removed:
                     self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=", ".join(stored.removed)), timeout=8)
             else:
-                doc = D.open_yaml(Path(where).expanduser())
+                doc = drafts.open_yaml(Path(where).expanduser())
         except InputError as exc:
             self.show_error(exc)
             return False
@@ -323,7 +323,7 @@ class ICVApp(App):
     def check_now(self) -> None:
         """Validate the draft; when it validates, run the same check as ``icv-permits check``."""
         self.check_error = None
-        self.status = D.validate_draft(self.draft)
+        self.status = drafts.validate_draft(self.draft)
         self.result = None
         if self.status.application is not None:
             try:

@@ -13,8 +13,8 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, ListItem, ListView, Static
 
 from icv_permits.core.errors import InputError
-from icv_permits.services import drafts as D
-from . import fields as F
+from icv_permits.services import drafts
+from . import fields
 from .common import (
     APPLICANT_KEYS,
     FORMATS,
@@ -83,7 +83,7 @@ class ApplicantScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="title", classes="title")
         with Horizontal(id="body"):
-            yield ListView(*[ListItem(Label("", id=f"step-{sid}")) for sid in F.STEP_IDS], id="steps")
+            yield ListView(*[ListItem(Label("", id=f"step-{sid}")) for sid in fields.STEP_IDS], id="steps")
             with Vertical(id="main"):
                 yield VerticalScroll(id="form")
                 yield DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
@@ -100,7 +100,7 @@ class ApplicantScreen(Screen):
 
     @property
     def step_id(self) -> str:
-        return F.STEP_IDS[self.step_index]
+        return fields.STEP_IDS[self.step_index]
 
     async def relabel(self) -> None:
         self.query_one(KeyBar).relabel()
@@ -111,18 +111,18 @@ class ApplicantScreen(Screen):
 
     async def show_step(self, index: int) -> None:
         lang = self.app.lang
-        self.step_index = max(0, min(index, len(F.STEP_IDS) - 1))
-        for sid in F.STEP_IDS:
-            self.query_one(f"#step-{sid}", Label).update(t(lang, F.STEP_TITLE[sid]))
+        self.step_index = max(0, min(index, len(fields.STEP_IDS) - 1))
+        for sid in fields.STEP_IDS:
+            self.query_one(f"#step-{sid}", Label).update(t(lang, fields.STEP_TITLE[sid]))
         steps = self.query_one("#steps", ListView)
         if steps.index != self.step_index:
             steps.index = self.step_index
-        title = t(lang, "Applicant · step {n} of {total}: {step}", n=self.step_index + 1, total=len(F.STEP_IDS),
-                   step=t(lang, F.STEP_TITLE[self.step_id]))
+        title = t(lang, "Applicant · step {n} of {total}: {step}", n=self.step_index + 1, total=len(fields.STEP_IDS),
+                   step=t(lang, fields.STEP_TITLE[self.step_id]))
         if self.app.draft_name:
             title += f" · {Path(self.app.draft_name).name}"
         self.query_one("#title", Static).update(title)
-        review = self.step_id == F.REVIEW
+        review = self.step_id == fields.REVIEW
         self.set_class(review, "reviewing")
         self.shown_signature = self.asked_signature()
         if review:
@@ -136,17 +136,17 @@ class ApplicantScreen(Screen):
         form = self.query_one("#form", VerticalScroll)
         await form.remove_children()
         self.problem_lines, self.problem_shown = {}, {}
-        step = F.step(self.step_id)
+        step = fields.step(self.step_id)
         widgets = []
         parts = {p.path: p for p in step.lists}
-        for header, spec, path in F.rows(step, draft, self.app.pack(), self.item_index):
+        for header, spec, path in fields.rows(step, draft, self.app.pack(), self.item_index):
             if spec is None:
                 list_path, index = path.rsplit("[", 1)
-                i, total = int(index[:-1]), len(F.items(parts[list_path], draft))
+                i, total = int(index[:-1]), len(fields.items(parts[list_path], draft))
                 self.item_index[list_path] = i
                 widgets.append(self.item_header(parts[list_path], i, total))
                 continue
-            clear = show_text(spec.kind, D.get_path(draft, path), lang)
+            clear = show_text(spec.kind, drafts.get_path(draft, path), lang)
             inp = FieldInput(path, spec.kind, spec.personal, clear, id=_wid(path),
                              suggester=SuggestFromList(list(spec.choices) + (["yes", "no"] if spec.kind == "bool" else []), case_sensitive=False)
                              if spec.choices or spec.kind == "bool" else None,
@@ -159,7 +159,7 @@ class ApplicantScreen(Screen):
             widgets.append(line)
             self.problem_lines[path], self.problem_shown[path] = line, prob
         for part in step.lists:
-            if part.addable and F.part_asked(part, draft, self.app.pack()):
+            if part.addable and fields.part_asked(part, draft, self.app.pack()):
                 widgets.append(Button(t(lang, "Add: {what}", what=t(lang, part.item_label, n="")).strip(),
                                       id=f"add-{self.part_wid(part.path)}", classes="add"))
         if not widgets:
@@ -173,7 +173,7 @@ class ApplicantScreen(Screen):
         self.parts_by_wid[wid] = list_path
         return wid
 
-    def item_header(self, part: F.ListPart, i: int, total: int) -> Horizontal:
+    def item_header(self, part: fields.ListPart, i: int, total: int) -> Horizontal:
         """"Vehicle 3 of 5" with buttons to the previous and next item: one item is shown at a time."""
         lang, wid = self.app.lang, self.part_wid(part.path)
         label = t(lang, part.item_label, n=i + 1) + " " + t(lang, "({n} of {total})", n=i + 1, total=total)
@@ -198,11 +198,11 @@ class ApplicantScreen(Screen):
     def review_rows(self) -> list[tuple[str, str, str, object]]:
         draft, lang = self.app.draft, self.app.lang
         out = []
-        for step in F.STEPS:
-            for header, spec, path in F.rows(step, draft, self.app.pack()):
+        for step in fields.STEPS:
+            for header, spec, path in fields.rows(step, draft, self.app.pack()):
                 if spec is None:
                     continue
-                text = show_text(spec.kind, D.get_path(draft, path), lang)
+                text = show_text(spec.kind, drafts.get_path(draft, path), lang)
                 if spec.personal:
                     text = mask(path, text)
                 out.append((path, field_label(spec, lang), text, spec))
@@ -231,9 +231,9 @@ class ApplicantScreen(Screen):
         if not self.review_paths:
             return
         path = self.review_paths[min(table.cursor_row, len(self.review_paths) - 1)]
-        spec = F.field_for(path)
+        spec = fields.field_for(path)
         edit.path, edit.kind, edit.personal = path, spec.kind, spec.personal
-        edit.clear = show_text(spec.kind, D.get_path(self.app.draft, path), self.app.lang)
+        edit.clear = show_text(spec.kind, drafts.get_path(self.app.draft, path), self.app.lang)
         edit.value = edit.clear if (edit.has_focus or not spec.personal) else mask(path, edit.clear)
         edit.placeholder = t(self.app.lang, "Edit {field}", field=field_label(spec, self.app.lang))
         self.query_one("#review-problem", Static).update(self.problem_for(path))
@@ -255,7 +255,7 @@ class ApplicantScreen(Screen):
             return
         if inp.personal and not inp.has_focus:
             return  # the masked value shown, not an edit
-        if event.value == show_text(inp.kind, D.get_path(self.app.draft, inp.path), self.app.lang) and inp.path not in self.own_problems:
+        if event.value == show_text(inp.kind, drafts.get_path(self.app.draft, inp.path), self.app.lang) and inp.path not in self.own_problems:
             return  # shown, not changed (mounting, focus)
         self.edit(inp.path, inp.kind, event.value)
         inp.clear = event.value
@@ -263,13 +263,13 @@ class ApplicantScreen(Screen):
     def edit(self, path: str, kind: str, text: str) -> None:
         """Validate one answer as typed and keep it in the draft (kept as typed when invalid)."""
         lang = self.app.lang
-        value = parse_text(kind, text, D.get_path(self.app.draft, path))
+        value = parse_text(kind, text, drafts.get_path(self.app.draft, path))
         try:
-            D.set_path(self.app.draft, path, value)
+            drafts.set_path(self.app.draft, path, value)
         except (TypeError, IndexError, KeyError, AttributeError):
             self.app.notify(t(lang, "Cannot set {field} here", field=path), severity="error")
             return
-        problem = D.validate_value(path, value)
+        problem = drafts.validate_value(path, value)
         if kind in STRUCTURED and isinstance(value, str):
             self.own_problems[path] = t(lang, "Not read: write each entry as {format}", format=t(lang, FORMATS[kind]))
         elif problem is not None:
@@ -278,10 +278,10 @@ class ApplicantScreen(Screen):
             self.own_problems.pop(path, None)
         msg = self.own_problems.get(path, "")
         self.show_problem(path, msg)
-        if self.step_id == F.REVIEW:
+        if self.step_id == fields.REVIEW:
             self.query_one("#review-problem", Static).update(msg)
             table = self.query_one("#review-table", DataTable)
-            spec = F.field_for(path)
+            spec = fields.field_for(path)
             shown = show_text(kind, value, lang)
             try:
                 table.update_cell(path, table.ordered_columns[1].key, Text((mask(path, shown) if spec and spec.personal else shown) or "—"))
@@ -293,15 +293,15 @@ class ApplicantScreen(Screen):
     def asked_signature(self) -> tuple:
         """What the current step (or the review) asks for this draft: when an answer (the activity,
         a modifier) changes it, the form is redrawn after the pause in typing, not per keystroke."""
-        if self.step_id == F.REVIEW:
-            return (F.REVIEW, tuple(path for _s in F.STEPS for _h, spec, path in F.rows(_s, self.app.draft, self.app.pack()) if spec))
-        return (self.step_id, tuple(path for _h, _s, path in F.rows(F.step(self.step_id), self.app.draft, self.app.pack(), self.item_index)))
+        if self.step_id == fields.REVIEW:
+            return (fields.REVIEW, tuple(path for _s in fields.STEPS for _h, spec, path in fields.rows(_s, self.app.draft, self.app.pack()) if spec))
+        return (self.step_id, tuple(path for _h, _s, path in fields.rows(fields.step(self.step_id), self.app.draft, self.app.pack(), self.item_index)))
 
     async def _reshape(self) -> None:
         """Redraw what is asked, keeping the focus on the same field."""
         focused = getattr(self.app.focused, "path", None)
         await self.show_step(self.step_index)
-        if focused and self.step_id != F.REVIEW:
+        if focused and self.step_id != fields.REVIEW:
             for inp in self.query(FieldInput):
                 if inp.path == focused:
                     inp.focus()
@@ -333,7 +333,7 @@ class ApplicantScreen(Screen):
         if self.asked_signature() != self.shown_signature:
             self.call_later(self._reshape)
             return
-        if self.step_id == F.REVIEW:
+        if self.step_id == fields.REVIEW:
             table = self.query_one("#review-table", DataTable)
             for path in self.review_paths:
                 try:
@@ -382,26 +382,26 @@ class ApplicantScreen(Screen):
         await self.show_step(self.step_index - 1)
 
     async def action_review(self) -> None:
-        await self.show_step(len(F.STEP_IDS) - 1)
+        await self.show_step(len(fields.STEP_IDS) - 1)
 
     def focused_list(self) -> str | None:
         """The list path of the item whose field is focused (``vehicles`` for ``vehicles[2].vin``)."""
         path = getattr(self.app.focused, "path", "") or ""
-        if "[" not in path or self.step_id == F.REVIEW:
+        if "[" not in path or self.step_id == fields.REVIEW:
             return None
         return path.split("[", 1)[0]
 
-    def current_parts(self) -> list[F.ListPart]:
-        if self.step_id == F.REVIEW:
+    def current_parts(self) -> list[fields.ListPart]:
+        if self.step_id == fields.REVIEW:
             return []
-        return [p for p in F.step(self.step_id).lists if F.part_asked(p, self.app.draft, self.app.pack())]
+        return [p for p in fields.step(self.step_id).lists if fields.part_asked(p, self.app.draft, self.app.pack())]
 
     async def move_item(self, list_path: str, delta: int) -> None:
         """Show the previous or next item of a list, keeping the focus on the same field."""
         part = next((p for p in self.current_parts() if p.path == list_path), None)
         if part is None:
             return
-        total = len(F.items(part, self.app.draft))
+        total = len(fields.items(part, self.app.draft))
         old = self.item_index.get(list_path, 0)
         new = max(0, min(old + delta, total - 1))
         if new == old:
@@ -419,7 +419,7 @@ class ApplicantScreen(Screen):
     async def _move_focused(self, delta: int) -> None:
         list_path = self.focused_list()
         if list_path is None:
-            parts = [p for p in self.current_parts() if F.items(p, self.app.draft)]
+            parts = [p for p in self.current_parts() if fields.items(p, self.app.draft)]
             list_path = parts[0].path if parts else None
         if list_path is not None:
             await self.move_item(list_path, delta)
@@ -432,7 +432,7 @@ class ApplicantScreen(Screen):
 
     async def add_item(self, list_path: str) -> None:
         try:
-            idx = D.add_item(self.app.draft, list_path)
+            idx = drafts.add_item(self.app.draft, list_path)
         except (TypeError, KeyError, AttributeError, IndexError):
             self.app.notify(t(self.app.lang, "Cannot add an item here: {field} is not a list in this draft; correct it in the review.",
                               field=list_path), severity="error")
@@ -454,7 +454,7 @@ class ApplicantScreen(Screen):
             await self.add_item(part.path)
 
     async def action_remove_item(self) -> None:
-        if self.step_id == F.REVIEW:
+        if self.step_id == fields.REVIEW:
             self.app.notify(t(self.app.lang, "Items are removed on their own step, where the item is shown."), severity="warning")
             return
         focused = self.app.focused
@@ -468,7 +468,7 @@ class ApplicantScreen(Screen):
             self.app.notify(t(self.app.lang, "Items of this list are removed on their own step."), severity="warning")
             return
         index = int(rest.split("]", 1)[0])
-        D.remove_item(self.app.draft, list_path, index)
+        drafts.remove_item(self.app.draft, list_path, index)
         self.item_index[list_path] = max(0, index - 1) if index else 0
         self.own_problems = {k: v for k, v in self.own_problems.items() if not k.startswith(list_path + "[")}
         await self.show_step(self.step_index)
@@ -482,10 +482,10 @@ class ApplicantScreen(Screen):
                 return
             try:
                 if answer.startswith("store:"):
-                    saved = D.save_to_store(self.app.open_store(), answer[6:], self.app.draft, actor=self.app.actor, clock=self.app.clock)
+                    saved = drafts.save_to_store(self.app.open_store(), answer[6:], self.app.draft, actor=self.app.actor, clock=self.app.clock)
                     self.app.notify(t(lang, "Saved to the store as {name}; ID and phone numbers are not kept there.", name=saved.name))
                 else:
-                    D.save_yaml(self.app.draft, Path(answer).expanduser())
+                    drafts.save_yaml(self.app.draft, Path(answer).expanduser())
                     self.app.notify(t(lang, "Draft saved to {path}", path=answer))
                 self.app.draft_name = answer
                 self.call_later(self.show_step, self.step_index)
@@ -510,7 +510,7 @@ class ApplicantScreen(Screen):
             if not answer:
                 return
             try:
-                D.export(self.app.draft, Path(answer).expanduser())
+                drafts.export(self.app.draft, Path(answer).expanduser())
                 self.app.notify(t(lang, "Application exported to {path}: ready for check and submit.", path=answer))
             except InputError as exc:
                 self.app.show_error(exc)
@@ -523,5 +523,5 @@ class ApplicantScreen(Screen):
         yield t(lang, "Open a draft"), self.action_open
         yield t(lang, "Export the application"), self.action_export
         yield t(lang, "Go to the review"), self.action_review
-        for i, sid in enumerate(F.STEP_IDS):
-            yield t(lang, "Go to step: {step}", step=t(lang, F.STEP_TITLE[sid])), (lambda i=i: self.call_later(self.show_step, i))
+        for i, sid in enumerate(fields.STEP_IDS):
+            yield t(lang, "Go to step: {step}", step=t(lang, fields.STEP_TITLE[sid])), (lambda i=i: self.call_later(self.show_step, i))

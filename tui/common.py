@@ -402,15 +402,15 @@ class HelpScreen(ModalScreen):
 
 def help_text(app, path: str | None) -> Text:
     from icv_permits.present.report import CONFIDENCE, citation
-    from . import fields as F
+    from . import fields
 
     lang = app.lang
     out = Text()
-    spec = F.field_for(path) if path else None
+    spec = fields.field_for(path) if path else None
     if spec is not None:
         out.append(field_label(spec, lang) + f"  ({path})\n", style="bold")
         pack = app.pack()
-        for rid in F.rules_for(path, app.draft, pack):
+        for rid in fields.rules_for(path, app.draft, pack):
             rule = pack.rules.get(rid)
             if rule is None:
                 continue

@@ -15,12 +15,12 @@ from icv_permits.core.i18n import N_
 from icv_permits.core.i18n import t as report_t
 from icv_permits.core.labels import RECORD_KINDS, STATES
 from icv_permits.core.labels import label as code_label
-from icv_permits.present import audit as A
-from icv_permits.present import office as RS
+from icv_permits.present import audit as audit_view
+from icv_permits.present import office as office_view
 from icv_permits.present.report import VERDICTS
-from icv_permits.services import audit as ledger
-from icv_permits.services import drafts as D
-from icv_permits.services import office as workflow
+from icv_permits.services import audit as audit_service
+from icv_permits.services import drafts
+from icv_permits.services import office as office_service
 from .common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
 
 
@@ -101,11 +101,11 @@ class RegulatorScreen(Screen):
         if store is None:
             return
         try:
-            self.views = workflow.queue(store)
+            self.views = office_service.queue(store)
             for v in self.views:
                 table.add_row(str(v.id), report_t(lang, code_label(STATES, v.state)), _verdict(lang, v.verdict), v.entity_name,
-                              str(v.vehicles), RS.local(v.updated_at)[:10], key=str(v.id))
-            self.notice_rows = workflow.list_notices(store, clock=self.app.clock, expiring_within_days=30)
+                              str(v.vehicles), office_view.local(v.updated_at)[:10], key=str(v.id))
+            self.notice_rows = office_service.list_notices(store, clock=self.app.clock, expiring_within_days=30)
             for n in self.notice_rows:
                 notices.add_row(n["number"], n.get("entity_name") or n.get("credit_code", ""), n["valid_until"], str(n["days_left"]),
                                 n.get("plates_run_until") or "—", key=n["number"])
@@ -125,15 +125,15 @@ class RegulatorScreen(Screen):
         if store is None:
             return
         try:
-            view, decision = workflow.show(store, sub_id)
-            doc = D.submission_document(store, sub_id)
+            view, decision = office_service.show(store, sub_id)
+            doc = drafts.submission_document(store, sub_id)
         except InputError as exc:
             self.app.show_error(exc)
             return
         self.selected, self.revision, self.selected_code = sub_id, view.revision, view.credit_code
         head = Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
                        state=report_t(lang, code_label(STATES, view.state)), entity=view.entity_name) + "\n", style="bold")
-        head.append(D.to_yaml(doc))
+        head.append(drafts.to_yaml(doc))
         self.query_one("#application", Static).update(head)
         if decision is not None:
             pack = self.app.pack(decision.pack_id)
@@ -157,7 +157,7 @@ class RegulatorScreen(Screen):
             return
         reason = self.query_one("#reason", Input).value
         try:
-            res = workflow.decide(store, self.selected, action, reason=reason, actor=self.app.actor, clock=self.app.clock,
+            res = office_service.decide(store, self.selected, action, reason=reason, actor=self.app.actor, clock=self.app.clock,
                                   expected_revision=self.revision)
         except InputError as exc:
             out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
@@ -195,13 +195,13 @@ class RegulatorScreen(Screen):
         if store is None:
             return
         try:
-            result = workflow.renew_plates(store, notice["number"], actor=self.app.actor, clock=self.app.clock)
+            result = office_service.renew_plates(store, notice["number"], actor=self.app.actor, clock=self.app.clock)
         except InputError as exc:
             out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
             return
         self.selected_code = notice["credit_code"]
         self.action_refresh()
-        out.update(Text(RS.renewed(result, lang).rstrip(), style="bold green"))
+        out.update(Text(office_view.renewed(result, lang).rstrip(), style="bold green"))
 
     def action_entity_history(self, code: str | None = None, switch: bool = True) -> None:
         """The history of an entity: typed in, else the highlighted notice's (in the notices tab),
@@ -222,13 +222,13 @@ class RegulatorScreen(Screen):
         if store is None:
             return
         try:
-            data = workflow.entity_history(store, code, clock=self.app.clock)
+            data = office_service.entity_history(store, code, clock=self.app.clock)
         except InputError as exc:
             box.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
             return
         self.entity_code = data["credit_code"]
         self.query_one("#credit-code", Input).value = data["credit_code"]
-        box.update(Text(RS.entity(data, lang)))
+        box.update(Text(office_view.entity(data, lang)))
 
     @on(Input.Submitted, "#credit-code")
     def _code_typed(self, event: Input.Submitted) -> None:
@@ -256,8 +256,8 @@ class AuditorScreen(Screen):
 
     def __init__(self):
         super().__init__()
-        self.records: list[ledger.Record] = []
-        self.report: ledger.VerifyReport | None = None
+        self.records: list[audit_service.Record] = []
+        self.report: audit_service.VerifyReport | None = None
         self.last_output: tuple[str, object] | None = None
         self.marked: set[int] = set()  # sequence numbers of the records marked for replay
         self.pack_mode = "recorded"  # replay with the pack recorded, or the current one
@@ -295,7 +295,7 @@ class AuditorScreen(Screen):
         if store is None:
             return
         try:
-            self.records = list(ledger.iter_records(store))
+            self.records = list(audit_service.iter_records(store))
         except InputError as exc:
             self.app.show_error(exc)
             return
@@ -304,12 +304,12 @@ class AuditorScreen(Screen):
         for r in self.records:
             style = "bold white on red" if r.seq == broken else ""
             cells = [("● " if r.seq in self.marked else "") + str(r.seq), report_t(lang, code_label(RECORD_KINDS, r.kind)),
-                     str(r.body.get("submission_id", "—")), A.summary(r, lang), r.decision_id[:8]]
+                     str(r.body.get("submission_id", "—")), audit_view.summary(r, lang), r.decision_id[:8]]
             table.add_row(*[Text(c, style=style) for c in cells], key=str(r.seq))
         if self.records:
             table.move_cursor(row=min(cursor, len(self.records) - 1))
 
-    def selected(self) -> ledger.Record | None:
+    def selected(self) -> audit_service.Record | None:
         table = self.query_one("#log", DataTable)
         if not self.records:
             return None
@@ -323,7 +323,7 @@ class AuditorScreen(Screen):
         if store is None:
             return
         try:
-            self.report = ledger.verify(store)
+            self.report = audit_service.verify(store)
         except InputError as exc:
             self._out("\n".join(self.app.problem_lines(exc)), "red")
             return
@@ -340,7 +340,7 @@ class AuditorScreen(Screen):
         lang = self.app.lang
         if self.report is None:
             return
-        self._out(A.verify_text(self.report, lang), "bold green" if self.report.intact else "bold red")
+        self._out(audit_view.verify_text(self.report, lang), "bold green" if self.report.intact else "bold red")
 
     def action_mark(self) -> None:
         """Mark or unmark the highlighted record for replay (Space)."""
@@ -377,12 +377,12 @@ class AuditorScreen(Screen):
             return
         chosen = [r for r in self.records if r.seq in self.marked] or [self.selected()]
         try:  # the same service call as ``icv-permits audit replay SEQ…``: the same answer
-            results = list(ledger.replay(store, [str(r.seq) for r in chosen], pack_mode=self.pack_mode))
+            results = list(audit_service.replay(store, [str(r.seq) for r in chosen], pack_mode=self.pack_mode))
         except InputError as exc:
             self._out("\n".join(self.app.problem_lines(exc)), "red")
             return
         self.last_output = ("action_replay", None)
-        self._out(A.replay_text(results, lang), "green" if all(r.match for r in results) else "red")
+        self._out(audit_view.replay_text(results, lang), "green" if all(r.match for r in results) else "red")
 
     def action_explain(self) -> None:
         rec = self.selected()
@@ -392,7 +392,7 @@ class AuditorScreen(Screen):
             self._out(t(lang, "The log is empty."))
             return
         try:  # the same service call as ``icv-permits audit explain SEQ``
-            text = A.explanation(ledger.explain(store, str(rec.seq)), lang)
+            text = audit_view.explanation(audit_service.explain(store, str(rec.seq)), lang)
         except InputError as exc:
             self._out("\n".join(self.app.problem_lines(exc)), "red")
             return

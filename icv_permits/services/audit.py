@@ -35,7 +35,7 @@ from typing import TextIO
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
-from icv_permits.adapters.store import tables as T
+from icv_permits.adapters.store import tables
 from icv_permits.adapters.store.db import NotFound, Store
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine.decision import Decision
@@ -89,24 +89,24 @@ def pack_text(pack: Pack) -> str:
 
 def snapshot_pack(s: Session, pack: Pack, now: dt.datetime) -> None:
     """Store the pack's content the first time its revision is used (race-free)."""
-    if s.execute(select(T.PackSnapshot.revision).where(T.PackSnapshot.revision == pack.revision)).first() is None:
+    if s.execute(select(tables.PackSnapshot.revision).where(tables.PackSnapshot.revision == pack.revision)).first() is None:
         from icv_permits.adapters.store.db import insert_missing
 
-        insert_missing(s, T.PackSnapshot.__table__, {"revision": pack.revision, "pack_id": pack.id, "content": pack_text(pack),
+        insert_missing(s, tables.PackSnapshot.__table__, {"revision": pack.revision, "pack_id": pack.id, "content": pack_text(pack),
                                                      "stored_at": now}, ["revision"])
 
 
-def append(s: Session, kind: str, body: dict, now: dt.datetime) -> T.DecisionLog:
+def append(s: Session, kind: str, body: dict, now: dt.datetime) -> tables.DecisionLog:
     """Append one record, in the caller's transaction. The head row is locked (PostgreSQL) or the
     transaction holds the write lock (SQLite ``BEGIN IMMEDIATE``), so writers are serialised."""
-    head = s.exec(select(T.LogHead).where(T.LogHead.id == 1).with_for_update()).scalars().one()
+    head = s.exec(select(tables.LogHead).where(tables.LogHead.id == 1).with_for_update()).scalars().one()
     body_text = canonical_json(body)
     seq = head.seq + 1
     decision_id = str(uuid.uuid4())
     recorded_at = utc_timestamp(now)
     actor = db_actor(s)
     h = record_hash(seq, decision_id, kind, recorded_at, actor, body_text, head.hash)
-    rec = T.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=now, actor=actor, body=body_text, prev_hash=head.hash, hash=h)
+    rec = tables.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=now, actor=actor, body=body_text, prev_hash=head.hash, hash=h)
     s.add(rec)
     head.seq, head.hash = seq, h
     s.flush()
@@ -146,8 +146,8 @@ def _record(row) -> Record:
     return Record(seq, decision_id, kind, utc_timestamp(recorded_at), actor, body, prev_hash, h)
 
 
-_COLS = (T.DecisionLog.seq, T.DecisionLog.decision_id, T.DecisionLog.kind, T.DecisionLog.recorded_at, T.DecisionLog.actor,
-         T.DecisionLog.body, T.DecisionLog.prev_hash, T.DecisionLog.hash)
+_COLS = (tables.DecisionLog.seq, tables.DecisionLog.decision_id, tables.DecisionLog.kind, tables.DecisionLog.recorded_at, tables.DecisionLog.actor,
+         tables.DecisionLog.body, tables.DecisionLog.prev_hash, tables.DecisionLog.hash)
 
 
 def _batched(store: Store, cols: tuple, from_seq: int, to_seq: int | None, batch: int) -> Iterator[Record]:
@@ -155,10 +155,10 @@ def _batched(store: Store, cols: tuple, from_seq: int, to_seq: int | None, batch
     last = from_seq - 1
     with store.read() as s:
         while True:
-            q = select(*cols).where(T.DecisionLog.seq > last)
+            q = select(*cols).where(tables.DecisionLog.seq > last)
             if to_seq is not None:
-                q = q.where(T.DecisionLog.seq <= to_seq)
-            rows = s.execute(q.order_by(T.DecisionLog.seq).limit(batch)).all()
+                q = q.where(tables.DecisionLog.seq <= to_seq)
+            rows = s.execute(q.order_by(tables.DecisionLog.seq).limit(batch)).all()
             if not rows:
                 return
             for row in rows:
@@ -179,7 +179,7 @@ def find(store: Store, ref: str) -> Record:
     if not ref.isdigit() or int(ref) < 2**31:  # a larger number cannot be a sequence number
         with store.read() as s:
             q = select(*_COLS)
-            q = q.where(T.DecisionLog.seq == int(ref)) if ref.isdigit() else q.where(T.DecisionLog.decision_id == ref.lower()[:36])
+            q = q.where(tables.DecisionLog.seq == int(ref)) if ref.isdigit() else q.where(tables.DecisionLog.decision_id == ref.lower()[:36])
             row = s.execute(q).first()
     if row is None:
         raise NotFound([Problem(ref, N_("no log record with this decision ID or sequence number"), {}, "no_record")])
@@ -188,13 +188,13 @@ def find(store: Store, ref: str) -> Record:
 
 def head(store: Store) -> tuple[int, str]:
     with store.read() as s:
-        h = s.get(T.LogHead, 1)
+        h = s.get(tables.LogHead, 1)
         return (h.seq, h.hash) if h else (0, GENESIS)
 
 
 def pack_from_snapshot(store: Store, revision: str) -> Pack:
     with store.read() as s:
-        snap = s.get(T.PackSnapshot, revision)
+        snap = s.get(tables.PackSnapshot, revision)
     if snap is None:
         raise NotFound([Problem(revision, N_("no snapshot of pack revision {revision} in the log"), {"revision": revision}, "no_snapshot")])
     return _pack_from_text(snap.content, revision)
@@ -221,7 +221,7 @@ def _raw_records(store: Store, from_seq: int, to_seq: int | None = None, batch: 
     """Records with their body as UTF-8 bytes straight from the database (no decode/encode)."""
     from sqlalchemy import LargeBinary, cast, func
 
-    body = (func.convert_to(T.DecisionLog.body, "UTF8") if store.backend == "postgresql" else cast(T.DecisionLog.body, LargeBinary))
+    body = (func.convert_to(tables.DecisionLog.body, "UTF8") if store.backend == "postgresql" else cast(tables.DecisionLog.body, LargeBinary))
     cols = _COLS[:5] + (body,) + _COLS[6:]
     for rec in _batched(store, cols, from_seq, to_seq, batch):
         rec.body_text = bytes(rec.body_text)
@@ -259,14 +259,14 @@ def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, j
     anchor = GENESIS
     if from_seq > 1:
         with store.read() as s:
-            row = s.execute(select(T.DecisionLog.hash).where(T.DecisionLog.seq == from_seq - 1)).first()
+            row = s.execute(select(tables.DecisionLog.hash).where(tables.DecisionLog.seq == from_seq - 1)).first()
         if row is None:
             return VerifyReport(0, from_seq, from_seq - 1, 0, GENESIS,
                                 [Break(from_seq - 1, None, "gap", {"expected_seq": from_seq - 1, "found_seq": from_seq})])
         anchor = row[0]
     hseq, hhash = head(store)
     with store.read() as s:
-        max_seq = s.execute(select(func.max(T.DecisionLog.seq))).scalar() or 0
+        max_seq = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
     if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
         records: Iterable = _raw_records(store, from_seq)
         return verify_records(records, from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash, expect_head=expect_head)
@@ -411,7 +411,7 @@ def replay_parallel(store: Store, refs: list[str] | None = None, *, pack_mode: s
         yield from replay(store, refs, pack_mode=pack_mode)
         return
     with store.read() as s:
-        last = s.execute(select(func.max(T.DecisionLog.seq))).scalar() or 0
+        last = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
     ranges = [(store.url, a, min(a + chunk - 1, last), pack_mode) for a in range(1, last + 1, chunk)]
     with ProcessPoolExecutor(jobs) as pool:
         for results in pool.map(_replay_range, ranges):
@@ -426,7 +426,7 @@ def export_jsonl(store: Store, out: TextIO) -> int:
     hseq, hhash = head(store)
     out.write(json.dumps({"type": "header", "format": EXPORT_FORMAT, "head": {"seq": hseq, "hash": hhash}}, ensure_ascii=False) + "\n")
     with store.read() as s:
-        for snap in s.exec(select(T.PackSnapshot).order_by(T.PackSnapshot.stored_at, T.PackSnapshot.revision)).scalars().all():
+        for snap in s.exec(select(tables.PackSnapshot).order_by(tables.PackSnapshot.stored_at, tables.PackSnapshot.revision)).scalars().all():
             out.write(json.dumps({"type": "pack_snapshot", "revision": snap.revision, "pack_id": snap.pack_id,
                                   "stored_at": utc_timestamp(snap.stored_at), "content": json.loads(snap.content)}, ensure_ascii=False) + "\n")
     n = 0
@@ -515,15 +515,15 @@ def import_jsonl(store: Store, lines: Iterable[str]) -> VerifyReport:
     if not report.intact:
         return report
     with store.write() as s:
-        current = s.exec(select(T.LogHead).where(T.LogHead.id == 1).with_for_update()).scalars().one()
+        current = s.exec(select(tables.LogHead).where(tables.LogHead.id == 1).with_for_update()).scalars().one()
         if current.seq != 0:
             raise InputError([Problem(store.url, N_("the log here is not empty ({n} records): import into a fresh database"), {"n": current.seq}, "not_empty")])
         for snap in snaps:
-            if s.get(T.PackSnapshot, snap["revision"]) is None:
-                s.add(T.PackSnapshot(revision=snap["revision"], pack_id=str(snap.get("pack_id", ""))[:100],
+            if s.get(tables.PackSnapshot, snap["revision"]) is None:
+                s.add(tables.PackSnapshot(revision=snap["revision"], pack_id=str(snap.get("pack_id", ""))[:100],
                                      content=json.dumps(snap["content"], ensure_ascii=False, separators=(",", ":")), stored_at=snap["stored_at_dt"]))
         for rec in records:
-            s.add(T.DecisionLog(seq=rec.seq, decision_id=rec.decision_id, kind=rec.kind,
+            s.add(tables.DecisionLog(seq=rec.seq, decision_id=rec.decision_id, kind=rec.kind,
                                 recorded_at=_parse_utc(rec.recorded_at), actor=rec.actor,
                                 body=rec.body_text, prev_hash=rec.prev_hash, hash=rec.hash))
         if records:

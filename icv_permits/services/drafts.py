@@ -292,7 +292,7 @@ def save_to_store(store, name: str, draft: dict, *, actor: str, clock=None) -> S
     """Save (or replace) a named draft in the store, without personal data."""
     from sqlalchemy import select
 
-    from icv_permits.adapters.store import tables as T
+    from icv_permits.adapters.store import tables
     from icv_permits.services.precheck import SystemClock
 
     name = (name or "").strip()
@@ -304,9 +304,9 @@ def save_to_store(store, name: str, draft: dict, *, actor: str, clock=None) -> S
     text = json.dumps(_plain(doc), ensure_ascii=False, sort_keys=False)
     activity = draft.get("activity") if isinstance(draft.get("activity"), str) else None
     with store.write() as s:
-        row = s.exec(select(T.Draft).where(T.Draft.name == name)).scalars().first()
+        row = s.exec(select(tables.Draft).where(tables.Draft.name == name)).scalars().first()
         if row is None:
-            row = T.Draft(name=name, created_at=now, updated_at=now, actor=actor[:100], activity=(activity or "")[:40],
+            row = tables.Draft(name=name, created_at=now, updated_at=now, actor=actor[:100], activity=(activity or "")[:40],
                           document=text, removed=json.dumps(removed))
         else:
             row.updated_at, row.actor, row.activity, row.document, row.removed = now, actor[:100], (activity or "")[:40], text, json.dumps(removed)
@@ -317,21 +317,21 @@ def save_to_store(store, name: str, draft: dict, *, actor: str, clock=None) -> S
 def list_store_drafts(store) -> list[StoredDraft]:
     from sqlalchemy import select
 
-    from icv_permits.adapters.store import tables as T
+    from icv_permits.adapters.store import tables
 
     with store.read() as s:
-        rows = s.exec(select(T.Draft).order_by(T.Draft.updated_at.desc(), T.Draft.name)).scalars().all()
+        rows = s.exec(select(tables.Draft).order_by(tables.Draft.updated_at.desc(), tables.Draft.name)).scalars().all()
         return [StoredDraft(r.name, r.updated_at.isoformat(), r.actor, r.activity or None, {}, json.loads(r.removed)) for r in rows]
 
 
 def open_from_store(store, name: str) -> StoredDraft:
     from sqlalchemy import select
 
-    from icv_permits.adapters.store import tables as T
+    from icv_permits.adapters.store import tables
     from icv_permits.adapters.store.db import NotFound
 
     with store.read() as s:
-        r = s.exec(select(T.Draft).where(T.Draft.name == name)).scalars().first()
+        r = s.exec(select(tables.Draft).where(tables.Draft.name == name)).scalars().first()
         if r is None:
             raise NotFound([Problem(name, N_("no draft of this name in the store"), {}, "no_draft")])
         return StoredDraft(r.name, r.updated_at.isoformat(), r.actor, r.activity or None, json.loads(r.document), json.loads(r.removed))
@@ -345,13 +345,13 @@ def submission_document(store, sub_id: int) -> dict:
     stand-in ID numbers), masked for display."""
     from sqlalchemy import select
 
-    from icv_permits.adapters.store import tables as T
+    from icv_permits.adapters.store import tables
     from icv_permits.adapters.store.db import NotFound
 
     with store.read() as s:
-        sub = s.get(T.Submission, sub_id)
+        sub = s.get(tables.Submission, sub_id)
         if sub is None:
             raise NotFound([Problem(str(sub_id), N_("no submission {id}"), {"id": sub_id}, "no_submission")])
-        v = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub_id,
-                                                     T.SubmissionVersion.number == sub.current_version)).scalars().first()
+        v = s.exec(select(tables.SubmissionVersion).where(tables.SubmissionVersion.submission_id == sub_id,
+                                                     tables.SubmissionVersion.number == sub.current_version)).scalars().first()
         return mask_document(json.loads(v.document)) if v is not None else {}

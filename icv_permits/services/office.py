@@ -43,8 +43,8 @@ from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import DEFAULT_PACK, Pack, office_pack
 from icv_permits.adapters.packs import load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
-from icv_permits.services import audit as ledger
-from icv_permits.adapters.store import tables as T
+from icv_permits.services import audit
+from icv_permits.adapters.store import tables
 from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
 from icv_permits.adapters.store.personal import Keys
 
@@ -57,9 +57,9 @@ NOTICE_KIND = {
 
 # the states a decision can leave, and where each action leads
 TRANSITIONS = {
-    (T.State.under_review, T.Action.approve): T.State.approved,
-    (T.State.under_review, T.Action.return_): T.State.returned,
-    (T.State.under_review, T.Action.reject): T.State.rejected,
+    (tables.State.under_review, tables.Action.approve): tables.State.approved,
+    (tables.State.under_review, tables.Action.return_): tables.State.returned,
+    (tables.State.under_review, tables.Action.reject): tables.State.rejected,
 }
 
 
@@ -148,10 +148,10 @@ class DecideResult:
 # ---------------------------------------------------------------- the records as the engine sees them
 
 
-def _notice_model(s: Session, n: T.Notice, day: dt.date, home: Province) -> NoticeModel:
-    vins = s.exec(select(T.Vehicle.vin).join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
-                  .where(T.NoticeVehicle.notice_id == n.id).order_by(T.Vehicle.vin)).scalars().all()
-    plates = s.exec(select(T.Plate).where(T.Plate.notice_id == n.id).order_by(T.Plate.valid_from, T.Plate.id)).scalars().all()
+def _notice_model(s: Session, n: tables.Notice, day: dt.date, home: Province) -> NoticeModel:
+    vins = s.exec(select(tables.Vehicle.vin).join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
+                  .where(tables.NoticeVehicle.notice_id == n.id).order_by(tables.Vehicle.vin)).scalars().all()
+    plates = s.exec(select(tables.Plate).where(tables.Plate.notice_id == n.id).order_by(tables.Plate.valid_from, tables.Plate.id)).scalars().all()
     current = [p for p in plates if p.valid_from <= day <= p.valid_until]
     shown = current or plates
     plate = max(shown, key=lambda p: (p.valid_until, p.id)) if shown else None
@@ -166,7 +166,7 @@ def _notice_model(s: Session, n: T.Notice, day: dt.date, home: Province) -> Noti
 def _active(day: dt.date):
     """Notices not withdrawn and not yet ended on ``day`` (in force, or issued to start later; a
     superseded notice runs until the day before its replacement starts)."""
-    return T.Notice.status.in_([T.NoticeStatus.active.value, T.NoticeStatus.superseded.value]) & (T.Notice.valid_until >= day)
+    return tables.Notice.status.in_([tables.NoticeStatus.active.value, tables.NoticeStatus.superseded.value]) & (tables.Notice.valid_until >= day)
 
 
 def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
@@ -174,30 +174,30 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
     """What the records say about ``app`` on ``day``; drivers are matched by ``lookups_by_ref``
     (driver ref → keyed hash of the ID number), never by the number itself. The office's notices
     are issued by ``home``, the pack's home province."""
-    entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().first()
+    entity = s.exec(select(tables.Entity).where(tables.Entity.credit_code == app.entity.credit_code)).scalars().first()
     notices: list[NoticeModel] = []
     if entity is not None:
-        rows = s.exec(select(T.Notice).where(T.Notice.entity_id == entity.id).order_by(T.Notice.issued, T.Notice.id)).scalars().all()
+        rows = s.exec(select(tables.Notice).where(tables.Notice.entity_id == entity.id).order_by(tables.Notice.issued, tables.Notice.id)).scalars().all()
         notices = [_notice_model(s, n, day, home) for n in rows]
     vins = [v.vin for v in app.vehicles]
     elsewhere = []
-    q = (select(T.Vehicle.vin, T.Entity.credit_code, T.Entity.name, T.Notice.number, T.Notice.valid_until)
-         .join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
-         .join(T.Notice, T.Notice.id == T.NoticeVehicle.notice_id)
-         .join(T.Entity, T.Entity.id == T.Notice.entity_id)
-         .where(T.Vehicle.vin.in_(vins), _active(day), T.Entity.credit_code != app.entity.credit_code)
-         .order_by(T.Vehicle.vin, T.Notice.number))
+    q = (select(tables.Vehicle.vin, tables.Entity.credit_code, tables.Entity.name, tables.Notice.number, tables.Notice.valid_until)
+         .join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
+         .join(tables.Notice, tables.Notice.id == tables.NoticeVehicle.notice_id)
+         .join(tables.Entity, tables.Entity.id == tables.Notice.entity_id)
+         .where(tables.Vehicle.vin.in_(vins), _active(day), tables.Entity.credit_code != app.entity.credit_code)
+         .order_by(tables.Vehicle.vin, tables.Notice.number))
     for vin, code, name, number, until in s.exec(q).all():
         elsewhere.append(VinElsewhere(vin=vin, credit_code=code, entity_name=name, notice=number, valid_until=until.isoformat()))
     loads = []
     lookups = {lookup: ref for ref, lookup in lookups_by_ref.items()}
-    q = (select(T.Driver.id_lookup, T.Vehicle.vin)
-         .join(T.NoticeDriver, T.NoticeDriver.driver_id == T.Driver.id)
-         .join(T.Vehicle, T.Vehicle.id == T.NoticeDriver.vehicle_id)
-         .join(T.Notice, T.Notice.id == T.NoticeDriver.notice_id)
-         .where(T.Driver.id_lookup.in_(list(lookups)), _active(day)))
+    q = (select(tables.Driver.id_lookup, tables.Vehicle.vin)
+         .join(tables.NoticeDriver, tables.NoticeDriver.driver_id == tables.Driver.id)
+         .join(tables.Vehicle, tables.Vehicle.id == tables.NoticeDriver.vehicle_id)
+         .join(tables.Notice, tables.Notice.id == tables.NoticeDriver.notice_id)
+         .where(tables.Driver.id_lookup.in_(list(lookups)), _active(day)))
     if exclude_notice_ids:
-        q = q.where(T.Notice.id.not_in(list(exclude_notice_ids)))
+        q = q.where(tables.Notice.id.not_in(list(exclude_notice_ids)))
     by_ref: dict[str, set[str]] = {}
     for lookup, vin in s.exec(q).all():
         by_ref.setdefault(lookups[lookup], set()).add(vin)
@@ -227,8 +227,8 @@ def _pack(pack: str | Pack) -> Pack:
     return office_pack(pack if isinstance(pack, Pack) else load_pack(pack))
 
 
-def _submission(s: Session, sub_id: int, *, lock: bool = False) -> T.Submission:
-    q = select(T.Submission).where(T.Submission.id == sub_id)
+def _submission(s: Session, sub_id: int, *, lock: bool = False) -> tables.Submission:
+    q = select(tables.Submission).where(tables.Submission.id == sub_id)
     if lock:
         q = q.with_for_update()
     sub = s.exec(q).scalars().first()
@@ -237,24 +237,24 @@ def _submission(s: Session, sub_id: int, *, lock: bool = False) -> T.Submission:
     return sub
 
 
-def _upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) -> tuple[T.Entity, dict[str, T.Vehicle], dict[str, T.Driver]]:
+def _upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) -> tuple[tables.Entity, dict[str, tables.Vehicle], dict[str, tables.Driver]]:
     """The entity, vehicles and drivers of ``app`` on record, created where missing (race-free)."""
-    insert_missing(s, T.Entity.__table__, {"credit_code": app.entity.credit_code, "name": app.entity.name, "created_at": now}, ["credit_code"])
-    entity = s.exec(select(T.Entity).where(T.Entity.credit_code == app.entity.credit_code)).scalars().one()
+    insert_missing(s, tables.Entity.__table__, {"credit_code": app.entity.credit_code, "name": app.entity.name, "created_at": now}, ["credit_code"])
+    entity = s.exec(select(tables.Entity).where(tables.Entity.credit_code == app.entity.credit_code)).scalars().one()
     entity.name = app.entity.name
-    vehicles: dict[str, T.Vehicle] = {}
+    vehicles: dict[str, tables.Vehicle] = {}
     for v in app.vehicles:
-        insert_missing(s, T.Vehicle.__table__, {"vin": v.vin, "created_at": now}, ["vin"])
-        row = s.exec(select(T.Vehicle).where(T.Vehicle.vin == v.vin)).scalars().one()
+        insert_missing(s, tables.Vehicle.__table__, {"vin": v.vin, "created_at": now}, ["vin"])
+        row = s.exec(select(tables.Vehicle).where(tables.Vehicle.vin == v.vin)).scalars().one()
         row.brand_model = v.brand_model
         row.configuration = v.configuration
         vehicles[v.vin] = row
-    drivers: dict[str, T.Driver] = {}
+    drivers: dict[str, tables.Driver] = {}
     for d in app.drivers:
         lookup = keys.id_lookup(d.id_number)
-        insert_missing(s, T.Driver.__table__, {"id_lookup": lookup, "id_masked": mask("id_number", d.id_number), "name": d.name,
+        insert_missing(s, tables.Driver.__table__, {"id_lookup": lookup, "id_masked": mask("id_number", d.id_number), "name": d.name,
                                                "created_at": now}, ["id_lookup"])
-        row = s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one()
+        row = s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one()
         row.name = d.name
         drivers[d.ref] = row
     s.flush()
@@ -297,21 +297,21 @@ def submit(
         sub, new = _target_submission(s, app, entity, resubmits, path)
         decision = evaluate(judged, p, today, evidence, registry)
         if new:
-            sub = T.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
-                               state=T.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
+            sub = tables.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
+                               state=tables.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
             s.add(sub)
             s.flush()
         else:
             changed = s.execute(
-                update(T.Submission)
-                .where(T.Submission.id == sub.id, T.Submission.revision == sub.revision, T.Submission.state == T.State.returned.value)
-                .values(state=T.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
+                update(tables.Submission)
+                .where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision, tables.Submission.state == tables.State.returned.value)
+                .values(state=tables.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
                         updated_at=now, activity=app.activity.value, application_id=app.application_id)
             )
             if changed.rowcount != 1:
                 raise _changed(sub.id)
             s.refresh(sub)
-        version = T.SubmissionVersion(
+        version = tables.SubmissionVersion(
             submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
             file_sha256=hashlib.sha256(raw).hexdigest(), application_digest=decision.application_digest,
             document=canonical_json(doc), masked_fields=canonical_json(changed_fields), driver_lookups=canonical_json(lookups), key_fingerprint=keys.fingerprint,
@@ -322,11 +322,11 @@ def submit(
         run = _run(version.id, now, actor, "submit", today, p, decision)
         s.add(run)
         s.flush()
-        ledger.snapshot_pack(s, p, now)
-        engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
+        audit.snapshot_pack(s, p, now)
+        engine_rec = audit.append(s, "engine_decision", audit.engine_body(
             submission_id=sub.id, version=version.number, purpose="submit", engine_run_id=run.id, claimed_actor=actor,
             clock=utc_timestamp(now), snapshot=doc, masked_fields=changed_fields, decision=decision), now)
-        ledger.append(s, "submission", {
+        audit.append(s, "submission", {
             "type": "submission", "submission_id": sub.id, "version": version.number, "new_submission": new, "state": sub.state,
             "file_name": version.file_name, "file_sha256": version.file_sha256, "claimed_actor": actor,
             "engine_decision": engine_rec.decision_id}, now)
@@ -343,29 +343,29 @@ def _changed(sub_id: int) -> Conflict:
     return Conflict([Problem(str(sub_id), N_("the submission was changed by someone else meanwhile; look at it again (`show`) and retry"), {}, "stale_revision")])
 
 
-def _target_submission(s: Session, app: Application, entity: T.Entity, resubmits: int | None, path) -> tuple[T.Submission | None, bool]:
+def _target_submission(s: Session, app: Application, entity: tables.Entity, resubmits: int | None, path) -> tuple[tables.Submission | None, bool]:
     if resubmits is not None:
         sub = _submission(s, resubmits)
         if sub.entity_id != entity.id:
             raise Conflict([Problem(str(path), N_("submission {id} belongs to another entity; a correction must come from the same entity"), {"id": resubmits}, "other_entity")])
-        if sub.state != T.State.returned.value:
+        if sub.state != tables.State.returned.value:
             raise Conflict([Problem(str(path), N_("submission {id} is {state_text}; only a returned submission takes a corrected version"),
                                     {"id": resubmits, "state_text": STATES[sub.state]}, "not_returned")])
         return sub, False
     if app.application_id:
-        rows = s.exec(select(T.Submission).where(T.Submission.entity_id == entity.id, T.Submission.application_id == app.application_id)
-                      .order_by(T.Submission.id.desc())).scalars().all()
+        rows = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id, tables.Submission.application_id == app.application_id)
+                      .order_by(tables.Submission.id.desc())).scalars().all()
         for sub in rows:
-            if sub.state == T.State.returned.value:
+            if sub.state == tables.State.returned.value:
                 return sub, False
-            if sub.state == T.State.under_review.value:
+            if sub.state == tables.State.under_review.value:
                 raise Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
                                         {"ref": app.application_id, "id": sub.id}, "already_under_review")])
     return None, True
 
 
-def _run(version_id: int, now: dt.datetime, actor: str, purpose: str, day: dt.date, p: Pack, decision: Decision) -> T.EngineRun:
-    return T.EngineRun(version_id=version_id, run_at=now, actor=actor, purpose=purpose, as_of=day, pack_id=p.id,
+def _run(version_id: int, now: dt.datetime, actor: str, purpose: str, day: dt.date, p: Pack, decision: Decision) -> tables.EngineRun:
+    return tables.EngineRun(version_id=version_id, run_at=now, actor=actor, purpose=purpose, as_of=day, pack_id=p.id,
                        pack_revision=p.revision, verdict=decision.verdict.value, decision=canonical_json(decision.to_json_dict()))
 
 
@@ -385,7 +385,7 @@ def _items(decision: Decision) -> list[dict]:
 def decide(
     store: Store,
     sub_id: int,
-    action: T.Action | str,
+    action: tables.Action | str,
     *,
     reason: str | None,
     actor: str,
@@ -400,7 +400,7 @@ def decide(
     issues the notice and the plates. ``expected_revision`` is the revision the regulator looked
     at: if the submission changed since, nothing is written and :class:`Conflict` is raised."""
     clock = clock or SystemClock()
-    action = T.Action(action)
+    action = tables.Action(action)
     reason = (reason or "").strip() or None
     now, today = _now(clock)
     p = _pack(pack)
@@ -410,46 +410,46 @@ def decide(
         if expected_revision is not None and sub.revision != expected_revision:
             raise Conflict([Problem(str(sub_id), N_("the submission is at revision {current}, not {expected}: someone changed it meanwhile; look at it again"),
                                     {"current": sub.revision, "expected": expected_revision}, "stale_revision")])
-        to_state = TRANSITIONS.get((T.State(sub.state), action))
+        to_state = TRANSITIONS.get((tables.State(sub.state), action))
         if to_state is None:
             raise Conflict([Problem(str(sub_id), N_("submission {id} is {state_text}; only a submission under review can be approved, returned or rejected"),
                                     {"id": sub_id, "state_text": STATES[sub.state]}, "illegal_transition")])
-        version = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub.id,
-                                                           T.SubmissionVersion.number == sub.current_version)).scalars().one()
+        version = s.exec(select(tables.SubmissionVersion).where(tables.SubmissionVersion.submission_id == sub.id,
+                                                           tables.SubmissionVersion.number == sub.current_version)).scalars().one()
         app = Application.model_validate_json(version.document)
         evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
         lookups = json.loads(version.driver_lookups)
         registry = registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         decision = evaluate(app, p, today, evidence, registry)
         verdict = decision.verdict
-        against = (action is T.Action.approve and verdict is not Verdict.compliant) or (
-            action is not T.Action.approve and verdict is Verdict.compliant)
-        if reason is None and (against or action is not T.Action.approve):
+        against = (action is tables.Action.approve and verdict is not Verdict.compliant) or (
+            action is not tables.Action.approve and verdict is Verdict.compliant)
+        if reason is None and (against or action is not tables.Action.approve):
             msg = (N_("the engine finds this submission {verdict_text}: deciding against it needs a written reason (--reason)") if against
                    else N_("returning or rejecting needs a written reason for the applicant (--reason)"))
             raise InputError([Problem("--reason", msg, {"verdict_text": VERDICT_WORDS[verdict.value]}, "reason_required")])
         run = _run(version.id, now, actor, "decide", today, p, decision)
         s.add(run)
         s.flush()
-        changed = s.execute(update(T.Submission).where(T.Submission.id == sub.id, T.Submission.revision == sub.revision)
+        changed = s.execute(update(tables.Submission).where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision)
                          .values(state=to_state.value, revision=sub.revision + 1, updated_at=now))
         if changed.rowcount != 1:
             raise _changed(sub.id)
-        items = _items(decision) if action is T.Action.return_ else []
-        review = T.Review(submission_id=sub.id, version_id=version.id, engine_run_id=run.id, action=action.value,
+        items = _items(decision) if action is tables.Action.return_ else []
+        review = tables.Review(submission_id=sub.id, version_id=version.id, engine_run_id=run.id, action=action.value,
                           from_state=from_state, to_state=to_state.value, reason=reason, against_engine=against,
                           items=canonical_json(items), actor=actor, decided_at=now)
         s.add(review)
         s.flush()
         notice = None
-        if action is T.Action.approve:
+        if action is tables.Action.approve:
             notice = _issue(s, sub, version, app, p, today, now, lookups)
-        ledger.snapshot_pack(s, p, now)
-        engine_rec = ledger.append(s, "engine_decision", ledger.engine_body(
+        audit.snapshot_pack(s, p, now)
+        engine_rec = audit.append(s, "engine_decision", audit.engine_body(
             submission_id=sub.id, version=version.number, purpose="decide", engine_run_id=run.id, claimed_actor=actor,
             clock=utc_timestamp(now), snapshot=json.loads(version.document), masked_fields=json.loads(version.masked_fields),
             decision=decision), now)
-        ledger.append(s, "review", {
+        audit.append(s, "review", {
             "type": "review", "submission_id": sub.id, "version": version.number, "action": action.value, "from_state": from_state,
             "to_state": to_state.value, "reason": reason, "against_engine": against, "items": items, "claimed_actor": actor,
             "engine_decision": engine_rec.decision_id, "notice": notice}, now)
@@ -459,7 +459,7 @@ def decide(
     return DecideResult(view, review_view, decision, p, notice)
 
 
-def _review_view(r: T.Review) -> dict:
+def _review_view(r: tables.Review) -> dict:
     return {"id": r.id, "action": r.action, "from_state": r.from_state, "to_state": r.to_state, "reason": r.reason,
             "against_engine": r.against_engine, "items": json.loads(r.items), "actor": r.actor, "decided_at": utc_timestamp(r.decided_at),
             "version_id": r.version_id, "engine_run_id": r.engine_run_id}
@@ -470,8 +470,8 @@ def _review_view(r: T.Review) -> dict:
 
 def _next(s: Session, name: str) -> int:
     """The next number of a sequence, under the counter row's lock (created race-free if missing)."""
-    insert_missing(s, T.Counter.__table__, {"name": name, "value": 0}, ["name"])
-    row = s.exec(select(T.Counter).where(T.Counter.name == name).with_for_update()).scalars().one()
+    insert_missing(s, tables.Counter.__table__, {"name": name, "value": 0}, ["name"])
+    row = s.exec(select(tables.Counter).where(tables.Counter.name == name).with_for_update()).scalars().one()
     row.value += 1
     s.flush()
     return row.value
@@ -495,12 +495,12 @@ def plate_validity(start: dt.date, notice_until: dt.date, p: Pack, today: dt.dat
     return start, min(notice_until, last_day_of(start, months))
 
 
-def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime,
+def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime,
            lookups: dict[str, str]) -> dict:
     original_until = None
     original = None
     if app.modifiers.adding_vehicles and app.adding and app.adding.original_notice:
-        original = s.exec(select(T.Notice).where(T.Notice.number == app.adding.original_notice, T.Notice.entity_id == sub.entity_id)).scalars().first()
+        original = s.exec(select(tables.Notice).where(tables.Notice.number == app.adding.original_notice, tables.Notice.entity_id == sub.entity_id)).scalars().first()
         if original is not None:
             original_until = original.valid_until
     start, until = notice_validity(app, p, today, original_until)
@@ -508,44 +508,44 @@ def _issue(s: Session, sub: T.Submission, version: T.SubmissionVersion, app: App
         raise Conflict([Problem(str(sub.id), N_("nothing left to approve: the period applied for (or the original notice) ends on {end}, before {start}"),
                                 {"end": until.isoformat(), "start": start.isoformat()}, "period_over")])
     kind = NOTICE_KIND[app.activity]
-    notice = T.Notice(number=_take_number(s, T.Notice, p, p.meta.numbering.notice[kind], today.year), entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
+    notice = tables.Notice(number=_take_number(s, tables.Notice, p, p.meta.numbering.notice[kind], today.year), entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
                       kind=kind.value, issued=today, valid_from=start, valid_until=until,
-                      status=T.NoticeStatus.active.value, sections=canonical_json(sorted(app.sections)),
+                      status=tables.NoticeStatus.active.value, sections=canonical_json(sorted(app.sections)),
                       configurations=canonical_json(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
     vins = {v.vin for v in app.vehicles}
     # a re-application supersedes the entity's notice of the same kind for the same vehicles: the old
     # one (and its plates) ends the day before the new one starts
     superseded = []
     if app.modifiers.renewal:
-        for old in s.exec(select(T.Notice).where(T.Notice.entity_id == sub.entity_id, T.Notice.kind == notice.kind,
-                                                 T.Notice.status == T.NoticeStatus.active.value, T.Notice.valid_until >= today)).scalars().all():
-            old_vins = set(s.exec(select(T.Vehicle.vin).join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
-                                  .where(T.NoticeVehicle.notice_id == old.id)).scalars().all())
+        for old in s.exec(select(tables.Notice).where(tables.Notice.entity_id == sub.entity_id, tables.Notice.kind == notice.kind,
+                                                 tables.Notice.status == tables.NoticeStatus.active.value, tables.Notice.valid_until >= today)).scalars().all():
+            old_vins = set(s.exec(select(tables.Vehicle.vin).join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
+                                  .where(tables.NoticeVehicle.notice_id == old.id)).scalars().all())
             if old_vins & vins and old is not original:
                 superseded.append(old)
     s.add(notice)
     s.flush()
     for old in superseded:
-        old.status = T.NoticeStatus.superseded.value
+        old.status = tables.NoticeStatus.superseded.value
         old.valid_until = min(old.valid_until, start - dt.timedelta(days=1))
         notice.replaces_id = old.id
-        for pl in s.exec(select(T.Plate).where(T.Plate.notice_id == old.id)).scalars().all():
+        for pl in s.exec(select(tables.Plate).where(tables.Plate.notice_id == old.id)).scalars().all():
             pl.valid_until = min(pl.valid_until, old.valid_until)
-    vehicles = {r.vin: r for r in s.exec(select(T.Vehicle).where(T.Vehicle.vin.in_(list(vins)))).scalars().all()}
-    drivers = {ref: s.exec(select(T.Driver).where(T.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
+    vehicles = {r.vin: r for r in s.exec(select(tables.Vehicle).where(tables.Vehicle.vin.in_(list(vins)))).scalars().all()}
+    drivers = {ref: s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
     plates = []
     for v in app.vehicles:
         row = vehicles[v.vin]
-        s.add(T.NoticeVehicle(notice_id=notice.id, vehicle_id=row.id))
+        s.add(tables.NoticeVehicle(notice_id=notice.id, vehicle_id=row.id))
         for ref in dict.fromkeys(v.drivers):
-            s.add(T.NoticeDriver(notice_id=notice.id, driver_id=drivers[ref].id, vehicle_id=row.id))
+            s.add(tables.NoticeDriver(notice_id=notice.id, driver_id=drivers[ref].id, vehicle_id=row.id))
         pf, pu = plate_validity(start, until, p, today)
         plates.append(_new_plate(s, p, notice.id, row.id, pf, pu, today, now))
     s.flush()
     return _notice_view(s, notice)
 
 
-def _take_number(s: Session, table: type[T.Notice] | type[T.Plate], p: Pack, fmt: str, year: int) -> str:
+def _take_number(s: Session, table: type[tables.Notice] | type[tables.Plate], p: Pack, fmt: str, year: int) -> str:
     """The next number of format ``fmt`` (``pack.yaml`` ``numbering``) in ``year``. Each format has
     its own series; a number already on record (a series restarted by a changed format, or
     counters of an earlier version of this tool) is skipped."""
@@ -557,17 +557,17 @@ def _take_number(s: Session, table: type[T.Notice] | type[T.Plate], p: Pack, fmt
 
 
 def _new_plate(s: Session, p: Pack, notice_id: int, vehicle_id: int, start: dt.date, until: dt.date, today: dt.date, now: dt.datetime,
-               renews: int | None = None) -> T.Plate:
-    plate = T.Plate(number=_take_number(s, T.Plate, p, p.meta.numbering.plate, today.year), notice_id=notice_id, vehicle_id=vehicle_id, valid_from=start,
+               renews: int | None = None) -> tables.Plate:
+    plate = tables.Plate(number=_take_number(s, tables.Plate, p, p.meta.numbering.plate, today.year), notice_id=notice_id, vehicle_id=vehicle_id, valid_from=start,
                     valid_until=until, renews_id=renews, issued_at=now)
     s.add(plate)
     return plate
 
 
-def _notice_view(s: Session, n: T.Notice, day: dt.date | None = None) -> dict:
-    rows = s.exec(select(T.Plate, T.Vehicle.vin).join(T.Vehicle, T.Vehicle.id == T.Plate.vehicle_id)
-                  .where(T.Plate.notice_id == n.id).order_by(T.Vehicle.vin, T.Plate.valid_from)).all()
-    entity = s.get(T.Entity, n.entity_id)
+def _notice_view(s: Session, n: tables.Notice, day: dt.date | None = None) -> dict:
+    rows = s.exec(select(tables.Plate, tables.Vehicle.vin).join(tables.Vehicle, tables.Vehicle.id == tables.Plate.vehicle_id)
+                  .where(tables.Plate.notice_id == n.id).order_by(tables.Vehicle.vin, tables.Plate.valid_from)).all()
+    entity = s.get(tables.Entity, n.entity_id)
     return {
         "number": n.number, "kind": n.kind, "status": n.status, "issued": n.issued.isoformat(), "valid_from": n.valid_from.isoformat(),
         "valid_until": n.valid_until.isoformat(), "credit_code": entity.credit_code, "entity_name": entity.name,
@@ -601,16 +601,16 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
     now, today = _now(clock)
     p = _pack(pack)
     with store.write() as s:
-        n = s.exec(select(T.Notice).where(T.Notice.number == notice_number.strip()).with_for_update()).scalars().first()
+        n = s.exec(select(tables.Notice).where(tables.Notice.number == notice_number.strip()).with_for_update()).scalars().first()
         if n is None:
             raise NotFound([Problem(notice_number, N_("no notice with this number"), {}, "no_notice")])
-        if n.status not in (T.NoticeStatus.active.value, T.NoticeStatus.superseded.value) or n.valid_until < today:
+        if n.status not in (tables.NoticeStatus.active.value, tables.NoticeStatus.superseded.value) or n.valid_until < today:
             raise Conflict([Problem(n.number, N_("notice {number} is no longer in force ({status_text}, valid until {until}): the entity re-applies instead"),
                                     {"number": n.number, "status_text": NOTICE_STATUSES[n.status], "until": n.valid_until.isoformat()}, "notice_not_active")])
-        q = select(T.Plate, T.Vehicle.vin).join(T.Vehicle, T.Vehicle.id == T.Plate.vehicle_id).where(T.Plate.notice_id == n.id)
+        q = select(tables.Plate, tables.Vehicle.vin).join(tables.Vehicle, tables.Vehicle.id == tables.Plate.vehicle_id).where(tables.Plate.notice_id == n.id)
         if vin:
-            q = q.where(T.Vehicle.vin == normalize_identifier(vin))
-        latest: dict[str, T.Plate] = {}
+            q = q.where(tables.Vehicle.vin == normalize_identifier(vin))
+        latest: dict[str, tables.Plate] = {}
         for pl, v in s.exec(q).all():
             if v not in latest or (pl.valid_until, pl.id) > (latest[v].valid_until, latest[v].id):
                 latest[v] = pl
@@ -639,7 +639,7 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
             raise Conflict([Problem(n.number, N_("the plates already run to the end of notice {number} ({until}); nothing to renew"),
                                     {"number": n.number, "until": n.valid_until.isoformat()}, "nothing_to_renew")])
         s.flush()
-        ledger.append(s, "plates_renewed", {"type": "plates_renewed", "notice": n.number, "renewed": renewed, "claimed_actor": actor,
+        audit.append(s, "plates_renewed", {"type": "plates_renewed", "notice": n.number, "renewed": renewed, "claimed_actor": actor,
                                             "pack": {"id": p.id, "revision": p.revision}, "clock": utc_timestamp(now)}, now)
         return {"notice": _notice_view(s, n), "renewed": renewed}
 
@@ -650,11 +650,11 @@ def list_notices(store: Store, *, clock: Clock | None = None, expiring_within_da
     whose notice or any current plate ends within that many days."""
     _, today = _now(clock or SystemClock())
     with store.read() as s:
-        q = select(T.Notice).order_by(T.Notice.valid_until, T.Notice.number)
+        q = select(tables.Notice).order_by(tables.Notice.valid_until, tables.Notice.number)
         if not include_inactive:
             q = q.where(_active(today))
         if credit_code:
-            q = q.join(T.Entity, T.Entity.id == T.Notice.entity_id).where(T.Entity.credit_code == normalize_identifier(credit_code))
+            q = q.join(tables.Entity, tables.Entity.id == tables.Notice.entity_id).where(tables.Entity.credit_code == normalize_identifier(credit_code))
         out = []
         for n in s.exec(q).scalars().all():
             view = _notice_view(s, n)
@@ -675,13 +675,13 @@ def list_notices(store: Store, *, clock: Clock | None = None, expiring_within_da
 # ---------------------------------------------------------------- reading
 
 
-def _view(s: Session, sub: T.Submission, *, full: bool = False) -> SubmissionView:
-    entity = s.get(T.Entity, sub.entity_id)
-    versions = s.exec(select(T.SubmissionVersion).where(T.SubmissionVersion.submission_id == sub.id).order_by(T.SubmissionVersion.number)).scalars().all()
+def _view(s: Session, sub: tables.Submission, *, full: bool = False) -> SubmissionView:
+    entity = s.get(tables.Entity, sub.entity_id)
+    versions = s.exec(select(tables.SubmissionVersion).where(tables.SubmissionVersion.submission_id == sub.id).order_by(tables.SubmissionVersion.number)).scalars().all()
     current = next((v for v in versions if v.number == sub.current_version), None)
     runs = []
     if versions:
-        runs = s.exec(select(T.EngineRun).where(T.EngineRun.version_id.in_([v.id for v in versions])).order_by(T.EngineRun.id)).scalars().all()
+        runs = s.exec(select(tables.EngineRun).where(tables.EngineRun.version_id.in_([v.id for v in versions])).order_by(tables.EngineRun.id)).scalars().all()
     last = runs[-1] if runs else None
     vehicles = len(json.loads(current.document)["vehicles"]) if current else 0
     view = SubmissionView(
@@ -695,9 +695,9 @@ def _view(s: Session, sub: T.Submission, *, full: bool = False) -> SubmissionVie
                           "file_sha256": v.file_sha256, "application_digest": v.application_digest} for v in versions]
         view.runs = [{"id": r.id, "version": vnum[r.version_id], "purpose": r.purpose, "run_at": utc_timestamp(r.run_at), "as_of": r.as_of.isoformat(),
                       "actor": r.actor, "pack_id": r.pack_id, "pack_revision": r.pack_revision, "verdict": r.verdict} for r in runs]
-        reviews = s.exec(select(T.Review).where(T.Review.submission_id == sub.id).order_by(T.Review.id)).scalars().all()
+        reviews = s.exec(select(tables.Review).where(tables.Review.submission_id == sub.id).order_by(tables.Review.id)).scalars().all()
         view.reviews = [_review_view(r) | {"version": vnum[r.version_id]} for r in reviews]
-        notices = s.exec(select(T.Notice).where(T.Notice.submission_id == sub.id).order_by(T.Notice.id)).scalars().all()
+        notices = s.exec(select(tables.Notice).where(tables.Notice.submission_id == sub.id).order_by(tables.Notice.id)).scalars().all()
         view.notices = [_notice_view(s, n) for n in notices]
     return view
 
@@ -705,24 +705,24 @@ def _view(s: Session, sub: T.Submission, *, full: bool = False) -> SubmissionVie
 def queue(store: Store, *, states: list[str] | None = None) -> list[SubmissionView]:
     """Submissions in the given states (default: under review), oldest change first. A handful of
     queries for the whole list (not three per row), so a queue of 10,000 stays quick."""
-    states = states or [T.State.under_review.value]
+    states = states or [tables.State.under_review.value]
     with store.read() as s:
-        rows = s.execute(select(T.Submission, T.Entity.credit_code, T.Entity.name).join(T.Entity, T.Entity.id == T.Submission.entity_id)
-                         .where(T.Submission.state.in_(states)).order_by(T.Submission.updated_at, T.Submission.id)).all()
+        rows = s.execute(select(tables.Submission, tables.Entity.credit_code, tables.Entity.name).join(tables.Entity, tables.Entity.id == tables.Submission.entity_id)
+                         .where(tables.Submission.state.in_(states)).order_by(tables.Submission.updated_at, tables.Submission.id)).all()
         current: dict[int, tuple[int, int]] = {}  # submission id → (version id, vehicles)
         verdicts: dict[int, str] = {}  # version id → verdict of its latest engine run
         ids = [sub.id for sub, _, _ in rows]
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
             wanted = {sub.id: sub.current_version for sub, _, _ in rows[i:i + 500]}
-            for sid, vid, number, doc in s.execute(select(T.SubmissionVersion.submission_id, T.SubmissionVersion.id,
-                                                          T.SubmissionVersion.number, T.SubmissionVersion.document)
-                                                   .where(T.SubmissionVersion.submission_id.in_(chunk))).all():
+            for sid, vid, number, doc in s.execute(select(tables.SubmissionVersion.submission_id, tables.SubmissionVersion.id,
+                                                          tables.SubmissionVersion.number, tables.SubmissionVersion.document)
+                                                   .where(tables.SubmissionVersion.submission_id.in_(chunk))).all():
                 if wanted.get(sid) == number:
                     current[sid] = (vid, len(json.loads(doc)["vehicles"]))
             vids = [v for v, _ in (current[x] for x in chunk if x in current)]
-            for vid, verdict in s.execute(select(T.EngineRun.version_id, T.EngineRun.verdict).where(T.EngineRun.version_id.in_(vids))
-                                          .order_by(T.EngineRun.id)).all():
+            for vid, verdict in s.execute(select(tables.EngineRun.version_id, tables.EngineRun.verdict).where(tables.EngineRun.version_id.in_(vids))
+                                          .order_by(tables.EngineRun.id)).all():
                 verdicts[vid] = verdict
         out = []
         for sub, code, name in rows:
@@ -741,7 +741,7 @@ def show(store: Store, sub_id: int) -> tuple[SubmissionView, Decision | None]:
         view = _view(s, sub, full=True)
         decision = None
         if view.runs:
-            run = s.get(T.EngineRun, view.runs[-1]["id"])
+            run = s.get(tables.EngineRun, view.runs[-1]["id"])
             decision = Decision.model_validate_json(run.decision)
         return view, decision
 
@@ -751,19 +751,19 @@ def entity_history(store: Store, credit_code: str, *, clock: Clock | None = None
     _, today = _now(clock or SystemClock())
     code = normalize_identifier(credit_code)
     with store.read() as s:
-        entity = s.exec(select(T.Entity).where(T.Entity.credit_code == code)).scalars().first()
+        entity = s.exec(select(tables.Entity).where(tables.Entity.credit_code == code)).scalars().first()
         if entity is None:
             raise NotFound([Problem(code, N_("no entity with this credit code on record"), {}, "no_entity")])
-        subs = s.exec(select(T.Submission).where(T.Submission.entity_id == entity.id).order_by(T.Submission.id)).scalars().all()
-        notices = s.exec(select(T.Notice).where(T.Notice.entity_id == entity.id).order_by(T.Notice.issued, T.Notice.id)).scalars().all()
+        subs = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id).order_by(tables.Submission.id)).scalars().all()
+        notices = s.exec(select(tables.Notice).where(tables.Notice.entity_id == entity.id).order_by(tables.Notice.issued, tables.Notice.id)).scalars().all()
         nviews = []
         for n in notices:
             v = _notice_view(s, n)
-            v["in_force"] = n.status == T.NoticeStatus.active.value and n.valid_from <= today <= n.valid_until
+            v["in_force"] = n.status == tables.NoticeStatus.active.value and n.valid_from <= today <= n.valid_until
             nviews.append(v)
-        drivers = s.exec(select(T.Driver).join(T.NoticeDriver, T.NoticeDriver.driver_id == T.Driver.id)
-                         .join(T.Notice, T.Notice.id == T.NoticeDriver.notice_id).where(T.Notice.entity_id == entity.id)
-                         .distinct().order_by(T.Driver.id)).scalars().all()
+        drivers = s.exec(select(tables.Driver).join(tables.NoticeDriver, tables.NoticeDriver.driver_id == tables.Driver.id)
+                         .join(tables.Notice, tables.Notice.id == tables.NoticeDriver.notice_id).where(tables.Notice.entity_id == entity.id)
+                         .distinct().order_by(tables.Driver.id)).scalars().all()
         return {
             "credit_code": entity.credit_code, "name": entity.name, "first_seen": utc_timestamp(entity.created_at),
             "submissions": [_view(s, x).to_json() for x in subs],
@@ -777,10 +777,10 @@ def vin_conflicts(store: Store, *, clock: Clock | None = None) -> list[dict]:
     """VINs on active notices of two or more entities at once (should be none)."""
     _, today = _now(clock or SystemClock())
     with store.read() as s:
-        q = (select(T.Vehicle.vin, T.Entity.credit_code, T.Notice.number)
-             .join(T.NoticeVehicle, T.NoticeVehicle.vehicle_id == T.Vehicle.id)
-             .join(T.Notice, T.Notice.id == T.NoticeVehicle.notice_id)
-             .join(T.Entity, T.Entity.id == T.Notice.entity_id).where(_active(today)).order_by(T.Vehicle.vin, T.Notice.number))
+        q = (select(tables.Vehicle.vin, tables.Entity.credit_code, tables.Notice.number)
+             .join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
+             .join(tables.Notice, tables.Notice.id == tables.NoticeVehicle.notice_id)
+             .join(tables.Entity, tables.Entity.id == tables.Notice.entity_id).where(_active(today)).order_by(tables.Vehicle.vin, tables.Notice.number))
         by_vin: dict[str, list[tuple[str, str]]] = {}
         for vin, code, number in s.exec(q).all():
             by_vin.setdefault(vin, []).append((code, number))
