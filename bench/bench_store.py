@@ -264,7 +264,7 @@ def queue_batched(store, workflow) -> list:
                                      .where(S.state.in_(states))).all():
             if sid not in verdict or rid > verdict[sid][0]:
                 verdict[sid] = (rid, v)
-        iso = workflow._iso  # noqa: SLF001
+        from icv_permits.core.canonical import utc_timestamp as iso
         return [workflow.SubmissionView(
             id=sub.id, state=sub.state, revision=sub.revision, version=sub.current_version, activity=sub.activity,
             application_id=sub.application_id, credit_code=code, entity_name=name, created_at=iso(sub.created_at),
@@ -390,33 +390,33 @@ def child_run(backend: str, args) -> None:
 # timed step is not counted in its caller), so the steps add up. Steps missing from the library
 # being measured are skipped (the workflow changes between commits).
 STEPS = {
-    "workflow.read_document": ("read_document (YAML parse)", "file parsing"),
-    "workflow.parse_application": ("parse_application (pydantic validation)", "file parsing"),
-    "workflow._load_file": ("_load_file rest (stat, read_bytes)", "file parsing"),
+    "office.read_document": ("read_document (YAML parse)", "file parsing"),
+    "office.parse_application": ("parse_application (pydantic validation)", "file parsing"),
+    "office._load_file": ("_load_file rest (stat, read_bytes)", "file parsing"),
     "Keys.load": ("Keys.load (sub-key derivation)", "key derivation"),
     "Keys.id_lookup": ("Keys.id_lookup (HMAC per driver)", "key derivation"),
     "Keys.stand_in": ("Keys.stand_in (ID stand-in per driver)", "key derivation"),
     "Keys.seal": ("Keys.seal (Fernet)", "key derivation"),
-    "workflow.evaluate": ("engine.evaluate", "engine"),
-    "workflow.registry_facts": ("registry_facts (queries + RegistryFacts)", "store"),
-    "workflow._upsert_parties": ("_upsert_parties (SELECT per entity/vehicle/driver)", "store"),
-    "workflow.insert_missing": ("insert_missing (INSERT … ON CONFLICT DO NOTHING)", "store"),
-    "workflow._target_submission": ("_target_submission", "store"),
-    "workflow._view": ("_view (3 queries)", "store"),
+    "office.evaluate": ("engine.evaluate", "engine"),
+    "records.registry_facts": ("registry_facts (queries + RegistryFacts)", "store"),
+    "records.upsert_parties": ("upsert_parties (SELECT per entity/vehicle/driver)", "store"),
+    "office.insert_missing": ("insert_missing (INSERT … ON CONFLICT DO NOTHING)", "store"),
+    "office._target_submission": ("_target_submission", "store"),
+    "office._view": ("_view (3 queries)", "store"),
     "Session.flush": ("Session.flush (INSERTs, UPDATEs)", "store"),
     "Session.commit": ("Session.commit", "store"),
-    "workflow.pseudonymise": ("pseudonymise rest (model_dump, masking, re-validate)", "serialisation"),
-    "workflow.redact": ("redact (model_dump + masking)", "serialisation"),
-    "workflow.canonical": ("canonical (json.dumps)", "serialisation"),
+    "office.pseudonymise": ("pseudonymise rest (model_dump, masking, re-validate)", "serialisation"),
+    "office.redact": ("redact (model_dump + masking)", "serialisation"),
+    "office.canonical": ("canonical (json.dumps)", "serialisation"),
     "Decision.to_json_dict": ("Decision.to_json_dict", "serialisation"),
-    "workflow._run": ("_run rest (EngineRun)", "serialisation"),
+    "office._run": ("_run rest (EngineRun)", "serialisation"),
     "ledger.snapshot_pack": ("ledger.snapshot_pack (s.get of the pack snapshot)", "decision log"),
     "ledger.canonical_text": ("ledger.canonical_text (rfc8785.dumps of the body)", "decision log"),
     "ledger.db_actor": ("ledger.db_actor", "decision log"),
     "ledger.record_hash": ("ledger.record_hash", "decision log"),
     "ledger.engine_body": ("ledger.engine_body rest", "decision log"),
     "ledger.append": ("ledger.append rest (SELECT … FOR UPDATE of the head, uuid)", "decision log"),
-    "workflow._pack": ("_pack (load_pack, lru_cache hit)", "other"),
+    "office._pack": ("_pack (load_pack, lru_cache hit)", "other"),
 }
 
 

@@ -77,7 +77,7 @@ def test_equal_numbers_give_equal_stand_ins_and_different_numbers_usually_differ
     a, b = valid_id(area, b1, seq), valid_id(area, b2, seq)
     assert KEYS.stand_in(a) == KEYS.stand_in(a)
     if a != b:
-        # the same mask, different birth dates: a salt resolves the rare collision (workflow.pseudonymise)
+        # the same mask, different birth dates: a salt resolves the rare collision (personal.pseudonymise)
         assert KEYS.stand_in(a) != KEYS.stand_in(b) or KEYS.stand_in(a, 1) != KEYS.stand_in(b)
 
 
@@ -115,7 +115,7 @@ def test_pseudonymise_masks_phones_and_records_what_it_changed():
     import json
     from pathlib import Path
 
-    from icv_permits.services.office import pseudonymise
+    from icv_permits.adapters.store.personal import pseudonymise
     from icv_permits.services.precheck import load_application
 
     app = load_application(Path(__file__).parent.parent / "examples" / "da-compliant.yaml")

@@ -30,6 +30,7 @@ from icv_permits.core.model.ids import (
     uscc_check_char,
     vin_check_digit,
 )
+from icv_permits.adapters.store import records
 from icv_permits.services import office as W
 from icv_permits.services.precheck import FixedClock
 
@@ -325,7 +326,7 @@ def assert_all_submitted(store, results, n: int) -> list[int]:
 
 def test_concurrent_submits_of_different_files_on_a_fresh_store(request, store, tmp_path, monkeypatch):
     """Ten applicants submit at once to a store that has recorded nothing yet."""
-    rendezvous_on_postgresql(store, monkeypatch, W.ledger, "snapshot_pack", 10)
+    rendezvous_on_postgresql(store, monkeypatch, W.audit, "snapshot_pack", 10)
     paths = write_apps(tmp_path, 10)
     ids = assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 10)
     assert count(store, T.Submission) == 10
@@ -363,7 +364,7 @@ def test_concurrent_submits_and_approvals_take_distinct_consecutive_numbers(stor
 def test_concurrent_first_approvals_take_distinct_numbers(request, store, tmp_path, monkeypatch):
     """Approvals racing on a store that has issued nothing yet this year (the counters do not exist)."""
     ids = [W.submit(store, p, actor="clerk", clock=CLOCK).submission.id for p in write_apps(tmp_path, 4)]
-    rendezvous_on_postgresql(store, monkeypatch, W, "_next", 4)
+    rendezvous_on_postgresql(store, monkeypatch, records, "_next", 4)
     decided = race(*(approver(store, i) for i in ids))
     errors = [r for r in decided if not isinstance(r, W.DecideResult)]
     assert not errors, errors
@@ -377,7 +378,7 @@ def test_concurrent_submits_from_one_new_entity(request, store, tmp_path, monkey
     # the pack snapshot exists (someone else submitted earlier), so only the parties can race
     W.submit(store, write_apps(tmp_path / "other", 1, start=50)[0], actor="clerk", clock=CLOCK)
     paths = write_apps(tmp_path, 4, same_entity=True)
-    rendezvous_on_postgresql(store, monkeypatch, W, "_upsert_parties", 4)
+    rendezvous_on_postgresql(store, monkeypatch, records, "upsert_parties", 4)
     assert_all_submitted(store, race(*(submitter(store, p) for p in paths)), 4)
     assert count(store, T.Entity) == 2
     assert count(store, T.Driver) == 4

@@ -25,10 +25,8 @@ from sqlmodel import Session
 
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.adapters.settings import clock_from_env, default_actor  # noqa: F401 - the office's actor and clock
-from icv_permits.core.engine import evaluate
-from icv_permits.core.engine.checks.demonstration import latest_notice_end
+from icv_permits.core.engine import evaluate, validity
 from icv_permits.core.engine.core import history_notices
-from icv_permits.core.engine.dates import last_day_of
 from icv_permits.core.engine.decision import Decision, Outcome, Verdict
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
@@ -37,15 +35,16 @@ from icv_permits.adapters.documents import read_document
 from icv_permits.core.model.application import Activity, Application, NoticeKind, Province
 from icv_permits.core.model.application import Notice as NoticeModel
 from icv_permits.core.model.evidence import EvidenceSummary
-from icv_permits.core.model.ids import mask, normalize_identifier
-from icv_permits.core.model.registry import DriverLoad, RegistryFacts, VinElsewhere
+from icv_permits.core.model.ids import normalize_identifier
+from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import DEFAULT_PACK, Pack, office_pack
 from icv_permits.adapters.packs import load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
 from icv_permits.services import audit
 from icv_permits.adapters.store import tables
-from icv_permits.adapters.store.db import Conflict, NotFound, Store, insert_missing
+from icv_permits.adapters.store.db import Conflict, NotFound, Store
+from icv_permits.adapters.store import personal, records
 from icv_permits.adapters.store.personal import Keys
 
 
@@ -71,38 +70,6 @@ def _now(clock: Clock) -> tuple[dt.datetime, pendulum.Date]:
 
 
 # ---------------------------------------------------------------- personal data
-
-
-def pseudonymise(app: Application, keys: Keys) -> tuple[Application, dict, list[dict]]:
-    """The application the store keeps and the engine judges: ID numbers replaced by stand-ins
-    that judge the same (``store/personal.py``), phone numbers masked. Returns (application,
-    its JSON document, which fields were changed and how)."""
-    doc = app.model_dump(mode="json")
-    changed: list[dict] = []
-    stand_ins: dict[str, str] = {}
-    used: set[str] = set()
-    for i, d in enumerate(doc["drivers"]):
-        original = d["id_number"]
-        if original not in stand_ins:
-            salt = 0
-            candidate = keys.stand_in(original, salt)
-            while candidate in used and candidate != original:
-                salt += 1
-                candidate = keys.stand_in(original, salt)
-            stand_ins[original] = candidate
-            used.add(candidate)
-        d["id_number"] = stand_ins[original]
-        changed.append({"path": f"drivers[{i}].id_number", "method": "stand_in" if d["id_number"] != original else "kept_invalid"})
-        if d.get("phone"):
-            d["phone"] = mask("phone", d["phone"])
-            changed.append({"path": f"drivers[{i}].phone", "method": "mask"})
-    if doc["entity"].get("contact_phone"):
-        doc["entity"]["contact_phone"] = mask("contact_phone", doc["entity"]["contact_phone"])
-        changed.append({"path": "entity.contact_phone", "method": "mask"})
-    return Application.model_validate(doc), doc, changed
-
-
-# ---------------------------------------------------------------- views
 
 
 @dataclass
@@ -145,67 +112,6 @@ class DecideResult:
     notice: dict | None = None
 
 
-# ---------------------------------------------------------------- the records as the engine sees them
-
-
-def _notice_model(s: Session, n: tables.Notice, day: dt.date, home: Province) -> NoticeModel:
-    vins = s.exec(select(tables.Vehicle.vin).join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
-                  .where(tables.NoticeVehicle.notice_id == n.id).order_by(tables.Vehicle.vin)).scalars().all()
-    plates = s.exec(select(tables.Plate).where(tables.Plate.notice_id == n.id).order_by(tables.Plate.valid_from, tables.Plate.id)).scalars().all()
-    current = [p for p in plates if p.valid_from <= day <= p.valid_until]
-    shown = current or plates
-    plate = max(shown, key=lambda p: (p.valid_until, p.id)) if shown else None
-    return NoticeModel(
-        number=n.number, kind=NoticeKind(n.kind), issuer_province=home, issued=n.issued,
-        valid_from=n.valid_from if n.valid_from != n.issued else None, valid_until=n.valid_until,
-        vins=list(vins), configurations=json.loads(n.configurations), sections=json.loads(n.sections),
-        plates_issued=plate.valid_from if plate else None, plates_valid_until=plate.valid_until if plate else None,
-    )
-
-
-def _active(day: dt.date):
-    """Notices not withdrawn and not yet ended on ``day`` (in force, or issued to start later; a
-    superseded notice runs until the day before its replacement starts)."""
-    return tables.Notice.status.in_([tables.NoticeStatus.active.value, tables.NoticeStatus.superseded.value]) & (tables.Notice.valid_until >= day)
-
-
-def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
-                   exclude_notice_ids: frozenset[int] = frozenset(), *, home: Province) -> RegistryFacts:
-    """What the records say about ``app`` on ``day``; drivers are matched by ``lookups_by_ref``
-    (driver ref → keyed hash of the ID number), never by the number itself. The office's notices
-    are issued by ``home``, the pack's home province."""
-    entity = s.exec(select(tables.Entity).where(tables.Entity.credit_code == app.entity.credit_code)).scalars().first()
-    notices: list[NoticeModel] = []
-    if entity is not None:
-        rows = s.exec(select(tables.Notice).where(tables.Notice.entity_id == entity.id).order_by(tables.Notice.issued, tables.Notice.id)).scalars().all()
-        notices = [_notice_model(s, n, day, home) for n in rows]
-    vins = [v.vin for v in app.vehicles]
-    elsewhere = []
-    q = (select(tables.Vehicle.vin, tables.Entity.credit_code, tables.Entity.name, tables.Notice.number, tables.Notice.valid_until)
-         .join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
-         .join(tables.Notice, tables.Notice.id == tables.NoticeVehicle.notice_id)
-         .join(tables.Entity, tables.Entity.id == tables.Notice.entity_id)
-         .where(tables.Vehicle.vin.in_(vins), _active(day), tables.Entity.credit_code != app.entity.credit_code)
-         .order_by(tables.Vehicle.vin, tables.Notice.number))
-    for vin, code, name, number, until in s.exec(q).all():
-        elsewhere.append(VinElsewhere(vin=vin, credit_code=code, entity_name=name, notice=number, valid_until=until.isoformat()))
-    loads = []
-    lookups = {lookup: ref for ref, lookup in lookups_by_ref.items()}
-    q = (select(tables.Driver.id_lookup, tables.Vehicle.vin)
-         .join(tables.NoticeDriver, tables.NoticeDriver.driver_id == tables.Driver.id)
-         .join(tables.Vehicle, tables.Vehicle.id == tables.NoticeDriver.vehicle_id)
-         .join(tables.Notice, tables.Notice.id == tables.NoticeDriver.notice_id)
-         .where(tables.Driver.id_lookup.in_(list(lookups)), _active(day)))
-    if exclude_notice_ids:
-        q = q.where(tables.Notice.id.not_in(list(exclude_notice_ids)))
-    by_ref: dict[str, set[str]] = {}
-    for lookup, vin in s.exec(q).all():
-        by_ref.setdefault(lookups[lookup], set()).add(vin)
-    for ref in sorted(by_ref):
-        loads.append(DriverLoad(driver_ref=ref, vins=sorted(by_ref[ref])))
-    return RegistryFacts(database=f"{store.backend}", read_at=utc_timestamp(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
-
-
 def effective_history(app: Application, registry: RegistryFacts, day: dt.date, home: Province | None) -> list[NoticeModel]:
     """The history the engine will judge on ``day`` (records, other provinces' notices from the
     file, nothing issued after ``day``): what the evidence reader matches trips against."""
@@ -237,30 +143,6 @@ def _submission(s: Session, sub_id: int, *, lock: bool = False) -> tables.Submis
     return sub
 
 
-def _upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) -> tuple[tables.Entity, dict[str, tables.Vehicle], dict[str, tables.Driver]]:
-    """The entity, vehicles and drivers of ``app`` on record, created where missing (race-free)."""
-    insert_missing(s, tables.Entity.__table__, {"credit_code": app.entity.credit_code, "name": app.entity.name, "created_at": now}, ["credit_code"])
-    entity = s.exec(select(tables.Entity).where(tables.Entity.credit_code == app.entity.credit_code)).scalars().one()
-    entity.name = app.entity.name
-    vehicles: dict[str, tables.Vehicle] = {}
-    for v in app.vehicles:
-        insert_missing(s, tables.Vehicle.__table__, {"vin": v.vin, "created_at": now}, ["vin"])
-        row = s.exec(select(tables.Vehicle).where(tables.Vehicle.vin == v.vin)).scalars().one()
-        row.brand_model = v.brand_model
-        row.configuration = v.configuration
-        vehicles[v.vin] = row
-    drivers: dict[str, tables.Driver] = {}
-    for d in app.drivers:
-        lookup = keys.id_lookup(d.id_number)
-        insert_missing(s, tables.Driver.__table__, {"id_lookup": lookup, "id_masked": mask("id_number", d.id_number), "name": d.name,
-                                               "created_at": now}, ["id_lookup"])
-        row = s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one()
-        row.name = d.name
-        drivers[d.ref] = row
-    s.flush()
-    return entity, vehicles, drivers
-
-
 def submit(
     store: Store,
     path: str | Path,
@@ -285,15 +167,15 @@ def submit(
         from icv_permits.adapters.evidence import summarise
 
         with store.read() as s:
-            history = effective_history(app, registry_facts(s, app, today, now, lookups, store, home=p.home_province), today, p.home_province)
+            history = effective_history(app, records.registry_facts(s, app, today, now, lookups, store, home=p.home_province), today, p.home_province)
         evidence = summarise(app, Path(path).parent, p, today, lenient=lenient, history=history)
 
-    judged, doc, changed_fields = pseudonymise(app, keys)
+    judged, doc, changed_fields = personal.pseudonymise(app, keys)
     with store.write() as s:
-        registry = registry_facts(s, app, today, now, lookups, store, home=p.home_province)
+        registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         if evidence is not None and _rt_windows(effective_history(app, registry, today, p.home_province)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
-        entity, _vehicles, _drivers = _upsert_parties(s, app, keys, now)
+        entity, _vehicles, _drivers = records.upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)
         decision = evaluate(judged, p, today, evidence, registry)
         if new:
@@ -419,7 +301,7 @@ def decide(
         app = Application.model_validate_json(version.document)
         evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
         lookups = json.loads(version.driver_lookups)
-        registry = registry_facts(s, app, today, now, lookups, store, home=p.home_province)
+        registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         decision = evaluate(app, p, today, evidence, registry)
         verdict = decision.verdict
         against = (action is tables.Action.approve and verdict is not Verdict.compliant) or (
@@ -468,33 +350,6 @@ def _review_view(r: tables.Review) -> dict:
 # ---------------------------------------------------------------- notices and plates
 
 
-def _next(s: Session, name: str) -> int:
-    """The next number of a sequence, under the counter row's lock (created race-free if missing)."""
-    insert_missing(s, tables.Counter.__table__, {"name": name, "value": 0}, ["name"])
-    row = s.exec(select(tables.Counter).where(tables.Counter.name == name).with_for_update()).scalars().one()
-    row.value += 1
-    s.flush()
-    return row.value
-
-
-def notice_validity(app: Application, p: Pack, today: dt.date, original_until: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """(valid from, valid until) of a notice issued ``today`` on ``app``: the period applied for,
-    starting no earlier than today, lasting at most N months from its start (PER-01, the same count
-    as SCO-02), and ending no later than the notice it adds vehicles to."""
-    months = int(p.parameters["notice.max_validity_months"].at(today).value)
-    start = max(today, app.period.start)
-    until = min(app.period.end, latest_notice_end(start, months))
-    if original_until is not None:
-        until = min(until, original_until)
-    return start, until
-
-
-def plate_validity(start: dt.date, notice_until: dt.date, p: Pack, today: dt.date) -> tuple[dt.date, dt.date]:
-    """Plates from ``start``: at most N months (PER-02) and never past the notice."""
-    months = int(p.parameters["plate.max_validity_months"].at(today).value)
-    return start, min(notice_until, last_day_of(start, months))
-
-
 def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime,
            lookups: dict[str, str]) -> dict:
     original_until = None
@@ -503,12 +358,12 @@ def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion
         original = s.exec(select(tables.Notice).where(tables.Notice.number == app.adding.original_notice, tables.Notice.entity_id == sub.entity_id)).scalars().first()
         if original is not None:
             original_until = original.valid_until
-    start, until = notice_validity(app, p, today, original_until)
+    start, until = validity.notice_validity(app, p, today, original_until)
     if until < start:
         raise Conflict([Problem(str(sub.id), N_("nothing left to approve: the period applied for (or the original notice) ends on {end}, before {start}"),
                                 {"end": until.isoformat(), "start": start.isoformat()}, "period_over")])
     kind = NOTICE_KIND[app.activity]
-    notice = tables.Notice(number=_take_number(s, tables.Notice, p, p.meta.numbering.notice[kind], today.year), entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
+    notice = tables.Notice(number=records.take_number(s, tables.Notice, p, p.meta.numbering.notice[kind], today.year), entity_id=sub.entity_id, submission_id=sub.id, version_id=version.id,
                       kind=kind.value, issued=today, valid_from=start, valid_until=until,
                       status=tables.NoticeStatus.active.value, sections=canonical_json(sorted(app.sections)),
                       configurations=canonical_json(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
@@ -539,26 +394,15 @@ def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion
         s.add(tables.NoticeVehicle(notice_id=notice.id, vehicle_id=row.id))
         for ref in dict.fromkeys(v.drivers):
             s.add(tables.NoticeDriver(notice_id=notice.id, driver_id=drivers[ref].id, vehicle_id=row.id))
-        pf, pu = plate_validity(start, until, p, today)
+        pf, pu = validity.plate_validity(start, until, p, today)
         plates.append(_new_plate(s, p, notice.id, row.id, pf, pu, today, now))
     s.flush()
     return _notice_view(s, notice)
 
 
-def _take_number(s: Session, table: type[tables.Notice] | type[tables.Plate], p: Pack, fmt: str, year: int) -> str:
-    """The next number of format ``fmt`` (``pack.yaml`` ``numbering``) in ``year``. Each format has
-    its own series; a number already on record (a series restarted by a changed format, or
-    counters of an earlier version of this tool) is skipped."""
-    numbering = p.meta.numbering
-    while True:
-        number = numbering.number(fmt, year, _next(s, numbering.series(fmt, year)))
-        if s.exec(select(table.id).where(table.number == number)).first() is None:
-            return number
-
-
 def _new_plate(s: Session, p: Pack, notice_id: int, vehicle_id: int, start: dt.date, until: dt.date, today: dt.date, now: dt.datetime,
                renews: int | None = None) -> tables.Plate:
-    plate = tables.Plate(number=_take_number(s, tables.Plate, p, p.meta.numbering.plate, today.year), notice_id=notice_id, vehicle_id=vehicle_id, valid_from=start,
+    plate = tables.Plate(number=records.take_number(s, tables.Plate, p, p.meta.numbering.plate, today.year), notice_id=notice_id, vehicle_id=vehicle_id, valid_from=start,
                     valid_until=until, renews_id=renews, issued_at=now)
     s.add(plate)
     return plate
@@ -627,7 +471,7 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
                 too_early.append((v, pl))
                 continue
             start = max(pl.valid_until + dt.timedelta(days=1), today)
-            f, u = plate_validity(start, n.valid_until, p, today)
+            f, u = validity.plate_validity(start, n.valid_until, p, today)
             new = _new_plate(s, p, n.id, pl.vehicle_id, f, u, today, now, renews=pl.id)
             renewed.append({"vin": v, "number": new.number, "valid_from": f.isoformat(), "valid_until": u.isoformat(), "renews": pl.number})
         if not renewed and too_early:
@@ -652,7 +496,7 @@ def list_notices(store: Store, *, clock: Clock | None = None, expiring_within_da
     with store.read() as s:
         q = select(tables.Notice).order_by(tables.Notice.valid_until, tables.Notice.number)
         if not include_inactive:
-            q = q.where(_active(today))
+            q = q.where(records.active_notices(today))
         if credit_code:
             q = q.join(tables.Entity, tables.Entity.id == tables.Notice.entity_id).where(tables.Entity.credit_code == normalize_identifier(credit_code))
         out = []
@@ -780,7 +624,7 @@ def vin_conflicts(store: Store, *, clock: Clock | None = None) -> list[dict]:
         q = (select(tables.Vehicle.vin, tables.Entity.credit_code, tables.Notice.number)
              .join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
              .join(tables.Notice, tables.Notice.id == tables.NoticeVehicle.notice_id)
-             .join(tables.Entity, tables.Entity.id == tables.Notice.entity_id).where(_active(today)).order_by(tables.Vehicle.vin, tables.Notice.number))
+             .join(tables.Entity, tables.Entity.id == tables.Notice.entity_id).where(records.active_notices(today)).order_by(tables.Vehicle.vin, tables.Notice.number))
         by_vin: dict[str, list[tuple[str, str]]] = {}
         for vin, code, number in s.exec(q).all():
             by_vin.setdefault(vin, []).append((code, number))

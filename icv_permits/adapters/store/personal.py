@@ -34,8 +34,10 @@ from pathlib import Path
 
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
+from icv_permits.core.model.application import Application
 from icv_permits.core.model.ids import (
     RESIDENT_ID_LENGTH,
+    mask,
     normalize_identifier,
     resident_id_check_char,
 )
@@ -154,3 +156,35 @@ class Keys:
             if candidate != number[:17] and resident_id_check_char(candidate) == expected:
                 return candidate + number[17]
         return number  # unreachable: every residue mod 11 occurs within a few weeks of dates
+
+
+def pseudonymise(app: Application, keys: Keys) -> tuple[Application, dict, list[dict]]:
+    """The application the store keeps and the engine judges: ID numbers replaced by stand-ins
+    that judge the same (``store/personal.py``), phone numbers masked. Returns (application,
+    its JSON document, which fields were changed and how)."""
+    doc = app.model_dump(mode="json")
+    changed: list[dict] = []
+    stand_ins: dict[str, str] = {}
+    used: set[str] = set()
+    for i, d in enumerate(doc["drivers"]):
+        original = d["id_number"]
+        if original not in stand_ins:
+            salt = 0
+            candidate = keys.stand_in(original, salt)
+            while candidate in used and candidate != original:
+                salt += 1
+                candidate = keys.stand_in(original, salt)
+            stand_ins[original] = candidate
+            used.add(candidate)
+        d["id_number"] = stand_ins[original]
+        changed.append({"path": f"drivers[{i}].id_number", "method": "stand_in" if d["id_number"] != original else "kept_invalid"})
+        if d.get("phone"):
+            d["phone"] = mask("phone", d["phone"])
+            changed.append({"path": f"drivers[{i}].phone", "method": "mask"})
+    if doc["entity"].get("contact_phone"):
+        doc["entity"]["contact_phone"] = mask("contact_phone", doc["entity"]["contact_phone"])
+        changed.append({"path": "entity.contact_phone", "method": "mask"})
+    return Application.model_validate(doc), doc, changed
+
+
+# ---------------------------------------------------------------- views
