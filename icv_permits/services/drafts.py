@@ -32,6 +32,7 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from icv_permits.adapters.documents import read_document, validation_problems
+from icv_permits.core.canonical import utc_timestamp
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application
@@ -311,7 +312,7 @@ def save_to_store(store, name: str, draft: dict, *, actor: str, clock=None) -> S
         else:
             row.updated_at, row.actor, row.activity, row.document, row.removed = now, actor[:100], (activity or "")[:40], text, json.dumps(removed)
         s.add(row)
-    return StoredDraft(name, now.isoformat(), actor, activity, doc, removed)
+    return StoredDraft(name, utc_timestamp(now), actor, activity, doc, removed)
 
 
 def list_store_drafts(store) -> list[StoredDraft]:
@@ -321,7 +322,7 @@ def list_store_drafts(store) -> list[StoredDraft]:
 
     with store.read() as s:
         rows = s.exec(select(tables.Draft).order_by(tables.Draft.updated_at.desc(), tables.Draft.name)).scalars().all()
-        return [StoredDraft(r.name, r.updated_at.isoformat(), r.actor, r.activity or None, {}, json.loads(r.removed)) for r in rows]
+        return [StoredDraft(r.name, utc_timestamp(r.updated_at), r.actor, r.activity or None, {}, json.loads(r.removed)) for r in rows]
 
 
 def open_from_store(store, name: str) -> StoredDraft:
@@ -334,7 +335,7 @@ def open_from_store(store, name: str) -> StoredDraft:
         r = s.exec(select(tables.Draft).where(tables.Draft.name == name)).scalars().first()
         if r is None:
             raise NotFound([Problem(name, N_("no draft of this name in the store"), {}, "no_draft")])
-        return StoredDraft(r.name, r.updated_at.isoformat(), r.actor, r.activity or None, json.loads(r.document), json.loads(r.removed))
+        return StoredDraft(r.name, utc_timestamp(r.updated_at), r.actor, r.activity or None, json.loads(r.document), json.loads(r.removed))
 
 
 # ---------------------------------------------------------------- the regulator's view
