@@ -1,4 +1,4 @@
-"""``audit log|verify|replay|explain|export|import``: the decision log."""
+"""``audit log|verify|replay|explain|export|import|keygen|checkpoint``: the decision log."""
 
 from __future__ import annotations
 
@@ -52,18 +52,62 @@ def audit_log(
 def audit_verify(
     from_seq: Annotated[int, typer.Option("--from", min=1, help="Start at this sequence number (its predecessor's hash is the anchor).")] = 1,
     expect_head: Annotated[str | None, typer.Option("--expect-head", help="A head hash noted earlier: the log must still contain it as its last hash.")] = None,
+    checkpoint: Annotated[list[Path] | None, typer.Option("--checkpoint", help="A signed checkpoint file (repeatable): the log must still hold its record with its hash.")] = None,
+    public_key: Annotated[Path | None, typer.Option("--public-key", help="The office's public key (PEM) for --checkpoint; default $ICV_PERMITS_VERIFY_KEY_FILE.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes for a long log (0 = every core).")] = 0,
     lang: LangOpt = DEFAULT_LANG,
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
-    """Walk the hash chain. Exit 0 intact, 4 broken (names the first broken record). 校验哈希链。"""
+    """Walk the hash chain, and check signed checkpoints. Exit 0 intact, 4 broken (names the first
+    broken record or the failing checkpoint). 校验哈希链。"""
     from icv_permits.present import audit as views
     from icv_permits.services import audit
 
     with errors(lang):
-        rep = audit.verify(_store(), from_seq=from_seq, expect_head=expect_head, jobs=jobs or (os.cpu_count() or 1))
-    sys.stdout.write(json.dumps(rep.to_json(), ensure_ascii=False, indent=2) + "\n" if fmt is ListFormat.json else views.verify_text(rep, lang.value))
-    raise typer.Exit(0 if rep.intact else audit.EXIT_BROKEN)
+        store = _store()
+        checked = audit.check_checkpoints(store, checkpoint, public_key) if checkpoint else []
+        rep = audit.verify(store, from_seq=from_seq, expect_head=expect_head, jobs=jobs or (os.cpu_count() or 1))
+    if fmt is ListFormat.json:
+        data = rep.to_json()
+        if checkpoint:
+            data["checkpoints"] = [c.to_json() for c in checked]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(views.verify_text(rep, lang.value) + views.checkpoints_text(checked, lang.value))
+    raise typer.Exit(0 if rep.intact and all(c.ok for c in checked) else audit.EXIT_BROKEN)
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The private signing key file to create (mode 0600; never overwritten).")],
+    public_out: Annotated[Path | None, typer.Option("--public-out", help="Also write the public key here; otherwise it is printed.")] = None,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Make the office signing key pair for checkpoints. 生成检查点签名密钥。"""
+    from icv_permits.present import audit as views
+    from icv_permits.services import audit
+
+    with errors(lang):
+        kid = audit.keygen(out, public_out)
+        pem = None if public_out is not None else audit.public_key_pem(out)
+    typer.echo(views.key_made(kid, str(out), None if public_out is None else str(public_out), lang.value), err=True, nl=False)
+    if pem is not None:
+        sys.stdout.write(pem)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The checkpoint file to write (never overwritten).")],
+    key: Annotated[Path | None, typer.Option("--key", help="The office signing key (PEM); default $ICV_PERMITS_SIGNING_KEY_FILE.")] = None,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Sign the current log head with the office key: a checkpoint to keep outside the office. 签署日志检查点。"""
+    from icv_permits.present import audit as views
+    from icv_permits.services import audit, office
+
+    with errors(lang):
+        doc = audit.take_checkpoint(_store(), out, key_path=key, clock=office.clock_from_env())
+    sys.stdout.write(views.checkpoint_written(doc, str(out), lang.value))
 
 
 @audit_app.command("replay")

@@ -8,6 +8,7 @@ from icv_permits.core.pack import Pack
 from icv_permits.core.labels import ACTIONS, RECORD_KINDS
 from icv_permits.present.office import _state, local, table
 from icv_permits.present.report import VERDICTS, render_text
+from icv_permits.core.checkpoint import CheckpointResult
 from icv_permits.core.log import Record, ReplayResult, VerifyReport
 
 PURPOSE = {"submit": N_("on submission"), "decide": N_("re-run to decide")}
@@ -61,6 +62,41 @@ def verify_text(rep: VerifyReport, lang: str) -> str:
     reason = t(lang, PROBLEM[b.problem], **{k: v for k, v in b.detail.items()})
     return (t(lang, N_("Chain BROKEN at record {seq} (decision {id}): {reason}"), seq=b.seq, id=b.decision_id or "—", reason=reason) + "\n"
             + t(lang, N_("{n} records before it verified."), n=rep.checked) + "\n")
+
+
+CHECKPOINT_PROBLEM = {
+    "wrong_key": N_("signed by key {checkpoint_key}, not by the public key given ({public_key}): wrong key, or a checkpoint not made by the office"),
+    "bad_signature": N_("the signature is not valid for key {key}: the checkpoint was altered or forged"),
+    "shorter": N_("the log is shorter than the checkpoint: its last record is {last_seq}, the checkpoint is at seq {seq}"),
+    "missing": N_("record {seq} is missing"),
+    "hash_differs": N_("hash differs at seq {seq}: the checkpoint says {hash}, the log holds {found_hash}: the log was rewritten up to there"),
+}
+
+
+def checkpoints_text(results: list[CheckpointResult], lang: str) -> str:
+    """One line per checkpoint: held (the log has only grown since) or the first difference."""
+    out = []
+    for r in results:
+        if r.ok:
+            out.append(t(lang, N_("Checkpoint {file} holds: record {seq} still has hash {hash} (taken {time}, key {key_id})."),
+                         file=r.source, seq=r.seq, hash=r.hash, time=r.time, key_id=r.key_id))
+        else:
+            reason = t(lang, CHECKPOINT_PROBLEM[r.problem], seq=r.seq, hash=r.hash, **r.detail)
+            out.append(t(lang, N_("Checkpoint {file} FAILS: {reason}"), file=r.source, reason=reason))
+    return "".join(line + "\n" for line in out)
+
+
+def checkpoint_written(doc: dict, path: str, lang: str) -> str:
+    return t(lang, N_("Checkpoint written to {file}: seq {seq}, hash {hash}, key {key_id}. Keep it outside the office."),
+             file=path, seq=doc["seq"], hash=doc["hash"], key_id=doc["key_id"]) + "\n"
+
+
+def key_made(key_id: str, private_path: str, public_path: str | None, lang: str) -> str:
+    text = t(lang, N_("Signing key {key_id} written to {file} (readable by its owner only). Keep it away from the database."),
+             key_id=key_id, file=private_path) + "\n"
+    if public_path is not None:
+        text += t(lang, N_("Public key written to {file}: give it to whoever verifies checkpoints."), file=public_path) + "\n"
+    return text
 
 
 def replay_text(results: list[ReplayResult], lang: str) -> str:

@@ -30,6 +30,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import func, select, text
@@ -57,6 +58,8 @@ from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-expo
     verify_records,
 )
 from icv_permits.core.pack import Pack
+from icv_permits.core import checkpoint as checkpoints
+from icv_permits.core.checkpoint import CheckpointResult
 
 EXPORT_FORMAT = "icv-permits/audit-export/1"
 EXIT_BROKEN = 4
@@ -529,3 +532,63 @@ def import_jsonl(store: Store, lines: Iterable[str]) -> VerifyReport:
         if records:
             current.seq, current.hash = records[-1].seq, records[-1].hash
     return report
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+def keygen(private_out: Path, public_out: Path | None = None) -> str:
+    """Make the office signing key pair; returns its key id. The private key is refused inside the
+    folder of the configured SQLite database (the key must not travel with the database)."""
+    from icv_permits.adapters import signing
+    from icv_permits.services.database import sqlite_folder
+
+    key = signing.generate(private_out, public_out, database_folder=sqlite_folder())
+    return checkpoints.key_id(key.public_key())
+
+
+def public_key_pem(private_key_path: Path | None) -> str:
+    from icv_permits.adapters import signing
+
+    return signing.public_pem(signing.load_private(private_key_path).public_key()).decode("ascii")
+
+
+def take_checkpoint(store: Store, out: Path, *, key_path: Path | None, clock) -> dict:
+    """Sign the current head with the office key and write it to ``out`` (never overwritten)."""
+    from icv_permits.adapters import signing
+    from icv_permits.adapters.store.db import shown_url
+
+    key = signing.load_private(key_path)
+    seq, h = head(store)
+    if seq == 0:
+        raise InputError([Problem(shown_url(store.url), N_("the log is empty: there is nothing to checkpoint"), {}, "empty_log")])
+    doc = checkpoints.sign(key, seq=seq, hash=h, time=utc_timestamp(clock.now()), database=shown_url(store.url))
+    signing.write_checkpoint(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+    return doc
+
+
+def read_checkpoints(paths: list[Path]) -> list[checkpoints.Checkpoint]:
+    """Every checkpoint file, parsed; a malformed one is bad input naming the file."""
+    from icv_permits.adapters import signing
+
+    return [checkpoints.parse(signing.read_checkpoint_text(p), str(p)) for p in paths]
+
+
+def _hash_at(store: Store, seq: int) -> tuple[int, str | None]:
+    with store.read() as s:
+        last = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
+        row = s.execute(select(tables.DecisionLog.hash).where(tables.DecisionLog.seq == seq)).first()
+    return last, (row[0] if row else None)
+
+
+def check_checkpoints(store: Store, paths: list[Path], public_key_path: Path | None) -> list[CheckpointResult]:
+    """Each checkpoint against the log: signed by the office key, and record ``seq`` still there with
+    the hash it had. With an intact chain (:func:`verify`), the log has only grown since."""
+    from icv_permits.adapters import signing
+
+    public_key = signing.load_public(public_key_path)
+    out = []
+    for cp in read_checkpoints(paths):
+        last, h = _hash_at(store, cp.seq)
+        out.append(checkpoints.check(cp, public_key, last_seq=last, hash_at_seq=h))
+    return out

@@ -61,3 +61,10 @@ def status() -> Status:
 def open_store(url: str | None = None):
     """The office's store (SQLite by default, ``ICV_PERMITS_DATABASE_URL`` otherwise), schema checked."""
     return db.open_store(url)
+
+
+def sqlite_folder(url: str | None = None) -> Path | None:
+    """The folder of the configured database (or ``url``) when it is an SQLite file; ``None`` for
+    PostgreSQL or an in-memory database."""
+    path = db._sqlite_file(url or db.database_url())
+    return path.parent if path is not None else None
