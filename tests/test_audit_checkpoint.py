@@ -122,6 +122,23 @@ def test_a_checkpoint_is_never_overwritten_and_needs_a_key(office, keys):
     assert r.exit_code == 2 and "not an Ed25519 private key" in r.output
 
 
+def test_a_broken_chain_is_not_signed(office, keys):
+    store, cp, _ = office
+    with bypass(store) as run:
+        run("UPDATE decision_log SET actor = 'mallory' WHERE seq = 7")
+    out = cp.with_name("after-edit.json")
+    r = cli("audit", "checkpoint", "-o", out, "--key", keys[0], "--lang", "en")
+    assert r.exit_code == 4, r.output
+    assert "Chain BROKEN at record 7" in r.stdout and "no checkpoint was signed" in r.output
+    assert not out.exists()
+
+
+def test_an_empty_log_has_nothing_to_checkpoint(store, keys, tmp_path_factory):
+    out = tmp_path_factory.mktemp("auditor") / "empty.json"
+    r = cli("audit", "checkpoint", "-o", out, "--key", keys[0], "--lang", "en")
+    assert r.exit_code == 2 and "the log is empty" in r.output and not out.exists()
+
+
 # ---------------------------------------------------------------- attacks: the chain walk alone says intact
 
 

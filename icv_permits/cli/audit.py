@@ -99,14 +99,19 @@ def audit_keygen(
 def audit_checkpoint(
     out: Annotated[Path, typer.Option("--out", "-o", help="The checkpoint file to write (never overwritten).")],
     key: Annotated[Path | None, typer.Option("--key", help="The office signing key (PEM); default $ICV_PERMITS_SIGNING_KEY_FILE.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes for the verification of a long log (0 = every core).")] = 0,
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
-    """Sign the current log head with the office key: a checkpoint to keep outside the office. 签署日志检查点。"""
+    """Verify the chain, then sign its head with the office key: a checkpoint to keep outside the
+    office. Exit 4, nothing signed, when the chain is broken. 签署日志检查点。"""
     from icv_permits.present import audit as views
     from icv_permits.services import audit, office
 
     with errors(lang):
-        doc = audit.take_checkpoint(_store(), out, key_path=key, clock=office.clock_from_env())
+        rep, doc = audit.take_checkpoint(_store(), out, key_path=key, clock=office.clock_from_env(), jobs=jobs or (os.cpu_count() or 1))
+    if doc is None:
+        sys.stdout.write(views.verify_text(rep, lang.value))
+        fail(t(lang.value, N_("The chain is broken: no checkpoint was signed.")), audit.EXIT_BROKEN)
     sys.stdout.write(views.checkpoint_written(doc, str(out), lang.value))
 
 

@@ -553,18 +553,21 @@ def public_key_pem(private_key_path: Path | None) -> str:
     return signing.public_pem(signing.load_private(private_key_path).public_key()).decode("ascii")
 
 
-def take_checkpoint(store: Store, out: Path, *, key_path: Path | None, clock) -> dict:
-    """Sign the current head with the office key and write it to ``out`` (never overwritten)."""
+def take_checkpoint(store: Store, out: Path, *, key_path: Path | None, clock, jobs: int = 1) -> tuple[VerifyReport, dict | None]:
+    """Verify the chain, then sign the head it ended at with the office key and write it to ``out``
+    (never overwritten). A broken chain is not signed: the report says why, and no file is written."""
     from icv_permits.adapters import signing
     from icv_permits.adapters.store.db import shown_url
 
     key = signing.load_private(key_path)
-    seq, h = head(store)
-    if seq == 0:
+    report = verify(store, jobs=jobs)
+    if not report.intact:
+        return report, None
+    if report.last_seq == 0:
         raise InputError([Problem(shown_url(store.url), N_("the log is empty: there is nothing to checkpoint"), {}, "empty_log")])
-    doc = checkpoints.sign(key, seq=seq, hash=h, time=utc_timestamp(clock.now()), database=shown_url(store.url))
+    doc = checkpoints.sign(key, seq=report.last_seq, hash=report.head_hash, time=utc_timestamp(clock.now()), database=shown_url(store.url))
     signing.write_checkpoint(out, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
-    return doc
+    return report, doc
 
 
 def read_checkpoints(paths: list[Path]) -> list[checkpoints.Checkpoint]:
