@@ -295,3 +295,39 @@ def test_keygen_refuses_the_folder_of_an_sqlite_database(tmp_path, monkeypatch):
         assert not target.exists()
     r = cli("audit", "keygen", "-o", tmp_path / "signing.pem", "--lang", "zh")
     assert "签名密钥不得存放在数据库所在文件夹" in r.output
+
+
+# ---------------------------------------------------------------- the pure part
+
+
+def test_the_signature_covers_the_canonical_statement_and_the_key_id_is_the_raw_key_digest():
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from icv_permits.core import checkpoint
+
+    key = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    doc = checkpoint.sign(key, seq=7, hash="sha256:" + "ab" * 32, time="2026-12-03T01:02:03.000004Z", database="sqlite:///x.db")
+    assert doc["key_id"] == hashlib.sha256(checkpoint.raw_public(key.public_key())).hexdigest()[:16]
+    assert doc == checkpoint.sign(key, seq=7, hash="sha256:" + "ab" * 32, time="2026-12-03T01:02:03.000004Z", database="sqlite:///x.db")
+    stmt = {k: v for k, v in doc.items() if k != "signature"}
+    key.public_key().verify(base64_signature(doc), canonical_json(stmt).encode("utf-8"))
+    cp = checkpoint.parse(json.dumps(doc), "c.json")
+    ok = checkpoint.check(cp, key.public_key(), last_seq=9, hash_at_seq=doc["hash"])
+    assert ok.ok and ok.to_json()["problem"] is None
+    assert checkpoint.check(cp, key.public_key(), last_seq=6, hash_at_seq=None).problem == "shorter"
+    assert checkpoint.check(cp, key.public_key(), last_seq=9, hash_at_seq=None).problem == "missing"
+    assert checkpoint.check(cp, key.public_key(), last_seq=9, hash_at_seq="sha256:" + "cd" * 32).problem == "hash_differs"
+    # key order and spacing of the file do not matter; every signed field does
+    reordered = json.dumps(dict(reversed(list(doc.items()))), indent=4)
+    assert checkpoint.check(checkpoint.parse(reordered, "r.json"), key.public_key(), last_seq=9, hash_at_seq=doc["hash"]).ok
+    for field, value in [("time", "2026-12-03T01:02:03.000005Z"), ("database", "sqlite:///y.db"), ("hash", "sha256:" + "cd" * 32)]:
+        changed = checkpoint.parse(json.dumps(doc | {field: value}), "t.json")
+        assert checkpoint.check(changed, key.public_key(), last_seq=9, hash_at_seq=changed.hash).problem == "bad_signature"
+
+
+def base64_signature(doc: dict) -> bytes:
+    import base64
+
+    return base64.b64decode(doc["signature"].removeprefix("ed25519:"))
