@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from builders import DA, RT, baseline, make_credit_code, make_vin, with_
-from test_ledger import MALLORY, bypass, cli, decide, forged, populate, records, shift_up, submit
+from test_ledger import MALLORY, bypass, cli, decide, forged, records, shift_up, submit
 
 from icv_permits.adapters.store.db import shown_url
 from icv_permits.core.canonical import canonical_json
