@@ -10,7 +10,7 @@ import typer
 from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, errors
 from icv_permits.core.i18n import N_, t
 
-TRIGGER_STATES = {"missing": N_("missing"), "disabled": N_("disabled"), "altered": N_("altered")}
+TRIGGER_STATES = {"missing": N_("missing from the database"), "disabled": N_("disabled"), "altered": N_("not as the migration made it")}
 
 db_app = typer.Typer(help="The store's database: upgrade, status. 数据库：升级、状态。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
