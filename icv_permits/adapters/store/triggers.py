@@ -86,10 +86,12 @@ def problems(conn: Connection) -> list[TriggerProblem]:
             out.append(TriggerProblem(trig.name, trig.table, "missing"))
             continue
         enabled = str(row[2]) in ("O", "A")
-        definition = _norm(row[5]).replace("public.", "")
-        event = "before update or delete" if trig.name.endswith("_append_only") else "before truncate"
-        same = (row[3] == "icv_append_only" and _norm(row[4]) == _norm(PG_FUNCTION_BODY) and event in definition
-                and "execute function" in definition and "icv_append_only()" in definition)
+        definition = _norm(row[5])
+        m = re.match(r"create trigger \S+ before (.+?) on \S+ for each (row|statement) execute function (\S+)$", definition)
+        events = ({"update", "delete"}, "row") if trig.name.endswith("_append_only") else ({"truncate"}, "statement")
+        same = (m is not None and set(m.group(1).split(" or ")) == events[0] and m.group(2) == events[1]
+                and m.group(3).split(".")[-1] == "icv_append_only()"
+                and row[3] == "icv_append_only" and _norm(row[4]) == _norm(PG_FUNCTION_BODY))
         if not same:
             out.append(TriggerProblem(trig.name, trig.table, "altered"))
         elif not enabled:
@@ -104,7 +106,7 @@ def restore(conn: Connection) -> list[TriggerProblem]:
         return []
     dialect = conn.dialect.name
     if dialect != "sqlite":
-        conn.exec_driver_sql(PG_FUNCTION)
+        conn.execute(text(PG_FUNCTION))
     by_name = {t.name: t for t in expected(dialect)}
     for p in todo:
         trig = by_name[p.trigger]
