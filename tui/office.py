@@ -299,7 +299,7 @@ class AuditorScreen(Screen):
         except InputError as exc:
             self.app.show_error(exc)
             return
-        broken = self.report.breaks[0].seq if self.report is not None and self.report.breaks else None
+        broken = self.report.faults[0].seq if self.report is not None and self.report.faults else None
         self.marked &= {r.seq for r in self.records}
         for r in self.records:
             style = "bold white on red" if r.seq == broken else ""
@@ -330,8 +330,8 @@ class AuditorScreen(Screen):
         self.last_output = ("action_verify_show", None)
         self.action_refresh()
         self.action_verify_show()
-        if self.report.breaks:
-            b = self.report.breaks[0]
+        if self.report.faults:
+            b = self.report.faults[0]
             idx = next((i for i, r in enumerate(self.records) if r.seq == b.seq), None)
             if idx is not None:
                 self.query_one("#log", DataTable).move_cursor(row=idx)

@@ -78,7 +78,8 @@ def errors(lang: Lang):
     try:
         yield
     except InputError as exc:
-        fail(t(lang.value, _HEADS.get(exc.exit_code, _HEADS[2])) + "\n" + exc.render(lang.value), exc.exit_code)
+        head = getattr(exc, "heading", None) or _HEADS.get(exc.exit_code, _HEADS[2])
+        fail(t(lang.value, head) + "\n" + exc.render(lang.value), exc.exit_code)
     except PackError as exc:
         fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
 

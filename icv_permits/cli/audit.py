@@ -51,7 +51,7 @@ def audit_log(
 @audit_app.command("verify")
 def audit_verify(
     from_seq: Annotated[int, typer.Option("--from", min=1, help="Start at this sequence number (its predecessor's hash is the anchor).")] = 1,
-    expect_head: Annotated[str | None, typer.Option("--expect-head", help="A head hash noted earlier: the log must still contain it as its last hash.")] = None,
+    expect_head: Annotated[str | None, typer.Option("--expect-head", help="A head hash noted earlier: the record that had it must still be in the chain verified (the log may have grown since).")] = None,
     checkpoint: Annotated[list[Path] | None, typer.Option("--checkpoint", help="A signed checkpoint file (repeatable): the log must still hold its record with its hash.")] = None,
     public_key: Annotated[Path | None, typer.Option("--public-key", help="The office's public key (PEM) for --checkpoint; default $ICV_PERMITS_VERIFY_KEY_FILE.")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Processes for a long log (0 = every core).")] = 0,

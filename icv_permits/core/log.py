@@ -79,11 +79,17 @@ class Record:
                 "actor": self.actor, "body": self.body, "prev_hash": self.prev_hash, "hash": self.hash}
 
 
+WARNINGS = frozenset({"snapshot_unproven"})
+"""Findings that verification cannot settle: a pack snapshot stored in the older form, before its
+revision could be recomputed, that is not today's pack of that revision. Reported, not a break:
+replaying its decisions shows whether they still come out as recorded."""
+
+
 @dataclass
 class Break:
     seq: int
     decision_id: str | None
-    problem: str  # edited | link | gap | head | anchor | order
+    problem: str  # edited | link | gap | head | anchor | order | time | snapshot | trigger
     detail: dict = field(default_factory=dict)
 
 
@@ -98,24 +104,43 @@ class VerifyReport:
 
     @property
     def intact(self) -> bool:
-        return not self.breaks
+        return not self.faults
+
+    @property
+    def faults(self) -> list[Break]:
+        """What breaks the log (exit 4)."""
+        return [b for b in self.breaks if b.problem not in WARNINGS]
+
+    @property
+    def warnings(self) -> list[Break]:
+        """What verification cannot prove either way (reported, exit 0)."""
+        return [b for b in self.breaks if b.problem in WARNINGS]
 
     def to_json(self) -> dict:
         return {"intact": self.intact, "checked": self.checked, "first_seq": self.first_seq, "last_seq": self.last_seq,
                 "head": {"seq": self.head_seq, "hash": self.head_hash},
-                "first_break": None if self.intact else self.breaks[0].__dict__}
+                "first_break": None if self.intact else self.faults[0].__dict__, "breaks": [b.__dict__ for b in self.faults],
+                "warnings": [b.__dict__ for b in self.warnings]}
 
 
-def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str | None = None,
+def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str | None = None, anchor_recorded_at: str | None = None,
                    head_seq: int | None = None, head_hash: str | None = None, expect_head: str | None = None) -> VerifyReport:
     """Walk the chain; stop at the first break. ``anchor`` is the hash of record ``from_seq − 1``
-    (``GENESIS`` from the start)."""
+    (``GENESIS`` from the start) and ``anchor_recorded_at`` its time.
+
+    Besides the chain, each record's ``recorded_at`` must not be earlier than its predecessor's (the
+    first such pair is reported as ``time``; the walk goes on). ``expect_head`` is a hash noted
+    earlier: the record that had it must still be in the chain verified here (the anchor or a record
+    walked), wherever the log has grown since."""
     prev = anchor if anchor is not None else GENESIS
+    prev_at = anchor_recorded_at
     expected_seq = from_seq
     checked = 0
     last = from_seq - 1
     breaks: list[Break] = []
+    time_break: Break | None = None
     beyond_head: tuple[int, str] | None = None
+    seen_expected = expect_head is not None and expect_head == prev and from_seq > 1
     for rec in records:
         if head_seq is not None and rec.seq == head_seq + 1:
             beyond_head = (rec.seq, rec.decision_id)
@@ -129,24 +154,34 @@ def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str 
         if rec.computed_hash() != rec.hash:
             breaks.append(Break(rec.seq, rec.decision_id, "edited", {"stored_hash": rec.hash}))
             break
+        # recorded_at is always written YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC), so text order is time order
+        at = getattr(rec, "recorded_at", None)
+        if time_break is None and at is not None and prev_at is not None and at < prev_at:
+            time_break = Break(rec.seq, rec.decision_id, "time", {"seq": rec.seq, "recorded_at": at,
+                                                                  "previous_seq": rec.seq - 1, "previous_recorded_at": prev_at})
+        prev_at = at if at is not None else prev_at
+        if expect_head is not None and rec.hash == expect_head:
+            seen_expected = True
         prev = rec.hash
         last = rec.seq
         expected_seq += 1
         checked += 1
     if not breaks:
-        breaks = _tail_breaks(last, prev, head_seq, head_hash, expect_head)
+        breaks = _tail_breaks(last, prev, head_seq, head_hash)
         if breaks and breaks[0].problem == "head" and beyond_head is not None:
             breaks[0].seq, breaks[0].decision_id = beyond_head  # a record past the head: name it
+    if time_break is not None:
+        breaks.append(time_break)
+    if expect_head is not None and not seen_expected:
+        breaks.append(Break(last, None, "anchor", {"expected_head": expect_head, "last_hash": prev}))
     return VerifyReport(checked, from_seq, last, head_seq if head_seq is not None else last, head_hash or prev, breaks)
 
 
-def _tail_breaks(last: int, last_hash: str, head_seq: int | None, head_hash: str | None, expect_head: str | None) -> list[Break]:
-    """After an intact walk: does the log head, and the anchor noted earlier, agree with the end?"""
+def _tail_breaks(last: int, last_hash: str, head_seq: int | None, head_hash: str | None) -> list[Break]:
+    """After an intact walk: does the log head agree with the end?"""
     if head_seq is not None and (head_seq != last or head_hash != last_hash):
         return [Break(last + 1 if head_seq > last else head_seq, None, "head",
                       {"head_seq": head_seq, "head_hash": head_hash, "last_seq": last, "last_hash": last_hash})]
-    if expect_head is not None and expect_head != last_hash:
-        return [Break(last, None, "anchor", {"expected_head": expect_head, "last_hash": last_hash})]
     return []
 
 

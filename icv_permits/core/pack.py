@@ -21,7 +21,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from icv_permits.core.canonical import digest
 from icv_permits.core.errors import DEFAULT_PACK, PackError  # noqa: F401 - defined there so the CLI starts without the model
@@ -282,10 +282,19 @@ class Pack(_M):
     parameters: dict[str, ParamDef]
     sections: dict[str, Section]
     revision: str
+    # what the revision hashes: the chain and the merged content the pack was built from (set by
+    # build_pack; a pack snapshot stores it, so that its revision can be recomputed)
+    _source: dict[str, Any] | None = PrivateAttr(default=None)
 
     @property
     def id(self) -> str:
         return self.meta.id
+
+    @property
+    def source(self) -> dict[str, Any] | None:
+        """``{"chain", "content"}``: what :func:`build_pack` built this pack from, whose
+        :func:`revision_of` is its revision (``None`` for a pack built otherwise)."""
+        return self._source
 
     @property
     def home_province(self) -> Province | None:
@@ -347,7 +356,7 @@ def _fill_home(content: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
 def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: str | None = None) -> Pack:
     rules, common = _fill_home(content)
     try:
-        return Pack.model_validate(
+        pack = Pack.model_validate(
             {
                 "meta": content["meta"],
                 "chain": chain,
@@ -366,6 +375,8 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: 
             loc = ".".join(str(p) for p in err["loc"])
             lines.append(f"  {loc}: {err['msg']}")
         raise PackError("\n".join(lines)) from None
+    pack._source = {"chain": list(chain), "content": _jsonable(content)}
+    return pack
 
 
 def office_pack(pack: Pack) -> Pack:

@@ -19,7 +19,15 @@ PROBLEM = {
     "gap": N_("record {expected_seq} is missing: the next record found is {found_seq}"),
     "order": N_("record {found_seq} stands where record {expected_seq} should: records were moved"),
     "head": N_("the log head says seq {head_seq} but the last record is {last_seq}: the tail of the log was cut or the head altered"),
-    "anchor": N_("the last hash is not the expected head {expected_head}: the log was cut or rewritten after that anchor"),
+    "anchor": N_("the expected head {expected_head} is not a record of the verified chain: the log was cut or rewritten at or before that anchor"),
+    "time": N_("record {seq} was recorded at {recorded_at}, before record {previous_seq} ({previous_recorded_at}): times go backwards along the log"),
+}
+OUTSIDE_CHAIN = {
+    "snapshot": N_("Pack snapshot {revision} BROKEN: its content hashes to {computed}, not to its revision: the snapshot was changed after it was stored."),
+    "snapshot_unproven": N_("Note: pack snapshot {revision} ({pack_id}) is stored in the older form, whose revision cannot be recomputed, and is not today's pack of that revision: verification cannot prove it genuine; replay its decisions to see that they still come out as recorded."),
+    "trigger_missing": N_("Append-only trigger {trigger} on {table} is missing: the table can be changed without a trace (`icv-permits db upgrade` restores it)."),
+    "trigger_disabled": N_("Append-only trigger {trigger} on {table} is disabled: the table can be changed without a trace (`icv-permits db upgrade` restores it)."),
+    "trigger_altered": N_("Append-only trigger {trigger} on {table} is not as the migration made it: the table may be changed without a trace (`icv-permits db upgrade` restores it)."),
 }
 
 
@@ -54,14 +62,31 @@ def log_table(records: list[Record], lang: str) -> str:
     return table(headers, rows)
 
 
+def _warning_lines(rep: VerifyReport, lang: str) -> list[str]:
+    return [t(lang, OUTSIDE_CHAIN[b.problem], **dict(b.detail)) for b in rep.warnings if b.problem in OUTSIDE_CHAIN]
+
+
 def verify_text(rep: VerifyReport, lang: str) -> str:
     if rep.intact:
-        return t(lang, N_("Chain intact: {n} records checked (seq {first}–{last}); head {hash}."), n=rep.checked, first=rep.first_seq,
-                 last=rep.last_seq, hash=rep.head_hash) + "\n"
-    b = rep.breaks[0]
-    reason = t(lang, PROBLEM[b.problem], **{k: v for k, v in b.detail.items()})
-    return (t(lang, N_("Chain BROKEN at record {seq} (decision {id}): {reason}"), seq=b.seq, id=b.decision_id or "—", reason=reason) + "\n"
-            + t(lang, N_("{n} records before it verified."), n=rep.checked) + "\n")
+        return "\n".join([t(lang, N_("Chain intact: {n} records checked (seq {first}–{last}); head {hash}."), n=rep.checked, first=rep.first_seq,
+                                 last=rep.last_seq, hash=rep.head_hash), *_warning_lines(rep, lang)]) + "\n"
+    out = []
+    chain = [b for b in rep.faults if b.problem in PROBLEM]
+    for i, b in enumerate(chain):
+        reason = t(lang, PROBLEM[b.problem], **{k: v for k, v in b.detail.items()})
+        out.append(t(lang, N_("Chain BROKEN at record {seq} (decision {id}): {reason}"), seq=b.seq, id=b.decision_id or "—", reason=reason))
+        if i == 0:
+            out.append(t(lang, N_("{n} records before it verified."), n=rep.checked))
+    if not chain:
+        out.append(t(lang, N_("Chain intact: {n} records checked (seq {first}–{last}); head {hash}."), n=rep.checked, first=rep.first_seq,
+                      last=rep.last_seq, hash=rep.head_hash))
+    for b in rep.faults:
+        key = f"trigger_{b.detail.get('state')}" if b.problem == "trigger" else b.problem
+        if key in OUTSIDE_CHAIN:
+            out.append(t(lang, OUTSIDE_CHAIN[key], **{k: v for k, v in b.detail.items()}))
+    if not chain:
+        out.append(t(lang, N_("The log is NOT intact.")))
+    return "\n".join(out + _warning_lines(rep, lang)) + "\n"
 
 
 CHECKPOINT_PROBLEM = {
@@ -113,7 +138,11 @@ def replay_text(results: list[ReplayResult], lang: str) -> str:
             continue
         out.append(t(lang, N_("✗ seq {seq} · submission {sub} · decision {id}: recorded {old}, now {new}"), seq=r.seq, sub=r.submission_id,
                      id=r.decision_id[:8], old=_verdict(lang, r.recorded_verdict), new=_verdict(lang, r.replayed_verdict)))
-        if r.error:
+        forged = [n for n in r.notes if n["note"] == "snapshot_forged"]
+        if forged:
+            out.append("    " + t(lang, N_("not replayed: the pack snapshot {revision} does not hash to its revision (it was changed after it was stored); run `icv-permits audit verify`"),
+                                  revision=forged[0]["revision"]))
+        elif r.error:
             out.append("    " + t(lang, N_("could not be replayed: {error}"), error=r.error))
         for d in r.rule_diffs:
             detail = t(lang, N_("values differ")) if d.values_changed else f"{', '.join(d.recorded) or '—'} → {', '.join(d.replayed) or '—'}"

@@ -37,10 +37,10 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from icv_permits.adapters.store import tables
-from icv_permits.adapters.store.db import NotFound, Store
+from icv_permits.adapters.store.db import Broken, NotFound, Store
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine.decision import Decision
-from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.errors import InputError, PackError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.labels import RECORD_KINDS
 from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-exported
@@ -57,11 +57,12 @@ from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-expo
     replay_record,
     verify_records,
 )
-from icv_permits.core.pack import Pack
+from icv_permits.core.pack import Pack, build_pack, revision_of
 from icv_permits.core import checkpoint as checkpoints
 from icv_permits.core.checkpoint import CheckpointResult
 
 EXPORT_FORMAT = "icv-permits/audit-export/1"
+SNAPSHOT_FORMAT = "icv-permits/pack-source/1"
 EXIT_BROKEN = 4
 
 
@@ -85,8 +86,19 @@ def db_actor(s: Session) -> str:
 
 
 def pack_text(pack: Pack) -> str:
-    """A pack as JSON in its own order (the order of its rules decides the order of findings, so
-    keys are not sorted here)."""
+    """A pack snapshot's content: what the pack was built from — its chain and merged content, whose
+    :func:`~icv_permits.core.pack.revision_of` is the revision — as JSON in its own order (the order
+    of its rules decides the order of findings, so keys are not sorted here). A pack that does not
+    know its source is stored in the older form, the validated pack itself (:func:`model_text`)."""
+    if pack.source is None:
+        return model_text(pack)
+    return json.dumps({"format": SNAPSHOT_FORMAT, "chain": pack.source["chain"], "content": pack.source["content"]},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def model_text(pack: Pack) -> str:
+    """The older form of a snapshot: the validated pack as JSON. Its revision cannot be recomputed
+    from it (the revision hashes the content the pack was built from)."""
     return json.dumps(pack.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -196,6 +208,8 @@ def head(store: Store) -> tuple[int, str]:
 
 
 def pack_from_snapshot(store: Store, revision: str) -> Pack:
+    """The pack a decision used, from its snapshot. A snapshot whose content no longer hashes to its
+    revision is :class:`Broken` (exit 4), never used as if it were genuine."""
     with store.read() as s:
         snap = s.get(tables.PackSnapshot, revision)
     if snap is None:
@@ -203,8 +217,54 @@ def pack_from_snapshot(store: Store, revision: str) -> Pack:
     return _pack_from_text(snap.content, revision)
 
 
+def snapshot_mismatch(revision: str, content: str) -> str | None:
+    """What a snapshot's content hashes to, when that is not its ``revision`` (``None``: it matches,
+    or the snapshot is in the older form, see :func:`snapshot_problem`)."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return "—"
+    if not (isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT):
+        return None
+    try:
+        computed = revision_of(data["content"])
+    except Exception:  # noqa: BLE001 - content that cannot even be hashed does not match
+        return "—"
+    return None if computed == revision else computed
+
+
+def snapshot_problem(revision: str, pack_id: str, content: str) -> Break | None:
+    """A break when the snapshot cannot be shown to be the pack of its revision: its content hashes
+    to another revision (``snapshot``), or — stored in the older form, from which no revision can be
+    recomputed — it is not exactly today's pack of that revision (``snapshot_unproven``)."""
+    computed = snapshot_mismatch(revision, content)
+    if computed is not None:
+        return Break(0, None, "snapshot", {"revision": revision, "computed": computed})
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT:
+        return None
+    try:
+        from icv_permits.adapters.packs import load_pack
+
+        today = load_pack(pack_id)
+        if today.revision == revision and model_text(today) == content:
+            return None
+    except Exception:  # noqa: BLE001 - no such pack today: the snapshot cannot be vouched for
+        pass
+    return Break(0, None, "snapshot_unproven", {"revision": revision, "pack_id": pack_id})
+
+
 def _pack_from_text(content: str, revision: str) -> Pack:
+    computed = snapshot_mismatch(revision, content)
+    if computed is not None:
+        raise Broken([Problem(revision, N_("the pack snapshot {revision} does not hash to its revision (its content hashes to {computed}): it was changed after it was stored"),
+                              {"revision": revision, "computed": computed}, "snapshot_forged")])
     data = json.loads(content)
+    if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT:
+        return build_pack(list(data["chain"]), data["content"], f"pack snapshot {revision}", revision)
     meta = data.get("meta") if isinstance(data, dict) else None
     if isinstance(meta, dict) and "home_province" not in meta:
         # a snapshot stored before packs named their home province: the engine then always took
@@ -237,6 +297,7 @@ class _Checked:
 
     seq: int
     decision_id: str
+    recorded_at: str
     prev_hash: str
     hash: str
     hash_ok: bool
@@ -252,27 +313,54 @@ def _hash_range(args: tuple[str, int, int]) -> list[tuple[int, str, str, str, bo
     url, a, b = args
     db.forget_engines()  # connections inherited through fork belong to the parent
     store = db.open_store(url, check_schema=False)
-    return [(r.seq, r.decision_id, r.prev_hash, r.hash, r.computed_hash() == r.hash) for r in _raw_records(store, a, b)]
+    return [(r.seq, r.decision_id, r.recorded_at, r.prev_hash, r.hash, r.computed_hash() == r.hash) for r in _raw_records(store, a, b)]
 
 
 def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, jobs: int = 1, chunk: int = 25000) -> VerifyReport:
-    """Walk the chain from ``from_seq``. With ``jobs`` > 1 and a long log, worker processes
-    recompute the hashes of ranges of ``chunk`` records (the costly part), and this process walks
-    the chain over their results exactly as a single walk would: the same report either way."""
-    anchor = GENESIS
+    """Walk the chain from ``from_seq``, then check what the chain does not cover: every pack
+    snapshot against its revision (:func:`snapshot_problem`) and the append-only triggers.
+
+    With ``jobs`` > 1 and a long log, worker processes recompute the hashes of ranges of ``chunk``
+    records (the costly part), and this process walks the chain over their results exactly as a
+    single walk would: the same report either way."""
+    report = _verify_chain(store, from_seq=from_seq, expect_head=expect_head, jobs=jobs, chunk=chunk)
+    report.breaks.extend(snapshot_breaks(store))
+    report.breaks.extend(trigger_breaks(store))
+    return report
+
+
+def snapshot_breaks(store: Store) -> list[Break]:
+    """A break for each pack snapshot that cannot be shown to be the pack of its revision."""
+    with store.read() as s:
+        rows = s.execute(select(tables.PackSnapshot.revision, tables.PackSnapshot.pack_id, tables.PackSnapshot.content)
+                         .order_by(tables.PackSnapshot.stored_at, tables.PackSnapshot.revision)).all()
+    return [b for b in (snapshot_problem(rev, pid, content) for rev, pid, content in rows) if b is not None]
+
+
+def trigger_breaks(store: Store) -> list[Break]:
+    """A break for each append-only trigger that is missing, disabled or altered."""
+    from icv_permits.adapters.store import db
+
+    return [Break(0, None, "trigger", p.to_json()) for p in db.trigger_problems(store.engine)]
+
+
+def _verify_chain(store: Store, *, from_seq: int, expect_head: str | None, jobs: int, chunk: int) -> VerifyReport:
+    anchor, anchor_at = GENESIS, None
     if from_seq > 1:
         with store.read() as s:
-            row = s.execute(select(tables.DecisionLog.hash).where(tables.DecisionLog.seq == from_seq - 1)).first()
+            row = s.execute(select(tables.DecisionLog.hash, tables.DecisionLog.recorded_at).where(tables.DecisionLog.seq == from_seq - 1)).first()
         if row is None:
             return VerifyReport(0, from_seq, from_seq - 1, 0, GENESIS,
                                 [Break(from_seq - 1, None, "gap", {"expected_seq": from_seq - 1, "found_seq": from_seq})])
         anchor = row[0]
+        at = row[1] if row[1].tzinfo is not None else row[1].replace(tzinfo=dt.timezone.utc)
+        anchor_at = utc_timestamp(at)
     hseq, hhash = head(store)
     with store.read() as s:
         max_seq = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
+    kw = {"from_seq": from_seq, "anchor": anchor, "anchor_recorded_at": anchor_at, "head_seq": hseq, "head_hash": hhash, "expect_head": expect_head}
     if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
-        records: Iterable = _raw_records(store, from_seq)
-        return verify_records(records, from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash, expect_head=expect_head)
+        return verify_records(_raw_records(store, from_seq), **kw)
     from concurrent.futures import ProcessPoolExecutor
 
     ranges = [(store.url, a, min(a + chunk - 1, max_seq)) for a in range(from_seq, max_seq + 1, chunk)]
@@ -283,7 +371,7 @@ def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, j
                 for row in rows:
                     yield _Checked(*row)
 
-    return verify_records(checked(), from_seq=from_seq, anchor=anchor, head_seq=hseq, head_hash=hhash, expect_head=expect_head)
+    return verify_records(checked(), **kw)
 
 
 # ---------------------------------------------------------------- replay
@@ -320,6 +408,30 @@ def replay_targets(store: Store, refs: list[str]) -> list[Record]:
     return list(out.values())
 
 
+def _snapshot_or_error(store: Store, revision: str) -> Pack | Broken:
+    try:
+        return pack_from_snapshot(store, revision)
+    except Broken as exc:
+        return exc
+
+
+def _unreplayable(rec: Record, mode: str, revision: str, exc: Broken) -> ReplayResult:
+    """A decision whose pack snapshot fails its revision: not replayed, and said so."""
+    body = rec.body
+    return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), mode, revision, body.get("verdict", "?"), "—", False, [],
+                        error=f"pack snapshot {revision} does not hash to its revision",
+                        notes=[{"note": "snapshot_forged", "revision": revision, "computed": exc.problems[0].params.get("computed")}])
+
+
+def _replay_one(rec: Record, mode: str, snapshot: Pack | Broken, current: Pack | None = None) -> ReplayResult:
+    rev = rec.body["pack"]["revision"]
+    if isinstance(snapshot, Broken):
+        return _unreplayable(rec, mode, rev, snapshot)
+    if mode == "recorded":
+        return replay_record(rec, snapshot, "recorded")
+    return replay_record(rec, current, "current", snapshot)
+
+
 def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", current_pack: Pack | None = None) -> Iterator[ReplayResult]:
     """Re-evaluate engine decisions: all of the log's, or those the named records stand for
     (:func:`replay_targets`: a submission or a review replays the engine decision it was made on).
@@ -329,20 +441,20 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
     from icv_permits.adapters.packs import load_pack
 
     records = iter(replay_targets(store, refs)) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
-    snapshots: dict[str, Pack] = {}
+    snapshots: dict[str, Pack | Broken] = {}
     currents: dict[str, Pack] = {}
     for rec in records:
         body = rec.body
         rev = body["pack"]["revision"]
         if rev not in snapshots:
-            snapshots[rev] = pack_from_snapshot(store, rev)
-        if pack_mode == "recorded":
-            yield replay_record(rec, snapshots[rev], "recorded")
-        else:
+            snapshots[rev] = _snapshot_or_error(store, rev)
+        current = None
+        if pack_mode != "recorded":
             pid = body["pack"]["id"]
             if pid not in currents:
                 currents[pid] = current_pack if current_pack is not None else load_pack(_current_pack_ref(pack_mode, pid))
-            yield replay_record(rec, currents[pid], "current", snapshots[rev])
+            current = currents[pid]
+        yield _replay_one(rec, "recorded" if pack_mode == "recorded" else "current", snapshots[rev], current)
 
 
 @dataclass(frozen=True)
@@ -381,7 +493,7 @@ def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
     url, a, b, mode = args
     db.forget_engines()  # connections inherited through fork belong to the parent
     store = db.open_store(url, check_schema=False)
-    snapshots: dict[str, Pack] = {}
+    snapshots: dict[str, Pack | Broken] = {}
     currents: dict[str, Pack] = {}
     out = []
     for rec in iter_records(store, a, to_seq=b):
@@ -390,14 +502,14 @@ def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
         body = rec.body
         rev = body["pack"]["revision"]
         if rev not in snapshots:
-            snapshots[rev] = pack_from_snapshot(store, rev)
-        if mode == "recorded":
-            out.append(replay_record(rec, snapshots[rev], "recorded"))
-        else:
+            snapshots[rev] = _snapshot_or_error(store, rev)
+        current = None
+        if mode != "recorded":
             pid = body["pack"]["id"]
             if pid not in currents:
                 currents[pid] = load_pack(_current_pack_ref(mode, pid))
-            out.append(replay_record(rec, currents[pid], "current", snapshots[rev]))
+            current = currents[pid]
+        out.append(_replay_one(rec, "recorded" if mode == "recorded" else "current", snapshots[rev], current))
     return out
 
 
@@ -464,7 +576,9 @@ def _parse_utc(text: str) -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
-def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
+def read_export(lines: Iterable[str], snapshot_breaks: list[Break] | None = None) -> tuple[dict, list[dict], list[Record]]:
+    """The header, pack snapshots and records of an export. A snapshot that cannot be shown to be
+    the pack of its revision is added to ``snapshot_breaks`` (when given; otherwise it is bad input)."""
     header = None
     snaps: list[dict] = []
     records: list[Record] = []
@@ -488,7 +602,15 @@ def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
                 header = obj
             elif kind == "pack_snapshot":
                 snap_revision = str(obj["revision"])
-                _pack_from_text(json.dumps(obj["content"], ensure_ascii=False), snap_revision)
+                snap_text = json.dumps(obj["content"], ensure_ascii=False, separators=(",", ":"))
+                if snapshot_breaks is not None and snapshot_mismatch(snap_revision, snap_text) is not None:
+                    snapshot_breaks.append(Break(0, None, "snapshot", {"revision": snap_revision,
+                                                                       "computed": snapshot_mismatch(snap_revision, snap_text)}))
+                else:
+                    _pack_from_text(snap_text, snap_revision)  # a pack at all? (bad input otherwise)
+                    problem = snapshot_problem(snap_revision, str(obj.get("pack_id", "")), snap_text)
+                    if problem is not None and snapshot_breaks is not None:
+                        snapshot_breaks.append(problem)
                 obj["stored_at_dt"] = _parse_utc(obj["stored_at"])
                 snaps.append(obj)
             elif kind == "record":
@@ -503,6 +625,8 @@ def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
             if exc.problems[0].location == f"line {lineno}":
                 raise
             raise _bad_line(lineno, N_("the pack snapshot is not a rule pack")) from None
+        except PackError:
+            raise _bad_line(lineno, N_("the pack snapshot is not a rule pack")) from None
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
             raise _bad_line(lineno, N_("a record lacks a field or has one of the wrong type")) from None
     if header is None:
@@ -512,9 +636,11 @@ def read_export(lines: Iterable[str]) -> tuple[dict, list[dict], list[Record]]:
 
 def import_jsonl(store: Store, lines: Iterable[str]) -> VerifyReport:
     """Verify an export and, only if its chain is intact, load it into an empty log."""
-    header, snaps, records = read_export(lines)
+    forged: list[Break] = []
+    header, snaps, records = read_export(lines, forged)
     h = header.get("head", {})
     report = verify_records(records, head_seq=h.get("seq"), head_hash=h.get("hash"))
+    report.breaks.extend(forged)  # a snapshot that fails its revision: nothing is loaded (exit 4)
     if not report.intact:
         return report
     with store.write() as s:

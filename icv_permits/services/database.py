@@ -14,6 +14,7 @@ class Upgraded:
     before: str | None
     after: str
     key_created: Path | None  # the secret key file made now, if one was
+    triggers_restored: tuple = ()  # the log's append-only triggers put back now
 
 
 @dataclass(frozen=True)
@@ -22,25 +23,31 @@ class Status:
     backend: str
     schema: str | None  # None: not created yet
     head: str
+    triggers: tuple = ()  # the log's append-only triggers missing, disabled or altered
+
+    @property
+    def schema_current(self) -> bool:
+        return self.schema == self.head
 
     @property
     def up_to_date(self) -> bool:
-        return self.schema == self.head
+        return self.schema == self.head and not self.triggers
 
     @property
     def newer_than_this_version(self) -> bool:
         return self.schema is not None and self.schema not in db.known_revisions()
 
     def to_json(self) -> dict:
-        return {"url": self.url, "backend": self.backend, "schema": self.schema, "head": self.head, "up_to_date": self.up_to_date}
+        return {"url": self.url, "backend": self.backend, "schema": self.schema, "head": self.head, "up_to_date": self.up_to_date,
+                "triggers": [p.to_json() for p in self.triggers]}
 
 
 def upgrade() -> Upgraded:
     """Create or migrate the configured database to this version's schema, and make the office's
     secret key if none is configured."""
-    before, after = db.upgrade()
+    before, after, restored = db.upgrade_reporting()
     created = personal.ensure_key_file()
-    return Upgraded(db.shown_url(db.database_url()), before, after, created)
+    return Upgraded(db.shown_url(db.database_url()), before, after, created, tuple(restored))
 
 
 def status() -> Status:
@@ -48,14 +55,16 @@ def status() -> Status:
     url = db.database_url()
     path = db._sqlite_file(url)
     engine = db._engine(url)
+    triggers: tuple = ()
     if path is not None and not path.exists():
         current = None  # not created yet: say so without creating an empty file
     else:
         try:
             current = db.current_revision(engine)
+            triggers = tuple(db.trigger_problems(engine)) if current is not None else ()
         except Exception as exc:  # noqa: BLE001 - reported as unavailable
             raise db.unavailable(url, exc) from None
-    return Status(db.shown_url(url), engine.dialect.name, current, db.head_revision())
+    return Status(db.shown_url(url), engine.dialect.name, current, db.head_revision(), triggers)
 
 
 def open_store(url: str | None = None):

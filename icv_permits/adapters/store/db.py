@@ -45,6 +45,13 @@ class Conflict(InputError):
     exit_code = EXIT_CONFLICT
 
 
+class Broken(InputError):
+    """Exit 4: what the log holds is not what was recorded (a pack snapshot that fails its revision)."""
+
+    exit_code = EXIT_NOT_FOUND
+    heading = N_("Log BROKEN (exit 4):")
+
+
 class Unavailable(InputError):
     """Exit 6: the database cannot be reached."""
 
@@ -248,7 +255,14 @@ def open_store(url: str | None = None, *, check_schema: bool = True) -> Store:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None, str]:
-    """Apply migrations; returns (revision before, revision after)."""
+    """Apply migrations and put back any append-only trigger missing; returns (revision before,
+    revision after)."""
+    before, after, _ = upgrade_reporting(url, revision)
+    return before, after
+
+
+def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[str | None, str, list]:
+    """:func:`upgrade`, also returning the append-only triggers it restored."""
     from alembic import command
 
     url = url or database_url()
@@ -269,9 +283,31 @@ def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None,
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
-        return before, current_revision(engine)
+            restored = restore_triggers(conn)
+        return before, current_revision(engine), restored
     except OperationalError as exc:
         raise unavailable(url, exc) from None
+
+
+def restore_triggers(conn) -> list:
+    """Put back the log's append-only triggers where they are missing, disabled or altered (once the
+    log's tables exist); nothing when they are all in place."""
+    from icv_permits.adapters.store import triggers
+
+    if not inspect(conn).has_table("decision_log"):
+        return []
+    return triggers.restore(conn)
+
+
+def trigger_problems(engine: Engine) -> list:
+    """The log's append-only triggers that are missing, disabled or altered (none before the log's
+    tables exist)."""
+    from icv_permits.adapters.store import triggers
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("decision_log"):
+            return []
+        return triggers.problems(conn)
 
 
 def forget_engines() -> None:

@@ -1,0 +1,240 @@
+"""What an insider can do to the log without re-chaining it, and how ``audit verify`` sees it:
+a pack snapshot edited with its revision kept, an append-only trigger dropped, disabled or replaced,
+``recorded_at`` going backwards; and ``--expect-head`` on a log that has grown since.
+
+Store tests run on SQLite and (with ``ICV_PERMITS_TEST_PG_URL``) PostgreSQL through the ``store``
+fixture; the CLI runs in process (``test_ledger.cli``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+from test_ledger import ACTOR, bypass, cli, fill, populate, records, verify_json
+from test_ledger_cli import export, fresh_sqlite
+
+from icv_permits.adapters.packs import load_pack
+from icv_permits.adapters.store import db, triggers
+from icv_permits.adapters.store import tables as T
+from icv_permits.services import audit as ledger
+
+
+def _snapshot(store) -> tuple[str, dict]:
+    with store.read() as s:
+        (snap,) = s.exec(sa.select(T.PackSnapshot)).scalars().all()
+        return snap.revision, json.loads(snap.content)
+
+
+def _write_snapshot(store, content: dict | str) -> None:
+    text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    with bypass(store) as run:
+        run("UPDATE pack_snapshot SET content = :c", c=text)
+
+
+def _raw(store, *statements: str) -> None:
+    engine = sa.create_engine(store.url)
+    try:
+        with engine.begin() as conn:
+            for sql in statements:
+                conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------- pack snapshots
+
+
+def test_a_snapshot_is_stored_as_what_its_revision_hashes(store, tmp_path):
+    populate(store, tmp_path)
+    rev, content = _snapshot(store)
+    assert content["format"] == ledger.SNAPSHOT_FORMAT and content["chain"] == ["anhui-2025", "national-2021"]
+    from icv_permits.core.pack import revision_of
+
+    assert revision_of(content["content"]) == rev == load_pack("anhui-2025").revision
+    assert ledger.verify(store).intact
+    assert all(r.match for r in ledger.replay(store))
+
+
+def test_a_snapshot_edited_with_its_revision_kept_is_caught(store, tmp_path):
+    populate(store, tmp_path)
+    rev, content = _snapshot(store)
+    rule = next(iter(content["content"]["rules"].values()))
+    rule["title"] = {"zh": "伪造的标题", "en": "FORGED TITLE"}
+    _write_snapshot(store, content)
+
+    r = cli("audit", "verify", "--lang", "en")
+    assert r.exit_code == 4, r.output
+    assert f"Pack snapshot {rev} BROKEN: its content hashes to sha256:" in r.stdout and "the snapshot was changed" in r.stdout
+    assert "The log is NOT intact." in r.stdout
+    code, out = verify_json()
+    assert code == 4 and [b["problem"] for b in out["breaks"]] == ["snapshot"] and out["breaks"][0]["detail"]["revision"] == rev
+    assert "规则包快照" in cli("audit", "verify", "--lang", "zh").stdout
+
+    # explain and replay say so instead of showing the forged content as genuine
+    r = cli("audit", "explain", "1", "--lang", "en")
+    assert r.exit_code == 4 and "Log BROKEN (exit 4):" in r.stderr and rev in r.stderr and "does not hash to its revision" in r.stderr, r.output
+    assert "FORGED" not in r.output
+    r = cli("audit", "replay", "3", "--lang", "en")
+    assert r.exit_code == 1 and f"not replayed: the pack snapshot {rev} does not hash to its revision" in r.stdout, r.output
+    assert "0 identical, 1 different" in r.stdout
+    assert [x.seq for x in ledger.replay(store) if not x.match] == [1, 3, 5, 7]
+
+    # an export of it is refused on import, nothing loaded
+    path = export(tmp_path)
+    url = fresh_sqlite(tmp_path)
+    r = cli("audit", "import", path, "--lang", "en", env={"ICV_PERMITS_DATABASE_URL": url})
+    assert r.exit_code == 4 and f"Pack snapshot {rev} BROKEN" in r.stdout, r.output
+    target = db.open_store(url)
+    assert records(target) == [] and ledger.head(target)[0] == 0
+
+
+def test_an_export_with_a_forged_snapshot_is_refused(store, tmp_path):
+    populate(store, tmp_path)
+    path = export(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    snap = json.loads(lines[1])
+    snap["content"]["content"]["parameters"] = json.loads(json.dumps(snap["content"]["content"]["parameters"]).replace("5000000", "6000000"))
+    lines[1] = json.dumps(snap, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = cli("audit", "import", path, "--lang", "en", env={"ICV_PERMITS_DATABASE_URL": fresh_sqlite(tmp_path)})
+    assert r.exit_code == 4 and "BROKEN" in r.stdout and "records imported" not in r.stdout, r.output
+
+
+def test_a_snapshot_in_the_older_form_is_vouched_for_by_todays_pack_or_else_flagged(store, tmp_path):
+    """A snapshot stored before revisions could be recomputed cannot be proven by verify unless it is
+    exactly today's pack: it is flagged (exit 0, so an office whose rules changed since is not told its
+    log is broken), and a replay shows what an edit of it would change."""
+    populate(store, tmp_path)
+    rev, _ = _snapshot(store)
+    legacy = ledger.model_text(load_pack("anhui-2025"))
+    _write_snapshot(store, legacy)
+    assert ledger.verify(store).intact  # exactly today's pack of that revision
+    assert all(r.match for r in ledger.replay(store))
+    _write_snapshot(store, legacy.replace('"value":5000000', '"value":6000000'))
+    r = cli("audit", "verify", "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert f"Note: pack snapshot {rev} (anhui-2025) is stored in the older form" in r.stdout
+    assert json.loads(cli("audit", "verify", "--format", "json").stdout)["warnings"][0]["problem"] == "snapshot_unproven"
+    r = cli("audit", "replay", "--all", "--lang", "en")
+    assert r.exit_code == 1, r.output  # the edited threshold changes the decisions judged with it
+
+
+# ---------------------------------------------------------------- triggers
+
+
+def test_each_dropped_trigger_is_reported_and_db_upgrade_restores_it(store, tmp_path):
+    fill(store, 3)
+    expected = triggers.expected(store.backend)
+    for trig in expected:
+        _raw(store, f"DROP TRIGGER {trig.name}" + ("" if store.backend == "sqlite" else f" ON {trig.table}"))
+        r = cli("audit", "verify", "--lang", "en")
+        assert r.exit_code == 4, r.output
+        assert f"Append-only trigger {trig.name} on {trig.table} is missing" in r.stdout
+        assert "Chain intact: 3 records checked" in r.stdout and "The log is NOT intact." in r.stdout
+        r = cli("db", "status", "--lang", "en")
+        assert r.exit_code == 2 and f"The append-only trigger {trig.name} on {trig.table} is missing" in r.stdout, r.output
+        assert "Run `icv-permits db upgrade` to restore the triggers." in r.stdout
+        assert json.loads(cli("db", "status", "--format", "json").stdout)["up_to_date"] is False
+        r = cli("db", "upgrade", "--lang", "en")
+        assert r.exit_code == 0 and f"Restored the append-only trigger {trig.name} on {trig.table} (it was missing from the database)." in r.stdout, r.output
+        assert cli("audit", "verify").exit_code == 0
+    r = cli("db", "upgrade", "--lang", "en")
+    assert r.exit_code == 0 and "Restored" not in r.stdout  # idempotent
+    assert cli("db", "status").exit_code == 0
+    with db.open_store(store.url).engine.connect() as conn:
+        assert triggers.problems(conn) == []
+    # and they refuse again
+    try:
+        with store.write() as s:
+            s.execute(sa.text("DELETE FROM decision_log"))
+        raise AssertionError("the restored trigger did not refuse")
+    except Exception as exc:  # noqa: BLE001
+        assert "append-only" in str(exc) or "refused" in str(exc)
+
+
+def test_all_triggers_dropped_at_once_are_each_named(store):
+    fill(store, 2)
+    _raw(store, *[f"DROP TRIGGER {t.name}" + ("" if store.backend == "sqlite" else f" ON {t.table}") for t in triggers.expected(store.backend)])
+    code, out = verify_json()
+    assert code == 4 and sorted(b["detail"]["trigger"] for b in out["breaks"]) == sorted(t.name for t in triggers.expected(store.backend))
+
+
+def test_a_disabled_or_replaced_trigger_is_reported(store):
+    fill(store, 2)
+    if store.backend == "postgresql":
+        _raw(store, "ALTER TABLE decision_log DISABLE TRIGGER decision_log_append_only")
+        r = cli("audit", "verify", "--lang", "en")
+        assert r.exit_code == 4 and "Append-only trigger decision_log_append_only on decision_log is disabled" in r.stdout, r.output
+        assert "is disabled" in cli("db", "status", "--lang", "en").stdout
+        assert "(it was disabled)" in cli("db", "upgrade", "--lang", "en").stdout
+        assert cli("audit", "verify").exit_code == 0
+        # the function replaced by one that lets everything through
+        _raw(store, "CREATE OR REPLACE FUNCTION icv_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$")
+        code, out = verify_json()
+        assert code == 4 and {b["detail"]["state"] for b in out["breaks"]} == {"altered"} and len(out["breaks"]) == 4
+    else:
+        _raw(store, "DROP TRIGGER decision_log_no_update",
+             "CREATE TRIGGER decision_log_no_update BEFORE UPDATE ON decision_log BEGIN SELECT 1; END")
+        r = cli("audit", "verify", "--lang", "en")
+        assert r.exit_code == 4 and "Append-only trigger decision_log_no_update on decision_log is not as the migration made it" in r.stdout, r.output
+    assert "(it was not as the migration made it)" in cli("db", "upgrade", "--lang", "en").stdout
+    assert cli("audit", "verify").exit_code == 0
+
+
+# ---------------------------------------------------------------- time along the log
+
+
+def test_recorded_at_going_backwards_is_a_break_naming_both_records(store):
+    recs = fill(store, 4)
+    with store.write() as s:  # a writer whose clock is behind: the chain itself is sound
+        ledger.append(s, "review", {"type": "review", "claimed_actor": ACTOR}, dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc))
+    r = cli("audit", "verify", "--lang", "en")
+    assert r.exit_code == 4, r.output
+    assert ("Chain BROKEN at record 5" in r.stdout and "record 5 was recorded at 2026-11-27T01:00:00.000000Z, before record 4 "
+            f"({recs[3].recorded_at})" in r.stdout)
+    code, out = verify_json("--from", "5")  # the anchor's time is read too
+    assert code == 4 and out["breaks"][0]["problem"] == "time" and out["breaks"][0]["detail"]["previous_seq"] == 4
+    assert "时间倒退" in cli("audit", "verify", "--lang", "zh").stdout
+
+
+def test_equal_times_are_not_a_break(store):
+    fill(store, 2)
+    last = records(store)[-1]
+    at = dt.datetime.fromisoformat(last.recorded_at.replace("Z", "+00:00"))
+    with store.write() as s:
+        ledger.append(s, "review", {"type": "review"}, at)
+    assert ledger.verify(store).intact
+
+
+# ---------------------------------------------------------------- an anchor noted earlier
+
+
+def test_expect_head_holds_on_a_log_that_has_grown(store):
+    fill(store, 4)
+    noted = ledger.head(store)[1]
+    with store.write() as s:
+        ledger.append(s, "review", {"type": "review"}, dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+    r = cli("audit", "verify", "--expect-head", noted, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert cli("audit", "verify", "--from", "5", "--expect-head", noted).exit_code == 0  # the anchor itself
+    assert cli("audit", "verify", "--from", "3", "--expect-head", noted).exit_code == 0
+    r = cli("audit", "verify", "--expect-head", "sha256:" + "1" * 64, "--lang", "en")
+    assert r.exit_code == 4 and "is not a record of the verified chain" in r.stdout, r.output
+
+
+def test_expect_head_of_a_record_rewritten_is_a_break(store):
+    recs = fill(store, 4)
+    noted = recs[2].hash
+    with bypass(store) as run:  # record 3 rewritten and everything after it re-chained by a careful forger
+        from test_ledger import forged
+
+        prev = recs[1].hash
+        for rec in recs[2:]:
+            f = forged(rec, body=rec.body_text.replace("经审核同意", "经审核不同意"), prev_hash=prev)
+            run("UPDATE decision_log SET body = :body, prev_hash = :prev_hash, hash = :hash WHERE seq = :seq", **f)
+            prev = f["hash"]
+        run("UPDATE log_head SET hash = :h", h=prev)
+    assert ledger.verify(store).intact  # nothing inside the database shows it
+    r = cli("audit", "verify", "--expect-head", noted, "--lang", "en")
+    assert r.exit_code == 4 and noted in r.stdout, r.output
