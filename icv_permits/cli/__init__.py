@@ -97,8 +97,11 @@ def main_options(
     """icv-permits."""
 
 
-# the command groups register themselves on ``app`` when imported
-from icv_permits.cli import app_cmd, audit, check, database, office, rules  # noqa: E402,F401
+# the command groups register themselves on ``app`` when imported, in the order ``--help`` lists them
+from icv_permits.cli import check  # noqa: E402,F401,I001  (check, schema)
+from icv_permits.cli import office  # noqa: E402,F401  (submit, queue, show, decide, notices; entity, plates)
+from icv_permits.cli import app_cmd  # noqa: E402,F401  (tui)
+from icv_permits.cli import audit, database, rules  # noqa: E402,F401
 
 
 def main() -> None:
