@@ -24,6 +24,7 @@ import pytest  # noqa: E402
 os.environ["ICV_PERMITS_SECRET_KEY"] = "dGVzdC1rZXktbm90LXNlY3JldC0wMTIzNDU2Nzg5YWI="  # 32 bytes, tests only
 os.environ.pop("ICV_PERMITS_DATABASE_URL", None)
 os.environ.pop("ICV_PERMITS_NOW", None)
+os.environ["ICV_PERMITS_TEST_CLOCK"] = "1"  # the tests may fix the clock (ICV_PERMITS_NOW); an office may not
 os.environ.pop("ICV_PERMITS_KEY_FILE", None)
 
 PG_URL = os.environ.get("ICV_PERMITS_TEST_PG_URL", "")

@@ -74,7 +74,7 @@ def test_installed_wheel_migrates_a_store_and_submits(wheel: Path, tmp_path: Pat
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(target), "ICV_PERMITS_DATA_DIR": str(tmp_path / "data"),
-           "ICV_PERMITS_NOW": "2026-11-27T10:00:00+08:00"}
+           "ICV_PERMITS_NOW": "2026-11-27T10:00:00+08:00", "ICV_PERMITS_TEST_CLOCK": "1"}
     for name in ("ICV_PERMITS_RULES_DIR", "ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_SECRET_KEY"):
         env.pop(name, None)
 

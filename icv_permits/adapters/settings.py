@@ -15,6 +15,7 @@ from icv_permits.core.model.types import TIMEZONE
 
 ACTOR_ENV = "ICV_PERMITS_ACTOR"
 NOW_ENV = "ICV_PERMITS_NOW"
+TEST_CLOCK_ENV = "ICV_PERMITS_TEST_CLOCK"
 
 
 def default_actor() -> str:
@@ -27,11 +28,16 @@ def default_actor() -> str:
 
 
 def clock_from_env() -> Clock:
-    """The system clock, or a fixed instant from ``ICV_PERMITS_NOW`` (ISO 8601; for tests and
-    demonstrations, and recorded with every decision)."""
+    """The system clock, or a fixed instant from ``ICV_PERMITS_NOW`` (ISO 8601; recorded with every
+    decision). A fixed clock is for tests and demonstrations only: it is honoured when
+    ``ICV_PERMITS_TEST_CLOCK=1`` says so explicitly, and refused otherwise (exit 2) — an office's
+    decisions are judged and logged at the time the system says, never at a time the client sets."""
     text = os.environ.get(NOW_ENV)
     if not text:
         return SystemClock()
+    if os.environ.get(TEST_CLOCK_ENV) != "1":
+        raise InputError([Problem(NOW_ENV, N_("a fixed clock is for tests and demonstrations only: set {flag}=1 to use it, or unset {env}"),
+                                  {"flag": TEST_CLOCK_ENV, "env": NOW_ENV}, "fixed_clock_refused")])
     try:
         instant = pendulum.parse(text, tz=TIMEZONE)
     except (ValueError, pendulum.parsing.exceptions.ParserError):

@@ -39,7 +39,7 @@ from icv_permits.core.model.ids import normalize_identifier
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import DEFAULT_PACK, Pack, office_pack
-from icv_permits.adapters.packs import load_pack
+from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
 from icv_permits.services import audit
 from icv_permits.adapters.store import tables
@@ -129,7 +129,12 @@ def _load_file(path: str | Path) -> tuple[Application, bytes]:
 
 
 def _pack(pack: str | Pack) -> Pack:
-    """The pack the office works with: it must name its home province and its numbering."""
+    """The pack the office works with: one of its installed packs (never a folder a client points
+    at: an edited copy of the rules would decide and be logged as if they were the office's), naming
+    its home province and its numbering."""
+    if isinstance(pack, str) and pack not in available_packs():
+        raise InputError([Problem("--pack", N_("the office judges with its installed rule packs only ({packs}), not {value}; a pack folder is for a pre-check or an audit replay"),
+                                  {"packs": ", ".join(available_packs()), "value": pack[:80]}, "pack_not_installed")])
     return office_pack(pack if isinstance(pack, Pack) else load_pack(pack))
 
 
