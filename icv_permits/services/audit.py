@@ -438,9 +438,14 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
 
     ``pack_mode``: ``recorded`` (the pack snapshot each decision used), ``current`` (today's pack of
     the same id) or the path of a pack folder (an edited pack, for impact analysis)."""
+    records = iter(replay_targets(store, refs)) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
+    yield from _replay_engine_records(store, records, pack_mode, current_pack)
+
+
+def _replay_engine_records(store: Store, records: Iterable[Record], pack_mode: str, current_pack: Pack | None = None) -> Iterator[ReplayResult]:
+    """Replay engine-decision records in turn, each pack snapshot (and current pack) loaded once."""
     from icv_permits.adapters.packs import load_pack
 
-    records = iter(replay_targets(store, refs)) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
     snapshots: dict[str, Pack | Broken] = {}
     currents: dict[str, Pack] = {}
     for rec in records:
@@ -487,30 +492,12 @@ def records_tail(store: Store, limit: int) -> list[Record]:
 def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
     """Worker: replay the engine decisions with from ≤ seq ≤ to, reading them itself (so the
     parent never holds the log in memory)."""
-    from icv_permits.adapters.packs import load_pack
     from icv_permits.adapters.store import db
 
     url, a, b, mode = args
     db.forget_engines()  # connections inherited through fork belong to the parent
     store = db.open_store(url, check_schema=False)
-    snapshots: dict[str, Pack | Broken] = {}
-    currents: dict[str, Pack] = {}
-    out = []
-    for rec in iter_records(store, a, to_seq=b):
-        if rec.kind != "engine_decision":
-            continue
-        body = rec.body
-        rev = body["pack"]["revision"]
-        if rev not in snapshots:
-            snapshots[rev] = _snapshot_or_error(store, rev)
-        current = None
-        if mode != "recorded":
-            pid = body["pack"]["id"]
-            if pid not in currents:
-                currents[pid] = load_pack(_current_pack_ref(mode, pid))
-            current = currents[pid]
-        out.append(_replay_one(rec, "recorded" if mode == "recorded" else "current", snapshots[rev], current))
-    return out
+    return list(_replay_engine_records(store, (r for r in iter_records(store, a, to_seq=b) if r.kind == "engine_decision"), mode))
 
 
 def replay_parallel(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", jobs: int | None = None,
