@@ -13,11 +13,10 @@ from icv_permits.core.engine.decision import Decision
 from icv_permits.core.errors import InputError
 from icv_permits.core.i18n import N_
 from icv_permits.core.i18n import t as report_t
-from icv_permits.core.labels import RECORD_KINDS, STATES
+from icv_permits.core.labels import RECORD_KINDS
 from icv_permits.core.labels import label as code_label
 from icv_permits.present import audit as audit_view
 from icv_permits.present import office as office_view
-from icv_permits.present.report import VERDICTS
 from icv_permits.services import audit as audit_service
 from icv_permits.services import drafts
 from icv_permits.services import office as office_service
@@ -25,8 +24,6 @@ from .common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_tex
 
 
 
-def _verdict(lang: str, v: str | None) -> str:
-    return report_t(lang, VERDICTS[v]) if v in VERDICTS else (v or "—")
 
 
 class RegulatorScreen(Screen):
@@ -103,7 +100,7 @@ class RegulatorScreen(Screen):
         try:
             self.views = office_service.queue(store)
             for v in self.views:
-                table.add_row(str(v.id), report_t(lang, code_label(STATES, v.state)), _verdict(lang, v.verdict), v.entity_name,
+                table.add_row(str(v.id), office_view.state_text(lang, v.state), office_view.verdict_text(lang, v.verdict), v.entity_name,
                               str(v.vehicles), office_view.local(v.updated_at)[:10], key=str(v.id))
             self.notice_rows = office_service.list_notices(store, clock=self.app.clock, expiring_within_days=30)
             for n in self.notice_rows:
@@ -132,7 +129,7 @@ class RegulatorScreen(Screen):
             return
         self.selected, self.revision, self.selected_code = sub_id, view.revision, view.credit_code
         head = Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
-                       state=report_t(lang, code_label(STATES, view.state)), entity=view.entity_name) + "\n", style="bold")
+                       state=office_view.state_text(lang, view.state), entity=view.entity_name) + "\n", style="bold")
         head.append(drafts.to_yaml(doc))
         self.query_one("#application", Static).update(head)
         if decision is not None:
@@ -162,7 +159,7 @@ class RegulatorScreen(Screen):
         except InputError as exc:
             out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
             return
-        msg = t(lang, "Submission {id}: {state}", id=res.submission.id, state=report_t(lang, code_label(STATES, res.submission.state)))
+        msg = t(lang, "Submission {id}: {state}", id=res.submission.id, state=office_view.state_text(lang, res.submission.state))
         if res.notice:
             msg += " · " + t(lang, "notice {number} valid {start} – {end}", number=res.notice["number"], start=res.notice["valid_from"],
                               end=res.notice["valid_until"])

@@ -6,8 +6,8 @@ from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_, t
 from icv_permits.core.pack import Pack
 from icv_permits.core.labels import ACTIONS, RECORD_KINDS
-from icv_permits.present.office import _state, local, table
-from icv_permits.present.report import VERDICTS, render_text
+from icv_permits.present.office import local, state_text, table
+from icv_permits.present.report import render_text, verdict_text
 from icv_permits.core.checkpoint import CheckpointResult
 from icv_permits.core.log import Record, ReplayResult, VerifyReport
 
@@ -31,15 +31,13 @@ OUTSIDE_CHAIN = {
 }
 
 
-def _verdict(lang: str, v: str | None) -> str:
-    return t(lang, VERDICTS[v]) if v in VERDICTS else (v or "—")
 
 
 def summary(rec: Record, lang: str) -> str:
     body = rec.body
     if rec.kind == "engine_decision":
         purpose = body.get("purpose")
-        what = f"{_verdict(lang, body.get('verdict'))} ({t(lang, PURPOSE[purpose]) if purpose in PURPOSE else purpose})"
+        what = f"{verdict_text(lang, body.get('verdict'))} ({t(lang, PURPOSE[purpose]) if purpose in PURPOSE else purpose})"
     elif rec.kind == "review":
         what = t(lang, ACTIONS.get(body.get("action"), body.get("action", "")))
         if body.get("against_engine"):
@@ -137,7 +135,7 @@ def replay_text(results: list[ReplayResult], lang: str) -> str:
         if r.match:
             continue
         out.append(t(lang, N_("✗ seq {seq} · submission {sub} · decision {id}: recorded {old}, now {new}"), seq=r.seq, sub=r.submission_id,
-                     id=r.decision_id[:8], old=_verdict(lang, r.recorded_verdict), new=_verdict(lang, r.replayed_verdict)))
+                     id=r.decision_id[:8], old=verdict_text(lang, r.recorded_verdict), new=verdict_text(lang, r.replayed_verdict)))
         forged = [n for n in r.notes if n["note"] == "snapshot_forged"]
         if forged:
             out.append("    " + t(lang, N_("not replayed: the pack snapshot {revision} does not hash to its revision (it was changed after it was stored); run `icv-permits audit verify`"),
@@ -168,7 +166,7 @@ def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str
            t(lang, N_("Hash {hash}; previous {prev}"), hash=rec.hash, prev=rec.prev_hash)]
     if rec.kind == "review":
         out.append(t(lang, N_("Submission {sub} v{version}: {action} ({from_state} → {to_state})"), sub=body["submission_id"], version=body["version"],
-                     action=t(lang, ACTIONS[body["action"]]), from_state=_state(lang, body["from_state"]), to_state=_state(lang, body["to_state"])))
+                     action=t(lang, ACTIONS[body["action"]]), from_state=state_text(lang, body["from_state"]), to_state=state_text(lang, body["to_state"])))
         if body.get("reason"):
             out.append(t(lang, N_("Reason: {reason}"), reason=body["reason"]))
         if body.get("against_engine"):

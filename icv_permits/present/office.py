@@ -16,7 +16,7 @@ from icv_permits.core.i18n import N_, t
 from icv_permits.core.labels import ACTIONS, ACTIVITIES, NOTICE_STATUSES, STATES
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import Pack
-from icv_permits.present.report import VERDICTS, cells, render_text
+from icv_permits.present.report import cells, render_text, verdict_text
 
 
 
@@ -43,18 +43,15 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def _state(lang: str, state: str) -> str:
+def state_text(lang: str, state: str) -> str:
+    """A submission's state as shown."""
     return t(lang, STATES.get(state, state))
-
-
-def _verdict(lang: str, verdict: str | None) -> str:
-    return t(lang, VERDICTS[verdict]) if verdict in VERDICTS else "—"
 
 
 def submitted(result, lang: str) -> str:
     sub = result.submission
     head = (t(lang, N_("Submission {id} stored as version {version}: {state}. Engine verdict: {verdict}."),
-              id=sub.id, version=sub.version, state=_state(lang, sub.state), verdict=_verdict(lang, sub.verdict)))
+              id=sub.id, version=sub.version, state=state_text(lang, sub.state), verdict=verdict_text(lang, sub.verdict)))
     hint = t(lang, N_("Decide with: icv-permits decide {id} --approve|--return|--reject --reason TEXT --if-revision {revision}"),
              id=sub.id, revision=sub.revision)
     return head + "\n" + hint + "\n\n" + render_text(result.decision, result.pack, lang)
@@ -65,8 +62,8 @@ def queue(views: list, lang: str) -> str:
         return t(lang, N_("No submissions in this state.")) + "\n"
     headers = [t(lang, N_("ID")), t(lang, N_("Rev.")), t(lang, N_("State")), t(lang, N_("Activity")), t(lang, N_("Entity")),
                t(lang, N_("Vehicles")), t(lang, N_("Engine")), t(lang, N_("Updated"))]
-    rows = [[str(v.id), str(v.revision), _state(lang, v.state), t(lang, ACTIVITIES.get(v.activity, v.activity)),
-             f"{v.entity_name} {v.credit_code}", str(v.vehicles), _verdict(lang, v.verdict), local(v.updated_at)] for v in views]
+    rows = [[str(v.id), str(v.revision), state_text(lang, v.state), t(lang, ACTIVITIES.get(v.activity, v.activity)),
+             f"{v.entity_name} {v.credit_code}", str(v.vehicles), verdict_text(lang, v.verdict), local(v.updated_at)] for v in views]
     return table(headers, rows)
 
 
@@ -74,14 +71,14 @@ def submission(view, decision: Decision | None, pack: Pack | None, lang: str, ve
     out = [t(lang, N_("Submission {id} · {entity} ({code}) · {activity}"), id=view.id, entity=view.entity_name,
              code=view.credit_code, activity=t(lang, ACTIVITIES.get(view.activity, view.activity))),
            t(lang, N_("State: {state} · revision {revision} · version {version} · applicant's reference {ref}"),
-             state=_state(lang, view.state), revision=view.revision, version=view.version, ref=view.application_id or "—"), ""]
+             state=state_text(lang, view.state), revision=view.revision, version=view.version, ref=view.application_id or "—"), ""]
     out.append(t(lang, N_("Versions")))
     for v in view.versions:
         out.append(f"  v{v['number']}  {local(v['submitted_at'])}  {v['actor']}  {v['file_name']}  sha256:{v['file_sha256'][:12]}")
     out.append(t(lang, N_("Engine runs")))
     for r in view.runs:
         out.append(f"  #{r['id']}  v{r['version']}  {r['purpose']}  {local(r['run_at'])}  {t(lang, N_('as of'))} {r['as_of']}  "
-                   f"{_verdict(lang, r['verdict'])}  {r['pack_id']}@{r['pack_revision'][7:19]}")
+                   f"{verdict_text(lang, r['verdict'])}  {r['pack_id']}@{r['pack_revision'][7:19]}")
     if view.reviews:
         out.append(t(lang, N_("Decisions")))
         for r in view.reviews:
@@ -102,8 +99,8 @@ def submission(view, decision: Decision | None, pack: Pack | None, lang: str, ve
 def decided(result, lang: str) -> str:
     r = result.review
     out = [t(lang, N_("Submission {id}: {action} → {state} (revision {revision})."), id=result.submission.id,
-             action=t(lang, ACTIONS[r["action"]]), state=_state(lang, r["to_state"]), revision=result.submission.revision)]
-    out.append(t(lang, N_("Engine verdict as of today: {verdict}."), verdict=_verdict(lang, result.decision.verdict.value)))
+             action=t(lang, ACTIONS[r["action"]]), state=state_text(lang, r["to_state"]), revision=result.submission.revision)]
+    out.append(t(lang, N_("Engine verdict as of today: {verdict}."), verdict=verdict_text(lang, result.decision.verdict.value)))
     if r["against_engine"]:
         out.append(t(lang, N_("Decided against the engine; reason recorded: {reason}"), reason=r["reason"]))
     elif r["reason"]:
@@ -153,8 +150,8 @@ def entity(data: dict, lang: str) -> str:
     out.append("")
     out.append(t(lang, N_("Submissions")))
     for s in data["submissions"]:
-        out.append(f"  {s['id']}  {_state(lang, s['state'])}  {t(lang, ACTIVITIES.get(s['activity'], s['activity']))}  v{s['version']}  "
-                   f"{_verdict(lang, s['verdict'])}  {local(s['updated_at'])}")
+        out.append(f"  {s['id']}  {state_text(lang, s['state'])}  {t(lang, ACTIVITIES.get(s['activity'], s['activity']))}  v{s['version']}  "
+                   f"{verdict_text(lang, s['verdict'])}  {local(s['updated_at'])}")
     out.append(t(lang, N_("Notices")))
     for n in data["notices"]:
         mark = t(lang, N_("in force")) if n["in_force"] else ""

@@ -68,6 +68,13 @@ VERDICTS = {
     "non_compliant": N_("NON-COMPLIANT"),
     "incomplete": N_("INCOMPLETE"),
 }
+
+
+def verdict_text(lang: str, verdict: str | None) -> str:
+    """A verdict code as shown (``—`` when there is none)."""
+    return t(lang, VERDICTS[verdict]) if verdict in VERDICTS else (verdict or "—")
+
+
 OUTCOMES = {
     "pass": N_("pass"),
     "fail": N_("FAIL"),
