@@ -18,7 +18,11 @@ NOW_ENV = "ICV_PERMITS_NOW"
 TEST_CLOCK_ENV = "ICV_PERMITS_TEST_CLOCK"
 
 
-def default_actor() -> str:
+def default_actor(claimed: str | None = None) -> str:
+    """Who acts: the name given (``--actor``), else ``ICV_PERMITS_ACTOR``, else the login name; at
+    most 100 characters."""
+    if claimed and claimed.strip():
+        return claimed.strip()[:100]
     if os.environ.get(ACTOR_ENV):
         return os.environ[ACTOR_ENV].strip()[:100]
     try:

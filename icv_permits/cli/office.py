@@ -25,10 +25,6 @@ def open_store():
     return open_store()
 
 
-def _actor(office, actor: str | None) -> str:
-    return (actor or "").strip()[:100] or office.default_actor()
-
-
 @app.command()
 def submit(
     file: Annotated[Path, typer.Argument(help="Application file (YAML or JSON). 申请文件。", show_default=False)],
@@ -44,7 +40,7 @@ def submit(
     from icv_permits.services import office
 
     with errors(lang):
-        result = office.submit(open_store(), file, actor=_actor(office, actor), clock=office.clock_from_env(), pack=pack, resubmits=resubmits, lenient=lenient)
+        result = office.submit(open_store(), file, actor=office.default_actor(actor), clock=office.clock_from_env(), pack=pack, resubmits=resubmits, lenient=lenient)
     if fmt is ListFormat.json:
         sys.stdout.write(views.dumps({"submission": result.submission.to_json(), "new_submission": result.new_submission,
                                   "decision": result.decision.to_json_dict()}))
@@ -118,7 +114,7 @@ def decide(
     if len(chosen) != 1:
         fail(t(lang.value, N_("Give exactly one of --approve, --return, --reject.")))
     with errors(lang):
-        result = office.decide(open_store(), submission_id, chosen[0], reason=reason, actor=_actor(office, actor), clock=office.clock_from_env(), pack=pack,
+        result = office.decide(open_store(), submission_id, chosen[0], reason=reason, actor=office.default_actor(actor), clock=office.clock_from_env(), pack=pack,
                           expected_revision=if_revision)
     if fmt is ListFormat.json:
         sys.stdout.write(views.dumps({"submission": result.submission.to_json(), "review": result.review, "notice": result.notice,
@@ -168,7 +164,7 @@ def plates_renew(
     from icv_permits.services import office
 
     with errors(lang):
-        result = office.renew_plates(open_store(), notice, actor=_actor(office, actor), clock=office.clock_from_env(), pack=pack, vin=vin)
+        result = office.renew_plates(open_store(), notice, actor=office.default_actor(actor), clock=office.clock_from_env(), pack=pack, vin=vin)
     sys.stdout.write(views.dumps(result) if fmt is ListFormat.json else views.renewed(result, lang.value))
 
 
