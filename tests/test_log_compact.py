@@ -347,6 +347,17 @@ def test_a_label_or_path_the_input_does_not_give_is_kept():
     assert canonical_json(LC.expand_body(compact, PACK)) == canonical_json(edited)
 
 
+def test_values_that_are_not_plain_json_come_back_too():
+    """A float in a finding (the engine writes none: decimals are text): the digest is then taken by
+    RFC 8785 itself, and the round trip is exact all the same."""
+    body = app_body(baseline(DA))
+    odd = copy.deepcopy(body)
+    odd["decision"]["findings"][0]["values"] = {"ratio": 1.5, "tiny": 1e-7}
+    compact = LC.compact_body(odd, PACK)
+    assert compact["record_format"] == 2
+    assert canonical_json(LC.expand_body(compact, PACK)) == canonical_json(odd)
+
+
 def test_a_decision_without_a_compact_form_is_written_whole():
     body = app_body(baseline(DA))
     other = load_pack("national-2021")

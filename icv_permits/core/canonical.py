@@ -45,6 +45,11 @@ def _plain(data: Any) -> bool:
     return True
 
 
+def is_plain(data: Any) -> bool:
+    """Whether ``data`` is plain: ``json.dumps`` with sorted keys and no spaces writes its RFC 8785 form."""
+    return _plain(data)
+
+
 def canonical_json(data: Any) -> str:
     """RFC 8785 canonical JSON of ``data``, as text."""
     if _plain(data):

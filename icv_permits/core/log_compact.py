@@ -44,7 +44,7 @@ import json
 import zlib
 from typing import Any
 
-from icv_permits.core.canonical import canonical_json, digest
+from icv_permits.core.canonical import canonical_json, digest, is_plain
 from icv_permits.core.pack import Pack
 
 RECORD_FORMAT = 2
@@ -115,17 +115,17 @@ def _threshold(pack: Pack, param: str, value: Any, as_of: dt.date) -> dict:
     if current is None:
         raise ExpandError(f"the pack snapshot has no value of parameter {param} in force on {as_of.isoformat()}")
     c = current.citation
-    return {"param": param, "value": value, "comparison": defn.comparison.value if defn.comparison is not None else None,
-            "unit": defn.unit, "effective_from": current.effective_from.isoformat(), "source": c.source, "article": c.article,
-            "confidence": current.confidence.value}
+    return {"article": c.article, "comparison": defn.comparison.value if defn.comparison is not None else None,
+            "confidence": current.confidence.value, "effective_from": current.effective_from.isoformat(), "param": param,
+            "source": c.source, "unit": defn.unit, "value": value}  # keys sorted (see _expand)
 
 
 def _rule_info(pack: Pack, rule_id: str) -> dict:
     rule = pack.rules.get(rule_id)
     if rule is None:
         raise ExpandError(f"the pack snapshot has no rule {rule_id}")
-    return {"id": rule.id, "source": rule.citation.source, "article": rule.citation.article, "confidence": rule.confidence.value,
-            "severity": rule.severity.value}
+    return {"article": rule.citation.article, "confidence": rule.confidence.value, "id": rule.id, "severity": rule.severity.value,
+            "source": rule.citation.source}  # keys sorted (see _expand)
 
 
 # ---------------------------------------------------------------- compact
@@ -218,14 +218,14 @@ def compact_body(body: dict, pack: Pack) -> dict:
     outcomes = compact_decision(decision)
     if outcomes is None:
         return body
-    _trim_subjects(outcomes, body["input"], pack)
-    out = {k: v for k, v in body.items() if k not in ("decision", "input")}
-    out["record_format"] = RECORD_FORMAT
-    out["decision_digest"] = digest(decision)
-    out["deflated"] = seal({"input": body["input"], "outcomes": outcomes})
     try:
+        _trim_subjects(outcomes, body["input"], pack)
+        out = {k: v for k, v in body.items() if k not in ("decision", "input")}
+        out["record_format"] = RECORD_FORMAT
+        out["decision_digest"] = digest(decision)
+        out["deflated"] = seal({"input": body["input"], "outcomes": outcomes})
         expand_decision(out, pack)  # the digest check: it comes back exactly, or format 1 is written
-    except ExpandError:
+    except (ExpandError, TypeError, ValueError):  # ValueError: data RFC 8785 cannot write (the log cannot either)
         return body
     return out
 
@@ -234,6 +234,9 @@ def compact_body(body: dict, pack: Pack) -> dict:
 
 
 def _expand(body: dict, payload: dict, pack: Pack) -> dict:
+    """The whole decision. Every object is built with its keys in sorted order — the order of a
+    decision read back from the canonical JSON a record of format 1 stored — so that a view which
+    keeps key order (``render_json``) shows the same bytes for both formats."""
     c = payload["outcomes"]
     app = payload["input"]
     as_of = dt.date.fromisoformat(body["as_of"])
@@ -243,44 +246,49 @@ def _expand(body: dict, payload: dict, pack: Pack) -> dict:
         label = entry[3] if len(entry) > 3 else _label(kind, ref, order, app, pack)
         if label is None:
             raise ExpandError(f"no label for subject {kind} {ref}")
-        subjects.append({"kind": kind, "ref": ref, "label": label, "path": entry[4] if len(entry) > 4 else _path(kind, order), "order": order})
+        subjects.append({"kind": kind, "label": label, "order": order, "path": entry[4] if len(entry) > 4 else _path(kind, order), "ref": ref})
     thresholds = {p: _threshold(pack, p, v, as_of) for p, v in c["params"].items()}
     findings = []
-    counts = dict.fromkeys(_OUTCOMES, 0)
+    counts = dict.fromkeys(sorted(_OUTCOMES), 0)
     missing = set()
+    entries = c["entries"]
     for subject_index, indices in c["findings"]:
         subject = subjects[subject_index]
+        path = subject["path"]
         for i in indices:
-            row = c["entries"][i] + [None] * (7 - len(c["entries"][i]))
-            rule_id, outcome, reason, field, observed, param, values = row
-            field = _absolute(field, subject["path"])
-            findings.append({"rule_id": rule_id, "outcome": outcome, "subject": dict(subject), "reason": reason, "values": values or {},
-                             "field": field, "observed": observed, "threshold": dict(thresholds[param]) if param is not None else None})
+            row = entries[i]
+            rule_id, outcome, reason = row[0], row[1], row[2]
+            field = _absolute(row[3], path) if len(row) > 3 else None
+            param = row[5] if len(row) > 5 else None
+            findings.append({"field": field, "observed": row[4] if len(row) > 4 else None, "outcome": outcome, "reason": reason,
+                             "rule_id": rule_id, "subject": dict(subject),
+                             "threshold": dict(thresholds[param]) if param is not None else None,
+                             "values": (row[6] if len(row) > 6 else None) or {}})
             counts[outcome] += 1
             if outcome == "missing" and field:
                 missing.add(field)
     not_applicable = list(c["rules_not_applicable"])
     skip = set(not_applicable)
     decision = {
-        "format": c["format"],
-        "verdict": body["verdict"],
-        "as_of": body["as_of"],
-        "pack_id": body["pack"]["id"],
-        "pack_revision": body["pack"]["revision"],
-        "pack_chain": list(pack.chain),
-        "engine_version": body["engine_version"],
-        "application_id": app.get("application_id"),
-        "application_digest": body["input_digest"],
         "activity": app["activity"],
+        "application_digest": body["input_digest"],
+        "application_id": app.get("application_id"),
+        "as_of": body["as_of"],
         "conditions": list(c["conditions"]),
         "counts": counts,
-        "rules": [_rule_info(pack, rid) for rid in pack.rules if rid not in skip],
-        "rules_not_applicable": not_applicable,
-        "missing_fields": sorted(missing),
-        "findings": findings,
+        "engine_version": body["engine_version"],
         "evidence": c.get("evidence"),
         "evidence_counted": c.get("evidence_counted"),
+        "findings": findings,
+        "format": c["format"],
+        "missing_fields": sorted(missing),
+        "pack_chain": list(pack.chain),
+        "pack_id": body["pack"]["id"],
+        "pack_revision": body["pack"]["revision"],
         "registry": c.get("registry"),
+        "rules": [_rule_info(pack, rid) for rid in pack.rules if rid not in skip],
+        "rules_not_applicable": not_applicable,
+        "verdict": body["verdict"],
     }
     if c["format"] == LEGACY_DECISION_FORMAT:
         del decision["evidence_counted"]  # format 1 had no such key
@@ -305,13 +313,20 @@ def expand(body: dict, pack: Pack, *, check: bool = True) -> tuple[dict, dict]:
         if isinstance(exc, ExpandError):
             raise
         raise ExpandError(f"the compact decision is malformed: {type(exc).__name__}: {exc}") from None
-    text = canonical_json(decision)
-    if check and "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest() != body.get("decision_digest"):
+    if check and _digest(decision, payload["outcomes"]) != body.get("decision_digest"):
         raise ExpandError("the decision rebuilt from the record and its pack snapshot does not have the recorded decision digest")
-    # parsed back from its canonical text: the same values in the same key order as the decision of
-    # a record of format 1 (read from the canonical JSON it was stored as) — so a view that keeps
-    # key order (``render_json``) shows the same bytes
-    return payload["input"], json.loads(text)
+    return payload["input"], decision
+
+
+def _digest(decision: dict, outcomes: dict) -> str:
+    """:func:`~icv_permits.core.canonical.digest` of a rebuilt decision. What the rebuild adds to the
+    recorded ``outcomes`` is text, small integers and nulls, so when the outcomes are plain data for
+    ``json.dumps`` (:func:`~icv_permits.core.canonical.is_plain`) so is the decision, and it is
+    written without scanning it again — the scan of a decision costs more than writing it."""
+    if is_plain(outcomes) and isinstance(decision["activity"], str) and isinstance(decision["application_id"], str | None):
+        text = json.dumps(decision, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digest(decision)
 
 
 def expand_decision(body: dict, pack: Pack, *, check: bool = True) -> dict:
