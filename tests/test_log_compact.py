@@ -389,8 +389,13 @@ def test_expand_refuses_what_does_not_come_back_as_recorded():
     assert LC.expand_decision(body, PACK) is body["decision"]  # format 1: as it is, whatever pack
     with pytest.raises(LC.ExpandError, match="cannot be rebuilt with pack revision"):
         LC.expand(compact, load_pack("national-2021"))
-    with pytest.raises(LC.ExpandError, match="unknown record format"):
-        LC.expand({**compact, "record_format": 3}, PACK)
+    for odd in (3, "2", True, None, 2.0):
+        with pytest.raises(LC.ExpandError, match="unknown record format"):
+            LC.expand({**compact, "record_format": odd}, PACK)
+    for broken in ({k: v for k, v in compact.items() if k != "pack"}, {k: v for k, v in compact.items() if k != "deflated"},
+                   {**compact, "pack": "anhui-2025"}, {k: v for k, v in compact.items() if k != "as_of"}):
+        with pytest.raises(LC.ExpandError):
+            LC.expand(broken, PACK)
     with pytest.raises(LC.ExpandError, match="decision digest"):
         LC.expand({**compact, "decision_digest": digest({})}, PACK)
     assert LC.expand_decision({**compact, "decision_digest": digest({})}, PACK, check=False) == body["decision"]

@@ -59,9 +59,16 @@ class ExpandError(ValueError):
     pack snapshot lacks a rule or parameter it names)."""
 
 
-def record_format(body: dict) -> int:
-    """1 for a record written whole (no marker), else its ``record_format``."""
-    return int(body.get("record_format", 1)) if isinstance(body, dict) else 1
+def record_format(body: dict) -> Any:
+    """1 for a record written whole (no marker), else its ``record_format`` (as recorded: a value
+    other than 2 is no format this code can read)."""
+    return body.get("record_format", 1) if isinstance(body, dict) else 1
+
+
+def _key(value: Any) -> str:
+    """A text that tells JSON values apart (``true`` from ``1``, ``1`` from ``1.0``): for finding
+    equal findings and parameters, not a canonical form."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 # ---------------------------------------------------------------- derivations shared by both directions
@@ -153,14 +160,14 @@ def compact_decision(decision: dict) -> dict | None:
             return None
         th = f["threshold"]
         if th is not None:
-            if th["param"] in params and canonical_json(params[th["param"]]) != canonical_json(th["value"]):
+            if th["param"] in params and _key(params[th["param"]]) != _key(th["value"]):
                 return None
             params[th["param"]] = th["value"]
         row = [f["rule_id"], f["outcome"], f["reason"], _relative(f["field"], s["path"]), f["observed"],
                th["param"] if th is not None else None, f["values"] or None]
         while row[-1] is None:
             row.pop()
-        text = canonical_json(row)
+        text = _key(row)
         if text not in entry_index:
             entry_index[text] = len(entries)
             entries.append(row)
@@ -215,17 +222,17 @@ def compact_body(body: dict, pack: Pack) -> dict:
     decision = body["decision"]
     if body.get("pack") != {"id": pack.id, "revision": pack.revision}:
         return body
-    outcomes = compact_decision(decision)
-    if outcomes is None:
-        return body
     try:
+        outcomes = compact_decision(decision)
+        if outcomes is None:
+            return body
         _trim_subjects(outcomes, body["input"], pack)
         out = {k: v for k, v in body.items() if k not in ("decision", "input")}
         out["record_format"] = RECORD_FORMAT
         out["decision_digest"] = digest(decision)
         out["deflated"] = seal({"input": body["input"], "outcomes": outcomes})
         expand_decision(out, pack)  # the digest check: it comes back exactly, or format 1 is written
-    except (ExpandError, TypeError, ValueError):  # ValueError: data RFC 8785 cannot write (the log cannot either)
+    except (ExpandError, KeyError, IndexError, TypeError, ValueError):  # ValueError: data RFC 8785 cannot write (nor can the log)
         return body
     return out
 
@@ -300,19 +307,21 @@ def expand(body: dict, pack: Pack, *, check: bool = True) -> tuple[dict, dict]:
     either format. A body of format 2 is rebuilt with ``pack``, the snapshot of the revision it
     names, and — with ``check`` — held against its ``decision_digest``: :class:`ExpandError` if it
     does not come back exactly as the engine returned it."""
-    if record_format(body) == 1:
+    if "record_format" not in body:
         return body["input"], body["decision"]
-    if record_format(body) != RECORD_FORMAT:
-        raise ExpandError(f"unknown record format {body.get('record_format')!r}")
-    if pack.revision != body["pack"]["revision"]:
-        raise ExpandError(f"a record of pack revision {body['pack']['revision']} cannot be rebuilt with pack revision {pack.revision}")
-    payload = unseal(body.get("deflated"))
+    fmt = body["record_format"]
+    if type(fmt) is not int or fmt != RECORD_FORMAT:
+        raise ExpandError(f"unknown record format {str(fmt)[:40]!r}")
     try:
+        revision = body["pack"]["revision"]
+        if pack.revision != revision:
+            raise ExpandError(f"a record of pack revision {revision} cannot be rebuilt with pack revision {pack.revision}")
+        payload = unseal(body.get("deflated"))
         decision = _expand(body, payload, pack)
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ExpandError):
             raise
-        raise ExpandError(f"the compact decision is malformed: {type(exc).__name__}: {exc}") from None
+        raise ExpandError(f"the compact decision is malformed: {type(exc).__name__}: {str(exc)[:200]}") from None
     if check and _digest(decision, payload["outcomes"]) != body.get("decision_digest"):
         raise ExpandError("the decision rebuilt from the record and its pack snapshot does not have the recorded decision digest")
     return payload["input"], decision
@@ -336,7 +345,7 @@ def expand_decision(body: dict, pack: Pack, *, check: bool = True) -> dict:
 
 def expand_body(body: dict, pack: Pack) -> dict:
     """The format-1 body a format-2 body was compacted from (a format-1 body is returned as it is)."""
-    if record_format(body) == 1:
+    if "record_format" not in body:
         return body
     app, decision = expand(body, pack)
     out = {k: v for k, v in body.items() if k not in ("record_format", "deflated", "decision_digest")}
@@ -344,9 +353,3 @@ def expand_body(body: dict, pack: Pack) -> dict:
     out["decision"] = decision
     return out
 
-
-def input_of(body: dict) -> dict:
-    """The input snapshot of an ``engine_decision`` body of either format."""
-    if record_format(body) == 1:
-        return body["input"]
-    return unseal(body.get("deflated"))["input"]
