@@ -83,8 +83,7 @@ def format_1_copy(store, directory: Path) -> db.Store:
     for line in lines:
         obj = json.loads(line)
         if obj["type"] == "record":
-            if obj["kind"] == "engine_decision":
-                assert obj["body"]["record_format"] == 2, obj["seq"]
+            if obj["kind"] == "engine_decision" and "record_format" in obj["body"]:
                 whole = ledger.expand_body(obj["body"], ledger.pack_from_snapshot(store, obj["body"]["pack"]["revision"]))
                 assert "record_format" not in whole and set(whole) == set(obj["body"]) - {"record_format", "deflated", "decision_digest"} | {"input", "decision"}
                 obj["body"] = whole
@@ -131,6 +130,7 @@ def test_explain_replay_and_the_decision_are_the_same_in_both_formats_for_every_
     engine = [r for r in records(store) if r.kind == "engine_decision"]
     assert len(engine) == 2 * (len(EXAMPLE_FILES) + 1)
     assert all(r.body["record_format"] == 2 for r in engine)  # none fell back to the whole decision
+    assert {r.body["verdict"] for r in engine} == {"compliant", "non_compliant", "incomplete"}
     old = format_1_copy(store, tmp_path)
     assert [r.kind for r in records(old)] == [r.kind for r in records(store)]
     assert all("record_format" not in r.body for r in records(old))
@@ -206,6 +206,35 @@ def test_a_log_of_both_formats_verifies_replays_explains_and_exports_byte_for_by
     assert [x.__dict__ for x in records(db.open_store(copy_url))] == [x.__dict__ for x in records(old)]
     assert export(tmp_path, "again.jsonl").read_bytes() == path.read_bytes()
     assert cli("audit", "replay", "--all", "--jobs", "1").exit_code == 0
+
+
+def test_a_store_of_the_old_code_decides_in_format_2_a_decision_of_format_1(tmp_path, monkeypatch):
+    """The legacy store (decision format 1: evidence counted by the reader) decided today: the new
+    record is compact, its decision of format 1 comes back whole, and explain shows what the whole
+    record would."""
+    import shutil
+
+    from test_evidence_legacy import STORE
+
+    path = tmp_path / "office.db"
+    shutil.copyfile(STORE, path)
+    monkeypatch.setenv("ICV_PERMITS_DATABASE_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("ICV_PERMITS_NOW", "2026-11-28T10:00:00+08:00")
+    assert cli("db", "upgrade", "--lang", "en").exit_code == 0
+    assert cli("decide", "2", "--approve", "--reason", "approved after the upgrade", "--lang", "en").exit_code == 0
+    store = db.open_store(f"sqlite:///{path}")
+    rec = [r for r in records(store) if r.kind == "engine_decision"][-1]
+    assert rec.body["record_format"] == 2
+    assert [ledger.record_format(r.body) for r in records(store) if r.kind == "engine_decision"] == [1, 1, 1, 2]
+    decision = ledger.recorded_decision(rec, ledger.pack_from_snapshot(store, rec.body["pack"]["revision"]))
+    assert decision["format"] == "icv-permits/decision/1" and "evidence_counted" not in decision and "vehicles" in decision["evidence"]
+    old = format_1_copy(store, tmp_path)
+    for lang in ("en", "zh"):
+        texts = [cli_on(s, "audit", "explain", rec.seq, "--lang", lang) for s in (store, old)]
+        assert texts[0].exit_code == texts[1].exit_code == 0
+        assert hashes_named(texts[0].stdout, (store, old)) == hashes_named(texts[1].stdout, (store, old))
+    r = cli("audit", "replay", "--all", "--format", "json", "--jobs", "1")
+    assert r.exit_code == 0 and len(json.loads(r.stdout)) == 4 and all(x["match"] for x in json.loads(r.stdout)), r.output
 
 
 # ---------------------------------------------------------------- a changed record or snapshot
