@@ -339,7 +339,7 @@ def test_compact_keeps_what_no_pack_gives_back():
     body = app_body(baseline(DA))
     compact = LC.compact_body(body, PACK)
     p = payload(compact)
-    assert p["input"] == body["input"]
+    assert p["input"] == body["input"] == LC.input_of(compact) == LC.input_of(body)
     out = p["outcomes"]
     decision = body["decision"]
     assert out["format"] == decision["format"] and out["conditions"] == decision["conditions"]

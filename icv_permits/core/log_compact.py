@@ -353,3 +353,10 @@ def expand_body(body: dict, pack: Pack) -> dict:
     out["decision"] = decision
     return out
 
+
+def input_of(body: dict) -> dict:
+    """The input snapshot of an ``engine_decision`` body of either format, without the pack: for a
+    reader that needs the application only (format 2 keeps it as it was, in ``deflated``)."""
+    if "record_format" not in body:
+        return body["input"]
+    return unseal(body.get("deflated"))["input"]
