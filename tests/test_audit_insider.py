@@ -15,6 +15,7 @@ from test_ledger import ACTOR, bypass, cli, fill, populate, records, verify_json
 from test_ledger_cli import export, fresh_sqlite
 
 from icv_permits.adapters.packs import load_pack
+from icv_permits.core.canonical import canonical_json
 from icv_permits.adapters.store import db, triggers
 from icv_permits.adapters.store import tables as T
 from icv_permits.services import audit as ledger
@@ -172,7 +173,7 @@ def test_a_disabled_or_replaced_trigger_is_reported(store):
         # the function replaced by one that lets everything through
         _raw(store, "CREATE OR REPLACE FUNCTION icv_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$")
         code, out = verify_json()
-        assert code == 4 and {b["detail"]["state"] for b in out["breaks"]} == {"altered"} and len(out["breaks"]) == 4
+        assert code == 4 and {b["detail"]["state"] for b in out["breaks"]} == {"altered"} and len(out["breaks"]) == 5
     else:
         _raw(store, "DROP TRIGGER decision_log_no_update",
              "CREATE TRIGGER decision_log_no_update BEFORE UPDATE ON decision_log BEGIN SELECT 1; END")
@@ -187,8 +188,16 @@ def test_a_disabled_or_replaced_trigger_is_reported(store):
 
 def test_recorded_at_going_backwards_is_a_break_naming_both_records(store):
     recs = fill(store, 4)
-    with store.write() as s:  # a writer whose clock is behind: the chain itself is sound
-        ledger.append(s, "review", {"type": "review", "claimed_actor": ACTOR}, dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc))
+    # a writer whose clock is behind (on PostgreSQL the time is the server's: only the tables' owner,
+    # inserting behind the head by hand, can choose it): the chain itself is sound
+    at = "2026-11-27T01:00:00.000000Z"
+    body = canonical_json({"type": "review", "claimed_actor": ACTOR})
+    h = ledger.record_hash(5, "00000000-0000-4000-8000-000000000005", "review", at, "mallory", body, recs[3].hash)
+    with store.write() as s:
+        s.execute(sa.text("INSERT INTO decision_log (seq, decision_id, kind, recorded_at, actor, body, prev_hash, hash) "
+                          "VALUES (5, '00000000-0000-4000-8000-000000000005', 'review', :at, 'mallory', :body, :prev, :h)"),
+                  {"at": dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc), "body": body, "prev": recs[3].hash, "h": h})
+        s.execute(sa.text("UPDATE log_head SET seq = 5, hash = :h WHERE id = 1"), {"h": h})
     r = cli("audit", "verify", "--lang", "en")
     assert r.exit_code == 4, r.output
     assert ("Chain BROKEN at record 5" in r.stdout and "record 5 was recorded at 2026-11-27T01:00:00.000000Z, before record 4 "

@@ -1,9 +1,12 @@
-"""The append-only triggers on the decision log's tables: what they must be, which are missing,
+"""The triggers that keep the decision log append-only: what they must be, which are missing,
 disabled or altered, and how to put them back.
 
-Migration 0002 creates them; an owner can drop or disable them (to change the log without a trace),
-so ``audit verify`` and ``db status`` look for each one, and ``db upgrade`` restores any that is not
-as the migration made it (idempotent: nothing is done when all are in place)."""
+Migrations 0002 and 0004 create them: no UPDATE or DELETE of a record or a pack snapshot, a record
+only after the head, the head moved only to the next record. An owner of the tables can drop or
+disable them (to change the log without a trace), so ``audit verify`` and ``db status`` look for
+each one, and ``db upgrade`` restores any that is not as the migrations made it (idempotent:
+nothing is done when all are in place). The statements here are the migrations' own, repeated:
+``tests/test_audit_insider.py`` proves a migrated database has exactly these."""
 
 from __future__ import annotations
 
@@ -13,20 +16,52 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-TABLES = ("decision_log", "pack_snapshot")
+TABLES = ("decision_log", "pack_snapshot", "log_head")
 
-PG_FUNCTION_BODY = """
+_APPEND_ONLY_BODY = """
             BEGIN
               RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
             END """
-PG_FUNCTION = f"CREATE OR REPLACE FUNCTION icv_append_only() RETURNS trigger LANGUAGE plpgsql AS $${PG_FUNCTION_BODY}$$"
+
+_IN_ORDER_BODY = """
+            BEGIN
+              IF NOT EXISTS (SELECT 1 FROM log_head h WHERE h.id = 1 AND h.seq + 1 = NEW.seq AND h.hash = NEW.prev_hash) THEN
+                RAISE EXCEPTION 'decision_log is append-only: a record must follow the head' USING ERRCODE = 'insufficient_privilege';
+              END IF;
+              RETURN NEW;
+            END """
+
+_HEAD_BODY = """
+            BEGIN
+              IF TG_OP <> 'UPDATE' OR NEW.id <> OLD.id OR NEW.seq <> OLD.seq + 1
+                 OR NOT EXISTS (SELECT 1 FROM decision_log d WHERE d.seq = NEW.seq AND d.hash = NEW.hash) THEN
+                RAISE EXCEPTION 'log_head moves only to the next record: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+              END IF;
+              RETURN NEW;
+            END """
+
+PG_FUNCTIONS = {
+    "icv_append_only": _APPEND_ONLY_BODY,
+    "icv_log_in_order": _IN_ORDER_BODY,
+    "icv_head_follows_log": _HEAD_BODY,
+}
+"""PostgreSQL trigger functions by name, with their bodies as the migrations wrote them."""
+
+PG_FUNCTION = f"CREATE OR REPLACE FUNCTION icv_append_only() RETURNS trigger LANGUAGE plpgsql AS $${_APPEND_ONLY_BODY}$$"
+
+
+def _pg_function_sql(name: str) -> str:
+    return f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $${PG_FUNCTIONS[name]}$$"
 
 
 @dataclass(frozen=True)
 class Trigger:
     name: str
     table: str
-    sql: str  # how migration 0002 creates it
+    sql: str  # how the migration creates it
+    events: frozenset[str] = frozenset()  # PostgreSQL: the events it fires on
+    level: str = "row"  # PostgreSQL: row | statement
+    function: str = ""  # PostgreSQL: the trigger function
 
 
 @dataclass(frozen=True)
@@ -39,20 +74,46 @@ class TriggerProblem:
         return {"trigger": self.trigger, "table": self.table, "state": self.state}
 
 
+def _sqlite_refuse(table: str, verb: str) -> Trigger:
+    name = f"{table}_no_{verb.lower()}"
+    return Trigger(name, table, f"CREATE TRIGGER {name} BEFORE {verb} ON {table} "
+                                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END")
+
+
+def _pg(name: str, table: str, events: tuple[str, ...], level: str, function: str) -> Trigger:
+    when = " OR ".join(events)
+    return Trigger(name, table, f"CREATE TRIGGER {name} BEFORE {when} ON {table} FOR EACH {level.upper()} EXECUTE FUNCTION {function}()",
+                   frozenset(e.lower() for e in events), level, function)
+
+
 def expected(dialect: str) -> list[Trigger]:
-    """The triggers migration 0002 creates on ``dialect`` (exactly its statements)."""
+    """The triggers migrations 0002 and 0004 create on ``dialect`` (exactly their statements)."""
+    if dialect == "sqlite":
+        out = [_sqlite_refuse(table, verb) for table in ("decision_log", "pack_snapshot") for verb in ("UPDATE", "DELETE")]
+        out += [
+            Trigger("decision_log_in_order", "decision_log",
+                    "CREATE TRIGGER decision_log_in_order BEFORE INSERT ON decision_log "
+                    "WHEN NEW.seq IS NOT (SELECT seq + 1 FROM log_head WHERE id = 1) OR NEW.prev_hash IS NOT (SELECT hash FROM log_head WHERE id = 1) "
+                    "BEGIN SELECT RAISE(ABORT, 'decision_log is append-only: a record must follow the head'); END"),
+            Trigger("log_head_follows_log", "log_head",
+                    "CREATE TRIGGER log_head_follows_log BEFORE UPDATE ON log_head "
+                    "WHEN NEW.id IS NOT OLD.id OR NEW.seq IS NOT OLD.seq + 1 OR NEW.hash IS NOT (SELECT hash FROM decision_log WHERE seq = NEW.seq) "
+                    "BEGIN SELECT RAISE(ABORT, 'log_head moves only to the next record'); END"),
+            Trigger("log_head_no_insert", "log_head",
+                    "CREATE TRIGGER log_head_no_insert BEFORE INSERT ON log_head "
+                    "BEGIN SELECT RAISE(ABORT, 'log_head is append-only: INSERT refused'); END"),
+            Trigger("log_head_no_delete", "log_head",
+                    "CREATE TRIGGER log_head_no_delete BEFORE DELETE ON log_head "
+                    "BEGIN SELECT RAISE(ABORT, 'log_head is append-only: DELETE refused'); END"),
+        ]
+        return out
     out = []
-    for table in TABLES:
-        if dialect == "sqlite":
-            for verb in ("UPDATE", "DELETE"):
-                name = f"{table}_no_{verb.lower()}"
-                out.append(Trigger(name, table, f"CREATE TRIGGER {name} BEFORE {verb} ON {table} "
-                                                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"))
-        else:
-            out.append(Trigger(f"{table}_append_only", table, f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                                                              f"FOR EACH ROW EXECUTE FUNCTION icv_append_only()"))
-            out.append(Trigger(f"{table}_no_truncate", table, f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                                                             f"FOR EACH STATEMENT EXECUTE FUNCTION icv_append_only()"))
+    for table in ("decision_log", "pack_snapshot"):
+        out.append(_pg(f"{table}_append_only", table, ("UPDATE", "DELETE"), "row", "icv_append_only"))
+        out.append(_pg(f"{table}_no_truncate", table, ("TRUNCATE",), "statement", "icv_append_only"))
+    out.append(_pg("decision_log_in_order", "decision_log", ("INSERT",), "row", "icv_log_in_order"))
+    out.append(_pg("log_head_follows_log", "log_head", ("INSERT", "UPDATE", "DELETE"), "row", "icv_head_follows_log"))
+    out.append(_pg("log_head_no_truncate", "log_head", ("TRUNCATE",), "statement", "icv_append_only"))
     return out
 
 
@@ -60,10 +121,13 @@ def _norm(sql: str | None) -> str:
     return re.sub(r"\s+", " ", sql or "").strip().rstrip(";").strip().lower()
 
 
+_PG_DEF = re.compile(r"create trigger \S+ before (.+?) on \S+ for each (row|statement) execute function (\S+)$")
+
+
 def problems(conn: Connection) -> list[TriggerProblem]:
     """Each expected trigger that is missing, disabled (PostgreSQL: ``tgenabled`` 'D', or 'R': fires
     only for replication) or not as the migration made it (another statement, another function, or
-    the function no longer refuses)."""
+    a function that no longer does what it did)."""
     dialect = conn.dialect.name
     out = []
     if dialect == "sqlite":
@@ -86,12 +150,10 @@ def problems(conn: Connection) -> list[TriggerProblem]:
             out.append(TriggerProblem(trig.name, trig.table, "missing"))
             continue
         enabled = str(row[2]) in ("O", "A")
-        definition = _norm(row[5])
-        m = re.match(r"create trigger \S+ before (.+?) on \S+ for each (row|statement) execute function (\S+)$", definition)
-        events = ({"update", "delete"}, "row") if trig.name.endswith("_append_only") else ({"truncate"}, "statement")
-        same = (m is not None and set(m.group(1).split(" or ")) == events[0] and m.group(2) == events[1]
-                and m.group(3).split(".")[-1] == "icv_append_only()"
-                and row[3] == "icv_append_only" and _norm(row[4]) == _norm(PG_FUNCTION_BODY))
+        m = _PG_DEF.match(_norm(row[5]))
+        same = (m is not None and set(m.group(1).split(" or ")) == trig.events and m.group(2) == trig.level
+                and m.group(3).split(".")[-1] == f"{trig.function}()"
+                and row[3] == trig.function and _norm(row[4]) == _norm(PG_FUNCTIONS[trig.function]))
         if not same:
             out.append(TriggerProblem(trig.name, trig.table, "altered"))
         elif not enabled:
@@ -100,14 +162,16 @@ def problems(conn: Connection) -> list[TriggerProblem]:
 
 
 def restore(conn: Connection) -> list[TriggerProblem]:
-    """Recreate every trigger that is missing, disabled or altered; returns what was restored."""
+    """Recreate every trigger that is missing, disabled or altered (and its function); returns what
+    was restored."""
     todo = problems(conn)
     if not todo:
         return []
     dialect = conn.dialect.name
-    if dialect != "sqlite":
-        conn.execute(text(PG_FUNCTION))
     by_name = {t.name: t for t in expected(dialect)}
+    if dialect != "sqlite":
+        for name in sorted({by_name[p.trigger].function for p in todo}):
+            conn.execute(text(_pg_function_sql(name)))
     for p in todo:
         trig = by_name[p.trigger]
         conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trig.name}" + ("" if dialect == "sqlite" else f" ON {trig.table}"))
