@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 import sqlalchemy as sa
 from test_ledger import ACTOR, bypass, cli, fill, populate, records, verify_json
 from test_ledger_cli import export, fresh_sqlite
@@ -247,3 +248,32 @@ def test_expect_head_of_a_record_rewritten_is_a_break(store):
     assert ledger.verify(store).intact  # nothing inside the database shows it
     r = cli("audit", "verify", "--expect-head", noted, "--lang", "en")
     assert r.exit_code == 4 and noted in r.stdout, r.output
+
+
+# ---------------------------------------------------------------- the head and the order of records
+
+
+HEAD_AND_ORDER_REFUSED = [
+    "UPDATE log_head SET seq = 2, hash = (SELECT hash FROM decision_log WHERE seq = 2)",  # the tail cut, the head rewritten
+    "UPDATE log_head SET seq = 0, hash = 'sha256:0000000000000000000000000000000000000000000000000000000000000000'",  # the log emptied
+    "UPDATE log_head SET seq = 9",  # ahead of the log
+    "DELETE FROM log_head",
+    "INSERT INTO log_head (id, seq, hash) VALUES (2, 0, 'x')",
+    # a record slipped in after a gap, and one that does not follow the head's hash
+    "INSERT INTO decision_log (seq, decision_id, kind, recorded_at, actor, body, prev_hash, hash) "
+    "SELECT 9, 'a0000000-0000-4000-8000-000000000000', kind, recorded_at, actor, body, hash, 'sha256:x' FROM decision_log WHERE seq = 4",
+    "INSERT INTO decision_log (seq, decision_id, kind, recorded_at, actor, body, prev_hash, hash) "
+    "SELECT 5, 'a0000000-0000-4000-8000-000000000000', kind, recorded_at, actor, body, hash, 'sha256:x' FROM decision_log WHERE seq = 3",
+]
+
+
+@pytest.mark.parametrize("statement", HEAD_AND_ORDER_REFUSED)
+def test_the_head_moves_only_with_the_log_and_records_only_follow_it(store, statement):
+    """With the triggers in place, even the tables' owner cannot cut the tail and rewrite the head,
+    empty the log, or add a record anywhere but right after the head."""
+    recs = fill(store, 4)
+    with pytest.raises(sa.exc.DBAPIError) as e:
+        _raw(store, statement)
+    assert "log_head" in str(e.value.orig) or "a record must follow the head" in str(e.value.orig), e.value.orig
+    assert ledger.head(store) == (4, recs[-1].hash) and [r.hash for r in records(store)] == [r.hash for r in recs]
+    assert ledger.verify(store).intact
