@@ -43,10 +43,13 @@ def office_roles(store, monkeypatch):
     admin_url = os.environ["ICV_PERMITS_TEST_PG_URL"]
     schema = _schema(store.url)
     r = cli("db", "roles", "--schema", schema)
-    assert r.exit_code == 0 and "icv_log_append" in r.stdout
+    assert r.exit_code == 0 and "CREATE ROLE icv_office NOLOGIN" in r.stdout and "GRANT" in r.stdout
     psql_url = sa.engine.make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
     run = subprocess.run(["psql", psql_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"], input=r.stdout, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
+    grants = cli("db", "roles", "--schema", schema, "--grants").stdout
+    assert f'GRANT EXECUTE ON FUNCTION "{schema}".icv_log_append(text, text, text) TO icv_office;' in grants
+    assert "decision_log" not in grants.replace("icv_log_append", "")  # nothing granted on the log itself but reading (ALL TABLES)
     up = cli("db", "upgrade", "--lang", "en")
     assert up.exit_code == 0 and "Granted the roles icv_office, icv_auditor their rights on the tables." in up.stdout, up.output
     suffix = uuid.uuid4().hex[:8]

@@ -79,8 +79,9 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
 
 
 @db_app.command("roles")
-def db_roles(schema: str = typer.Option("public", "--schema", help="The schema holding the tables. 表所在的模式。")) -> None:
+def db_roles(schema: str = typer.Option("public", "--schema", help="The schema holding the tables. 表所在的模式。"),
+             grants: bool = typer.Option(False, "--grants", help="Print the grants `db upgrade` applies instead. 改为输出 db upgrade 授予的权限。")) -> None:
     """Print the SQL that sets up an office's PostgreSQL roles (owner, office, auditor). 输出 PostgreSQL 角色设置 SQL。"""
     from icv_permits.services import database
 
-    typer.echo(database.roles_sql(schema), nl=False)
+    typer.echo(database.roles_sql(schema, grants=grants), nl=False)

@@ -94,11 +94,13 @@ def status() -> Status:
     return Status(db.shown_url(url), engine.dialect.name, current, db.head_revision(), triggers, standing)
 
 
-def roles_sql(schema: str = "public") -> str:
-    """The SQL that sets up an office's PostgreSQL roles: the roles themselves (for a superuser)
-    and their grants on this version's tables (which ``db upgrade`` applies again)."""
+def roles_sql(schema: str = "public", *, grants: bool = False) -> str:
+    """The SQL that sets up an office's PostgreSQL roles (for a superuser, before ``db upgrade``),
+    or with ``grants`` what ``db upgrade`` grants them on this version's tables (for review)."""
+    if not grants:
+        return roles.create_roles_sql(schema)
     names = sorted(set(tables.SQLModel.metadata.tables) | {"alembic_version"})
-    return roles.create_roles_sql(schema) + "\n-- grants (applied by `icv-permits db upgrade` when the roles exist):\n" + roles.grants_sql(schema, names)
+    return "-- applied by `icv-permits db upgrade` (as the owner) whenever the roles exist:\n" + roles.grants_sql(schema, names)
 
 
 def open_store(url: str | None = None):
