@@ -8,7 +8,9 @@ States: ``submit`` → ``under_review`` → ``approved`` | ``returned`` (补正)
 submission comes back to ``under_review`` as a new version when it is re-submitted. Every change
 bumps the submission's ``revision``; a decision made on a revision that is no longer current is
 refused (optimistic concurrency), so of two regulators deciding at once one wins and the other is
-told, and nothing is lost.
+told, and nothing is lost. A submission and a decision lock the application's entity and vehicles
+before they read the records (``records.lock_parties``), so what they read stays true until they
+commit: one submission under review per application, one entity's active notice per vehicle.
 """
 
 from __future__ import annotations
@@ -177,6 +179,9 @@ def submit(
 
     judged, doc, changed_fields = personal.pseudonymise(app, keys)
     with store.write() as s:
+        # before anything is read: the entity's submissions and notices and the vehicles' notices
+        # stay as read until this transaction ends
+        records.lock_parties(s, app.entity.credit_code, [v.vin for v in app.vehicles])
         registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         if evidence is not None and _rt_windows(effective_history(app, registry, today, p.home_province)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
@@ -306,6 +311,10 @@ def decide(
         app = Application.model_validate_json(version.document)
         evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
         lookups = json.loads(version.driver_lookups)
+        # the entity's notices and the vehicles' notices of other entities stay as read until this
+        # decision commits: of two approvals naming one vehicle for two entities, the second reads
+        # the first's notice (REC-02)
+        records.lock_parties(s, app.entity.credit_code, [v.vin for v in app.vehicles])
         registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         decision = evaluate(app, p, today, evidence, registry)
         verdict = decision.verdict
