@@ -526,6 +526,81 @@ def test_concurrent_submits_of_a_returned_application_make_one_new_version(store
     assert count(store, T.SubmissionVersion) == 2
 
 
+def test_the_unique_index_refuses_a_second_submission_under_review(store, tmp_path, monkeypatch):
+    """Behind the lock, the database itself keeps one submission under review per entity and
+    application id (migration 0006): even when the look-up is skipped, the second insert is refused
+    as the same conflict (exit 5), not an internal error, and nothing of it is kept."""
+    paths = copies_of_one_application(tmp_path, 2)
+    first = W.submit(store, paths[0], actor="clerk", clock=CLOCK).submission.id
+    monkeypatch.setattr(W, "_target_submission", lambda *a, **kw: (None, True))
+    with pytest.raises(Conflict) as caught:
+        W.submit(store, paths[1], actor="clerk", clock=CLOCK)
+    assert caught.value.exit_code == 5
+    assert [p.code for p in caught.value.problems] == ["already_under_review"]
+    assert caught.value.problems[0].params == {"ref": "AH-DA-2026-C0000", "id": first}
+    assert count(store, T.Submission) == 1
+    assert count(store, T.SubmissionVersion) == 1
+    assert log_kinds(store) == ["engine_decision", "submission"]
+
+
+def test_without_the_lock_the_unique_index_still_refuses_concurrent_submits(store, tmp_path, monkeypatch):
+    """The index alone, under real concurrency: with the entity's lock taken away, six racers all
+    find no submission under review (PostgreSQL: held there until all six have looked); the
+    database lets one insert through and refuses the others, which are told it is already under
+    review (exit 5) — never an internal error — and keep nothing."""
+    paths = copies_of_one_application(tmp_path, 6)
+    doc = read_document(paths[0])
+    doc["application_id"] += "-EARLIER"
+    (tmp_path / "earlier.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    submit_example(store, tmp_path / "earlier.yaml")
+    monkeypatch.setattr(records, "lock_parties", lambda *a, **kw: None)
+    rendezvous_on_postgresql(store, monkeypatch, W, "_target_submission", 6)
+    results = race(*(submitter(store, p) for p in paths))
+
+    won = [r for r in results if isinstance(r, W.SubmitResult)]
+    lost = [r for r in results if not isinstance(r, W.SubmitResult)]
+    assert len(won) == 1 and len(lost) == 5, results
+    for exc in lost:
+        assert isinstance(exc, Conflict) and exc.exit_code == 5, repr(exc)
+        assert [p.code for p in exc.problems] == ["already_under_review"], exc.problems
+        assert exc.problems[0].params == {"ref": "AH-DA-2026-C0000", "id": won[0].submission.id}
+    assert count(store, T.Submission) == 2
+    assert count(store, T.SubmissionVersion) == 2
+    assert log_kinds(store) == ["engine_decision", "submission"] * 2
+
+
+def test_the_unique_index_allows_what_the_workflow_allows(store, tmp_path):
+    """The index holds only submissions under review with an application id: a decided application
+    may be submitted again, and files without an application id never clash."""
+    paths = copies_of_one_application(tmp_path, 2)
+    first = W.submit(store, paths[0], actor="clerk", clock=CLOCK).submission.id
+    W.decide(store, first, "reject", reason="不予批准", actor="regulator-0", clock=CLOCK)
+    again = W.submit(store, paths[1], actor="clerk", clock=CLOCK)
+    assert again.new_submission and again.submission.id != first
+    doc = distinct_application(7)
+    doc.pop("application_id")
+    no_id = tmp_path / "no-id.yaml"
+    no_id.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    ids = {W.submit(store, no_id, actor="clerk", clock=CLOCK).submission.id for _ in range(2)}
+    assert len(ids) == 2
+    assert count(store, T.Submission, T.Submission.state == "under_review") == 3
+
+
+def test_a_correction_cannot_join_an_application_already_under_review(store, tmp_path):
+    """A returned submission corrected with the application id of another submission of the entity
+    that is under review would make two under review: refused (exit 5), nothing written."""
+    a, b = write_apps(tmp_path, 2, same_entity=True)
+    sub_a = W.submit(store, a, actor="clerk", clock=CLOCK).submission.id
+    sub_b = W.submit(store, b, actor="clerk", clock=CLOCK).submission.id
+    W.decide(store, sub_b, "return", reason="请补正", actor="regulator-0", clock=CLOCK)
+    with pytest.raises(Conflict) as caught:
+        W.submit(store, a, actor="clerk", clock=CLOCK, resubmits=sub_b)
+    assert [p.code for p in caught.value.problems] == ["already_under_review"]
+    assert caught.value.problems[0].params == {"ref": "AH-DA-2026-C0000", "id": sub_a}
+    assert (submission_row(store, sub_b).state, submission_row(store, sub_b).current_version) == ("returned", 1)
+    assert count(store, T.SubmissionVersion) == 2
+
+
 def test_concurrent_cli_submits_of_one_application(store, tmp_path):
     """Six real ``icv-permits submit`` processes with the same application at once (its entity and
     parties on record from another application): one exits 0, five exit 5 naming the submission

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pendulum
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from icv_permits.core.canonical import canonical_json, utc_timestamp
@@ -188,20 +189,29 @@ def submit(
         entity, _vehicles, _drivers = records.upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)
         decision = evaluate(judged, p, today, evidence, registry)
-        if new:
-            sub = tables.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
-                               state=tables.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
-            s.add(sub)
-            s.flush()
-        else:
-            changed = s.execute(
-                update(tables.Submission)
-                .where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision, tables.Submission.state == tables.State.returned.value)
-                .values(state=tables.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
-                        updated_at=now, activity=app.activity.value, application_id=app.application_id)
-            )
-            if changed.rowcount != 1:
-                raise _changed(sub.id)
+        try:
+            with s.begin_nested():  # so that the clash below can still be looked up and named
+                if new:
+                    sub = tables.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
+                                            state=tables.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
+                    s.add(sub)
+                    s.flush()
+                else:
+                    changed = s.execute(
+                        update(tables.Submission)
+                        .where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision, tables.Submission.state == tables.State.returned.value)
+                        .values(state=tables.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
+                                updated_at=now, activity=app.activity.value, application_id=app.application_id)
+                    )
+                    if changed.rowcount != 1:
+                        raise _changed(sub.id)
+        except IntegrityError as exc:
+            # the database's guard (migration 0006), should the look-up above ever miss one
+            clash = records.under_review(s, entity.id, app.application_id) if records.one_under_review_violated(exc) else None
+            if clash is None:
+                raise
+            raise _already_under_review(path, app.application_id, clash.id) from None
+        if not new:
             s.refresh(sub)
         version = tables.SubmissionVersion(
             submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
@@ -235,7 +245,17 @@ def _changed(sub_id: int) -> Conflict:
     return Conflict([Problem(str(sub_id), N_("the submission was changed by someone else meanwhile; look at it again (`show`) and retry"), {}, "stale_revision")])
 
 
+def _already_under_review(path, application_id: str, sub_id: int) -> Conflict:
+    return Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
+                             {"ref": application_id, "id": sub_id}, "already_under_review")])
+
+
 def _target_submission(s: Session, app: Application, entity: tables.Entity, resubmits: int | None, path) -> tuple[tables.Submission | None, bool]:
+    """Where ``app`` goes: ``(the returned submission it corrects, False)``, or ``(None, True)`` for a
+    new submission. Called under the entity's lock (``records.lock_parties``): no other submission of this entity
+    can appear or change state until the caller commits. An application id already under review
+    takes no second submission under review, neither a new one nor a correction of another."""
+    current = records.under_review(s, entity.id, app.application_id) if app.application_id else None
     if resubmits is not None:
         sub = _submission(s, resubmits)
         if sub.entity_id != entity.id:
@@ -243,16 +263,17 @@ def _target_submission(s: Session, app: Application, entity: tables.Entity, resu
         if sub.state != tables.State.returned.value:
             raise Conflict([Problem(str(path), N_("submission {id} is {state_text}; only a returned submission takes a corrected version"),
                                     {"id": resubmits, "state_text": STATES[sub.state]}, "not_returned")])
+        if current is not None and current.id != sub.id:
+            raise _already_under_review(path, app.application_id, current.id)
         return sub, False
+    if current is not None:
+        raise _already_under_review(path, app.application_id, current.id)
     if app.application_id:
-        rows = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id, tables.Submission.application_id == app.application_id)
-                      .order_by(tables.Submission.id.desc())).scalars().all()
-        for sub in rows:
-            if sub.state == tables.State.returned.value:
-                return sub, False
-            if sub.state == tables.State.under_review.value:
-                raise Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
-                                        {"ref": app.application_id, "id": sub.id}, "already_under_review")])
+        returned = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id, tables.Submission.application_id == app.application_id,
+                                                          tables.Submission.state == tables.State.returned.value)
+                          .order_by(tables.Submission.id.desc())).scalars().first()
+        if returned is not None:
+            return returned, False
     return None, True
 
 

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from icv_permits.adapters.store import tables
@@ -75,6 +76,22 @@ def lock_parties(s: Session, credit_code: str, vins: Iterable[str]) -> None:
     keys = [(ENTITY_LOCKS, _lock_key(credit_code))] + sorted({(VEHICLE_LOCKS, _lock_key(vin)) for vin in vins})
     for space, key in keys:
         s.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key})
+
+
+def under_review(s: Session, entity_id: int, application_id: str) -> tables.Submission | None:
+    """The entity's submission under review for ``application_id`` (at most one: migration 0006)."""
+    return s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity_id, tables.Submission.application_id == application_id,
+                                                  tables.Submission.state == tables.State.under_review.value)
+                  .order_by(tables.Submission.id)).scalars().first()
+
+
+def one_under_review_violated(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the database refusing a second submission under review for one entity and
+    application id (the partial unique index :data:`tables.ONE_UNDER_REVIEW`)."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:  # psycopg names the index
+        return getattr(diag, "constraint_name", None) == tables.ONE_UNDER_REVIEW
+    return "submission.entity_id, submission.application_id" in str(exc.orig)  # SQLite names the columns
 
 
 def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
