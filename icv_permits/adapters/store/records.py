@@ -75,7 +75,7 @@ def lock_parties(s: Session, credit_code: str, vins: Iterable[str]) -> None:
         return
     keys = [(ENTITY_LOCKS, _lock_key(credit_code))] + sorted({(VEHICLE_LOCKS, _lock_key(vin)) for vin in vins})
     for space, key in keys:
-        s.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key})
+        s.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"), {"space": space, "key": key})
 
 
 def under_review(s: Session, entity_id: int, application_id: str) -> tables.Submission | None:
