@@ -8,7 +8,9 @@ States: ``submit`` → ``under_review`` → ``approved`` | ``returned`` (补正)
 submission comes back to ``under_review`` as a new version when it is re-submitted. Every change
 bumps the submission's ``revision``; a decision made on a revision that is no longer current is
 refused (optimistic concurrency), so of two regulators deciding at once one wins and the other is
-told, and nothing is lost.
+told, and nothing is lost. A submission and a decision lock the application's entity and vehicles
+before they read the records (``records.lock_parties``), so what they read stays true until they
+commit: one submission under review per application, one entity's active notice per vehicle.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pendulum
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from icv_permits.core.canonical import canonical_json, utc_timestamp
@@ -177,26 +180,38 @@ def submit(
 
     judged, doc, changed_fields = personal.pseudonymise(app, keys)
     with store.write() as s:
+        # before anything is read: the entity's submissions and notices and the vehicles' notices
+        # stay as read until this transaction ends
+        records.lock_parties(s, app.entity.credit_code, [v.vin for v in app.vehicles])
         registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         if evidence is not None and _rt_windows(effective_history(app, registry, today, p.home_province)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
         entity, _vehicles, _drivers = records.upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)
         decision = evaluate(judged, p, today, evidence, registry)
-        if new:
-            sub = tables.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
-                               state=tables.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
-            s.add(sub)
-            s.flush()
-        else:
-            changed = s.execute(
-                update(tables.Submission)
-                .where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision, tables.Submission.state == tables.State.returned.value)
-                .values(state=tables.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
-                        updated_at=now, activity=app.activity.value, application_id=app.application_id)
-            )
-            if changed.rowcount != 1:
-                raise _changed(sub.id)
+        try:
+            with s.begin_nested():  # so that the clash below can still be looked up and named
+                if new:
+                    sub = tables.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
+                                            state=tables.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
+                    s.add(sub)
+                    s.flush()
+                else:
+                    changed = s.execute(
+                        update(tables.Submission)
+                        .where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision, tables.Submission.state == tables.State.returned.value)
+                        .values(state=tables.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
+                                updated_at=now, activity=app.activity.value, application_id=app.application_id)
+                    )
+                    if changed.rowcount != 1:
+                        raise _changed(sub.id)
+        except IntegrityError as exc:
+            # the database's guard (migration 0006), should the look-up above ever miss one
+            clash = records.under_review(s, entity.id, app.application_id) if records.one_under_review_violated(exc) else None
+            if clash is None:
+                raise
+            raise _already_under_review(path, app.application_id, clash.id) from None
+        if not new:
             s.refresh(sub)
         version = tables.SubmissionVersion(
             submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
@@ -230,7 +245,17 @@ def _changed(sub_id: int) -> Conflict:
     return Conflict([Problem(str(sub_id), N_("the submission was changed by someone else meanwhile; look at it again (`show`) and retry"), {}, "stale_revision")])
 
 
+def _already_under_review(path, application_id: str, sub_id: int) -> Conflict:
+    return Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
+                             {"ref": application_id, "id": sub_id}, "already_under_review")])
+
+
 def _target_submission(s: Session, app: Application, entity: tables.Entity, resubmits: int | None, path) -> tuple[tables.Submission | None, bool]:
+    """Where ``app`` goes: ``(the returned submission it corrects, False)``, or ``(None, True)`` for a
+    new submission. Called under the entity's lock (``records.lock_parties``): no other submission of this entity
+    can appear or change state until the caller commits. An application id already under review
+    takes no second submission under review, neither a new one nor a correction of another."""
+    current = records.under_review(s, entity.id, app.application_id) if app.application_id else None
     if resubmits is not None:
         sub = _submission(s, resubmits)
         if sub.entity_id != entity.id:
@@ -238,16 +263,17 @@ def _target_submission(s: Session, app: Application, entity: tables.Entity, resu
         if sub.state != tables.State.returned.value:
             raise Conflict([Problem(str(path), N_("submission {id} is {state_text}; only a returned submission takes a corrected version"),
                                     {"id": resubmits, "state_text": STATES[sub.state]}, "not_returned")])
+        if current is not None and current.id != sub.id:
+            raise _already_under_review(path, app.application_id, current.id)
         return sub, False
+    if current is not None:
+        raise _already_under_review(path, app.application_id, current.id)
     if app.application_id:
-        rows = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id, tables.Submission.application_id == app.application_id)
-                      .order_by(tables.Submission.id.desc())).scalars().all()
-        for sub in rows:
-            if sub.state == tables.State.returned.value:
-                return sub, False
-            if sub.state == tables.State.under_review.value:
-                raise Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
-                                        {"ref": app.application_id, "id": sub.id}, "already_under_review")])
+        returned = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id, tables.Submission.application_id == app.application_id,
+                                                          tables.Submission.state == tables.State.returned.value)
+                          .order_by(tables.Submission.id.desc())).scalars().first()
+        if returned is not None:
+            return returned, False
     return None, True
 
 
@@ -306,6 +332,10 @@ def decide(
         app = Application.model_validate_json(version.document)
         evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
         lookups = json.loads(version.driver_lookups)
+        # the entity's notices and the vehicles' notices of other entities stay as read until this
+        # decision commits: of two approvals naming one vehicle for two entities, the second reads
+        # the first's notice (REC-02)
+        records.lock_parties(s, app.entity.credit_code, [v.vin for v in app.vehicles])
         registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         decision = evaluate(app, p, today, evidence, registry)
         verdict = decision.verdict
