@@ -223,6 +223,18 @@ class Store:
             raise refused from None
 
     @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """This store seen through one read transaction: every read through the store it yields
+        sees the database as it was at the first one (PostgreSQL: REPEATABLE READ, read only; SQLite:
+        one read transaction, a snapshot in WAL mode). For reading the log and the tables that must
+        agree with it while the office keeps working: a decision committed meanwhile is in neither."""
+        with self.engine.connect() as conn:
+            if self.backend == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield Store(conn, self.url)
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
         token = _immediate.set(True)
