@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from builders import DA, baseline, make_credit_code, make_vin, with_
+from builders import DA, baseline, make_credit_code, make_vin, with_, with_vehicles
 from test_ledger import ACTOR, cli, clock_at, decide, populate, rt_other_entity, submit
 
 from icv_permits.adapters.store import db, triggers
@@ -171,6 +171,20 @@ def test_reading_in_small_batches_gives_the_same_answer(store, tmp_path):
         assert list(run) == [] and run.summary.records == 25 and run.summary.rows["engine_run"] == 12
 
 
+def test_rows_missing_that_one_record_wrote_are_each_named_whatever_the_batch(store, tmp_path):
+    """One review issues a notice with three plates: all three deleted are three differences, read
+    one at a time or all at once."""
+    sub = submit(store, tmp_path, with_vehicles(baseline(DA), 3))
+    notice = decide(store, sub.submission.id, "approve", reason="经审核同意").notice
+    with as_owner(store) as run:
+        run("DELETE FROM plate")
+    seq = ledger.head(store)[0]
+    want = [(p["number"], seq) for p in sorted(notice["plates"], key=lambda p: p["number"])]
+    for batch in (1, 2, 1000):
+        got = [(d.key, d.seq) for d in R.reconcile(store, batch=batch) if d.problem == "no_row"]
+        assert sorted(got) == want, batch
+
+
 def test_older_review_records_have_the_superseding_derived(store, tmp_path, monkeypatch):
     """Records written before reviews stated what they superseded: reconcile derives it as the
     office applies it, so a clean office still agrees, and an insider's undoing of it shows."""
@@ -280,6 +294,7 @@ def test_an_insiders_changes_are_each_named(store, tmp_path):
     assert code == 4 and out["agrees"] is False and out["difference_count"] == 8 and len(out["differences"]) == 8
     assert out["differences"][0] == {"table": "submission", "key": str(ids["rejected"]), "problem": "differs", "field": "state",
                                      "table_value": "approved", "log_value": "rejected", "seq": rejected_seq, "first_seq": None}
+    assert [d.to_json() for d in R.reconcile(store, batch=1)] == out["differences"]  # the same, read one row at a time
     by_problem = {(x["table"], x["key"]): x["problem"] for x in out["differences"]}
     assert by_problem[("notice", c)] == "no_row" and by_problem[("plate", "AH-TP-2027-88888")] == "no_record"
     # the log itself is intact: only reconcile sees what changed

@@ -161,19 +161,20 @@ class _Expected:
         where = " AND ".join(f"{k} = ?" for k in _KEYS[table])
         self.db.execute(f"UPDATE {table} SET matched = 1 WHERE {where}", key)
 
-    def unmatched(self, table: str) -> Iterator[tuple[tuple, dict, int]]:
+    def unmatched(self, table: str, batch: int) -> Iterator[tuple[tuple, dict, int]]:
+        """The rows no table row matched, in record order (several rows may share a record: a
+        notice's plates), ``batch`` at a time."""
         keys = _KEYS[table]
-        last = -1
-        while True:  # in batches by seq, so the cursor never holds the table
-            rows = self.db.execute(f"SELECT {', '.join(keys)}, doc, seq FROM {table} WHERE matched = 0 AND seq > ? ORDER BY seq, rowid LIMIT 1000",
-                                   (last,)).fetchall()
+        last = (-1, -1)
+        while True:
+            rows = self.db.execute(f"SELECT {', '.join(keys)}, doc, seq, rowid FROM {table} WHERE matched = 0 "
+                                   f"AND (seq > ? OR (seq = ? AND rowid > ?)) ORDER BY seq, rowid LIMIT ?",
+                                   (last[0], last[0], last[1], batch)).fetchall()
             if not rows:
                 return
             for row in rows:
-                last = row[-1]
-                yield tuple(row[:len(keys)]), json.loads(row[-2]), row[-1]
-            if len(rows) < 1000:
-                return
+                last = (row[-2], row[-1])
+                yield tuple(row[:len(keys)]), json.loads(row[-3]), row[-2]
 
 
 def _key_text(table: str, key: tuple) -> str:
@@ -443,7 +444,7 @@ class Reconciliation:
                 for name in FIELDS[table]:
                     if name in want and want[name] != values[name]:
                         yield Difference(table, _key_text(table, key), "differs", name, values[name], want[name], seq)
-        for key, doc, seq in exp.unmatched(table):
+        for key, doc, seq in exp.unmatched(table, self.batch):
             yield Difference(table, _key_text(table, key), "no_row", log_value=self._expected_values(exp, table, doc), seq=seq)
 
     # ------------------------------------------------------------ the whole
