@@ -23,7 +23,7 @@ number, new status and ``valid_until``, and the plates shortened). Records writt
 (no ``superseded`` key) have the effect derived exactly as the office applies it
 (``services.office._issue``): with the application a re-application (``modifiers.renewal`` in the
 engine decision's ``input``), every notice of the same entity and kind still ``active`` and not
-ended on the decision day (Asia/Shanghai), sharing a VIN and not the notice vehicles are added to,
+ended on the decision day (the engine decision's ``as_of``), sharing a VIN and not the notice vehicles are added to,
 ends the day before the new one starts (:func:`~icv_permits.core.engine.validity.superseded_until`),
 and so do its plates.
 
@@ -330,7 +330,7 @@ class Reconciliation:
         run = json.loads(row[0]) if row else {}
         if not run.get("_renewal"):
             return  # not a re-application (or the application is not in the log: nothing can be derived)
-        today = dt.datetime.fromisoformat(rec.recorded_at.replace("Z", "+00:00")).astimezone(ZONE).date().isoformat()
+        today = _str(run.get("as_of")) or self._local_day(rec)  # the decision day: the engine ran as of it
         start = _day(notice.get("valid_from"))
         vins = set(notice.get("vins") or [])
         entity, kind = _str(notice.get("credit_code")), _str(notice.get("kind"))
@@ -344,6 +344,12 @@ class Reconciliation:
                     or not vins & set(old.get("vins") or []) or number == run.get("_original")):
                 continue
             self._supersede(exp, number, "superseded", superseded_until(ends, start).isoformat(), None, rec)
+
+    @staticmethod
+    def _local_day(rec: Record) -> str:
+        """The day (Asia/Shanghai) a record was written: the decision day, where the engine decision
+        does not say it (the database's clock may differ from the office's by moments, not days)."""
+        return dt.datetime.fromisoformat(rec.recorded_at.replace("Z", "+00:00")).astimezone(ZONE).date().isoformat()
 
     def _renewed(self, exp: _Expected, rec: Record, b: dict) -> Iterator[Difference]:
         number = _str(b.get("notice"))
