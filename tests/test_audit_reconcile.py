@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 from builders import DA, baseline, make_credit_code, make_vin, with_, with_vehicles
 from test_ledger import ACTOR, cli, clock_at, decide, populate, rt_other_entity, submit
+from test_store_roles import office_roles  # noqa: F401 - a fixture: the office's roles on the store's schema (PostgreSQL)
 
 from icv_permits.adapters.store import db, triggers
 from icv_permits.adapters.store import tables as T
@@ -477,7 +478,7 @@ def test_the_migration_goes_down_and_up_again(store, tmp_path):
     assert _trigger_names(store) == log_names
     with store.engine.connect() as conn:
         assert triggers.problems(conn) == []  # at 0004 the office's triggers are not expected
-    assert "trigger" not in cli("db", "status", "--lang", "en").stdout
+    assert json.loads(cli("db", "status", "--format", "json").stdout)["triggers"] == []
     with store.engine.begin() as conn:  # nor there: a plate can be deleted
         assert conn.exec_driver_sql("DELETE FROM plate").rowcount == 1
     r = cli("db", "upgrade", "--lang", "en")
@@ -498,3 +499,34 @@ def test_a_log_that_is_not_the_offices_reconciles_without_crashing(store):
     assert r.stdout.splitlines()[:2] == ["✗ submission 1: in the log (record 4: —), but not in the table",
                                          "✗ submission 2: in the log (record 8: —), but not in the table"]
     assert "checked against 8 log records" in r.stdout
+
+
+# ---------------------------------------------------------------- with the office's PostgreSQL roles
+
+
+def test_an_office_login_cannot_reissue_and_an_auditor_reconciles(store, office_roles, tmp_path, monkeypatch):  # noqa: F811
+    """An office login may UPDATE notices and plates (the workflow does), but the triggers hold it to
+    superseding, and it cannot disable or drop them; what it may change that no trigger guards (a
+    submission's state) an auditor's login finds with reconcile."""
+    clerk_url, auditor_url, _, _ = office_roles
+    ids = office(store, tmp_path)
+    b, plate_b = ids["B"]["number"], ids["B"]["plates"][0]["number"]
+    engine = sa.create_engine(clerk_url)
+    try:
+        for sql in (f"UPDATE notice SET valid_until = '2030-12-31' WHERE number = '{b}'",
+                    f"UPDATE plate SET number = 'AH-TP-2026-99999' WHERE number = '{plate_b}'",
+                    "ALTER TABLE notice DISABLE TRIGGER notice_in_place",
+                    "DROP TRIGGER plate_in_place ON plate",
+                    "CREATE OR REPLACE FUNCTION icv_notice_in_place() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"):
+            with pytest.raises(sa.exc.DBAPIError) as e, engine.begin() as conn:
+                conn.exec_driver_sql(sql)
+            assert e.value.orig.sqlstate == "42501", (sql, e.value.orig)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"UPDATE submission SET state = 'approved' WHERE id = {ids['rejected']}")
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("ICV_PERMITS_DATABASE_URL", auditor_url)
+    r = reconcile_cli()
+    assert r.exit_code == 4, r.output
+    assert r.stdout.splitlines()[0].startswith(f'✗ submission {ids["rejected"]}: state is "approved" in the table, "rejected" in the log')
+    assert "1 differences" in r.stdout
