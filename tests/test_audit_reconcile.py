@@ -215,6 +215,32 @@ def test_older_review_records_have_the_superseding_derived(store, tmp_path, monk
     assert f'✗ plate {renewed}: valid_until is "2027-11-30" in the table, "2027-09-30" in the log (record {seq})' in r.stdout
 
 
+def test_a_derived_superseding_is_judged_on_the_decision_day(store, tmp_path, monkeypatch):
+    """Older records: a notice still in force on the day of the decision is superseded, one that
+    ended the day before is not — judged on the decision day the engine decision names, whatever the
+    time the record was written (on PostgreSQL the server's)."""
+    real = ledger.append
+    monkeypatch.setattr(W.audit, "append", lambda s, kind, body, now: real(
+        s, kind, {k: v for k, v in body.items() if k != "superseded"} if kind == "review" else body, now))
+
+    def renewal(n: int, vin: int, day) -> tuple[dict, dict]:
+        first = submit(store, tmp_path, of_entity(baseline(DA), n, vin))
+        old = decide(store, first.submission.id, "approve", reason="经审核同意").notice
+        again = with_(of_entity(period(baseline(DA), "2027-12-01", "2028-11-30", applied="2027-11-20"), n, vin), "modifiers.renewal", True)
+        again["application_id"] += "-RENEW"
+        sub = W.submit(store, write_app(tmp_path, again), actor=ACTOR, clock=day)
+        return old, W.decide(store, sub.submission.id, "approve", reason="同意", actor=ACTOR, clock=day).notice
+
+    in_force, _ = renewal(5, 80, clock_at(2027, 11, 30))  # its last day
+    ended, _ = renewal(6, 90, clock_at(2027, 12, 1))  # the day after
+    rows = notices(store)
+    assert (rows[in_force["number"]].status, rows[in_force["number"]].valid_until) == ("superseded", dt.date(2027, 11, 30))
+    assert (rows[ended["number"]].status, rows[ended["number"]].valid_until) == ("active", dt.date(2027, 11, 30))
+    assert all("superseded" not in r.body for r in ledger.iter_records(store) if r.kind == "review")
+    r = reconcile_cli()
+    assert r.exit_code == 0, r.output
+
+
 def test_the_store_of_the_old_code_reconciles(tmp_path, monkeypatch):
     """The legacy store (schema 0003, written by the old code) upgrades and agrees with its log:
     2 submissions, 2 versions, 3 engine runs, 1 review, 1 notice and 2 plates against 6 records."""
