@@ -41,8 +41,9 @@ def db_upgrade(lang: LangOpt = DEFAULT_LANG) -> None:
         done = database.upgrade()
     typer.echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=done.url, before=done.before or "—", after=done.after))
     for p in done.triggers_restored:
-        typer.echo(t(lang.value, N_("Restored the append-only trigger {trigger} on {table} (it was {state_text})."), trigger=p.trigger, table=p.table,
-                     state_text=t(lang.value, TRIGGER_STATES[p.state])))
+        msg = (N_("Restored the trigger {trigger} on {table}, which keeps what the office issued as it was issued (it was {state_text}).")
+               if p.guards == "office" else N_("Restored the append-only trigger {trigger} on {table} (it was {state_text})."))
+        typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
     if done.granted:
         typer.echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
     if done.key_created:
@@ -62,8 +63,10 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
         typer.echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
                      url=st.url, backend=st.backend, current=st.schema or "—", head=st.head))
         for p in st.triggers:
-            typer.echo(t(lang.value, N_("The append-only trigger {trigger} on {table} is {state_text}: the decision log can be changed without a trace."),
-                         trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+            msg = (N_("The trigger {trigger} on {table}, which keeps what the office issued as it was issued, is {state_text}: the table can be changed in place without a trace.")
+                   if p.guards == "office" else
+                   N_("The append-only trigger {trigger} on {table} is {state_text}: the decision log can be changed without a trace."))
+            typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
         if st.triggers and st.schema_current:
             typer.echo(t(lang.value, N_("Run `icv-permits db upgrade` to restore the triggers.")))
         elif not st.up_to_date:

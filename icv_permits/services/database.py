@@ -16,7 +16,7 @@ class Upgraded:
     before: str | None
     after: str
     key_created: Path | None  # the secret key file made now, if one was
-    triggers_restored: tuple = ()  # the log's append-only triggers put back now
+    triggers_restored: tuple = ()  # the triggers (the log's, the office's) put back now
     granted: tuple = ()  # the PostgreSQL roles given their rights now (none without roles)
 
 
@@ -26,7 +26,7 @@ class Status:
     backend: str
     schema: str | None  # None: not created yet
     head: str
-    triggers: tuple = ()  # the log's append-only triggers missing, disabled or altered
+    triggers: tuple = ()  # the triggers (the log's, the office's) missing, disabled or altered
     standing: object = None  # PostgreSQL: who this connection is (roles.Standing)
 
     @property

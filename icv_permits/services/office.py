@@ -358,9 +358,9 @@ def decide(
                           items=canonical_json(items), actor=actor, decided_at=now)
         s.add(review)
         s.flush()
-        notice = None
+        notice, superseded = None, []
         if action is tables.Action.approve:
-            notice = _issue(s, sub, version, app, p, today, now, lookups)
+            notice, superseded = _issue(s, sub, version, app, p, today, now, lookups)
         audit.snapshot_pack(s, p, now)
         engine_rec = audit.append(s, "engine_decision", audit.engine_body(
             submission_id=sub.id, version=version.number, purpose="decide", engine_run_id=run.id, claimed_actor=actor,
@@ -369,7 +369,7 @@ def decide(
         audit.append(s, "review", {
             "type": "review", "submission_id": sub.id, "version": version.number, "action": action.value, "from_state": from_state,
             "to_state": to_state.value, "reason": reason, "against_engine": against, "items": items, "claimed_actor": actor,
-            "engine_decision": engine_rec.decision_id, "notice": notice}, now)
+            "engine_decision": engine_rec.decision_id, "notice": notice, "superseded": superseded}, now)
         s.refresh(sub)
         view = _view(s, sub)
         review_view = _review_view(review)
@@ -386,7 +386,10 @@ def _review_view(r: tables.Review) -> dict:
 
 
 def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime,
-           lookups: dict[str, str]) -> dict:
+           lookups: dict[str, str]) -> tuple[dict, list[dict]]:
+    """Issue the notice and its plates; returns its view and what it superseded (each old notice's
+    number, new status and ``valid_until``, and the plates it shortened), which the review record
+    states so that ``audit reconcile`` can prove those changes against the log."""
     original_until = None
     original = None
     if app.modifiers.adding_vehicles and app.adding and app.adding.original_notice:
@@ -404,23 +407,30 @@ def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion
                       configurations=canonical_json(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
     vins = {v.vin for v in app.vehicles}
     # a re-application supersedes the entity's notice of the same kind for the same vehicles: the old
-    # one (and its plates) ends the day before the new one starts
+    # one (and its plates) ends the day before the new one starts. The new notice names the last one
+    # it replaces when it is inserted: the database refuses any later change of it (migration 0005)
     superseded = []
     if app.modifiers.renewal:
         for old in s.exec(select(tables.Notice).where(tables.Notice.entity_id == sub.entity_id, tables.Notice.kind == notice.kind,
-                                                 tables.Notice.status == tables.NoticeStatus.active.value, tables.Notice.valid_until >= today)).scalars().all():
+                                                 tables.Notice.status == tables.NoticeStatus.active.value, tables.Notice.valid_until >= today)
+                          .order_by(tables.Notice.id)).scalars().all():
             old_vins = set(s.exec(select(tables.Vehicle.vin).join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
                                   .where(tables.NoticeVehicle.notice_id == old.id)).scalars().all())
             if old_vins & vins and old is not original:
                 superseded.append(old)
+    notice.replaces_id = superseded[-1].id if superseded else None
     s.add(notice)
     s.flush()
+    effects = []
     for old in superseded:
         old.status = tables.NoticeStatus.superseded.value
-        old.valid_until = min(old.valid_until, start - dt.timedelta(days=1))
-        notice.replaces_id = old.id
-        for pl in s.exec(select(tables.Plate).where(tables.Plate.notice_id == old.id)).scalars().all():
-            pl.valid_until = min(pl.valid_until, old.valid_until)
+        old.valid_until = validity.superseded_until(old.valid_until, start)
+        shortened = []
+        for pl in s.exec(select(tables.Plate).where(tables.Plate.notice_id == old.id).order_by(tables.Plate.id)).scalars().all():
+            if pl.valid_until > old.valid_until:
+                pl.valid_until = old.valid_until
+                shortened.append({"number": pl.number, "valid_until": pl.valid_until.isoformat()})
+        effects.append({"number": old.number, "status": old.status, "valid_until": old.valid_until.isoformat(), "plates": shortened})
     vehicles = {r.vin: r for r in s.exec(select(tables.Vehicle).where(tables.Vehicle.vin.in_(list(vins)))).scalars().all()}
     drivers = {ref: s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
     plates = []
@@ -432,7 +442,7 @@ def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion
         pf, pu = validity.plate_validity(start, until, p, today)
         plates.append(_new_plate(s, p, notice.id, row.id, pf, pu, today, now))
     s.flush()
-    return _notice_view(s, notice)
+    return _notice_view(s, notice), effects
 
 
 def _new_plate(s: Session, p: Pack, notice_id: int, vehicle_id: int, start: dt.date, until: dt.date, today: dt.date, now: dt.datetime,

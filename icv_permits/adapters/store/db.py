@@ -223,6 +223,18 @@ class Store:
             raise refused from None
 
     @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """This store seen through one read transaction: every read through the store it yields
+        sees the database as it was at the first one (PostgreSQL: REPEATABLE READ, read only; SQLite:
+        one read transaction, a snapshot in WAL mode). For reading the log and the tables that must
+        agree with it while the office keeps working: a decision committed meanwhile is in neither."""
+        with self.engine.connect() as conn:
+            if self.backend == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield Store(conn, self.url)
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
         token = _immediate.set(True)
@@ -287,15 +299,15 @@ def open_store(url: str | None = None, *, check_schema: bool = True) -> Store:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None, str]:
-    """Apply migrations and put back any append-only trigger missing; returns (revision before,
-    revision after)."""
+    """Apply migrations and put back any trigger missing (the log's, and the office's of migration
+    0005); returns (revision before, revision after)."""
     before, after, _, _ = upgrade_reporting(url, revision)
     return before, after
 
 
 def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[str | None, str, list, list]:
-    """:func:`upgrade`, also returning the append-only triggers it restored and the roles granted
-    their rights (PostgreSQL, when the office's roles exist: :mod:`.roles`)."""
+    """:func:`upgrade`, also returning the triggers it restored and the roles granted their rights
+    (PostgreSQL, when the office's roles exist: :mod:`.roles`)."""
     from alembic import command
 
     from icv_permits.adapters.store import roles
@@ -328,8 +340,9 @@ def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[s
 
 
 def restore_triggers(conn) -> list:
-    """Put back the log's append-only triggers where they are missing, disabled or altered (once the
-    log's tables exist); nothing when they are all in place."""
+    """Put back the triggers (``triggers.py``: the log's, and the office's once the schema has them)
+    where they are missing, disabled or altered (once the log's tables exist); nothing when they are
+    all in place."""
     from icv_permits.adapters.store import triggers
 
     if not inspect(conn).has_table("decision_log"):
@@ -338,8 +351,8 @@ def restore_triggers(conn) -> list:
 
 
 def trigger_problems(engine: Engine) -> list:
-    """The log's append-only triggers that are missing, disabled or altered (none before the log's
-    tables exist)."""
+    """The triggers (the log's, the office's) that are missing, disabled or altered (none before the
+    log's tables exist)."""
     from icv_permits.adapters.store import triggers
 
     with engine.connect() as conn:

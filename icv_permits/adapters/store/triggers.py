@@ -1,12 +1,27 @@
-"""The triggers that keep the decision log append-only: what they must be, which are missing,
+"""The triggers that keep records as they were written: what they must be, which are missing,
 disabled or altered, and how to put them back.
 
-Migrations 0002 and 0004 create them: no UPDATE or DELETE of a record or a pack snapshot, a record
-only after the head, the head moved only to the next record. An owner of the tables can drop or
-disable them (to change the log without a trace), so ``audit verify`` and ``db status`` look for
-each one, and ``db upgrade`` restores any that is not as the migrations made it (idempotent:
-nothing is done when all are in place). The statements here are the migrations' own, repeated:
-``tests/test_audit_insider.py`` proves a migrated database has exactly these."""
+Two groups (``Trigger.guards``):
+
+- ``log``: migrations 0002 and 0004 keep the decision log append-only: no UPDATE or DELETE of a
+  record or a pack snapshot, a record only after the head, the head moved only to the next record;
+- ``office``: migration 0005 keeps what the office issued as it was issued. ``submission_version``,
+  ``engine_run``, ``review``, ``notice_vehicle`` and ``notice_driver`` are append-only; a ``notice``
+  is never deleted and changes in place only as superseding changes it (status ``active`` →
+  ``superseded``, ``valid_until`` never later than before, nothing else); a ``plate`` is never
+  deleted and changes only by a ``valid_until`` no later than before. On PostgreSQL ``TRUNCATE`` of
+  each is refused too. Nothing in the workflow does more (``services/office.py``: ``_issue`` is the
+  only UPDATE of a notice or a plate).
+
+An owner of the tables can drop or disable them (to change the log or the office's records without a
+trace), so ``audit verify`` and ``db status`` look for each one, and ``db upgrade`` restores any that
+is not as the migrations made it (idempotent: nothing is done when all are in place). The office
+group is expected only once the schema has reached 0005, so a database migrated to an earlier
+revision is not told its triggers are missing. The statements here are the migrations' own,
+repeated: ``tests/test_audit_insider.py`` and ``tests/test_audit_reconcile.py`` prove a migrated
+database has exactly these. On SQLite the office's in-place triggers name the columns they keep (a
+column added to ``notice`` or ``plate`` later must be added to them by its migration); on PostgreSQL
+their functions compare the whole row."""
 
 from __future__ import annotations
 
@@ -40,10 +55,56 @@ _HEAD_BODY = """
               RETURN NEW;
             END """
 
+# ---------------------------------------------------------------- the office's group (migration 0005)
+
+OFFICE_APPEND_ONLY = ("submission_version", "engine_run", "review", "notice_vehicle", "notice_driver")
+OFFICE_SINCE = "0005"  # the migration that makes the office's group
+
+_OFFICE_BODY = """
+            BEGIN
+              RAISE EXCEPTION '% refused on %: what the office issued is kept as it was issued', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+            END """
+
+_NOTICE_BODY = """
+            BEGIN
+              IF TG_OP <> 'UPDATE' THEN
+                RAISE EXCEPTION '% refused on notice: an issued notice is never removed', TG_OP USING ERRCODE = 'insufficient_privilege';
+              END IF;
+              IF NOT COALESCE((to_jsonb(NEW) - 'status' - 'valid_until') = (to_jsonb(OLD) - 'status' - 'valid_until')
+                              AND (NEW.status = OLD.status OR (OLD.status = 'active' AND NEW.status = 'superseded'))
+                              AND NEW.valid_until <= OLD.valid_until, false) THEN
+                RAISE EXCEPTION 'UPDATE refused on notice %: an issued notice changes only when it is superseded (status active to superseded, valid_until no later)', OLD.number USING ERRCODE = 'insufficient_privilege';
+              END IF;
+              RETURN NEW;
+            END """
+
+_PLATE_BODY = """
+            BEGIN
+              IF TG_OP <> 'UPDATE' THEN
+                RAISE EXCEPTION '% refused on plate: an issued plate is never removed', TG_OP USING ERRCODE = 'insufficient_privilege';
+              END IF;
+              IF NOT COALESCE((to_jsonb(NEW) - 'valid_until') = (to_jsonb(OLD) - 'valid_until') AND NEW.valid_until <= OLD.valid_until, false) THEN
+                RAISE EXCEPTION 'UPDATE refused on plate %: an issued plate changes only by a valid_until no later', OLD.number USING ERRCODE = 'insufficient_privilege';
+              END IF;
+              RETURN NEW;
+            END """
+
+# SQLite: the columns an in-place UPDATE must leave as they are, and what may change
+NOTICE_KEPT = ("id", "number", "entity_id", "submission_id", "version_id", "kind", "issued", "valid_from", "sections",
+               "configurations", "replaces_id", "created_at")
+PLATE_KEPT = ("id", "number", "notice_id", "vehicle_id", "valid_from", "renews_id", "issued_at")
+_SHORTER = "NEW.valid_until <= OLD.valid_until AND typeof(NEW.valid_until) = typeof(OLD.valid_until)"
+_NOTICE_RULE = "(NEW.status IS OLD.status OR (OLD.status = 'active' AND NEW.status = 'superseded'))"
+_WHY = {"notice": "an issued notice changes only when it is superseded (status active to superseded, valid_until no later)",
+        "plate": "an issued plate changes only by a valid_until no later"}
+
 PG_FUNCTIONS = {
     "icv_append_only": _APPEND_ONLY_BODY,
     "icv_log_in_order": _IN_ORDER_BODY,
     "icv_head_follows_log": _HEAD_BODY,
+    "icv_office_append_only": _OFFICE_BODY,
+    "icv_notice_in_place": _NOTICE_BODY,
+    "icv_plate_in_place": _PLATE_BODY,
 }
 """PostgreSQL trigger functions by name, with their bodies as the migrations wrote them."""
 
@@ -62,6 +123,7 @@ class Trigger:
     events: frozenset[str] = frozenset()  # PostgreSQL: the events it fires on
     level: str = "row"  # PostgreSQL: row | statement
     function: str = ""  # PostgreSQL: the trigger function
+    guards: str = "log"  # log | office
 
 
 @dataclass(frozen=True)
@@ -69,9 +131,10 @@ class TriggerProblem:
     trigger: str
     table: str
     state: str  # missing | disabled | altered
+    guards: str = "log"  # log | office
 
     def to_json(self) -> dict:
-        return {"trigger": self.trigger, "table": self.table, "state": self.state}
+        return {"trigger": self.trigger, "table": self.table, "state": self.state, "guards": self.guards}
 
 
 def _sqlite_refuse(table: str, verb: str) -> Trigger:
@@ -80,13 +143,13 @@ def _sqlite_refuse(table: str, verb: str) -> Trigger:
                                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END")
 
 
-def _pg(name: str, table: str, events: tuple[str, ...], level: str, function: str) -> Trigger:
+def _pg(name: str, table: str, events: tuple[str, ...], level: str, function: str, guards: str = "log") -> Trigger:
     when = " OR ".join(events)
     return Trigger(name, table, f"CREATE TRIGGER {name} BEFORE {when} ON {table} FOR EACH {level.upper()} EXECUTE FUNCTION {function}()",
-                   frozenset(e.lower() for e in events), level, function)
+                   frozenset(e.lower() for e in events), level, function, guards)
 
 
-def expected(dialect: str) -> list[Trigger]:
+def _log(dialect: str) -> list[Trigger]:
     """The triggers migrations 0002 and 0004 create on ``dialect`` (exactly their statements)."""
     if dialect == "sqlite":
         out = [_sqlite_refuse(table, verb) for table in ("decision_log", "pack_snapshot") for verb in ("UPDATE", "DELETE")]
@@ -117,6 +180,59 @@ def expected(dialect: str) -> list[Trigger]:
     return out
 
 
+def sqlite_in_place(table: str) -> str:
+    """The SQLite trigger that refuses an UPDATE of ``notice`` or ``plate`` beyond superseding."""
+    kept = NOTICE_KEPT if table == "notice" else PLATE_KEPT
+    rule = " AND ".join([f"NEW.{c} IS OLD.{c}" for c in kept] + ([_NOTICE_RULE] if table == "notice" else []) + [_SHORTER])
+    return (f"CREATE TRIGGER {table}_in_place BEFORE UPDATE ON {table} WHEN NOT COALESCE({rule}, 0) "
+            f"BEGIN SELECT RAISE(ABORT, 'UPDATE refused on {table}: {_WHY[table]}'); END")
+
+
+def _office(dialect: str) -> list[Trigger]:
+    """The triggers migration 0005 creates on ``dialect`` (exactly its statements)."""
+    out = []
+    if dialect == "sqlite":
+        for table in OFFICE_APPEND_ONLY:
+            for verb in ("UPDATE", "DELETE"):
+                name = f"{table}_no_{verb.lower()}"
+                out.append(Trigger(name, table, f"CREATE TRIGGER {name} BEFORE {verb} ON {table} "
+                                                f"BEGIN SELECT RAISE(ABORT, '{verb} refused on {table}: what the office issued is kept as it was issued'); END",
+                                   guards="office"))
+        for table in ("notice", "plate"):
+            out.append(Trigger(f"{table}_no_delete", table, f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                                                            f"BEGIN SELECT RAISE(ABORT, 'DELETE refused on {table}: an issued {table} is never removed'); END",
+                               guards="office"))
+            out.append(Trigger(f"{table}_in_place", table, sqlite_in_place(table), guards="office"))
+        return out
+    for table in OFFICE_APPEND_ONLY:
+        out.append(_pg(f"{table}_append_only", table, ("UPDATE", "DELETE"), "row", "icv_office_append_only", "office"))
+        out.append(_pg(f"{table}_no_truncate", table, ("TRUNCATE",), "statement", "icv_office_append_only", "office"))
+    for table in ("notice", "plate"):
+        out.append(_pg(f"{table}_in_place", table, ("UPDATE", "DELETE"), "row", f"icv_{table}_in_place", "office"))
+        out.append(_pg(f"{table}_no_truncate", table, ("TRUNCATE",), "statement", "icv_office_append_only", "office"))
+    return out
+
+
+def expected(dialect: str, *, office: bool = True) -> list[Trigger]:
+    """The triggers the migrations create on ``dialect``: the log's (0002, 0004) and, with
+    ``office``, the office's (0005)."""
+    return _log(dialect) + (_office(dialect) if office else [])
+
+
+def office_expected(conn: Connection) -> bool:
+    """Whether the schema has reached the migration that makes the office's group (a revision this
+    version does not know is newer, so it has)."""
+    from sqlalchemy import inspect
+
+    from icv_permits.adapters.store.db import REVISIONS
+
+    if not inspect(conn).has_table("alembic_version"):
+        return False
+    rows = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    earlier = set(REVISIONS[:REVISIONS.index(OFFICE_SINCE)])
+    return any(r not in earlier for r in rows)
+
+
 def _norm(sql: str | None) -> str:
     return re.sub(r"\s+", " ", sql or "").strip().rstrip(";").strip().lower()
 
@@ -129,25 +245,26 @@ def problems(conn: Connection) -> list[TriggerProblem]:
     only for replication) or not as the migration made it (another statement, another function, or
     a function that no longer does what it did)."""
     dialect = conn.dialect.name
+    wanted = expected(dialect, office=office_expected(conn))
     out = []
     if dialect == "sqlite":
         found = {name: (table, sql) for name, table, sql in
                  conn.execute(text("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"))}
-        for trig in expected(dialect):
+        for trig in wanted:
             if trig.name not in found:
-                out.append(TriggerProblem(trig.name, trig.table, "missing"))
+                out.append(TriggerProblem(trig.name, trig.table, "missing", trig.guards))
             elif found[trig.name][0] != trig.table or _norm(found[trig.name][1]) != _norm(trig.sql):
-                out.append(TriggerProblem(trig.name, trig.table, "altered"))
+                out.append(TriggerProblem(trig.name, trig.table, "altered", trig.guards))
         return out
     rows = conn.execute(text(
         "SELECT t.tgname, c.relname, t.tgenabled, p.proname, p.prosrc, pg_get_triggerdef(t.oid) "
         "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
         "WHERE NOT t.tgisinternal AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())")).all()
     found = {(r[0], r[1]): r for r in rows}
-    for trig in expected(dialect):
+    for trig in wanted:
         row = found.get((trig.name, trig.table))
         if row is None:
-            out.append(TriggerProblem(trig.name, trig.table, "missing"))
+            out.append(TriggerProblem(trig.name, trig.table, "missing", trig.guards))
             continue
         enabled = str(row[2]) in ("O", "A")
         m = _PG_DEF.match(_norm(row[5]))
@@ -155,9 +272,9 @@ def problems(conn: Connection) -> list[TriggerProblem]:
                 and m.group(3).split(".")[-1] == f"{trig.function}()"
                 and row[3] == trig.function and _norm(row[4]) == _norm(PG_FUNCTIONS[trig.function]))
         if not same:
-            out.append(TriggerProblem(trig.name, trig.table, "altered"))
+            out.append(TriggerProblem(trig.name, trig.table, "altered", trig.guards))
         elif not enabled:
-            out.append(TriggerProblem(trig.name, trig.table, "disabled"))
+            out.append(TriggerProblem(trig.name, trig.table, "disabled", trig.guards))
     return out
 
 
