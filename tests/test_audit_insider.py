@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 import sqlalchemy as sa
 from test_ledger import ACTOR, bypass, cli, fill, populate, records, verify_json
 from test_ledger_cli import export, fresh_sqlite
 
 from icv_permits.adapters.packs import load_pack
+from icv_permits.core.canonical import canonical_json
 from icv_permits.adapters.store import db, triggers
 from icv_permits.adapters.store import tables as T
 from icv_permits.services import audit as ledger
@@ -125,7 +127,7 @@ def test_a_snapshot_in_the_older_form_is_vouched_for_by_todays_pack_or_else_flag
 
 def test_each_dropped_trigger_is_reported_and_db_upgrade_restores_it(store, tmp_path):
     fill(store, 3)
-    expected = triggers.expected(store.backend)
+    expected = triggers.expected(store.backend, office=False)  # the office's: tests/test_audit_reconcile.py
     for trig in expected:
         _raw(store, f"DROP TRIGGER {trig.name}" + ("" if store.backend == "sqlite" else f" ON {trig.table}"))
         r = cli("audit", "verify", "--lang", "en")
@@ -172,7 +174,7 @@ def test_a_disabled_or_replaced_trigger_is_reported(store):
         # the function replaced by one that lets everything through
         _raw(store, "CREATE OR REPLACE FUNCTION icv_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$")
         code, out = verify_json()
-        assert code == 4 and {b["detail"]["state"] for b in out["breaks"]} == {"altered"} and len(out["breaks"]) == 4
+        assert code == 4 and {b["detail"]["state"] for b in out["breaks"]} == {"altered"} and len(out["breaks"]) == 5
     else:
         _raw(store, "DROP TRIGGER decision_log_no_update",
              "CREATE TRIGGER decision_log_no_update BEFORE UPDATE ON decision_log BEGIN SELECT 1; END")
@@ -187,8 +189,16 @@ def test_a_disabled_or_replaced_trigger_is_reported(store):
 
 def test_recorded_at_going_backwards_is_a_break_naming_both_records(store):
     recs = fill(store, 4)
-    with store.write() as s:  # a writer whose clock is behind: the chain itself is sound
-        ledger.append(s, "review", {"type": "review", "claimed_actor": ACTOR}, dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc))
+    # a writer whose clock is behind (on PostgreSQL the time is the server's: only the tables' owner,
+    # inserting behind the head by hand, can choose it): the chain itself is sound
+    at = "2026-11-27T01:00:00.000000Z"
+    body = canonical_json({"type": "review", "claimed_actor": ACTOR})
+    h = ledger.record_hash(5, "00000000-0000-4000-8000-000000000005", "review", at, "mallory", body, recs[3].hash)
+    with store.write() as s:
+        s.execute(sa.text("INSERT INTO decision_log (seq, decision_id, kind, recorded_at, actor, body, prev_hash, hash) "
+                          "VALUES (5, '00000000-0000-4000-8000-000000000005', 'review', :at, 'mallory', :body, :prev, :h)"),
+                  {"at": dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc), "body": body, "prev": recs[3].hash, "h": h})
+        s.execute(sa.text("UPDATE log_head SET seq = 5, hash = :h WHERE id = 1"), {"h": h})
     r = cli("audit", "verify", "--lang", "en")
     assert r.exit_code == 4, r.output
     assert ("Chain BROKEN at record 5" in r.stdout and "record 5 was recorded at 2026-11-27T01:00:00.000000Z, before record 4 "
@@ -238,3 +248,32 @@ def test_expect_head_of_a_record_rewritten_is_a_break(store):
     assert ledger.verify(store).intact  # nothing inside the database shows it
     r = cli("audit", "verify", "--expect-head", noted, "--lang", "en")
     assert r.exit_code == 4 and noted in r.stdout, r.output
+
+
+# ---------------------------------------------------------------- the head and the order of records
+
+
+HEAD_AND_ORDER_REFUSED = [
+    "UPDATE log_head SET seq = 2, hash = (SELECT hash FROM decision_log WHERE seq = 2)",  # the tail cut, the head rewritten
+    "UPDATE log_head SET seq = 0, hash = 'sha256:0000000000000000000000000000000000000000000000000000000000000000'",  # the log emptied
+    "UPDATE log_head SET seq = 9",  # ahead of the log
+    "DELETE FROM log_head",
+    "INSERT INTO log_head (id, seq, hash) VALUES (2, 0, 'x')",
+    # a record slipped in after a gap, and one that does not follow the head's hash
+    "INSERT INTO decision_log (seq, decision_id, kind, recorded_at, actor, body, prev_hash, hash) "
+    "SELECT 9, 'a0000000-0000-4000-8000-000000000000', kind, recorded_at, actor, body, hash, 'sha256:x' FROM decision_log WHERE seq = 4",
+    "INSERT INTO decision_log (seq, decision_id, kind, recorded_at, actor, body, prev_hash, hash) "
+    "SELECT 5, 'a0000000-0000-4000-8000-000000000000', kind, recorded_at, actor, body, hash, 'sha256:x' FROM decision_log WHERE seq = 3",
+]
+
+
+@pytest.mark.parametrize("statement", HEAD_AND_ORDER_REFUSED)
+def test_the_head_moves_only_with_the_log_and_records_only_follow_it(store, statement):
+    """With the triggers in place, even the tables' owner cannot cut the tail and rewrite the head,
+    empty the log, or add a record anywhere but right after the head."""
+    recs = fill(store, 4)
+    with pytest.raises(sa.exc.DBAPIError) as e:
+        _raw(store, statement)
+    assert "log_head" in str(e.value.orig) or "a record must follow the head" in str(e.value.orig), e.value.orig
+    assert ledger.head(store) == (4, recs[-1].hash) and [r.hash for r in records(store)] == [r.hash for r in recs]
+    assert ledger.verify(store).intact

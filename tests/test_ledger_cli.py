@@ -113,8 +113,11 @@ def test_import_into_this_backend_from_an_export_of_another_database(store, tmp_
     # the imported log goes on: a new action (after the renewal: times only go forward) chains onto the imported head
     submit(store, tmp_path, baseline(DA), clock_at(2027, 5, 21))
     rep = ledger.verify(store)
-    assert rep.intact and rep.checked == 11
-    assert records(store)[9].prev_hash == records(source)[-1].hash
+    assert rep.checked == 11 and records(store)[9].prev_hash == records(source)[-1].hash
+    if store.backend == "sqlite":
+        assert rep.intact
+    else:  # PostgreSQL records its own time, which is before the test's clock of 2027: the chain holds, the time is flagged
+        assert [(b.seq, b.problem) for b in rep.breaks] == [(10, "time")]
 
 
 def test_an_empty_log_exports_and_imports(store, tmp_path, monkeypatch):

@@ -442,3 +442,251 @@ def test_two_corrections_of_one_returned_submission(store, tmp_path):
     row = submission_row(store, sub_id)
     assert (row.state, row.revision, row.current_version) == ("under_review", 3, 2)
     assert count(store, T.SubmissionVersion, T.SubmissionVersion.submission_id == sub_id) == 2
+
+
+# ---------------------------------------------------------------- one application, one submission under review
+
+
+def copies_of_one_application(tmp_path: Path, n: int, i: int = 0) -> list[Path]:
+    """``n`` files of the same application (same entity, same ``application_id``), as several
+    clerks would each import the copy they were sent."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(distinct_application(i), allow_unicode=True, sort_keys=False)
+    paths = []
+    for k in range(n):
+        p = tmp_path / f"copy-{k:02d}.yaml"
+        p.write_text(text, encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+def log_kinds(store) -> list[str]:
+    with store.read() as s:
+        return list(s.exec(select(T.DecisionLog.kind).order_by(T.DecisionLog.seq)).scalars().all())
+
+
+@pytest.mark.parametrize("earlier", ["another_application", "the_same_rejected", "the_same_approved"])
+def test_concurrent_submits_of_one_application_make_one_submission_under_review(store, tmp_path, monkeypatch, earlier):
+    """Six clerks import the same application (same entity, same application id, none under review)
+    at once: exactly one becomes a submission under review; the five others are refused as already
+    under review (exit 5) and leave nothing behind — no new submission, version, engine run or log
+    record. The entity, its vehicles and drivers are on record already (from an earlier submission:
+    of another application, or of this one, decided), so nothing else makes the racers wait for
+    each other. On PostgreSQL every racer is held inside its transaction where it looks for the
+    application's submissions, so without the entity's lock all six would find none."""
+    paths = copies_of_one_application(tmp_path, 6)
+    doc = read_document(paths[0])
+    if earlier == "another_application":
+        doc["application_id"] += "-EARLIER"
+    first = tmp_path / "earlier.yaml"
+    first.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    before = submit_example(store, first)
+    if earlier != "another_application":
+        W.decide(store, before, "reject" if earlier == "the_same_rejected" else "approve",
+                 reason="不予批准" if earlier == "the_same_rejected" else None, actor="regulator-0", clock=CLOCK)
+    kinds_before = log_kinds(store)
+    rendezvous_on_postgresql(store, monkeypatch, W, "_target_submission", 6)
+    results = race(*(submitter(store, p) for p in paths))
+
+    won = [r for r in results if isinstance(r, W.SubmitResult)]
+    lost = [r for r in results if not isinstance(r, W.SubmitResult)]
+    assert len(won) == 1 and len(lost) == 5, results
+    assert won[0].new_submission and won[0].submission.state == "under_review" and won[0].submission.revision == 1
+    for exc in lost:
+        assert isinstance(exc, Conflict) and exc.exit_code == 5, repr(exc)
+        assert [p.code for p in exc.problems] == ["already_under_review"], exc.problems
+        assert exc.problems[0].params == {"ref": "AH-DA-2026-C0000", "id": won[0].submission.id}
+    assert count(store, T.Submission) == 2
+    assert count(store, T.Submission, T.Submission.application_id == "AH-DA-2026-C0000", T.Submission.state == "under_review") == 1
+    assert count(store, T.SubmissionVersion) == 2
+    assert count(store, T.EngineRun, T.EngineRun.purpose == "submit") == 2
+    assert log_kinds(store) == kinds_before + ["engine_decision", "submission"]
+    assert won[0].submission.id in [v.id for v in W.queue(store)]
+
+
+def test_concurrent_submits_of_a_returned_application_make_one_new_version(store, tmp_path, monkeypatch):
+    """The application was returned; six clerks import its corrected file at once: one becomes
+    version 2 of the returned submission, the others find it under review again (exit 5)."""
+    paths = copies_of_one_application(tmp_path, 6)
+    sub_id = W.submit(store, paths[0], actor="clerk", clock=CLOCK).submission.id
+    W.decide(store, sub_id, "return", reason="请补正", actor="regulator-0", clock=CLOCK)
+    rendezvous_on_postgresql(store, monkeypatch, W, "_target_submission", 6)
+    results = race(*(submitter(store, p) for p in paths))
+
+    won = [r for r in results if isinstance(r, W.SubmitResult)]
+    lost = [r for r in results if not isinstance(r, W.SubmitResult)]
+    assert len(won) == 1 and len(lost) == 5, results
+    assert won[0].new_submission is False and won[0].submission.id == sub_id and won[0].submission.version == 2
+    for exc in lost:
+        assert isinstance(exc, Conflict) and exc.exit_code == 5, repr(exc)
+        assert [p.code for p in exc.problems] == ["already_under_review"], exc.problems
+    row = submission_row(store, sub_id)
+    assert (row.state, row.revision, row.current_version) == ("under_review", 3, 2)
+    assert count(store, T.Submission) == 1
+    assert count(store, T.SubmissionVersion) == 2
+
+
+def test_the_unique_index_refuses_a_second_submission_under_review(store, tmp_path, monkeypatch):
+    """Behind the lock, the database itself keeps one submission under review per entity and
+    application id (migration 0006): even when the look-up is skipped, the second insert is refused
+    as the same conflict (exit 5), not an internal error, and nothing of it is kept."""
+    paths = copies_of_one_application(tmp_path, 2)
+    first = W.submit(store, paths[0], actor="clerk", clock=CLOCK).submission.id
+    monkeypatch.setattr(W, "_target_submission", lambda *a, **kw: (None, True))
+    with pytest.raises(Conflict) as caught:
+        W.submit(store, paths[1], actor="clerk", clock=CLOCK)
+    assert caught.value.exit_code == 5
+    assert [p.code for p in caught.value.problems] == ["already_under_review"]
+    assert caught.value.problems[0].params == {"ref": "AH-DA-2026-C0000", "id": first}
+    assert count(store, T.Submission) == 1
+    assert count(store, T.SubmissionVersion) == 1
+    assert log_kinds(store) == ["engine_decision", "submission"]
+
+
+def test_without_the_lock_the_unique_index_still_refuses_concurrent_submits(store, tmp_path, monkeypatch):
+    """The index alone, under real concurrency: with the entity's lock taken away, six racers all
+    find no submission under review (PostgreSQL: held there until all six have looked); the
+    database lets one insert through and refuses the others, which are told it is already under
+    review (exit 5) — never an internal error — and keep nothing."""
+    paths = copies_of_one_application(tmp_path, 6)
+    doc = read_document(paths[0])
+    doc["application_id"] += "-EARLIER"
+    (tmp_path / "earlier.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    submit_example(store, tmp_path / "earlier.yaml")
+    monkeypatch.setattr(records, "lock_parties", lambda *a, **kw: None)
+    rendezvous_on_postgresql(store, monkeypatch, W, "_target_submission", 6)
+    results = race(*(submitter(store, p) for p in paths))
+
+    won = [r for r in results if isinstance(r, W.SubmitResult)]
+    lost = [r for r in results if not isinstance(r, W.SubmitResult)]
+    assert len(won) == 1 and len(lost) == 5, results
+    for exc in lost:
+        assert isinstance(exc, Conflict) and exc.exit_code == 5, repr(exc)
+        assert [p.code for p in exc.problems] == ["already_under_review"], exc.problems
+        assert exc.problems[0].params == {"ref": "AH-DA-2026-C0000", "id": won[0].submission.id}
+    assert count(store, T.Submission) == 2
+    assert count(store, T.SubmissionVersion) == 2
+    assert log_kinds(store) == ["engine_decision", "submission"] * 2
+
+
+def test_the_unique_index_allows_what_the_workflow_allows(store, tmp_path):
+    """The index holds only submissions under review with an application id: a decided application
+    may be submitted again, and files without an application id never clash."""
+    paths = copies_of_one_application(tmp_path, 2)
+    first = W.submit(store, paths[0], actor="clerk", clock=CLOCK).submission.id
+    W.decide(store, first, "reject", reason="不予批准", actor="regulator-0", clock=CLOCK)
+    again = W.submit(store, paths[1], actor="clerk", clock=CLOCK)
+    assert again.new_submission and again.submission.id != first
+    doc = distinct_application(7)
+    doc.pop("application_id")
+    no_id = tmp_path / "no-id.yaml"
+    no_id.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    ids = {W.submit(store, no_id, actor="clerk", clock=CLOCK).submission.id for _ in range(2)}
+    assert len(ids) == 2
+    assert count(store, T.Submission, T.Submission.state == "under_review") == 3
+
+
+def test_a_correction_cannot_join_an_application_already_under_review(store, tmp_path):
+    """A returned submission corrected with the application id of another submission of the entity
+    that is under review would make two under review: refused (exit 5), nothing written."""
+    a, b = write_apps(tmp_path, 2, same_entity=True)
+    sub_a = W.submit(store, a, actor="clerk", clock=CLOCK).submission.id
+    sub_b = W.submit(store, b, actor="clerk", clock=CLOCK).submission.id
+    W.decide(store, sub_b, "return", reason="请补正", actor="regulator-0", clock=CLOCK)
+    with pytest.raises(Conflict) as caught:
+        W.submit(store, a, actor="clerk", clock=CLOCK, resubmits=sub_b)
+    assert [p.code for p in caught.value.problems] == ["already_under_review"]
+    assert caught.value.problems[0].params == {"ref": "AH-DA-2026-C0000", "id": sub_a}
+    assert (submission_row(store, sub_b).state, submission_row(store, sub_b).current_version) == ("returned", 1)
+    assert count(store, T.SubmissionVersion) == 2
+
+
+def test_concurrent_cli_submits_of_one_application(store, tmp_path):
+    """Six real ``icv-permits submit`` processes with the same application at once (its entity and
+    parties on record from another application): one exits 0, five exit 5 naming the submission
+    under review; no traceback."""
+    paths = copies_of_one_application(tmp_path, 6)
+    doc = read_document(paths[0])
+    doc["application_id"] += "-EARLIER"
+    (tmp_path / "earlier.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    submit_example(store, tmp_path / "earlier.yaml")
+    env = {k: v for k, v in os.environ.items() if k not in ("ICV_PERMITS_LANG", "ICV_PERMITS_DEBUG")}
+    env.update(ICV_PERMITS_DATABASE_URL=store.url, ICV_PERMITS_NOW=NOW_ISO, PYTHONIOENCODING="utf-8")
+
+    def process(p):
+        def call(barrier):
+            barrier.wait()
+            return subprocess.run([sys.executable, "-m", "icv_permits.cli", "submit", str(p), "--actor", f"clerk-{p.stem}",
+                                   "--format", "json", "--lang", "en"], cwd=ROOT, env=env, capture_output=True, encoding="utf-8", timeout=170,
+                                  check=False)
+        return call
+
+    results = race(*(process(p) for p in paths))
+    for r in results:
+        assert isinstance(r, subprocess.CompletedProcess), repr(r)
+        assert "Traceback" not in r.stdout + r.stderr, r.stderr
+    assert sorted(r.returncode for r in results) == [0, 5, 5, 5, 5, 5], [(r.returncode, r.stderr) for r in results]
+    won = json.loads(next(r for r in results if r.returncode == 0).stdout)
+    sub_id = won["submission"]["id"]
+    for r in results:
+        if r.returncode == 5:
+            assert "Conflict (exit 5)" in r.stderr and r.stdout == ""
+            assert f"application AH-DA-2026-C0000 is already under review as submission {sub_id}" in r.stderr, r.stderr
+    assert count(store, T.Submission) == 2
+    assert count(store, T.SubmissionVersion) == 2
+
+
+# ---------------------------------------------------------------- one vehicle, one entity's notice
+
+
+def applications_sharing_vehicles(tmp_path: Path, n: int) -> list[Path]:
+    """``n`` applications of ``n`` different entities that all name the same vehicles (those of
+    the first)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    vins = [v["vin"] for v in distinct_application(0)["vehicles"]]
+    paths = []
+    for i in range(n):
+        app = distinct_application(i)
+        for v, vin in zip(app["vehicles"], vins):
+            v["vin"] = vin
+        for policy in app["insurance"]:
+            policy["vins"] = list(vins)
+        for incident in app["incidents"]:
+            incident["vin"] = vins[0]
+        p = tmp_path / f"shared-{i:02d}.yaml"
+        p.write_text(yaml.safe_dump(app, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_approvals_of_one_vehicle_for_several_entities(store, tmp_path, monkeypatch, round_):
+    """Six entities' applications name the same vehicles; all are under review (each compliant when
+    submitted: no notice yet) and six regulators approve them at once, without a reason. Exactly
+    one is approved; each other decision runs the engine after that one committed, finds the
+    vehicles on another entity's active notice (REC-02) and is refused because approving against
+    the engine needs a reason (exit 2), writing nothing. No VIN ends up on two entities' active
+    notices. On PostgreSQL every racer is held inside its transaction where it reads the records,
+    so without the vehicles' locks all six would read them before any approval committed."""
+    ids = [submit_example(store, p) for p in applications_sharing_vehicles(tmp_path, 6)]
+    rendezvous_on_postgresql(store, monkeypatch, records, "registry_facts", 6)
+    results = race(*(approver(store, i) for i in ids))
+
+    won = [r for r in results if isinstance(r, W.DecideResult)]
+    lost = [r for r in results if not isinstance(r, W.DecideResult)]
+    assert len(won) == 1 and len(lost) == 5, results
+    for exc in lost:
+        assert type(exc).__name__ == "InputError" and exc.exit_code == 2, repr(exc)
+        assert [p.code for p in exc.problems] == ["reason_required"], exc.problems
+        assert exc.problems[0].location == "--reason" and exc.problems[0].params == {"verdict_text": "non-compliant"}
+    assert W.vin_conflicts(store, clock=CLOCK) == []
+    assert count(store, T.Notice) == 1
+    assert count(store, T.Submission, T.Submission.state == "approved") == 1
+    assert count(store, T.Submission, T.Submission.state == "under_review") == 5
+    assert count(store, T.Review) == 1
+    assert count(store, T.EngineRun, T.EngineRun.purpose == "decide") == 1
+    # each loser, decided again, now sees why
+    loser = next(i for i in ids if i != won[0].submission.id)
+    again = W.decide(store, loser, "reject", reason="车辆已在其他主体的有效通知书上", actor="regulator-x", clock=CLOCK)
+    assert again.decision.verdict.value == "non_compliant"
+    assert "REC-02" in again.decision.failing_rule_ids()

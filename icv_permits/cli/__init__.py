@@ -68,7 +68,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-_HEADS = {2: N_("Bad input (exit 2):"), 4: N_("Not found (exit 4):"), 5: N_("Conflict (exit 5):"), 6: N_("Database unavailable (exit 6):")}
+_HEADS = {2: N_("Bad input (exit 2):"), 4: N_("Not found (exit 4):"), 5: N_("Conflict (exit 5):"), 6: N_("Database unavailable (exit 6):"), 7: N_("Refused by the database (exit 7):")}
 
 
 @contextmanager

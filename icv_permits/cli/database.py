@@ -12,7 +12,23 @@ from icv_permits.core.i18n import N_, t
 
 TRIGGER_STATES = {"missing": N_("missing from the database"), "disabled": N_("disabled"), "altered": N_("not as the migration made it")}
 
-db_app = typer.Typer(help="The store's database: upgrade, status. 数据库：升级、状态。", no_args_is_help=True)
+ROLE_KINDS = {
+    "owner": N_("the owner of the tables: it can disable the log's triggers; use it for `db upgrade` and `audit import` only"),
+    "superuser": N_("a superuser: it can do anything to the log; use an office login for daily work"),
+    "office": N_("an office login: it writes the office tables and appends to the log only through icv_log_append (actor and time set by the server)"),
+    "auditor": N_("an auditor login: it can only read"),
+    "other": N_("neither the owner nor a member of icv_office or icv_auditor: the database decides what it may do"),
+}
+
+GUARANTEES = {
+    "sqlite_file_writer": N_("SQLite cannot protect the log from whoever can write the database file: such a person can drop the triggers, rewrite records and re-chain the hashes. Only signed checkpoints kept outside the office (`audit checkpoint`) show a rewrite."),
+    "sqlite_actor_os": N_("SQLite has no users: the actor recorded is the operating-system account running icv-permits, as trustworthy as the machine's accounts."),
+    "sqlite_time_client": N_("SQLite has no clock of its own: recorded_at is this machine's clock; `audit verify` flags only time going backwards."),
+    "pg_no_roles": N_("The roles icv_office and icv_auditor are not set up: everyone works as one role that can disable the triggers. Set them up (`icv-permits db roles`, docs/store.md)."),
+    "pg_owner_session": N_("This session owns the log's tables: it could disable the triggers. Daily work belongs to office logins."),
+}
+
+db_app = typer.Typer(help="The store's database: upgrade, status, roles. 数据库：升级、状态、角色。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
@@ -25,8 +41,11 @@ def db_upgrade(lang: LangOpt = DEFAULT_LANG) -> None:
         done = database.upgrade()
     typer.echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=done.url, before=done.before or "—", after=done.after))
     for p in done.triggers_restored:
-        typer.echo(t(lang.value, N_("Restored the append-only trigger {trigger} on {table} (it was {state_text})."), trigger=p.trigger, table=p.table,
-                     state_text=t(lang.value, TRIGGER_STATES[p.state])))
+        msg = (N_("Restored the trigger {trigger} on {table}, which keeps what the office issued as it was issued (it was {state_text}).")
+               if p.guards == "office" else N_("Restored the append-only trigger {trigger} on {table} (it was {state_text})."))
+        typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+    if done.granted:
+        typer.echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
     if done.key_created:
         typer.echo(t(lang.value, N_("Created the secret key {path} (owner-only). Keep a copy, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(done.key_created)))
 
@@ -44,11 +63,28 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
         typer.echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
                      url=st.url, backend=st.backend, current=st.schema or "—", head=st.head))
         for p in st.triggers:
-            typer.echo(t(lang.value, N_("The append-only trigger {trigger} on {table} is {state_text}: the decision log can be changed without a trace."),
-                         trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+            msg = (N_("The trigger {trigger} on {table}, which keeps what the office issued as it was issued, is {state_text}: the table can be changed in place without a trace.")
+                   if p.guards == "office" else
+                   N_("The append-only trigger {trigger} on {table} is {state_text}: the decision log can be changed without a trace."))
+            typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
         if st.triggers and st.schema_current:
             typer.echo(t(lang.value, N_("Run `icv-permits db upgrade` to restore the triggers.")))
         elif not st.up_to_date:
             typer.echo(t(lang.value, N_("The database is newer than this icv-permits: upgrade icv-permits.")) if st.newer_than_this_version
                        else t(lang.value, N_("Run `icv-permits db upgrade` to bring it up to date.")))
+        if st.standing is not None:
+            typer.echo(t(lang.value, N_("Connected as {user}: {kind_text}."), user=st.standing.user, kind_text=t(lang.value, ROLE_KINDS[st.standing.kind])))
+        if st.guarantees:
+            typer.echo(t(lang.value, N_("What this database cannot guarantee:")))
+            for code in st.guarantees:
+                typer.echo("- " + t(lang.value, GUARANTEES[code]))
     raise typer.Exit(0 if st.up_to_date else 2)
+
+
+@db_app.command("roles")
+def db_roles(schema: str = typer.Option("public", "--schema", help="The schema holding the tables. 表所在的模式。"),
+             grants: bool = typer.Option(False, "--grants", help="Print the grants `db upgrade` applies instead. 改为输出 db upgrade 授予的权限。")) -> None:
+    """Print the SQL that sets up an office's PostgreSQL roles (owner, office, auditor). 输出 PostgreSQL 角色设置 SQL。"""
+    from icv_permits.services import database
+
+    typer.echo(database.roles_sql(schema, grants=grants), nl=False)

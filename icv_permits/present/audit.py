@@ -10,6 +10,7 @@ from icv_permits.present.office import local, state_text, table
 from icv_permits.present.report import render_text, verdict_text
 from icv_permits.core.checkpoint import CheckpointResult
 from icv_permits.core.log import Record, ReplayResult, VerifyReport
+from icv_permits.core.reconcile import Difference, Summary
 
 PURPOSE = {"submit": N_("on submission"), "decide": N_("re-run to decide")}
 MASKING = {"stand_in": N_("stand-in number, same check result"), "kept_invalid": N_("masked, kept invalid"), "mask": N_("masked")}
@@ -28,6 +29,9 @@ OUTSIDE_CHAIN = {
     "trigger_missing": N_("Append-only trigger {trigger} on {table} is missing: the table can be changed without a trace (`icv-permits db upgrade` restores it)."),
     "trigger_disabled": N_("Append-only trigger {trigger} on {table} is disabled: the table can be changed without a trace (`icv-permits db upgrade` restores it)."),
     "trigger_altered": N_("Append-only trigger {trigger} on {table} is not as the migration made it: the table may be changed without a trace (`icv-permits db upgrade` restores it)."),
+    "office_trigger_missing": N_("Trigger {trigger} on {table}, which keeps what the office issued as it was issued, is missing: the table can be changed in place without a trace (`icv-permits db upgrade` restores it; `icv-permits audit reconcile` shows what differs from the log)."),
+    "office_trigger_disabled": N_("Trigger {trigger} on {table}, which keeps what the office issued as it was issued, is disabled: the table can be changed in place without a trace (`icv-permits db upgrade` restores it; `icv-permits audit reconcile` shows what differs from the log)."),
+    "office_trigger_altered": N_("Trigger {trigger} on {table}, which keeps what the office issued as it was issued, is not as the migration made it: the table may be changed in place without a trace (`icv-permits db upgrade` restores it; `icv-permits audit reconcile` shows what differs from the log)."),
 }
 
 
@@ -79,7 +83,7 @@ def verify_text(rep: VerifyReport, lang: str) -> str:
         out.append(t(lang, N_("Chain intact: {n} records checked (seq {first}–{last}); head {hash}."), n=rep.checked, first=rep.first_seq,
                       last=rep.last_seq, hash=rep.head_hash))
     for b in rep.faults:
-        key = f"trigger_{b.detail.get('state')}" if b.problem == "trigger" else b.problem
+        key = f"{'office_' if b.detail.get('guards') == 'office' else ''}trigger_{b.detail.get('state')}" if b.problem == "trigger" else b.problem
         if key in OUTSIDE_CHAIN:
             out.append(t(lang, OUTSIDE_CHAIN[key], **{k: v for k, v in b.detail.items()}))
     if not chain:
@@ -193,3 +197,44 @@ def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str
 def explanation(parts, lang: str) -> str:
     """An explanation (:func:`icv_permits.services.audit.explain`'s parts), each record in turn."""
     return "\n".join(explain(p.record, p.decision, p.pack, lang) for p in parts)
+
+
+# ---------------------------------------------------------------- reconcile
+
+RECONCILE_PROBLEM = {
+    "differs": N_("✗ {table} {key}: {field} is {table_value} in the table, {log_value} in the log (record {seq})"),
+    "no_record": N_("✗ {table} {key}: in the table ({table_value}), but no log record wrote it"),
+    "no_row": N_("✗ {table} {key}: in the log (record {seq}: {log_value}), but not in the table"),
+    "twice": N_("✗ {table} {key}: recorded twice in the log (records {first_seq} and {seq})"),
+}
+
+
+def shown(value, limit: int = 300) -> str:
+    """A value of a table or the log as an auditor reads it: text in quotes (so spaces and an
+    empty text show), none as —, a row as its fields."""
+    import json
+
+    if value is None or value == {}:
+        text = "—"
+    elif isinstance(value, dict):
+        text = ", ".join(f"{k}={shown(v, limit)}" for k, v in value.items())
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def difference_line(d: Difference, lang: str) -> str:
+    """One difference between an office table and the log."""
+    return t(lang, RECONCILE_PROBLEM[d.problem], table=d.table, key=d.key, field=d.field or "—", table_value=shown(d.table_value),
+             log_value=shown(d.log_value), seq=d.seq if d.seq is not None else "—", first_seq=d.first_seq if d.first_seq is not None else "—") + "\n"
+
+
+def reconcile_summary(summary: Summary, lang: str) -> str:
+    counts = {"submissions": summary.rows["submission"], "versions": summary.rows["submission_version"], "runs": summary.rows["engine_run"],
+              "reviews": summary.rows["review"], "notices": summary.rows["notice"], "plates": summary.rows["plate"], "records": summary.records}
+    if summary.agrees:
+        return t(lang, N_("The office tables agree with the decision log: {submissions} submissions, {versions} versions, {runs} engine runs, "
+                          "{reviews} reviews, {notices} notices and {plates} plates checked against {records} log records."), **counts) + "\n"
+    return t(lang, N_("The office tables do NOT agree with the decision log: {n} differences ({submissions} submissions, {versions} versions, "
+                      "{runs} engine runs, {reviews} reviews, {notices} notices and {plates} plates checked against {records} log records)."),
+             n=summary.differences, **counts) + "\n"

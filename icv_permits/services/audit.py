@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+import os
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -74,16 +75,27 @@ EXIT_BROKEN = 4
 
 
 def db_actor(s: Session) -> str:
-    """Who the database says is acting: the session user on PostgreSQL, the OS user on SQLite."""
+    """Who the database says is acting: the session user on PostgreSQL; on SQLite, which has no
+    users, the operating-system account the process runs as (its user id looked up, not the
+    ``LOGNAME``/``USER`` variables a caller can set — still only as trustworthy as the machine)."""
     if s.get_bind().dialect.name == "postgresql":
         info = s.connection().info  # the session user is fixed for a connection: ask once
         if "icv_session_user" not in info:
             info["icv_session_user"] = str(s.execute(text("SELECT session_user")).scalar_one())[:100]
         return info["icv_session_user"]
+    return os_account()
+
+
+def os_account() -> str:
     try:
-        return getpass.getuser()[:100]
-    except Exception:  # noqa: BLE001 - no user name in this environment
-        return "unknown"
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name[:100]
+    except (ImportError, KeyError, AttributeError):  # not POSIX, or a user id without an account
+        try:
+            return getpass.getuser()[:100]
+        except Exception:  # noqa: BLE001 - no user name in this environment
+            return "unknown"
 
 
 def pack_text(pack: Pack) -> str:
@@ -113,19 +125,30 @@ def snapshot_pack(s: Session, pack: Pack, now: dt.datetime) -> None:
 
 
 def append(s: Session, kind: str, body: dict, now: dt.datetime) -> tables.DecisionLog:
-    """Append one record, in the caller's transaction. The head row is locked (PostgreSQL) or the
-    transaction holds the write lock (SQLite ``BEGIN IMMEDIATE``), so writers are serialised."""
-    head = s.exec(select(tables.LogHead).where(tables.LogHead.id == 1).with_for_update()).scalars().one()
+    """Append one record, in the caller's transaction; returns it (not attached to the session).
+
+    PostgreSQL: the database appends it (``icv_log_append``, migration 0004): it locks the head,
+    takes the actor from ``session_user`` and the time from its own clock, and hashes the record;
+    an office role may append only this way. SQLite: the record is hashed here with the OS account
+    and ``now``, inserted after the head and the head moved to it (the triggers refuse anything
+    else); the transaction holds the write lock (``BEGIN IMMEDIATE``), so writers are serialised."""
     body_text = canonical_json(body)
-    seq = head.seq + 1
     decision_id = str(uuid.uuid4())
+    if s.get_bind().dialect.name == "postgresql":
+        seq, recorded_at, actor, prev, h = s.execute(
+            text("SELECT seq, recorded_at, actor, prev_hash, hash FROM icv_log_append(:kind, :id, :body)"),
+            {"kind": kind, "id": decision_id, "body": body_text}).one()
+        return tables.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=_parse_utc(recorded_at), actor=actor, body=body_text,
+                                  prev_hash=prev, hash=h)
+    head_seq, head_hash = s.execute(text("SELECT seq, hash FROM log_head WHERE id = 1")).one()
+    seq = head_seq + 1
     recorded_at = utc_timestamp(now)
     actor = db_actor(s)
-    h = record_hash(seq, decision_id, kind, recorded_at, actor, body_text, head.hash)
-    rec = tables.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=now, actor=actor, body=body_text, prev_hash=head.hash, hash=h)
-    s.add(rec)
-    head.seq, head.hash = seq, h
-    s.flush()
+    h = record_hash(seq, decision_id, kind, recorded_at, actor, body_text, head_hash)
+    rec = tables.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=now, actor=actor, body=body_text, prev_hash=head_hash, hash=h)
+    s.execute(tables.DecisionLog.__table__.insert().values(seq=seq, decision_id=decision_id, kind=kind, recorded_at=now, actor=actor,
+                                                           body=body_text, prev_hash=head_hash, hash=h))
+    s.execute(text("UPDATE log_head SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": seq, "hash": h})
     return rec
 
 
@@ -649,19 +672,19 @@ def import_jsonl(store: Store, lines: Iterable[str]) -> VerifyReport:
     if not report.intact:
         return report
     with store.write() as s:
-        current = s.exec(select(tables.LogHead).where(tables.LogHead.id == 1).with_for_update()).scalars().one()
-        if current.seq != 0:
-            raise InputError([Problem(store.url, N_("the log here is not empty ({n} records): import into a fresh database"), {"n": current.seq}, "not_empty")])
+        current_seq = s.execute(select(tables.LogHead.seq).where(tables.LogHead.id == 1).with_for_update()).scalar_one()
+        if current_seq != 0:
+            raise InputError([Problem(store.url, N_("the log here is not empty ({n} records): import into a fresh database"), {"n": current_seq}, "not_empty")])
         for snap in snaps:
             if s.get(tables.PackSnapshot, snap["revision"]) is None:
                 s.add(tables.PackSnapshot(revision=snap["revision"], pack_id=str(snap.get("pack_id", ""))[:100],
                                      content=json.dumps(snap["content"], ensure_ascii=False, separators=(",", ":")), stored_at=snap["stored_at_dt"]))
-        for rec in records:
-            s.add(tables.DecisionLog(seq=rec.seq, decision_id=rec.decision_id, kind=rec.kind,
-                                recorded_at=_parse_utc(rec.recorded_at), actor=rec.actor,
-                                body=rec.body_text, prev_hash=rec.prev_hash, hash=rec.hash))
-        if records:
-            current.seq, current.hash = records[-1].seq, records[-1].hash
+        s.flush()
+        insert = tables.DecisionLog.__table__.insert()
+        for rec in records:  # one at a time behind the head: the triggers take nothing else
+            s.execute(insert.values(seq=rec.seq, decision_id=rec.decision_id, kind=rec.kind, recorded_at=_parse_utc(rec.recorded_at),
+                                    actor=rec.actor, body=rec.body_text, prev_hash=rec.prev_hash, hash=rec.hash))
+            s.execute(text("UPDATE log_head SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": rec.seq, "hash": rec.hash})
     return report
 
 

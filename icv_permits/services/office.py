@@ -8,7 +8,9 @@ States: ``submit`` → ``under_review`` → ``approved`` | ``returned`` (补正)
 submission comes back to ``under_review`` as a new version when it is re-submitted. Every change
 bumps the submission's ``revision``; a decision made on a revision that is no longer current is
 refused (optimistic concurrency), so of two regulators deciding at once one wins and the other is
-told, and nothing is lost.
+told, and nothing is lost. A submission and a decision lock the application's entity and vehicles
+before they read the records (``records.lock_parties``), so what they read stays true until they
+commit: one submission under review per application, one entity's active notice per vehicle.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pendulum
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from icv_permits.core.canonical import canonical_json, utc_timestamp
@@ -177,26 +180,38 @@ def submit(
 
     judged, doc, changed_fields = personal.pseudonymise(app, keys)
     with store.write() as s:
+        # before anything is read: the entity's submissions and notices and the vehicles' notices
+        # stay as read until this transaction ends
+        records.lock_parties(s, app.entity.credit_code, [v.vin for v in app.vehicles])
         registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         if evidence is not None and _rt_windows(effective_history(app, registry, today, p.home_province)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
         entity, _vehicles, _drivers = records.upsert_parties(s, app, keys, now)
         sub, new = _target_submission(s, app, entity, resubmits, path)
         decision = evaluate(judged, p, today, evidence, registry)
-        if new:
-            sub = tables.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
-                               state=tables.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
-            s.add(sub)
-            s.flush()
-        else:
-            changed = s.execute(
-                update(tables.Submission)
-                .where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision, tables.Submission.state == tables.State.returned.value)
-                .values(state=tables.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
-                        updated_at=now, activity=app.activity.value, application_id=app.application_id)
-            )
-            if changed.rowcount != 1:
-                raise _changed(sub.id)
+        try:
+            with s.begin_nested():  # so that the clash below can still be looked up and named
+                if new:
+                    sub = tables.Submission(entity_id=entity.id, application_id=app.application_id, activity=app.activity.value,
+                                            state=tables.State.under_review.value, current_version=1, revision=1, created_at=now, updated_at=now)
+                    s.add(sub)
+                    s.flush()
+                else:
+                    changed = s.execute(
+                        update(tables.Submission)
+                        .where(tables.Submission.id == sub.id, tables.Submission.revision == sub.revision, tables.Submission.state == tables.State.returned.value)
+                        .values(state=tables.State.under_review.value, current_version=sub.current_version + 1, revision=sub.revision + 1,
+                                updated_at=now, activity=app.activity.value, application_id=app.application_id)
+                    )
+                    if changed.rowcount != 1:
+                        raise _changed(sub.id)
+        except IntegrityError as exc:
+            # the database's guard (migration 0006), should the look-up above ever miss one
+            clash = records.under_review(s, entity.id, app.application_id) if records.one_under_review_violated(exc) else None
+            if clash is None:
+                raise
+            raise _already_under_review(path, app.application_id, clash.id) from None
+        if not new:
             s.refresh(sub)
         version = tables.SubmissionVersion(
             submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
@@ -230,7 +245,17 @@ def _changed(sub_id: int) -> Conflict:
     return Conflict([Problem(str(sub_id), N_("the submission was changed by someone else meanwhile; look at it again (`show`) and retry"), {}, "stale_revision")])
 
 
+def _already_under_review(path, application_id: str, sub_id: int) -> Conflict:
+    return Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
+                             {"ref": application_id, "id": sub_id}, "already_under_review")])
+
+
 def _target_submission(s: Session, app: Application, entity: tables.Entity, resubmits: int | None, path) -> tuple[tables.Submission | None, bool]:
+    """Where ``app`` goes: ``(the returned submission it corrects, False)``, or ``(None, True)`` for a
+    new submission. Called under the entity's lock (``records.lock_parties``): no other submission of this entity
+    can appear or change state until the caller commits. An application id already under review
+    takes no second submission under review, neither a new one nor a correction of another."""
+    current = records.under_review(s, entity.id, app.application_id) if app.application_id else None
     if resubmits is not None:
         sub = _submission(s, resubmits)
         if sub.entity_id != entity.id:
@@ -238,16 +263,17 @@ def _target_submission(s: Session, app: Application, entity: tables.Entity, resu
         if sub.state != tables.State.returned.value:
             raise Conflict([Problem(str(path), N_("submission {id} is {state_text}; only a returned submission takes a corrected version"),
                                     {"id": resubmits, "state_text": STATES[sub.state]}, "not_returned")])
+        if current is not None and current.id != sub.id:
+            raise _already_under_review(path, app.application_id, current.id)
         return sub, False
+    if current is not None:
+        raise _already_under_review(path, app.application_id, current.id)
     if app.application_id:
-        rows = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id, tables.Submission.application_id == app.application_id)
-                      .order_by(tables.Submission.id.desc())).scalars().all()
-        for sub in rows:
-            if sub.state == tables.State.returned.value:
-                return sub, False
-            if sub.state == tables.State.under_review.value:
-                raise Conflict([Problem(str(path), N_("application {ref} is already under review as submission {id}; it takes a new version only after it is returned"),
-                                        {"ref": app.application_id, "id": sub.id}, "already_under_review")])
+        returned = s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity.id, tables.Submission.application_id == app.application_id,
+                                                          tables.Submission.state == tables.State.returned.value)
+                          .order_by(tables.Submission.id.desc())).scalars().first()
+        if returned is not None:
+            return returned, False
     return None, True
 
 
@@ -306,6 +332,10 @@ def decide(
         app = Application.model_validate_json(version.document)
         evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
         lookups = json.loads(version.driver_lookups)
+        # the entity's notices and the vehicles' notices of other entities stay as read until this
+        # decision commits: of two approvals naming one vehicle for two entities, the second reads
+        # the first's notice (REC-02)
+        records.lock_parties(s, app.entity.credit_code, [v.vin for v in app.vehicles])
         registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         decision = evaluate(app, p, today, evidence, registry)
         verdict = decision.verdict
@@ -328,9 +358,9 @@ def decide(
                           items=canonical_json(items), actor=actor, decided_at=now)
         s.add(review)
         s.flush()
-        notice = None
+        notice, superseded = None, []
         if action is tables.Action.approve:
-            notice = _issue(s, sub, version, app, p, today, now, lookups)
+            notice, superseded = _issue(s, sub, version, app, p, today, now, lookups)
         audit.snapshot_pack(s, p, now)
         engine_rec = audit.append(s, "engine_decision", audit.engine_body(
             submission_id=sub.id, version=version.number, purpose="decide", engine_run_id=run.id, claimed_actor=actor,
@@ -339,7 +369,7 @@ def decide(
         audit.append(s, "review", {
             "type": "review", "submission_id": sub.id, "version": version.number, "action": action.value, "from_state": from_state,
             "to_state": to_state.value, "reason": reason, "against_engine": against, "items": items, "claimed_actor": actor,
-            "engine_decision": engine_rec.decision_id, "notice": notice}, now)
+            "engine_decision": engine_rec.decision_id, "notice": notice, "superseded": superseded}, now)
         s.refresh(sub)
         view = _view(s, sub)
         review_view = _review_view(review)
@@ -356,7 +386,10 @@ def _review_view(r: tables.Review) -> dict:
 
 
 def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion, app: Application, p: Pack, today: dt.date, now: dt.datetime,
-           lookups: dict[str, str]) -> dict:
+           lookups: dict[str, str]) -> tuple[dict, list[dict]]:
+    """Issue the notice and its plates; returns its view and what it superseded (each old notice's
+    number, new status and ``valid_until``, and the plates it shortened), which the review record
+    states so that ``audit reconcile`` can prove those changes against the log."""
     original_until = None
     original = None
     if app.modifiers.adding_vehicles and app.adding and app.adding.original_notice:
@@ -374,23 +407,30 @@ def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion
                       configurations=canonical_json(sorted({v.configuration for v in app.vehicles if v.configuration})), created_at=now)
     vins = {v.vin for v in app.vehicles}
     # a re-application supersedes the entity's notice of the same kind for the same vehicles: the old
-    # one (and its plates) ends the day before the new one starts
+    # one (and its plates) ends the day before the new one starts. The new notice names the last one
+    # it replaces when it is inserted: the database refuses any later change of it (migration 0005)
     superseded = []
     if app.modifiers.renewal:
         for old in s.exec(select(tables.Notice).where(tables.Notice.entity_id == sub.entity_id, tables.Notice.kind == notice.kind,
-                                                 tables.Notice.status == tables.NoticeStatus.active.value, tables.Notice.valid_until >= today)).scalars().all():
+                                                 tables.Notice.status == tables.NoticeStatus.active.value, tables.Notice.valid_until >= today)
+                          .order_by(tables.Notice.id)).scalars().all():
             old_vins = set(s.exec(select(tables.Vehicle.vin).join(tables.NoticeVehicle, tables.NoticeVehicle.vehicle_id == tables.Vehicle.id)
                                   .where(tables.NoticeVehicle.notice_id == old.id)).scalars().all())
             if old_vins & vins and old is not original:
                 superseded.append(old)
+    notice.replaces_id = superseded[-1].id if superseded else None
     s.add(notice)
     s.flush()
+    effects = []
     for old in superseded:
         old.status = tables.NoticeStatus.superseded.value
-        old.valid_until = min(old.valid_until, start - dt.timedelta(days=1))
-        notice.replaces_id = old.id
-        for pl in s.exec(select(tables.Plate).where(tables.Plate.notice_id == old.id)).scalars().all():
-            pl.valid_until = min(pl.valid_until, old.valid_until)
+        old.valid_until = validity.superseded_until(old.valid_until, start)
+        shortened = []
+        for pl in s.exec(select(tables.Plate).where(tables.Plate.notice_id == old.id).order_by(tables.Plate.id)).scalars().all():
+            if pl.valid_until > old.valid_until:
+                pl.valid_until = old.valid_until
+                shortened.append({"number": pl.number, "valid_until": pl.valid_until.isoformat()})
+        effects.append({"number": old.number, "status": old.status, "valid_until": old.valid_until.isoformat(), "plates": shortened})
     vehicles = {r.vin: r for r in s.exec(select(tables.Vehicle).where(tables.Vehicle.vin.in_(list(vins)))).scalars().all()}
     drivers = {ref: s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
     plates = []
@@ -402,7 +442,7 @@ def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion
         pf, pu = validity.plate_validity(start, until, p, today)
         plates.append(_new_plate(s, p, notice.id, row.id, pf, pu, today, now))
     s.flush()
-    return _notice_view(s, notice)
+    return _notice_view(s, notice), effects
 
 
 def _new_plate(s: Session, p: Pack, notice_id: int, vehicle_id: int, start: dt.date, until: dt.date, today: dt.date, now: dt.datetime,

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from icv_permits.core.errors import InputError, Problem
@@ -31,6 +31,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5
 EXIT_UNAVAILABLE = 6
+EXIT_FORBIDDEN = 7
 
 
 class NotFound(InputError):
@@ -56,6 +57,24 @@ class Unavailable(InputError):
     """Exit 6: the database cannot be reached."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+class Forbidden(InputError):
+    """Exit 7: the database refused this to the connected role (an auditor submitting, an office
+    login altering the log or migrating): nothing was written."""
+
+    exit_code = EXIT_FORBIDDEN
+
+
+def forbidden(url: str, exc: DBAPIError) -> Forbidden | None:
+    """A :class:`Forbidden` for a refusal of privilege (SQLSTATE 42501: permission denied, must
+    be owner, or one of the log's triggers refusing); ``None`` for any other error."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) != "42501":
+        return None
+    first = (str(orig).strip().splitlines() or [""])[0][:300]
+    user = make_url(url).username or "—"
+    return Forbidden([Problem(shown_url(url), N_("the database refused this to role {role}: {error_text}"), {"role": user, "error_text": first}, "forbidden")])
 
 
 def insert_missing(s, table, values: dict, keys: list[str]) -> None:
@@ -194,8 +213,26 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as s:
-            yield s
+        try:
+            with Session(self.engine, expire_on_commit=False) as s:
+                yield s
+        except DBAPIError as exc:
+            refused = forbidden(self.url, exc)
+            if refused is None:
+                raise
+            raise refused from None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Store]:
+        """This store seen through one read transaction: every read through the store it yields
+        sees the database as it was at the first one (PostgreSQL: REPEATABLE READ, read only; SQLite:
+        one read transaction, a snapshot in WAL mode). For reading the log and the tables that must
+        agree with it while the office keeps working: a decision committed meanwhile is in neither."""
+        with self.engine.connect() as conn:
+            if self.backend == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield Store(conn, self.url)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -213,6 +250,11 @@ class Store:
             if "locked" in str(exc).lower():
                 raise Conflict([Problem("", N_("the database is busy with another change; try again"), {}, "busy")]) from None
             raise unavailable(self.url, exc) from None
+        except DBAPIError as exc:
+            refused = forbidden(self.url, exc)
+            if refused is None:
+                raise
+            raise refused from None
         finally:
             _immediate.reset(token)
 
@@ -240,6 +282,8 @@ def open_store(url: str | None = None, *, check_schema: bool = True) -> Store:
     if check_schema:
         try:
             current = current_revision(engine)
+        except DBAPIError as exc:
+            raise (forbidden(url, exc) or unavailable(url, exc)) from None
         except SQLAlchemyError as exc:
             raise unavailable(url, exc) from None
         head = head_revision()
@@ -255,15 +299,18 @@ def open_store(url: str | None = None, *, check_schema: bool = True) -> Store:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None, str]:
-    """Apply migrations and put back any append-only trigger missing; returns (revision before,
-    revision after)."""
-    before, after, _ = upgrade_reporting(url, revision)
+    """Apply migrations and put back any trigger missing (the log's, and the office's of migration
+    0005); returns (revision before, revision after)."""
+    before, after, _, _ = upgrade_reporting(url, revision)
     return before, after
 
 
-def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[str | None, str, list]:
-    """:func:`upgrade`, also returning the append-only triggers it restored."""
+def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[str | None, str, list, list]:
+    """:func:`upgrade`, also returning the triggers it restored and the roles granted their rights
+    (PostgreSQL, when the office's roles exist: :mod:`.roles`)."""
     from alembic import command
+
+    from icv_permits.adapters.store import roles
 
     url = url or database_url()
     path = _sqlite_file(url)
@@ -284,14 +331,18 @@ def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[s
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
             restored = restore_triggers(conn)
-        return before, current_revision(engine), restored
+            granted = roles.apply_grants(conn)
+        return before, current_revision(engine), restored, granted
     except OperationalError as exc:
         raise unavailable(url, exc) from None
+    except DBAPIError as exc:
+        raise (forbidden(url, exc) or unavailable(url, exc)) from None
 
 
 def restore_triggers(conn) -> list:
-    """Put back the log's append-only triggers where they are missing, disabled or altered (once the
-    log's tables exist); nothing when they are all in place."""
+    """Put back the triggers (``triggers.py``: the log's, and the office's once the schema has them)
+    where they are missing, disabled or altered (once the log's tables exist); nothing when they are
+    all in place."""
     from icv_permits.adapters.store import triggers
 
     if not inspect(conn).has_table("decision_log"):
@@ -300,8 +351,8 @@ def restore_triggers(conn) -> list:
 
 
 def trigger_problems(engine: Engine) -> list:
-    """The log's append-only triggers that are missing, disabled or altered (none before the log's
-    tables exist)."""
+    """The triggers (the log's, the office's) that are missing, disabled or altered (none before the
+    log's tables exist)."""
     from icv_permits.adapters.store import triggers
 
     with engine.connect() as conn:

@@ -5,9 +5,12 @@ numbers issued. Only the office service calls these, inside its own transactions
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from icv_permits.adapters.store import tables
@@ -40,6 +43,55 @@ def active_notices(day: dt.date):
     """Notices not withdrawn and not yet ended on ``day`` (in force, or issued to start later; a
     superseded notice runs until the day before its replacement starts)."""
     return tables.Notice.status.in_([tables.NoticeStatus.active.value, tables.NoticeStatus.superseded.value]) & (tables.Notice.valid_until >= day)
+
+
+# the two key spaces of the office's advisory locks on PostgreSQL (pg_advisory_xact_lock(int, int)):
+# "ICPE" entities by credit code, "ICPV" vehicles by VIN
+ENTITY_LOCKS = 0x49435045
+VEHICLE_LOCKS = 0x49435056
+
+
+def _lock_key(value: str) -> int:
+    """A stable 32-bit key for ``value``; two values that share a key only wait for each other."""
+    return int.from_bytes(hashlib.sha256(value.encode("utf-8")).digest()[:4], "big", signed=True)
+
+
+def lock_parties(s: Session, credit_code: str, vins: Iterable[str]) -> None:
+    """Hold the entity and the vehicles of an application until the transaction ends, before its
+    records are read (:func:`registry_facts`) and acted on.
+
+    A submission or a decision reads what the records say (the entity's submissions and notices,
+    the vehicles' notices of other entities) and then writes on that basis. Two of them at once on
+    the same entity or vehicle would each read the records as they were before the other committed:
+    two submissions under review for one application, or one VIN on the active notices of two
+    entities (REC-02 passed by both). On PostgreSQL (READ COMMITTED) each holds transaction-level
+    advisory locks — the entity's, then the vehicles' in ascending key order, the same order in
+    every transaction so that two of them cannot deadlock — and each statement after them sees what
+    the previous holder committed. Advisory locks, not row locks: an entity or vehicle seen for the
+    first time has no row yet, and a row lock on a vehicle would also stop the foreign-key checks
+    of plates being renewed. On SQLite a write transaction begins IMMEDIATE and so already excludes
+    every other writer: nothing to do."""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    keys = [(ENTITY_LOCKS, _lock_key(credit_code))] + sorted({(VEHICLE_LOCKS, _lock_key(vin)) for vin in vins})
+    for space, key in keys:
+        s.execute(text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"), {"space": space, "key": key})
+
+
+def under_review(s: Session, entity_id: int, application_id: str) -> tables.Submission | None:
+    """The entity's submission under review for ``application_id`` (at most one: migration 0006)."""
+    return s.exec(select(tables.Submission).where(tables.Submission.entity_id == entity_id, tables.Submission.application_id == application_id,
+                                                  tables.Submission.state == tables.State.under_review.value)
+                  .order_by(tables.Submission.id)).scalars().first()
+
+
+def one_under_review_violated(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the database refusing a second submission under review for one entity and
+    application id (the partial unique index :data:`tables.ONE_UNDER_REVIEW`)."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:  # psycopg names the index
+        return getattr(diag, "constraint_name", None) == tables.ONE_UNDER_REVIEW
+    return "submission.entity_id, submission.application_id" in str(exc.orig)  # SQLite names the columns
 
 
 def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -92,8 +92,16 @@ class Driver(SQLModel, table=True):
     created_at: dt.datetime = _utc(nullable=False)
 
 
+ONE_UNDER_REVIEW = "uq_submission_one_under_review"
+"""At most one submission under review per entity and application id (migration 0006): the
+database's own guard behind the entity lock that ``submit`` takes (``records.lock_parties``)."""
+_UNDER_REVIEW = "state = 'under_review' AND application_id IS NOT NULL"
+
+
 class Submission(SQLModel, table=True):
     __tablename__ = "submission"
+    __table_args__ = (Index(ONE_UNDER_REVIEW, "entity_id", "application_id", unique=True,
+                            sqlite_where=text(_UNDER_REVIEW), postgresql_where=text(_UNDER_REVIEW)),)
     id: int | None = Field(default=None, primary_key=True)
     entity_id: int = Field(foreign_key="entity.id", index=True)
     application_id: str | None = Field(default=None, max_length=500)  # the applicant's own reference

@@ -27,3 +27,10 @@ def plate_validity(start: dt.date, notice_until: dt.date, p: Pack, today: dt.dat
     """Plates from ``start``: at most N months (PER-02) and never past the notice."""
     months = int(p.parameters["plate.max_validity_months"].at(today).value)
     return start, min(notice_until, last_day_of(start, months))
+
+
+def superseded_until(valid_until: dt.date, new_start: dt.date) -> dt.date:
+    """When a notice superseded by one starting ``new_start`` ends: the day before, never later than
+    it already did (its plates then end no later than that). The office applies it on approval;
+    ``audit reconcile`` derives it the same way for review records that do not state it."""
+    return min(valid_until, new_start - dt.timedelta(days=1))
