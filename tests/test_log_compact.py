@@ -188,9 +188,12 @@ def test_a_log_of_both_formats_verifies_replays_explains_and_exports_byte_for_by
     submit(store, tmp_path, baseline(DA))
     old = format_1_copy(store, tmp_path)
     # the office goes on writing on the copy: compact records after whole ones
-    later = FixedClock(pendulum.datetime(2026, 11, 28, 10, 0, 0, tz="Asia/Shanghai"))
+    # a day after the last record (on PostgreSQL the database's clock stamps records, not the test's)
+    last = pendulum.parse(records(old)[-1].recorded_at)
+    later = FixedClock(max(last.add(days=1), pendulum.datetime(2026, 11, 28, 10, 0, 0, tz="Asia/Shanghai")))
     sub = W.submit(old, EXAMPLES / "rt-compliant.yaml", actor=ACTOR, clock=later)
-    W.decide(old, sub.submission.id, "approve", reason=None, actor=ACTOR, clock=later)
+    ok = sub.decision.verdict.value == "compliant"
+    W.decide(old, sub.submission.id, "approve" if ok else "return", reason=None if ok else "请补正", actor=ACTOR, clock=later)
     kinds = [(r.kind, ledger.record_format(r.body)) for r in records(old)]
     assert kinds == [("engine_decision", 1), ("submission", 1), ("engine_decision", 2), ("submission", 1), ("engine_decision", 2), ("review", 1)]
     monkeypatch.setenv("ICV_PERMITS_DATABASE_URL", old.url)
