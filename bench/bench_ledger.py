@@ -788,6 +788,16 @@ def child_verify(args, backend: str) -> None:
 # ------------------------------------------------------------------------------------ child: replay, one process
 
 
+def _input_and_decision(body: dict, pack) -> tuple[dict, dict]:
+    """The input snapshot and whole decision of an engine body: as stored in a record of format 1;
+    a record of format 2 (since record format 2, ``core/log_compact.py``) rebuilt with its pack."""
+    if "record_format" not in body:
+        return body["input"], body["decision"]
+    from icv_permits.core.log_compact import expand
+
+    return expand(body, pack)
+
+
 def proto_replay_record(rec, packs: dict):
     """PROTOTYPE (not product code) of ``ledger.replay_record`` in recorded mode, with the body
     parsed once: ``Record.body`` is a property that runs ``json.loads`` on every access, and
@@ -801,10 +811,10 @@ def proto_replay_record(rec, packs: dict):
     from icv_permits.services.audit import ReplayResult, diff_decisions
 
     body = json.loads(rec.body_text)
-    recorded = body["decision"]
     pack = packs[body["pack"]["revision"]]
+    snapshot, recorded = _input_and_decision(body, pack)
     try:
-        app = Application.model_validate(body["input"])
+        app = Application.model_validate(snapshot)
         ev = recorded.get("evidence")
         reg = recorded.get("registry")
         as_of = _dt.date.fromisoformat(body["as_of"])
@@ -859,7 +869,7 @@ def child_replay(args) -> None:
     parse_label = "json.loads of the body" + ("" if body_cached else ", twice (replay, then replay_record)")
     recs = list(itertools.islice((r for r in ledger.iter_records(store) if r.kind == "engine_decision"), m))
     pack = ledger.pack_from_snapshot(store, recs[0].body["pack"]["revision"])
-    steps = dict.fromkeys(("read the records (iter_records)", parse_label,
+    steps = dict.fromkeys(("read the records (iter_records)", parse_label, "rebuild a compact record (record format 2)",
                            "Application.model_validate(input)", "EvidenceSummary / RegistryFacts.model_validate (recorded decision)",
                            "evaluate(...)", "Decision.to_json_dict()", "replayed == recorded"), 0.0)
     t0 = clk()
@@ -873,9 +883,10 @@ def child_replay(args) -> None:
         if parses == 2:
             json.loads(rec.body_text)
         b = clk()
-        app = Application.model_validate(body["input"])
+        snapshot, recorded = _input_and_decision(body, pack)
+        b2 = clk()
+        app = Application.model_validate(snapshot)
         c = clk()
-        recorded = body["decision"]
         ev = EvidenceSummary.model_validate(recorded["evidence"]) if recorded.get("evidence") else None
         reg = RegistryFacts.model_validate(recorded["registry"]) if recorded.get("registry") else None
         e = clk()
@@ -890,14 +901,15 @@ def child_replay(args) -> None:
         if not same:
             sys.exit(f"record {rec.seq}: the replayed decision differs from the recorded one")
         steps[parse_label] += b - a
-        steps["Application.model_validate(input)"] += c - b
+        steps["rebuild a compact record (record format 2)"] += b2 - b
+        steps["Application.model_validate(input)"] += c - b2
         steps["EvidenceSummary / RegistryFacts.model_validate (recorded decision)"] += e - c
         steps["evaluate(...)"] += f - e
         steps["Decision.to_json_dict()"] += g - f
         steps["replayed == recorded"] += h - g
     out["steps_ms_per_decision"] = {k: v / m * 1e3 for k, v in steps.items()}
     out["decision_model_validate_ms"] = t_decision / m * 1e3  # what replay_record did before 0097a7b
-    findings = [len(json.loads(r.body_text)["decision"]["findings"]) for r in recs[:len(recs)]]
+    findings = [len(_input_and_decision(json.loads(r.body_text), pack)[1]["findings"]) for r in recs[:len(recs)]]
     out["findings_per_decision"] = {"mean": statistics.fmean(findings), "min": min(findings), "max": max(findings)}
     log("replay steps (ms/decision): " + ", ".join(f"{k.split('(')[0].strip()} {v:.3f}" for k, v in out["steps_ms_per_decision"].items()))
 

@@ -128,6 +128,21 @@ def records(store) -> list[ledger.Record]:
     return list(ledger.iter_records(store))
 
 
+def forged_engine_body(store, rec: ledger.Record, edit) -> dict:
+    """The body of engine record ``rec`` as an insider who knows the format would forge it: rebuilt
+    whole (format 1) with its pack snapshot, ``edit(body)`` applied to it (the counts recounted), and
+    compacted again as the office writes it (so that it holds the edited decision's digest)."""
+    pack = ledger.pack_from_snapshot(store, rec.body["pack"]["revision"])
+    body = ledger.expand_body(json.loads(rec.body_text), pack)
+    edit(body)
+    counts = body["decision"]["counts"]
+    for k in counts:  # recounted, as the engine counts
+        counts[k] = sum(1 for f in body["decision"]["findings"] if f["outcome"] == k)
+    forged = ledger.compact_body(body, pack)
+    assert forged["record_format"] == 2
+    return forged
+
+
 def cli(*args: object, env: dict[str, str] | None = None):
     """Run ``icv-permits *args`` in process. An exception the CLI does not turn into an exit code
     (the real entry point would print "Internal error (exit 70)") fails the test."""
@@ -285,8 +300,10 @@ def test_every_action_is_logged_with_a_canonical_body_in_its_transaction(store, 
         runs = s.exec(sa.select(T.EngineRun).order_by(T.EngineRun.id)).scalars().all()
         snaps = s.exec(sa.select(T.PackSnapshot)).scalars().all()
     assert [r.body["engine_run_id"] for r in recs if r.kind == "engine_decision"] == [r.id for r in runs]
+    snapshot = ledger.pack_from_snapshot(store, runs[0].pack_revision)
     for r, run in zip([r for r in recs if r.kind == "engine_decision"], runs):
-        assert r.body["decision"] == json.loads(run.decision)
+        assert r.body["record_format"] == 2 and "decision" not in r.body  # compact: the engine run keeps the whole decision
+        assert ledger.recorded_decision(r, snapshot) == json.loads(run.decision)
         assert r.body["verdict"] == run.verdict and r.body["pack"] == {"id": run.pack_id, "revision": run.pack_revision}
     assert [s.revision for s in snaps] == [runs[0].pack_revision]  # one snapshot per pack revision
 

@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("textual")
 
-from test_ledger import bypass  # noqa: E402  (the tests' own tampering helper)
+from test_ledger import bypass, forged_engine_body  # noqa: E402  (the tests' own tampering helpers)
 
 from icv_permits.core.canonical import canonical_json
 from icv_permits.adapters.documents import read_document  # noqa: E402
@@ -803,10 +803,13 @@ async def test_auditor_replays_a_marked_selection_and_sees_the_differences(store
     engine = [r for r in records if r.kind == "engine_decision"]
     review = next(r for r in records if r.kind == "review")
     altered = engine[1]
-    body = json.loads(altered.body_text)  # the second decision's first VEH-10 outcome recorded as failed
-    finding = next(f for f in body["decision"]["findings"] if f["rule_id"] == "VEH-10")
-    assert finding["outcome"] == "pass"
-    finding["outcome"] = "fail"
+
+    def fail_veh_10(body):  # the second decision's first VEH-10 outcome recorded as failed
+        finding = next(f for f in body["decision"]["findings"] if f["rule_id"] == "VEH-10")
+        assert finding["outcome"] == "pass"
+        finding["outcome"] = "fail"
+
+    body = forged_engine_body(store, altered, fail_veh_10)
     with bypass(store) as run:
         run("UPDATE decision_log SET body = :body WHERE seq = :seq", body=canonical_json(body), seq=altered.seq)
     app = make_app(mode="auditor", lang="en", store_url=store.url)

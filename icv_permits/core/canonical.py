@@ -22,16 +22,20 @@ def _plain(data: Any) -> bool:
     floats (number formatting differs), integers within ±2^53, and keys that sort the same by code
     point as by UTF-16 code unit (no character above U+FFFF)."""
     stack = [data]
+    pop, extend = stack.pop, stack.extend
     while stack:
-        x = stack.pop()
+        x = pop()
+        t = type(x)
+        if t is str or t is bool or x is None:  # the common cases first, by exact type (a hot loop)
+            continue
         if isinstance(x, dict):
-            for k, v in x.items():
-                if not isinstance(k, str) or any(ord(c) > 0xFFFF for c in k):
+            for k in x:
+                if not isinstance(k, str) or (not k.isascii() and any(ord(c) > 0xFFFF for c in k)):
                     return False
-                stack.append(v)
+            extend(x.values())
         elif isinstance(x, list):
-            stack.extend(x)
-        elif isinstance(x, bool) or x is None or isinstance(x, str):
+            extend(x)
+        elif isinstance(x, (bool, str)):
             continue
         elif isinstance(x, int):
             if abs(x) > 2**53:
@@ -39,6 +43,11 @@ def _plain(data: Any) -> bool:
         else:
             return False
     return True
+
+
+def is_plain(data: Any) -> bool:
+    """Whether ``data`` is plain: ``json.dumps`` with sorted keys and no spaces writes its RFC 8785 form."""
+    return _plain(data)
 
 
 def canonical_json(data: Any) -> str:

@@ -16,6 +16,7 @@ from functools import cached_property
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.checks.evidence import COUNTING_PARAMS
 from icv_permits.core.engine.decision import DECISION_FORMAT
+from icv_permits.core.log_compact import expand
 from icv_permits.core.model.application import Application
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
@@ -256,10 +257,16 @@ def parameter_changes(old: Pack, new: Pack, as_of: dt.date) -> list[dict]:
 
 
 def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None = None) -> ReplayResult:
+    """Evaluate the recorded input again with ``pack`` and compare the whole decision with the one
+    recorded. ``recorded_pack`` is the snapshot of the pack the record names (``pack`` itself in
+    ``recorded`` mode): a record of format 2 is rebuilt with it to its whole decision first
+    (:func:`~icv_permits.core.log_compact.expand`), and compared as a record of format 1 —
+    the same comparison, the same per-rule differences and parameter changes, whichever form the
+    record is in; the pack another mode replays with cannot rebuild it."""
     body = rec.body
-    recorded = body["decision"]
     try:
-        app = Application.model_validate(body["input"])
+        snapshot, recorded = expand(body, recorded_pack if recorded_pack is not None else pack)
+        app = Application.model_validate(snapshot)
         evidence = EvidenceSummary.model_validate(recorded["evidence"]) if recorded.get("evidence") else None
         registry = RegistryFacts.model_validate(recorded["registry"]) if recorded.get("registry") else None
         as_of = dt.date.fromisoformat(body["as_of"])

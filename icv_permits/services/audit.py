@@ -58,6 +58,7 @@ from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-expo
     replay_record,
     verify_records,
 )
+from icv_permits.core.log_compact import ExpandError, compact_body, expand, expand_body, record_format  # noqa: F401 - re-exported
 from icv_permits.core.pack import Pack, build_pack, revision_of
 from icv_permits.core import checkpoint as checkpoints
 from icv_permits.core.checkpoint import CheckpointResult
@@ -152,9 +153,13 @@ def append(s: Session, kind: str, body: dict, now: dt.datetime) -> tables.Decisi
 
 
 def engine_body(*, submission_id: int, version: int, purpose: str, engine_run_id: int, claimed_actor: str, clock: str,
-                snapshot: dict, masked_fields: list[dict], decision: Decision) -> dict:
+                snapshot: dict, masked_fields: list[dict], decision: Decision, pack: Pack | None = None) -> dict:
+    """The body of an ``engine_decision`` record. Given the ``pack`` the decision was made with (the
+    one :func:`snapshot_pack` stores), in record format 2 (:func:`~icv_permits.core.log_compact.compact_body`:
+    what the pack snapshot cannot give back, the rest rebuilt from it), unless the decision would not
+    come back exactly from it; without it, or then, in format 1 (the whole decision)."""
     ev = decision.evidence
-    return {
+    body = {
         "type": "engine_decision",
         "submission_id": submission_id,
         "version": version,
@@ -172,6 +177,7 @@ def engine_body(*, submission_id: int, version: int, purpose: str, engine_run_id
         "verdict": decision.verdict.value,
         "decision": decision.to_json_dict(),
     }
+    return body if pack is None else compact_body(body, pack)
 
 
 # ---------------------------------------------------------------- reading
@@ -496,14 +502,26 @@ class ExplainPart:
 
 def explain(store: Store, ref: str) -> list[ExplainPart]:
     """What explains a record, from what was recorded only: the record itself and, for a submission or
-    a review, the engine decision it was made on, with the pack snapshot that decision used."""
+    a review, the engine decision it was made on, with the pack snapshot that decision used (a record
+    of format 2 rebuilt with it to the whole decision, or :class:`Broken` when it does not come back
+    exactly as recorded)."""
     rec = find(store, ref)
     parts = [] if rec.kind == "engine_decision" else [ExplainPart(rec, None, None)]
     target = engine_record_of(store, rec)
     if target is not None:
-        body = target.body
-        parts.append(ExplainPart(target, Decision.model_validate(body["decision"]), pack_from_snapshot(store, body["pack"]["revision"])))
+        pack = pack_from_snapshot(store, target.body["pack"]["revision"])
+        parts.append(ExplainPart(target, Decision.model_validate(recorded_decision(target, pack)), pack))
     return parts
+
+
+def recorded_decision(rec: Record, pack: Pack) -> dict:
+    """The whole decision an engine record holds, rebuilt with ``pack`` (its snapshot) if it is of
+    format 2; a record that does not come back as recorded is :class:`Broken` (exit 4)."""
+    try:
+        return expand(rec.body, pack)[1]
+    except ExpandError as exc:
+        raise Broken([Problem(str(rec.seq), N_("log record {seq} cannot be rebuilt as it was recorded from its compact form and pack snapshot {revision}: the record or the snapshot was changed"),
+                              {"seq": rec.seq, "revision": pack.revision, "detail": str(exc)}, "record_unexpandable")]) from None
 
 
 def records_tail(store: Store, limit: int) -> list[Record]:

@@ -227,7 +227,7 @@ def submit(
         audit.snapshot_pack(s, p, now)
         engine_rec = audit.append(s, "engine_decision", audit.engine_body(
             submission_id=sub.id, version=version.number, purpose="submit", engine_run_id=run.id, claimed_actor=actor,
-            clock=utc_timestamp(now), snapshot=doc, masked_fields=changed_fields, decision=decision), now)
+            clock=utc_timestamp(now), snapshot=doc, masked_fields=changed_fields, decision=decision, pack=p), now)
         audit.append(s, "submission", {
             "type": "submission", "submission_id": sub.id, "version": version.number, "new_submission": new, "state": sub.state,
             "file_name": version.file_name, "file_sha256": version.file_sha256, "claimed_actor": actor,
@@ -365,7 +365,7 @@ def decide(
         engine_rec = audit.append(s, "engine_decision", audit.engine_body(
             submission_id=sub.id, version=version.number, purpose="decide", engine_run_id=run.id, claimed_actor=actor,
             clock=utc_timestamp(now), snapshot=json.loads(version.document), masked_fields=json.loads(version.masked_fields),
-            decision=decision), now)
+            decision=decision, pack=p), now)
         audit.append(s, "review", {
             "type": "review", "submission_id": sub.id, "version": version.number, "action": action.value, "from_state": from_state,
             "to_state": to_state.value, "reason": reason, "against_engine": against, "items": items, "claimed_actor": actor,

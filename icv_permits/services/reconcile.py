@@ -55,6 +55,7 @@ from icv_permits.adapters.store.db import Store
 from icv_permits.core.canonical import canonical_json
 from icv_permits.core.engine.validity import superseded_until
 from icv_permits.core.log import Record
+from icv_permits.core.log_compact import ExpandError, input_of
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.reconcile import TABLES, Difference, Summary
 from icv_permits.services import audit
@@ -91,6 +92,16 @@ FIELDS = {
 
 def _int(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _input_snapshot(body: dict) -> dict | None:
+    """The input snapshot of an engine decision of either record format (format 2 keeps it in
+    ``deflated``); ``None`` when it cannot be read (audit verify names a damaged record)."""
+    try:
+        app = input_of(body)
+    except (ExpandError, KeyError, TypeError):
+        return None
+    return app if isinstance(app, dict) else None
 
 
 def _str(value) -> str | None:
@@ -226,7 +237,7 @@ class Reconciliation:
         pack = b.get("pack")
         if isinstance(pack, dict):
             doc.update(_pick(pack, {"pack_id": "id", "pack_revision": "revision"}))
-        app = b.get("input")
+        app = _input_snapshot(b)
         if isinstance(app, dict):  # what deriving a superseding needs (records that do not state it)
             mods = app.get("modifiers") if isinstance(app.get("modifiers"), dict) else {}
             adding = app.get("adding") if isinstance(app.get("adding"), dict) else {}
