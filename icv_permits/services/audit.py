@@ -38,7 +38,7 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session
 
 from icv_permits.adapters.store import tables
-from icv_permits.adapters.store.db import Broken, NotFound, Store
+from icv_permits.adapters.store.db import Broken, NotFound, Store, row_id
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.errors import InputError, PackError, Problem
@@ -352,6 +352,7 @@ def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, j
     With ``jobs`` > 1 and a long log, worker processes recompute the hashes of ranges of ``chunk``
     records (the costly part), and this process walks the chain over their results exactly as a
     single walk would: the same report either way."""
+    row_id(from_seq, "--from", N_("no log record with sequence number {value}"), "no_record")
     report = _verify_chain(store, from_seq=from_seq, expect_head=expect_head, jobs=jobs, chunk=chunk)
     report.breaks.extend(snapshot_breaks(store))
     report.breaks.extend(trigger_breaks(store))

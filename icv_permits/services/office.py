@@ -46,7 +46,7 @@ from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
 from icv_permits.services import audit
 from icv_permits.adapters.store import tables
-from icv_permits.adapters.store.db import Conflict, NotFound, Store
+from icv_permits.adapters.store.db import Conflict, NotFound, Store, row_id
 from icv_permits.adapters.store import personal, records
 from icv_permits.adapters.store.personal import Keys
 
@@ -142,6 +142,7 @@ def _pack(pack: str | Pack) -> Pack:
 
 
 def _submission(s: Session, sub_id: int, *, lock: bool = False) -> tables.Submission:
+    row_id(sub_id, str(sub_id)[:40], N_("no submission with this number"), "no_submission")
     q = select(tables.Submission).where(tables.Submission.id == sub_id)
     if lock:
         q = q.with_for_update()

@@ -77,6 +77,20 @@ def forbidden(url: str, exc: DBAPIError) -> Forbidden | None:
     return Forbidden([Problem(shown_url(url), N_("the database refused this to role {role}: {error_text}"), {"role": user, "error_text": first}, "forbidden")])
 
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id or sequence number a row can have: both backends store them as INTEGER, whose
+PostgreSQL range ends here (SQLite's at 2**63 − 1)."""
+
+
+def row_id(value: int, field: str, msgid: str, code: str) -> int:
+    """``value`` if a row could have it as its id or sequence number; otherwise :class:`NotFound`
+    (``field``: the message) before any query — a larger number overflows the driver or the
+    column type."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROW_ID:
+        raise NotFound([Problem(field, msgid, {"value": str(value)[:40]}, code)])
+    return value
+
+
 def insert_missing(s, table, values: dict, keys: list[str]) -> None:
     """``INSERT … ON CONFLICT (keys) DO NOTHING`` on SQLite and PostgreSQL: creates a row unless it
     exists, without the race of a look-up followed by an insert (two offices' clerks submitting

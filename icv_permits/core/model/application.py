@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from icv_permits.core.i18n import N_
-from icv_permits.core.model.types import Date, Identifier, Quantity, Ref, Text, Yuan
+from icv_permits.core.model.types import Count, Date, Identifier, Quantity, Ref, Text, Yuan
 
 SCHEMA_VERSION = 1
 
@@ -298,7 +298,7 @@ class Vehicle(_Model):
     brand_model: Text | None = None
     configuration: Text | None = None  # configuration identifier, for ADD-01
     rated_seats: Annotated[int, Field(ge=0, le=200)] | None = None
-    approved_load_kg: Annotated[int, Field(ge=0)] | None = None
+    approved_load_kg: Count | None = None
     previously_registered: bool | None = None
     inspection: Inspection | None = None
     modes: Modes | None = None
@@ -343,8 +343,8 @@ class Operations(_Model):
     carries_goods: bool = False
     passengers_are_test_staff_only: bool | None = None
     goods_are_ballast_only: bool | None = None
-    max_people_per_vehicle: Annotated[int, Field(ge=0)] | None = None
-    max_load_kg_per_vehicle: Annotated[int, Field(ge=0)] | None = None
+    max_people_per_vehicle: Count | None = None
+    max_load_kg_per_vehicle: Count | None = None
     dangerous_goods: bool | None = None
     unlicensed_transport_business: bool | None = None
     brake_tests_on_public_roads: bool | None = None

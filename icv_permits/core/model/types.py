@@ -80,7 +80,18 @@ Identifier = Annotated[str, BeforeValidator(_to_identifier), Field(min_length=1,
 Its content (length, alphabet, check character) is judged by the rules ENT-01, DRV-08 and VEH-10,
 so that a wrong check digit is reported as a failing requirement with the expected character."""
 
-Yuan = Annotated[int, Field(ge=0, strict=True, description="an amount of money in whole yuan (元)")]
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer an application may hold: every JSON reader (and RFC 8785, which the log's
+canonical form follows) represents numbers as IEEE doubles, exact only up to here."""
+
+QUANTITY_LIMIT = Decimal(10) ** 12
+QUANTITY_PLACES = 6
+"""Hours and kilometres are below 10¹² with at most 6 decimal places: far beyond any real figure, and
+small enough that arithmetic on them is exact and quick (``1e28`` or 10⁻³⁰ is refused as input)."""
+
+Yuan = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER, strict=True, description="an amount of money in whole yuan (元)")]
+Count = Annotated[int, Field(ge=0, le=MAX_SAFE_INTEGER)]
+"""A non-negative whole number (kilograms, people)."""
 
 
 def _non_negative(value: Decimal) -> Decimal:
@@ -88,6 +99,11 @@ def _non_negative(value: Decimal) -> Decimal:
         raise ValueError(N_("must be a finite number"), {})
     if value < 0:
         raise ValueError(N_("must not be negative"), {})
+    if value >= QUANTITY_LIMIT:
+        raise ValueError(N_("must be less than {limit}"), {"limit": f"{QUANTITY_LIMIT:,f}".split(".")[0]})
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -QUANTITY_PLACES and value != value.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
+        raise ValueError(N_("at most {places} digits after the decimal point"), {"places": QUANTITY_PLACES})
     return value
 
 
