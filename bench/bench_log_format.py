@@ -27,7 +27,7 @@ What it does (see ``docs/benchmarks.md``, section "Decision log: record format 2
    ``--backend both``, each is copied row for row into a PostgreSQL schema.
 3. **measure**, in alternating rounds (each configuration once per round, the order rotating):
 
-   * ``before``: the code of ``--base`` (default ``5f1a261``, the commit before format 2; a ``git
+   * ``before``: the code of ``--base`` (default ``826db32``, main before format 2; a ``git
      archive`` of it on ``PYTHONPATH``) on the format-1 log — the baseline;
    * ``old log, new code``: the working tree on the format-1 log (what an office upgraded today
      reads);
@@ -65,7 +65,7 @@ PG_SCHEMAS = {"1": "bench_logfmt_1", "2": "bench_logfmt_2"}
 BENCH_KEY = "YmVuY2gta2V5LW5vdC1zZWNyZXQtMDEyMzQ1Njc4OWE="  # 32 bytes, benchmark only
 NOW = "2026-11-27T10:00:00+08:00"
 ACTOR = "bench"
-BASE = "5f1a261"
+BASE = "826db32"  # main as merged into this branch: the last commit before record format 2
 CONFIGS = (("before", "1", "base"), ("old log, new code", "1", "tree"), ("after", "2", "tree"))
 
 
@@ -220,7 +220,8 @@ def child_build(args) -> None:
 
 
 def child_pg_load(args) -> None:
-    """Copy both SQLite logs row for row into their PostgreSQL schemas (migrated by ``db.upgrade``)."""
+    """Copy both SQLite logs row for row into their PostgreSQL schemas (migrated by ``db.upgrade``),
+    as ``audit import`` loads a log: each record behind the head, the head moved to it."""
     _env_setup()
     import sqlalchemy as sa
 
@@ -241,9 +242,10 @@ def child_pg_load(args) -> None:
             rows = [dict(r._mapping) for r in s.execute(sa.select(T.DecisionLog.__table__).order_by(T.DecisionLog.seq))]
         with dst.write() as s:
             s.execute(T.PackSnapshot.__table__.insert(), snaps)
-            for i in range(0, len(rows), 1000):
-                s.execute(T.DecisionLog.__table__.insert(), rows[i:i + 1000])
-            s.execute(sa.update(T.LogHead.__table__).where(T.LogHead.__table__.c.id == 1).values(seq=rows[-1]["seq"], hash=rows[-1]["hash"]))
+            head = sa.update(T.LogHead.__table__).where(T.LogHead.__table__.c.id == 1)
+            for row in rows:  # one at a time behind the head, as audit import does: the log's triggers take nothing else
+                s.execute(T.DecisionLog.__table__.insert().values(**row))
+                s.execute(head.values(seq=row["seq"], hash=row["hash"]))
         with admin.connect() as conn:
             out[fmt] = {"relation_bytes": conn.exec_driver_sql(f"SELECT pg_total_relation_size('{schema}.decision_log')").scalar()}
         db.dispose_all()
