@@ -108,7 +108,6 @@ PG_FUNCTIONS = {
 }
 """PostgreSQL trigger functions by name, with their bodies as the migrations wrote them."""
 
-PG_FUNCTION = f"CREATE OR REPLACE FUNCTION icv_append_only() RETURNS trigger LANGUAGE plpgsql AS $${_APPEND_ONLY_BODY}$$"
 
 
 def _pg_function_sql(name: str) -> str:
