@@ -90,7 +90,7 @@ _LANDLINE = re.compile(_BEFORE + rf"(?:\({_AREA}\)|{_AREA}){_SEP}?[2-9]\d{{2,3}}
 _PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
                         50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91})
 _UNITS_AFTER = re.compile(r"\s*(?:元|圆|块|角|万|亿|千|百|yuan|cny|rmb)", re.IGNORECASE)
-_UNITS_BEFORE = re.compile(r"(?:[¥$€£]|cny|rmb)\s*$", re.IGNORECASE)
+_UNITS_BEFORE = re.compile(r"(?:[¥￥$€£]|cny|rmb)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
