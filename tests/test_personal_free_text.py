@@ -15,15 +15,25 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import types
 import typing
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from builders import DA, baseline, make_credit_code, make_vin, with_
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_ledger import cli
-from test_store_workflow import ACTOR, SUBMIT_DAY, clock, decide, dump_text, submit, write
+from test_store_workflow import (
+    ACTOR,
+    SUBMIT_DAY,
+    clock,
+    decide,
+    dump_text,
+    submit,
+    write,
+)
 
 from icv_permits.core.model.application import Application
 from icv_permits.core.model.ids import (
@@ -172,6 +182,10 @@ def test_a_mobile_number_in_chinese_text_is_always_masked(before, p1, second, re
     assert out == before + p1 + prefix + mask_phone(national) + p2 + after
 
 
+def _digits(s: str) -> int:
+    return sum(c.isdigit() for c in s)  # full-width digits count too
+
+
 TEXT = st.text(alphabet=st.sampled_from(list("0123456789０１２３８９Xx +-()（）.,元¥年月日号abcLS电话身份证") + ["\u3000"]), max_size=60)
 
 
@@ -181,10 +195,9 @@ def test_masking_is_idempotent_and_never_adds_a_digit(text):
     once = mask_text(text)
     assert mask_text(once) == once
     assert find_numbers(once) == []
-    digits = lambda s: sum(c.isdigit() for c in s)  # noqa: E731 - full-width digits count too
-    assert digits(once) <= digits(text)
+    assert _digits(once) <= _digits(text)
     assert len(once) <= len(text)
-    # what is kept of each number is exactly what its mask keeps: the same digits in the same order
+    # every number found hides at least four of its digits
     for f in find_numbers(text):
         assert f.masked.count("*") >= 4
 
@@ -221,7 +234,7 @@ def _text_leaves(model, path: str = "") -> set[str]:
             origin = typing.get_origin(ann)
             if origin is typing.Annotated:
                 ann = typing.get_args(ann)[0]
-            elif origin in (typing.Union, __import__("types").UnionType):
+            elif origin in (typing.Union, types.UnionType):
                 ann = next(a for a in typing.get_args(ann) if a is not type(None))
             elif origin is list:
                 ann, here = typing.get_args(ann)[0], here + "[]"
@@ -311,8 +324,6 @@ def test_no_number_typed_into_free_text_is_stored_logged_or_exported(store, tmp_
     assert mask_phone("13600001111") in exported  # the actor, in the review and the renewal records
 
     with store.read() as s:
-        import sqlalchemy as sa
-
         versions = s.exec(sa.select(T.SubmissionVersion).order_by(T.SubmissionVersion.number)).scalars().all()
         entity_name = s.exec(sa.select(T.Entity.name)).scalars().one()
         driver_names = s.exec(sa.select(T.Driver.name)).scalars().all()
@@ -322,7 +333,7 @@ def test_no_number_typed_into_free_text_is_stored_logged_or_exported(store, tmp_
         changed = json.loads(v.masked_fields)
         assert {"path": "incidents[0].description", "method": MASKED_IN_TEXT} in changed
         assert {"path": "drivers[0].name", "method": MASKED_IN_TEXT} in changed
-    # the log's submission record carries the same list, so an auditor sees it without the database
+    # the log's engine decisions carry the same list, so an auditor sees it without the database
     engine = [r for r in map(json.loads, exported.splitlines()) if r.get("kind") == "engine_decision"]
     assert len(engine) == 4
     for r in engine:
