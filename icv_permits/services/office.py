@@ -41,6 +41,7 @@ from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.ids import normalize_identifier
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.model.types import TIMEZONE
+from icv_permits.core.personal_text import mask_text
 from icv_permits.core.pack import DEFAULT_PACK, Pack, office_pack
 from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
@@ -166,6 +167,7 @@ def submit(
     check it against the pack and the office's records. The file's own verdict, if any, is ignored."""
     clock = clock or SystemClock()
     now, today = _now(clock)
+    actor = mask_text(actor)  # numbers typed into free text are never stored (core/personal_text.py)
     app, raw = _load_file(path)
     p = _pack(pack)
     keys = Keys.load()
@@ -215,7 +217,7 @@ def submit(
         if not new:
             s.refresh(sub)
         version = tables.SubmissionVersion(
-            submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
+            submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=mask_text(Path(path).name)[:500],
             file_sha256=hashlib.sha256(raw).hexdigest(), application_digest=decision.application_digest,
             document=canonical_json(doc), masked_fields=canonical_json(changed_fields), driver_lookups=canonical_json(lookups), key_fingerprint=keys.fingerprint,
             evidence=canonical_json(evidence.model_dump(mode="json")) if evidence is not None else None,
@@ -315,7 +317,8 @@ def decide(
     at: if the submission changed since, nothing is written and :class:`Conflict` is raised."""
     clock = clock or SystemClock()
     action = tables.Action(action)
-    reason = (reason or "").strip() or None
+    reason = mask_text((reason or "").strip()) or None  # as stored, logged and exported: no ID or phone number in clear
+    actor = mask_text(actor)
     now, today = _now(clock)
     p = _pack(pack)
     with store.write() as s:
@@ -489,6 +492,7 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
     cannot be stacked months ahead."""
     clock = clock or SystemClock()
     now, today = _now(clock)
+    actor = mask_text(actor)
     p = _pack(pack)
     with store.write() as s:
         n = s.exec(select(tables.Notice).where(tables.Notice.number == notice_number.strip()).with_for_update()).scalars().first()

@@ -35,6 +35,7 @@ from pathlib import Path
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application
+from icv_permits.core.personal_text import mask_free_text
 from icv_permits.core.model.ids import (
     RESIDENT_ID_LENGTH,
     mask,
@@ -184,6 +185,7 @@ def pseudonymise(app: Application, keys: Keys) -> tuple[Application, dict, list[
     if doc["entity"].get("contact_phone"):
         doc["entity"]["contact_phone"] = mask("contact_phone", doc["entity"]["contact_phone"])
         changed.append({"path": "entity.contact_phone", "method": "mask"})
+    changed.extend(mask_free_text(doc))  # numbers typed into names and descriptions (core/personal_text.py)
     return Application.model_validate(doc), doc, changed
 
 
