@@ -194,8 +194,21 @@ def audit_export(
     if fmt != "jsonl":
         fail(t(lang.value, N_("Unknown format {value}; the export format is jsonl."), value=fmt[:20]))
     with errors(lang):
-        n = audit.export_to(_store(), out, sys.stdout)
+        n = audit.export_to(_store(), out, _JsonOut())
     echo(t(lang.value, N_("{n} records exported."), n=n), err=True)
+
+
+class _JsonOut:
+    """Standard output for JSON Lines written piece by piece: each piece through
+    :func:`~icv_permits.cli.write_json` (a bidi or C1 character of a value as a JSON escape, the
+    same value for whoever reads it). An export to a file (``--out``) is written as it is."""
+
+    def write(self, text: str) -> int:
+        write_json(text)
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 @audit_app.command("import")
