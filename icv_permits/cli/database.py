@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, errors
-from icv_permits.core.i18n import N_, t
+from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, echo, errors, write_json
+from icv_permits.core.i18n import N_
+from icv_permits.core.visible import t
 
 TRIGGER_STATES = {"missing": N_("missing from the database"), "disabled": N_("disabled"), "altered": N_("not as the migration made it")}
 
@@ -39,15 +39,15 @@ def db_upgrade(lang: LangOpt = DEFAULT_LANG) -> None:
 
     with errors(lang):
         done = database.upgrade()
-    typer.echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=done.url, before=done.before or "—", after=done.after))
+    echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=done.url, before=done.before or "—", after=done.after))
     for p in done.triggers_restored:
         msg = (N_("Restored the trigger {trigger} on {table}, which keeps what the office issued as it was issued (it was {state_text}).")
                if p.guards == "office" else N_("Restored the append-only trigger {trigger} on {table} (it was {state_text})."))
-        typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+        echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
     if done.granted:
-        typer.echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
+        echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
     if done.key_created:
-        typer.echo(t(lang.value, N_("Created the secret key {path} (owner-only). Keep a copy, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(done.key_created)))
+        echo(t(lang.value, N_("Created the secret key {path} (owner-only). Keep a copy, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(done.key_created)))
 
 
 @db_app.command("status")
@@ -58,26 +58,26 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
     with errors(lang):
         st = database.status()
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n")
+        write_json(json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
-        typer.echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
+        echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
                      url=st.url, backend=st.backend, current=st.schema or "—", head=st.head))
         for p in st.triggers:
             msg = (N_("The trigger {trigger} on {table}, which keeps what the office issued as it was issued, is {state_text}: the table can be changed in place without a trace.")
                    if p.guards == "office" else
                    N_("The append-only trigger {trigger} on {table} is {state_text}: the decision log can be changed without a trace."))
-            typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+            echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
         if st.triggers and st.schema_current:
-            typer.echo(t(lang.value, N_("Run `icv-permits db upgrade` to restore the triggers.")))
+            echo(t(lang.value, N_("Run `icv-permits db upgrade` to restore the triggers.")))
         elif not st.up_to_date:
-            typer.echo(t(lang.value, N_("The database is newer than this icv-permits: upgrade icv-permits.")) if st.newer_than_this_version
+            echo(t(lang.value, N_("The database is newer than this icv-permits: upgrade icv-permits.")) if st.newer_than_this_version
                        else t(lang.value, N_("Run `icv-permits db upgrade` to bring it up to date.")))
         if st.standing is not None:
-            typer.echo(t(lang.value, N_("Connected as {user}: {kind_text}."), user=st.standing.user, kind_text=t(lang.value, ROLE_KINDS[st.standing.kind])))
+            echo(t(lang.value, N_("Connected as {user}: {kind_text}."), user=st.standing.user, kind_text=t(lang.value, ROLE_KINDS[st.standing.kind])))
         if st.guarantees:
-            typer.echo(t(lang.value, N_("What this database cannot guarantee:")))
+            echo(t(lang.value, N_("What this database cannot guarantee:")))
             for code in st.guarantees:
-                typer.echo("- " + t(lang.value, GUARANTEES[code]))
+                echo("- " + t(lang.value, GUARANTEES[code]))
     raise typer.Exit(0 if st.up_to_date else 2)
 
 
@@ -87,4 +87,4 @@ def db_roles(schema: str = typer.Option("public", "--schema", help="The schema h
     """Print the SQL that sets up an office's PostgreSQL roles (owner, office, auditor). 输出 PostgreSQL 角色设置 SQL。"""
     from icv_permits.services import database
 
-    typer.echo(database.roles_sql(schema, grants=grants), nl=False)
+    echo(database.roles_sql(schema, grants=grants), nl=False)
