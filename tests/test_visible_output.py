@@ -46,7 +46,7 @@ HOSTILE = {
     "right-to-left override": "\u202egnp.exe",
     "isolates and marks": "\u2066x\u2069\u2067y\u2069\u2068z\u2069\u200e\u200f\u061c",
     "forged queue row": "\r\n99   1     under review  road test  FAKE ENTITY 91340100MA0000000X  9  COMPLIANT  2026-11-27 10:00",
-    "NUL and DEL": "a\x00b\x7fc",
+    "DEL": "a\x7fc",  # NUL is refused as input (see the test at the end), so it never reaches a view
     "zero-width": "z\u200bw\u200cj\u200dn\ufeff",
     "line separators": "l\u2028p\u2029n\x85",
     "rich markup": "[red]RED[/red] [link=http://evil.example]link[/link] [@click=app.quit]quit[/]",
@@ -56,7 +56,7 @@ RAW = {ch for ch in ALL_HOSTILE if escaped(ch)}  # every character of the corpus
 assert "\n" in RAW and "\x1b" in RAW and "\u202e" in RAW and "\x9b" in RAW
 
 
-SECTION = "S\x1b[2J\u202e\x9b\x00\x7f\u200d[red]x[/red]"  # a section id holds no white space, 64 characters at most
+SECTION = "S\x1b[2J\u202e\x9b\x7f\u200d[red]x[/red]"  # a section id holds no white space, 64 characters at most
 
 
 def hostile(tag: str) -> str:
@@ -69,9 +69,9 @@ def raw_left(text: str, keep_newlines: bool = True) -> set[str]:
     return {ch for ch in text if escaped(ch) and not (keep_newlines and ch == "\n")}
 
 
-def hostile_application(path: Path, nul: bool = True) -> Path:
+def hostile_application(path: Path) -> Path:
     """The compliant example with the corpus in the entity's, a driver's and a vehicle's names and
-    an extra section id of escape sequences and markup (without NUL, unless ``nul``)."""
+    an extra section id of escape sequences and markup."""
     doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     doc["entity"]["name"] = hostile("实体")
     doc["drivers"][0]["name"] = hostile("驾驶员")
@@ -79,18 +79,8 @@ def hostile_application(path: Path, nul: bool = True) -> Path:
     doc["vehicles"][1]["configuration"] = "X" + ALL_HOSTILE
     doc["sections"] = [*doc["sections"], SECTION]
     text = json.dumps(doc, default=str)  # escapes: a raw control character is refused in a file
-    path.write_text(text if nul else text.replace("\\u0000", ""), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
-
-
-def on_postgresql(store) -> bool:
-    return store.url.startswith("postgresql")
-
-
-def without_nul(store, text: str) -> str:
-    """PostgreSQL cannot store NUL in text (an application with one is refused before the store, or
-    not at all: see the report of this change), so the corpus goes without it there."""
-    return text.replace("\x00", "") if on_postgresql(store) else text
 
 
 # ---------------------------------------------------------------- the function itself
@@ -210,8 +200,6 @@ def test_a_hostile_file_name_in_an_error_is_shown_visibly(tmp_path: Path) -> Non
 
 def test_office_and_audit_commands_show_hostile_text_visibly(store, hostile_file: Path, tmp_path: Path) -> None:
     url = store.url
-    if on_postgresql(store):
-        hostile_file = hostile_application(tmp_path / "hostile.json", nul=False)
     actor = "evil\x1b]52;c;ZXZpbA==\x07\u202e\r\nactor"
     reason = "补正\x1b[2J\u202e理由\r\n2    1     approved      fake   row" + HOSTILE["rich markup"]
     sub = run("submit", hostile_file, "--lang", "en", url=url, actor=actor)
@@ -227,7 +215,7 @@ def test_office_and_audit_commands_show_hostile_text_visibly(store, hostile_file
     assert len(rows) == 2 + 2, queue.stdout  # header, rule, one row per submission: no forged row
     assert sum("\\r\\n99" in row and "FAKE ENTITY" in row for row in rows) == 1  # the forged row is part of the name's cell
     views = json.loads(queue_json.stdout)
-    assert without_nul(store, hostile("实体")) in [v["entity_name"] for v in views]
+    assert hostile("实体") in [v["entity_name"] for v in views]
     assert_safe(queue_json, "queue --format json")
 
     decided = run("decide", "1", "--return", "--reason", reason, "--actor", actor, "--lang", "en", url=url)
@@ -288,7 +276,7 @@ def test_the_export_is_one_valid_json_line_per_record(store, tmp_path: Path) -> 
 # ---------------------------------------------------------------- any text at all (hypothesis)
 
 ANY_CHAR = st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from(sorted(set(ALL_HOSTILE))))
-ANY_TEXT = st.text(ANY_CHAR, min_size=1, max_size=40)
+ANY_TEXT = st.text(ANY_CHAR, min_size=1, max_size=40).filter(lambda s: s.strip() and "\x00" not in s and not any(0xD800 <= ord(c) <= 0xDFFF for c in s))  # what the model accepts as a name (NUL and lone surrogates are refused)
 CJK_TEXT = st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1, max_size=16)
 _BASE = B.baseline(B.DA)
 _PACK = B.pack()
@@ -393,3 +381,19 @@ async def test_the_app_shows_a_markup_looking_name_literally(store, tmp_path: Pa
 
         title = next(title for title, _cb in screen.palette_commands() if "合肥" in title)
         assert literal in title and literal in _highlight(Matcher("open"), title).plain
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_nul_in_a_name_is_refused_naming_the_field(store, tmp_path: Path, lang: str) -> None:
+    """NUL is not text and no database stores it (PostgreSQL refuses it in text and JSON): it is bad
+    input at the field, for check and submit alike, before the engine or the store."""
+    doc = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    doc["drivers"][0]["name"] = "张\x00三"
+    path = tmp_path / "nul.json"
+    path.write_text(json.dumps(doc, default=str), encoding="utf-8")
+    words = {"en": "must not contain the NUL character", "zh": "不得包含 NUL 字符"}[lang]
+    for command in (("check", path, "--as-of", AS_OF), ("submit", path)):
+        r = run(*command, "--lang", lang, url=store.url)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "drivers[0].name" in r.stderr and words in r.stderr and "Traceback" not in r.stderr
+    assert run("queue", "--format", "json", url=store.url).stdout.strip() == "[]"

@@ -209,6 +209,7 @@ _CONSTRAINT_MESSAGES: dict[str, str] = {
     "string_too_short": N_("must be at least {min_length} character(s) long"),
     "string_too_long": N_("must be at most {max_length} character(s) long"),
     "string_pattern_mismatch": N_("does not have the required format (pattern {pattern})"),
+    "string_unicode": N_("is not valid Unicode text (it holds half of a surrogate pair, such as \\ud800, which no file or database can store)"),
     "int_parsing": N_("\"{input}\" is not a whole number"),
     "int_parsing_size": N_("{input} is too large a number"),
     "int_from_float": N_("must be a whole number, but {input} has a fractional part"),
