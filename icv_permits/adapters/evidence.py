@@ -111,10 +111,14 @@ M_NOT_EVIDENCE = N_("cannot be read as evidence ({path}): only regular files ins
 M_NO_FOLDER = N_("cannot be read as evidence ({path}): the application was not read from a file in a folder, so it has no evidence files; save it as a file next to them")
 M_TOO_LARGE = N_("the evidence file is larger than {limit} bytes")
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# POSIX only: where a folder cannot be walked with openat and O_NOFOLLOW, no evidence file is read
+_WALKS = (os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd and os.readlink in os.supports_dir_fd
+          and all(hasattr(os, f) for f in ("O_DIRECTORY", "O_NOFOLLOW", "O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC")))
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 # O_NONBLOCK: a FIFO swapped in after the look must not block the open; O_NOCTTY: nor a terminal
 # become the process's controlling terminal
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_FILE_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
 _MAX_LINKS = 40  # as the kernel's own limit on symbolic links in one lookup
 _PSEUDO = ("/proc", "/sys", "/dev")
 
@@ -162,7 +166,7 @@ class _Folder:
     def __init__(self, base: Path | None) -> None:
         self.fd: int | None = None
         self.pseudo = _pseudo_devices()
-        if base is None:
+        if base is None or not _WALKS:
             return
         try:
             fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
