@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pendulum
 import pytest
 import yaml
 from builders import AS_OF, SECTION
@@ -258,6 +259,42 @@ def test_the_folder_may_be_reached_through_a_link(office, tmp_path):
     os.symlink(office["inbox"], tmp_path / "shortcut")
     r = cli("check", tmp_path / "shortcut" / "app.yaml", "--as-of", AS_OF_TEXT, "--lang", "en")
     assert r.returncode in (0, 1, 3), r.stderr
+
+
+# ====================================================================== the office reads the same way
+
+
+@pytest.mark.parametrize("written", ["../secret.key", "../no-such.key"])
+def test_submit_refuses_a_path_outside_and_stores_nothing(store, office, written):
+    """``icv-permits submit`` reads the evidence of the submitted file by the same rules: the key
+    next to the inbox is not read, and the submission is not recorded."""
+    from sqlmodel import select
+
+    from icv_permits.adapters.store import tables
+    from icv_permits.services import office as W
+    from icv_permits.services.precheck import FixedClock
+
+    d = ev_app((written,))
+    app = write_app(d, office["inbox"])
+    clock = FixedClock(pendulum.datetime(2026, 11, 27, 10, tz="Asia/Shanghai"))
+    with pytest.raises(InputError) as exc:
+        W.submit(store, app, actor="审核员甲", clock=clock)
+    assert [(p.location, p.code) for p in exc.value.problems] == [("evidence.trips[0]", "not_evidence")]
+    with store.read() as s:
+        assert s.exec(select(tables.Submission)).all() == []
+
+
+def test_submit_reads_a_log_inside(store, office):
+    from icv_permits.services import office as W
+    from icv_permits.services.precheck import FixedClock
+
+    d = ev_app(("logs/trips.csv",))
+    (office["inbox"] / "logs").mkdir()
+    real = good_trips(office["inbox"] / "logs" / "trips.csv", d)
+    clock = FixedClock(pendulum.datetime(2026, 11, 27, 10, tz="Asia/Shanghai"))
+    res = W.submit(store, write_app(d, office["inbox"]), actor="审核员甲", clock=clock)
+    [f] = res.decision.evidence.files
+    assert (f.path, f.sha256) == ("logs/trips.csv", hashlib.sha256(real.read_bytes()).hexdigest())
 
 
 # ====================================================================== no folder
