@@ -95,9 +95,12 @@ def check_application(
 ) -> CheckResult:
     """Check an application; ``as_of`` defaults to today in Asia/Shanghai by ``clock``.
 
-    Evidence files named by the application are read relative to ``base_dir`` (the application
-    file's folder; the working directory if not given). Bad rows in them are bad input, unless
-    ``lenient``: then they are skipped and listed in the decision.
+    Evidence files named by the application are read inside ``base_dir``, the application file's
+    folder, and nowhere else (``docs/evidence.md``). Without it (an application typed in, or a
+    draft from the store) the application has no folder and its evidence files are not read: each
+    is bad input — not the working directory, which in an office may hold its key and database.
+    Bad rows in them are bad input, unless ``lenient``: then they are skipped and listed in the
+    decision.
 
     The engine judges the application with the ID and phone numbers in its free text masked, as
     the office stores and judges it (``core/personal_text.py``): the report shows no such number
@@ -112,7 +115,7 @@ def check_application(
             summarise,  # csv, sqlite3, zoneinfo: only when there is evidence to read
         )
 
-        evidence = summarise(app, base_dir if base_dir is not None else Path.cwd(), p, day, lenient=lenient)
+        evidence = summarise(app, base_dir, p, day, lenient=lenient)
     return CheckResult(app, p, evaluate(_text_masked(app), p, day, evidence), utc_timestamp(now))
 
 
