@@ -61,9 +61,9 @@ def db_upgrade(lang: LangOpt = DEFAULT_LANG) -> None:
 
 
 def personal_env(which: str) -> str:
-    from icv_permits.adapters.store.personal import KEY_ENV, KEY_FILE_ENV
+    from icv_permits.services import database
 
-    return KEY_FILE_ENV if which == "file" else KEY_ENV
+    return database.KEY_FILE_ENV if which == "file" else database.KEY_ENV
 
 
 def _key_lines(lang, source, status=None) -> None:
@@ -124,9 +124,9 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
 
 
 def default_key_path():
-    from icv_permits.adapters.store.personal import default_key_file
+    from icv_permits.services import database
 
-    return default_key_file()
+    return database.default_key_file()
 
 
 @db_app.command("keygen")

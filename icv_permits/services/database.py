@@ -100,6 +100,14 @@ def upgrade() -> Upgraded:
     return Upgraded(db.shown_url(url), before, after, key, tuple(restored), tuple(granted))
 
 
+KEY_ENV, KEY_FILE_ENV = personal.KEY_ENV, personal.KEY_FILE_ENV  # the office key, or the file holding it
+
+
+def default_key_file() -> Path:
+    """Where the key lives unless configured: the user's configuration folder, never the data folder."""
+    return personal.default_key_file()
+
+
 def key_status(url: str | None = None) -> KeyStatus:
     """Where the key comes from and whether it can be used with the database ``url``; reads the key
     only to name it by its fingerprint."""

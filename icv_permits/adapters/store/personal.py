@@ -243,7 +243,8 @@ def _master_key(database_url: str | None = None) -> bytes:
         if not os.environ.get(KEY_FILE_ENV) and legacy_key_file().exists():
             raise InputError([Problem(str(legacy_key_file()), N_("the secret key is still beside the database: run `icv-permits db upgrade` to move it to {path}"),
                                       {"path": str(path)}, "key_beside_database")]) from None
-        raise InputError([Problem(str(path), N_("no secret key: run `icv-permits db upgrade` to create one, or set {env}"), {"env": KEY_ENV}, "no_key")]) from None
+        raise InputError([Problem(str(path), N_("no secret key: run `icv-permits db upgrade` to create one for the default database; for an office's database, make the office's key once with `icv-permits db keygen --out PATH` and set {file_env}=PATH (or {env}) on every workstation"),
+                                  {"env": KEY_ENV, "file_env": KEY_FILE_ENV}, "no_key")]) from None
     except (OSError, UnicodeError) as exc:
         raise InputError([Problem(str(path), N_("cannot read the secret key: {error_text}"), {"error_text": type(exc).__name__}, "bad_key")]) from None
 
@@ -427,13 +428,18 @@ class Keys:
         birth = number[_BIRTH]
         try:
             dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
-            day = dt.date.fromordinal(_FIRST_DAY + rng.below(_DAYS))
-            birth_new = day.strftime("%Y%m%d")
+            valid = True
         except ValueError:
-            # not a calendar date: the stand-in's birth digits are not one either (month 00), so
-            # DRV-08 still reports ``birth_date`` — with these digits, never the original ones
-            digits = f"{rng.below(1_000_000):06d}"
-            birth_new = digits[:4] + "00" + digits[4:]
+            valid = False
+        birth_new = birth
+        while birth_new == birth:  # never the original's birth digits
+            if valid:
+                birth_new = dt.date.fromordinal(_FIRST_DAY + rng.below(_DAYS)).strftime("%Y%m%d")
+            else:
+                # not a calendar date: the stand-in's birth digits are not one either (month 00), so
+                # DRV-08 still reports ``birth_date`` — with these digits, never the original ones
+                digits = f"{rng.below(1_000_000):06d}"
+                birth_new = digits[:4] + "00" + digits[4:]
         start = rng.below(1000)
         last = number[17]
         for k in range(1000):
