@@ -255,8 +255,8 @@ def _master_key(database_url: str | None = None) -> bytes:
 @dataclass(frozen=True)
 class Scrypt:
     """The memory-hard derivation of an ID number (``hashlib.scrypt``): ``n`` × ``r`` × 128 bytes
-    of memory (16 MiB by default) and about as many ms per number (``docs/personal-data.md`` has
-    the measurement). The parameters are part of the scheme each driver row records, so they can
+    of memory (16 MiB by default) and tens of milliseconds per number (``docs/personal-data.md`` has
+    the measurement), so that each guess at a number costs that much even to the key's holder. The parameters are part of the scheme each driver row records, so they can
     be raised: rows made under older ones are still found, and re-keyed when their driver returns."""
 
     n: int = 2**14
