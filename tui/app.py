@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 from textual.app import App, ComposeResult
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Static
 
 from icv_permits.core.errors import InputError
 from icv_permits.core.i18n import N_
+from icv_permits.core.visible import visible_lines
 
 # The first screen needs none of the model, engine or store: they are imported when first used
 # (and warmed up in a background thread once the first screen is shown), which keeps the time to
@@ -141,14 +143,25 @@ class Commands(Provider):
 
     async def discover(self):
         for title, cb in self._commands():
-            yield DiscoveryHit(title, cb)
+            yield DiscoveryHit(Content(title), cb, text=title)
 
     async def search(self, query: str):
         matcher = self.matcher(query)
         for title, cb in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), cb)
+                yield Hit(score, _highlight(matcher, title), cb, text=title)
+
+
+def _highlight(matcher, title: str) -> Content:
+    """``matcher.highlight(title)`` without reading ``title`` as markup: a command's title may hold
+    an entity's name (its values are made visible by ``t``; brackets in it are shown as typed)."""
+    content = Content(title)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, title)
+    for offset in offsets:
+        if not title[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class ICVApp(App):
@@ -224,6 +237,11 @@ class ICVApp(App):
 
     def show_error(self, exc: InputError) -> None:
         self.notify("\n".join(self.problem_lines(exc))[:1000], severity="error", timeout=8)
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False) -> None:
+        """Textual's toast, but its message is never read as markup (it may hold a file name or a
+        problem's value) and each of its lines is made visible."""
+        super().notify(visible_lines(message), title=visible_lines(title), severity=severity, timeout=timeout, markup=markup)
 
     # ------------------------------------------------------------ start
 

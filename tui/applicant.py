@@ -13,6 +13,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, ListItem, ListView, Static
 
 from icv_permits.core.errors import InputError
+from icv_permits.core.visible import visible
 from icv_permits.services import drafts
 from . import fields
 from .common import (
@@ -29,6 +30,7 @@ from .common import (
     problem_text,
     problems_text,
     show_text,
+    shown,
     t,
 )
 
@@ -51,7 +53,7 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text)
+            yield Label(shown(self.title_text))
             yield Input(self.value, id="prompt-input")
             yield Label(t(self.app.lang, "Enter to confirm, Esc to cancel"), classes="hint")
 
@@ -120,8 +122,8 @@ class ApplicantScreen(Screen):
         title = t(lang, "Applicant · step {n} of {total}: {step}", n=self.step_index + 1, total=len(fields.STEP_IDS),
                    step=t(lang, fields.STEP_TITLE[self.step_id]))
         if self.app.draft_name:
-            title += f" · {Path(self.app.draft_name).name}"
-        self.query_one("#title", Static).update(title)
+            title += f" · {visible(Path(self.app.draft_name).name)}"
+        self.query_one("#title", Static).update(shown(title))
         review = self.step_id == fields.REVIEW
         self.set_class(review, "reviewing")
         self.shown_signature = self.asked_signature()
@@ -154,7 +156,7 @@ class ApplicantScreen(Screen):
             row = Horizontal(Label(field_label(spec, lang), classes="field-label"), inp, classes="field-row")
             widgets.append(row)
             prob = self.problem_for(path)
-            line = Static(prob, id=_wid(path) + "-p", classes="problem")
+            line = Static(shown(prob), id=_wid(path) + "-p", classes="problem")
             line.display = bool(prob)
             widgets.append(line)
             self.problem_lines[path], self.problem_shown[path] = line, prob
@@ -219,7 +221,7 @@ class ApplicantScreen(Screen):
         self.review_paths = []
         for path, label, text, _spec in self.review_rows():
             prob = self.problem_for(path)
-            table.add_row(Text(label), Text(text or "—"), Text(prob, style="red"), key=path)
+            table.add_row(Text(label), Text(visible(text) or "—"), Text(prob, style="red"), key=path)
             self.review_paths.append(path)
         if self.review_paths:
             table.move_cursor(row=min(cursor, len(self.review_paths) - 1))
@@ -236,7 +238,7 @@ class ApplicantScreen(Screen):
         edit.clear = show_text(spec.kind, drafts.get_path(self.app.draft, path), self.app.lang)
         edit.value = edit.clear if (edit.has_focus or not spec.personal) else mask(path, edit.clear)
         edit.placeholder = t(self.app.lang, "Edit {field}", field=field_label(spec, self.app.lang))
-        self.query_one("#review-problem", Static).update(self.problem_for(path))
+        self.query_one("#review-problem", Static).update(shown(self.problem_for(path)))
 
     @on(DataTable.RowHighlighted, "#review-table")
     def _row(self, event: DataTable.RowHighlighted) -> None:
@@ -279,12 +281,12 @@ class ApplicantScreen(Screen):
         msg = self.own_problems.get(path, "")
         self.show_problem(path, msg)
         if self.step_id == fields.REVIEW:
-            self.query_one("#review-problem", Static).update(msg)
+            self.query_one("#review-problem", Static).update(shown(msg))
             table = self.query_one("#review-table", DataTable)
             spec = fields.field_for(path)
-            shown = show_text(kind, value, lang)
+            text_shown = show_text(kind, value, lang)
             try:
-                table.update_cell(path, table.ordered_columns[1].key, Text((mask(path, shown) if spec and spec.personal else shown) or "—"))
+                table.update_cell(path, table.ordered_columns[1].key, Text(visible(mask(path, text_shown) if spec and spec.personal else text_shown) or "—"))
                 table.update_cell(path, table.ordered_columns[2].key, Text(msg, style="red"))
             except Exception:  # noqa: BLE001 - a row not shown (e.g. field no longer asked)
                 pass
@@ -341,7 +343,7 @@ class ApplicantScreen(Screen):
                 except Exception:  # noqa: BLE001
                     pass
             self.query_one("#review-problem", Static).update(
-                self.problem_for(self.review_paths[table.cursor_row]) if self.review_paths else "")
+                shown(self.problem_for(self.review_paths[table.cursor_row]) if self.review_paths else ""))
         else:
             for path in self.problem_lines:
                 self.show_problem(path, self.problem_for(path))
@@ -352,7 +354,7 @@ class ApplicantScreen(Screen):
         if line is None or self.problem_shown.get(path) == msg:
             return
         self.problem_shown[path] = msg
-        line.update(msg)
+        line.update(shown(msg))
         line.display = bool(msg)
 
     # ------------------------------------------------------------ actions

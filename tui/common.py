@@ -1,6 +1,11 @@
 """Shared pieces of the terminal app: translation, typed text ↔ values, key bindings and the keymap
 file, the key bar, the help screen and the findings view. No rule logic: findings, verdicts,
-citations and remedies come from the library (``icv_permits.present.report``)."""
+citations and remedies come from the library (``icv_permits.present.report``).
+
+Text from outside (names, values, file names, problems) reaches the screen as a rich ``Text`` (never
+read as markup, so ``[red]`` or ``[link=…]`` in a name shows as typed) made visible by
+:mod:`icv_permits.core.visible` (control, bidi and zero-width characters as escapes): through
+:func:`shown`, and through :func:`t`, whose values are made visible."""
 
 from __future__ import annotations
 
@@ -22,17 +27,31 @@ from icv_permits.core.errors import Problem
 from icv_permits.core.i18n import N_, translations
 from icv_permits.core.i18n import t as report_t
 from icv_permits.core.model.ids import mask as mask_value
+from icv_permits.core.visible import problem as visible_problem
+from icv_permits.core.visible import visible, visible_lines, visible_params
 
 TUI = "tui"
 
 
 def t(lang: str, msgid: str, **params: Any) -> str:  # noqa: F811
-    """A string of the ``tui`` catalogue in ``lang``."""
-    return report_t(lang, msgid, TUI, **params)
+    """A string of the ``tui`` catalogue in ``lang``, each value made visible (it stays on its line
+    and carries no control character; it still needs :func:`shown`, or a ``Text``, to be safe from
+    markup)."""
+    return report_t(lang, msgid, TUI, **visible_params(params))
+
+
+def shown(text: str | Text, style: str = "") -> Text:
+    """Text for a widget (``Static``, ``Label``, a ``DataTable`` cell): a ``Text``, which is never
+    read as markup, with every line made visible. A ``Text`` already built is kept as it is."""
+    if isinstance(text, Text):
+        return text
+    return Text(visible_lines(text), style=style)
 
 
 def problem_text(p: Problem, lang: str, with_location: bool = False) -> str:
-    """A Problem in ``lang``: its msgid from the ``input`` catalogue, or the ``tui`` one."""
+    """A Problem in ``lang``: its msgid from the ``input`` catalogue, or the ``tui`` one; its
+    location and values made visible."""
+    p = visible_problem(p)
     text = p.message(lang)
     if lang != "en" and text == p.message("en"):
         own = translations(lang, TUI).gettext(p.msgid)
@@ -347,9 +366,9 @@ def findings_text(result, lang: str, limit: int = 200) -> Text:
     for f in shown[:limit]:
         rule = pack.rules.get(f.rule_id)
         conf = report_t(lang, CONFIDENCE.get(rule.confidence, rule.confidence)) if rule else "—"
-        subject = " ".join(x for x in (f.subject.ref, f.subject.label) if x)
-        out.append(f"{'✗' if f.outcome == 'fail' else '?' if f.outcome == 'missing' else '!'} {f.rule_id} ", style=STYLE[f.outcome])
-        out.append(f"{report_t(lang, OUTCOMES[f.outcome.value])} · {citation(f.rule_id, pack, lang) if rule else '—'} · {conf}")
+        subject = visible(" ".join(x for x in (f.subject.ref, f.subject.label) if x))
+        out.append(f"{'✗' if f.outcome == 'fail' else '?' if f.outcome == 'missing' else '!'} {visible(f.rule_id)} ", style=STYLE[f.outcome])
+        out.append(f"{report_t(lang, OUTCOMES[f.outcome.value])} · {visible(citation(f.rule_id, pack, lang)) if rule else '—'} · {conf}")
         if subject:
             out.append(f" · {subject}")
         out.append("\n  " + message(f, pack, lang) + "\n")

@@ -1,4 +1,7 @@
-"""Regulator and auditor modes: thin views over ``icv_permits.services.office`` and ``icv_permits.services.audit``."""
+"""Regulator and auditor modes: thin views over ``icv_permits.services.office`` and ``icv_permits.services.audit``.
+
+What comes from the store (names, reasons, the application's YAML) reaches a widget as a ``Text``
+made visible (:func:`~icv_permits.tui.common.shown`), never as a string read as markup."""
 
 from __future__ import annotations
 
@@ -15,12 +18,13 @@ from icv_permits.core.i18n import N_
 from icv_permits.core.i18n import t as report_t
 from icv_permits.core.labels import RECORD_KINDS
 from icv_permits.core.labels import label as code_label
+from icv_permits.core.visible import visible
 from icv_permits.present import audit as audit_view
 from icv_permits.present import office as office_view
 from icv_permits.services import audit as audit_service
 from icv_permits.services import drafts
 from icv_permits.services import office as office_service
-from .common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, t
+from .common import AUDITOR_KEYS, REGULATOR_KEYS, KeyBar, bindings, findings_text, shown, t
 
 
 
@@ -100,12 +104,12 @@ class RegulatorScreen(Screen):
         try:
             self.views = office_service.queue(store)
             for v in self.views:
-                table.add_row(str(v.id), office_view.state_text(lang, v.state), office_view.verdict_text(lang, v.verdict), v.entity_name,
-                              str(v.vehicles), office_view.local(v.updated_at)[:10], key=str(v.id))
+                table.add_row(*map(_cell, (str(v.id), office_view.state_text(lang, v.state), office_view.verdict_text(lang, v.verdict), v.entity_name,
+                                           str(v.vehicles), office_view.local(v.updated_at)[:10])), key=str(v.id))
             self.notice_rows = office_service.list_notices(store, clock=self.app.clock, expiring_within_days=30)
             for n in self.notice_rows:
-                notices.add_row(n["number"], n.get("entity_name") or n.get("credit_code", ""), n["valid_until"], str(n["days_left"]),
-                                n.get("plates_run_until") or "—", key=n["number"])
+                notices.add_row(*map(_cell, (n["number"], n.get("entity_name") or n.get("credit_code", ""), n["valid_until"], str(n["days_left"]),
+                                             n.get("plates_run_until") or "—")), key=n["number"])
         except InputError as exc:
             self.app.show_error(exc)
         if self.selected is not None:
@@ -130,13 +134,13 @@ class RegulatorScreen(Screen):
         self.selected, self.revision, self.selected_code = sub_id, view.revision, view.credit_code
         head = Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
                        state=office_view.state_text(lang, view.state), entity=view.entity_name) + "\n", style="bold")
-        head.append(drafts.to_yaml(doc))
+        head.append(shown(drafts.to_yaml(doc)))
         self.query_one("#application", Static).update(head)
         if decision is not None:
             pack = self.app.pack(decision.pack_id)
             self.query_one("#sub-findings", Static).update(findings_text(_Result(decision, pack), lang))
         else:
-            self.query_one("#sub-findings", Static).update("—")
+            self.query_one("#sub-findings", Static).update(Text("—"))
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:
@@ -157,7 +161,7 @@ class RegulatorScreen(Screen):
             res = office_service.decide(store, self.selected, action, reason=reason, actor=self.app.actor, clock=self.app.clock,
                                   expected_revision=self.revision)
         except InputError as exc:
-            out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
+            out.update(shown("\n".join(self.app.problem_lines(exc)), style="red"))
             return
         msg = t(lang, "Submission {id}: {state}", id=res.submission.id, state=office_view.state_text(lang, res.submission.state))
         if res.notice:
@@ -194,11 +198,11 @@ class RegulatorScreen(Screen):
         try:
             result = office_service.renew_plates(store, notice["number"], actor=self.app.actor, clock=self.app.clock)
         except InputError as exc:
-            out.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
+            out.update(shown("\n".join(self.app.problem_lines(exc)), style="red"))
             return
         self.selected_code = notice["credit_code"]
         self.action_refresh()
-        out.update(Text(office_view.renewed(result, lang).rstrip(), style="bold green"))
+        out.update(shown(office_view.renewed(result, lang).rstrip(), style="bold green"))
 
     def action_entity_history(self, code: str | None = None, switch: bool = True) -> None:
         """The history of an entity: typed in, else the highlighted notice's (in the notices tab),
@@ -221,11 +225,11 @@ class RegulatorScreen(Screen):
         try:
             data = office_service.entity_history(store, code, clock=self.app.clock)
         except InputError as exc:
-            box.update(Text("\n".join(self.app.problem_lines(exc)), style="red"))
+            box.update(shown("\n".join(self.app.problem_lines(exc)), style="red"))
             return
         self.entity_code = data["credit_code"]
         self.query_one("#credit-code", Input).value = data["credit_code"]
-        box.update(Text(office_view.entity(data, lang)))
+        box.update(shown(office_view.entity(data, lang)))
 
     @on(Input.Submitted, "#credit-code")
     def _code_typed(self, event: Input.Submitted) -> None:
@@ -239,6 +243,11 @@ class RegulatorScreen(Screen):
         yield t(lang, "Entity history"), self.action_entity_history
         for v in self.views:
             yield t(lang, "Open submission {id} ({entity})", id=v.id, entity=v.entity_name), (lambda i=v.id: self.load(i))
+
+
+def _cell(text: str) -> Text:
+    """A cell of a table: one line, made visible, never read as markup."""
+    return Text(visible(text))
 
 
 class _Result:
@@ -302,7 +311,7 @@ class AuditorScreen(Screen):
             style = "bold white on red" if r.seq == broken else ""
             cells = [("● " if r.seq in self.marked else "") + str(r.seq), report_t(lang, code_label(RECORD_KINDS, r.kind)),
                      str(r.body.get("submission_id", "—")), audit_view.summary(r, lang), r.decision_id[:8]]
-            table.add_row(*[Text(c, style=style) for c in cells], key=str(r.seq))
+            table.add_row(*[shown(c, style=style) for c in cells], key=str(r.seq))
         if self.records:
             table.move_cursor(row=min(cursor, len(self.records) - 1))
 
@@ -313,7 +322,7 @@ class AuditorScreen(Screen):
         return self.records[min(table.cursor_row, len(self.records) - 1)]
 
     def _out(self, text: str | Text, style: str = "") -> None:
-        self.query_one("#audit-out", Static).update(text if isinstance(text, Text) else Text(text, style=style))
+        self.query_one("#audit-out", Static).update(shown(text, style=style))
 
     def action_verify(self) -> None:
         store = self.app.open_store_or_show()

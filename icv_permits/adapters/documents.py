@@ -77,6 +77,7 @@ from icv_permits.core.errors import (
     show,
 )
 from icv_permits.core.i18n import N_, translations
+from icv_permits.core.personal_text import mask_value
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "parse_document", "read_document", "validation_problems"]
 
@@ -208,6 +209,7 @@ _CONSTRAINT_MESSAGES: dict[str, str] = {
     "string_too_short": N_("must be at least {min_length} character(s) long"),
     "string_too_long": N_("must be at most {max_length} character(s) long"),
     "string_pattern_mismatch": N_("does not have the required format (pattern {pattern})"),
+    "string_unicode": N_("is not valid Unicode text (it holds half of a surrogate pair, such as \\ud800, which no file or database can store)"),
     "int_parsing": N_("\"{input}\" is not a whole number"),
     "int_parsing_size": N_("{input} is too large a number"),
     "int_from_float": N_("must be a whole number, but {input} has a fractional part"),
@@ -289,7 +291,7 @@ _OS_REASONS = {
 
 
 def _fail(location: str, msgid: str, code: str, **params: str | int) -> InputError:
-    return InputError([Problem(location, msgid, dict(params), code)])
+    return InputError([Problem(location, msgid, {k: mask_value(v) for k, v in params.items()}, code)])
 
 
 def _size(n: int) -> str:
@@ -980,6 +982,7 @@ def _problem_for(error: dict, model: Any) -> Problem:
         from icv_permits.core.model.ids import mask
 
         value = mask(loc[-1], raw)  # an ID or phone number is never repeated in clear
+    value = mask_value(value)  # nor one typed into any other field (core/personal_text.py)
     ctx = error.get("ctx") or {}
     message = show(error.get("msg", ""), 200)
 
@@ -1075,4 +1078,25 @@ def validation_problems(
         errors = exc.errors(include_url=False)
     except Exception:  # errors() can fail to serialise exotic ctx values; fall back to JSON
         errors = json.loads(exc.json(include_url=False))
-    return [_problem_for(error, model) for error in errors]
+    return [_masked(_problem_for(error, model), error.get("input")) for error in errors]
+
+
+def _masked(problem: Problem, raw: object) -> Problem:
+    """``problem`` with every ID or phone number in its values masked, whatever the field (its
+    location is kept). A value a validator clipped from the input (``text[:40]``) may end inside a
+    number that it no longer shows whole: it is then cut from the masked input instead."""
+    params = {key: _masked_param(value, raw) for key, value in problem.params.items()}
+    return problem if params == problem.params else Problem(problem.location, problem.msgid, params, problem.code)
+
+
+def _masked_param(value: object, raw: object) -> object:
+    masked = mask_value(value)
+    if masked != value or not isinstance(value, str) or not isinstance(raw, str):
+        return masked
+    clipped = value.removesuffix("…")
+    for source in (raw, raw.strip()):
+        if clipped and len(clipped) < len(source) and source.startswith(clipped):
+            whole = mask_value(source)
+            if whole != source:
+                return str(whole)[: len(clipped)] + "…"
+    return value

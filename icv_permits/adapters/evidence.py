@@ -7,25 +7,32 @@ well-formed trip is classified by vehicle, section, the road-test notice of the 
 (EVD-01…05, from the pack's parameters). A row is bad only when it cannot be read or classified.
 
 Memory stays bounded whatever the number of rows: rows are streamed, and the few facts needed
-across rows (duplicate trip IDs, the time order of each vehicle's trips) are kept in a temporary
-SQLite file, not in Python lists. See ``docs/evidence.md`` for the formats and the counting rules.
+across rows (duplicate trip IDs, the time order of each vehicle's trips) are kept in SQLite's own
+anonymous temporary database, not in Python lists. See ``docs/evidence.md`` for the formats and the
+counting rules.
+
+The paths come from the application, that is from whoever wrote it, and this code may run in an
+office next to its key and its database: a path is read only when it names a regular file inside
+the application's folder (:class:`_Folder`), and every refusal reads the same, so that the message
+never tells whether some file exists elsewhere.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import operator
 import os
 import sqlite3
-import tempfile
+import stat
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -96,83 +103,247 @@ def parse_metres(text: str) -> int:
 # ---------------------------------------------------------------- files
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
+#: The largest evidence file read, in bytes (about twenty million trip rows): a file that grows
+#: while it is read, or one far beyond any fleet's records, is refused rather than read for hours.
+MAX_EVIDENCE_BYTES = 2 * 1024**3
+
+M_NOT_EVIDENCE = N_("cannot be read as evidence ({path}): only regular files inside the application's folder are read")
+M_NO_FOLDER = N_("cannot be read as evidence ({path}): the application was not read from a file in a folder, so it has no evidence files; save it as a file next to them")
+M_TOO_LARGE = N_("the evidence file is larger than {limit} bytes")
+
+# POSIX only: where a folder cannot be walked with openat and O_NOFOLLOW, no evidence file is read
+_WALKS = (os.open in os.supports_dir_fd and os.stat in os.supports_dir_fd and os.readlink in os.supports_dir_fd
+          and all(hasattr(os, f) for f in ("O_DIRECTORY", "O_NOFOLLOW", "O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC")))
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+# O_NONBLOCK: a FIFO swapped in after the look must not block the open; O_NOCTTY: nor a terminal
+# become the process's controlling terminal
+_FILE_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+_MAX_LINKS = 40  # as the kernel's own limit on symbolic links in one lookup
+_PSEUDO = ("/proc", "/sys", "/dev")
 
 
-def _rows(path: Path, name: str, required: tuple[str, ...], columns: tuple[str, ...]) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
+class _Refused(Exception):
+    """A path that is not read; why is not said (see :data:`M_NOT_EVIDENCE`)."""
+
+
+def _pseudo_devices() -> frozenset[int]:
+    """The devices of /proc, /sys and /dev where they are file systems of their own: a "regular
+    file" there (``/proc/self/environ``) is the process's memory or the kernel's, never evidence."""
+    try:
+        root = os.stat("/").st_dev
+    except OSError:
+        root = None
+    devs = set()
+    for p in _PSEUDO:
+        try:
+            dev = os.stat(p).st_dev
+        except OSError:
+            continue
+        if dev != root:
+            devs.add(dev)
+    return frozenset(devs)
+
+
+class _Folder:
+    """The application's folder, held open as a directory descriptor, and the one way evidence is
+    opened: :meth:`open` walks the path one component at a time with ``openat`` relative to the
+    descriptor of the folder reached so far, never following a symbolic link in the kernel.
+
+    Why a walk and not a check then an open: whatever is checked is the descriptor that is read,
+    so a file or folder swapped for a symbolic link between a check and an open cannot lead out.
+    ``openat2(RESOLVE_BENEATH)`` would do the same in one call, but Python does not expose it and it
+    is Linux-only (5.6+); the walk needs only POSIX ``openat``/``fstatat``/``readlinkat``.
+
+    The rules: the path is relative; ``..`` never climbs above the folder; a symbolic link is
+    followed only when its target is relative, and that target is walked by the same rules from the
+    link's folder (so a link may point to another file inside the folder, never out of it, and no
+    more than 40 links are followed); the last component must be a regular file (looked at without
+    opening it, so that a device or a FIFO is never opened, then opened with ``O_NOFOLLOW`` and
+    checked again on the descriptor: same file, still regular, not on /proc, /sys or /dev).
+    """
+
+    def __init__(self, base: Path | None) -> None:
+        self.fd: int | None = None
+        self.pseudo = _pseudo_devices()
+        if base is None or not _WALKS:
+            return
+        try:
+            fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except (OSError, ValueError):
+            return
+        if os.fstat(fd).st_dev in self.pseudo:  # an application read as /dev/stdin, /proc/self/fd/0…
+            os.close(fd)
+            return
+        self.fd = fd
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def open(self, rel: str, field: str) -> _Read:
+        """The evidence file ``rel`` (as the application writes it) for reading; ``field`` names
+        the application's field in the message when it is refused."""
+        if self.fd is None:
+            raise InputError([Problem(field, M_NO_FOLDER, {"path": show(rel, 200)}, "no_folder")])
+        try:
+            fd = self._walk(rel)
+        except _Refused:
+            raise InputError([Problem(field, M_NOT_EVIDENCE, {"path": show(rel, 200)}, "not_evidence")]) from None
+        if os.fstat(fd).st_size > MAX_EVIDENCE_BYTES:  # inside the folder: saying so tells nothing
+            os.close(fd)
+            raise InputError([Problem(rel, M_TOO_LARGE, {"limit": f"{MAX_EVIDENCE_BYTES:,}"}, "too_large")])
+        return _Read(fd, rel)
+
+    def _walk(self, rel: str) -> int:
+        assert self.fd is not None
+        if not rel or rel.startswith("/") or "\0" in rel:
+            raise _Refused
+        parts = rel.split("/")
+        parts.reverse()  # a stack: the next component last
+        dirs = [self.fd]  # the folders walked through, from the application's folder down
+        links = 0
+        try:
+            while parts:
+                name = parts.pop()
+                if name in ("", "."):
+                    continue
+                if name == "..":
+                    if len(dirs) == 1:
+                        raise _Refused
+                    os.close(dirs.pop())
+                    continue
+                st = os.stat(name, dir_fd=dirs[-1], follow_symlinks=False)
+                if stat.S_ISLNK(st.st_mode):
+                    target = os.readlink(name, dir_fd=dirs[-1])
+                    links += 1
+                    if links > _MAX_LINKS or not target or target.startswith("/"):
+                        raise _Refused
+                    parts.extend(reversed(target.split("/")))
+                    continue
+                if not parts:
+                    return self._open_file(dirs[-1], name, st)
+                if not stat.S_ISDIR(st.st_mode):
+                    raise _Refused
+                dirs.append(os.open(name, _DIR_FLAGS, dir_fd=dirs[-1]))
+            raise _Refused  # the path names a folder ("logs/", "logs/..")
+        except (OSError, ValueError):
+            raise _Refused from None
+        finally:
+            for fd in dirs[1:]:
+                os.close(fd)
+
+    def _open_file(self, dir_fd: int, name: str, seen: os.stat_result) -> int:
+        if not stat.S_ISREG(seen.st_mode):
+            raise _Refused
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+        try:
+            st = os.fstat(fd)
+            if (not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino)
+                    or st.st_dev in self.pseudo):
+                raise _Refused
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+
+class _Read(io.RawIOBase):
+    """An open evidence file whose bytes are hashed and counted as the parser reads them: the
+    digest recorded is of exactly the bytes that were classified (no second read that could see
+    another file), and a file growing past :data:`MAX_EVIDENCE_BYTES` while it is read is refused."""
+
+    def __init__(self, fd: int, rel: str) -> None:
+        super().__init__()
+        self.raw = io.FileIO(fd, "rb", closefd=True)
+        self.rel = rel
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = self.raw.readinto(buffer)
+        if n:
+            self.size += n
+            if self.size > MAX_EVIDENCE_BYTES:
+                raise InputError([Problem(self.rel, M_TOO_LARGE, {"limit": f"{MAX_EVIDENCE_BYTES:,}"}, "too_large")])
+            self.hash.update(memoryview(buffer)[:n])
+        return n or 0
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+    def finish(self) -> tuple[str, int]:
+        """Read what the parser left (nothing, normally) and return the digest and the size."""
+        buf = bytearray(1 << 16)
+        while self.readinto(buf):
+            pass
+        return self.hash.hexdigest(), self.size
+
+
+def _rows(src: _Read, name: str, required: tuple[str, ...], columns: tuple[str, ...]) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
     """``(line, values, error)`` for each data row of a CSV or JSON Lines file: ``values`` holds
     the row's ``columns`` in that order ("" where a column is absent), or is ``None`` with the
     reason the row cannot be read. A CSV header must name every ``required`` column."""
+    fh = io.TextIOWrapper(io.BufferedReader(src, 1 << 20), encoding="utf-8-sig", newline="")
     try:
-        fh = path.open("r", encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
-    with fh:
-        try:
-            if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-                seen = False
-                for line_no, line in enumerate(fh, 1):
-                    if not line.strip():
-                        continue
-                    seen = True
-                    try:
-                        obj = json.loads(line)
-                    except ValueError as exc:
-                        yield line_no, None, f"JSON: {exc.msg}"
-                        continue
-                    if not isinstance(obj, dict):
-                        yield line_no, None, "not a JSON object"
-                        continue
-                    yield line_no, tuple("" if (v := obj.get(c)) is None else str(v) for c in columns), ""
-                if not seen:
-                    raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
-                return
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
+        if Path(name).suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            seen = False
+            for line_no, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                seen = True
+                try:
+                    obj = json.loads(line)
+                except ValueError as exc:
+                    yield line_no, None, f"JSON: {exc.msg}"
+                    continue
+                if not isinstance(obj, dict):
+                    yield line_no, None, "not a JSON object"
+                    continue
+                yield line_no, tuple("" if (v := obj.get(c)) is None else str(v) for c in columns), ""
+            if not seen:
                 raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
-            cols = [h.strip().lower() for h in header]
-            missing = [c for c in required if c not in cols]
-            if missing:
-                raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
-            width = len(cols)
-            last = {c: i for i, c in enumerate(cols)}  # a repeated column name: the last one counts
-            pad = any(c not in last for c in columns)  # absent columns read an "" appended to the row
-            pick = operator.itemgetter(*(last.get(c, width) for c in columns))
-            for row in reader:
-                if len(row) != width:
-                    if not row or (len(row) == 1 and not row[0].strip()):
-                        continue
-                    yield reader.line_num, None, f"{len(row)} columns, the header has {width}"
+            return
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
+        cols = [h.strip().lower() for h in header]
+        missing = [c for c in required if c not in cols]
+        if missing:
+            raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
+        width = len(cols)
+        last = {c: i for i, c in enumerate(cols)}  # a repeated column name: the last one counts
+        pad = any(c not in last for c in columns)  # absent columns read an "" appended to the row
+        pick = operator.itemgetter(*(last.get(c, width) for c in columns))
+        for row in reader:
+            if len(row) != width:
+                if not row or (len(row) == 1 and not row[0].strip()):
                     continue
-                if width == 1 and not row[0].strip():
-                    continue
-                if pad:
-                    row.append("")
-                yield reader.line_num, pick(row), ""
-        except UnicodeDecodeError as exc:
-            raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
-        except csv.Error as exc:
-            raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
-
-
-def _resolve(base: Path, rel: str) -> Path:
-    p = Path(rel)
-    return p if p.is_absolute() else base / p
-
-
-def _check_file(path: Path, name: str) -> None:
-    if not path.exists():
-        raise InputError([Problem(name, N_("the evidence file does not exist"), {}, "not_found")])
-    if not path.is_file():
-        raise InputError([Problem(name, N_("the evidence path is not a regular file"), {}, "not_regular")])
+                yield reader.line_num, None, f"{len(row)} columns, the header has {width}"
+                continue
+            if width == 1 and not row[0].strip():
+                continue
+            if pad:
+                row.append("")
+            yield reader.line_num, pick(row), ""
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
+    except csv.Error as exc:
+        raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
+    except OSError as exc:  # a read error of a file already found inside the folder (EIO)
+        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
+    finally:
+        fh.detach().detach()  # not closed: the caller reads the digest, then closes it
 
 
 # ---------------------------------------------------------------- aggregation
@@ -190,9 +361,13 @@ class _Collector:
 
 
 def summarise(
-    app: Application, base_dir: Path, pack: Pack, as_of: date, *, lenient: bool = False, history: list[Notice] | None = None
+    app: Application, base_dir: Path | None, pack: Pack, as_of: date, *, lenient: bool = False, history: list[Notice] | None = None
 ) -> EvidenceSummary | None:
     """Read the application's evidence files and total the trips into buckets.
+
+    ``base_dir`` is the application's folder (that of its file); the files are read only inside it
+    (:class:`_Folder`). ``None`` means the application has no folder (it was not read from a file):
+    then no evidence file is read and each one named is bad input.
 
     Trips are matched against the road-test notices in ``history`` (default: the history the engine
     takes from the application on ``as_of``; a regulator's review passes the one from the records).
@@ -204,7 +379,6 @@ def summarise(
     if ev is None or (not ev.trips and not ev.incidents):
         return None
     bad = _Collector()
-    files: list[EvidenceFile] = []
     vins = {v.vin for v in app.vehicles}
     if history is None:
         history = history_notices(app, None, as_of, pack.meta.home_province)
@@ -215,76 +389,24 @@ def summarise(
                 notices[vin].append((n.start, n.valid_until, frozenset(n.sections), n.number))
 
     parser = _TripParser(vins, pack, notices)
-    fd, db_path = tempfile.mkstemp(prefix="icv-permits-trips-", suffix=".sqlite")
-    os.close(fd)
-    db = sqlite3.connect(db_path)
-    try:
-        db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000; PRAGMA temp_store=FILE;"
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, file INTEGER, line INTEGER, trip_id TEXT, vin TEXT,"
-            " s INTEGER, e INTEGER, m INTEGER, section TEXT, auto INTEGER, notice TEXT, kmh INTEGER);"
-        )
-        insert = "INSERT INTO t (file,line,trip_id,vin,s,e,m,section,auto,notice,kmh) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-        for file_no, rel in enumerate(ev.trips):
-            path = _resolve(base_dir, rel)
-            _check_file(path, rel)
-            digest, size = _sha256(path)
-            rows = bad_before = 0
-            bad_before = sum(bad.counts.values())
-            batch: list[tuple[Any, ...]] = []
-            parse = parser.parse
-            for line, rec, err in _rows(path, rel, TRIP_COLUMNS, _ALL_TRIP_COLUMNS):
-                rows += 1
-                if rec is None:
-                    bad.add(rel, line, BadRowReason.malformed_row, "", err)
-                    continue
-                try:
-                    batch.append((file_no, line, *parse(*rec)))
-                except _Bad as b:
-                    bad.add(rel, line, b.reason, b.field, b.detail)
-                    continue
-                if len(batch) >= 20000:
-                    db.executemany(insert, batch)
-                    batch.clear()
-            if batch:
-                db.executemany(insert, batch)
-            files.append(EvidenceFile(path=rel, kind="trips", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
-
-        # duplicate trip IDs: the first occurrence counts, every later one is a bad row
-        db.execute("CREATE INDEX t_trip ON t (trip_id, id)")
-        dup_counts: dict[int, int] = defaultdict(int)
-        for file_no, line, trip_id, f_file, f_line in db.execute(
-            "SELECT t.file, t.line, t.trip_id, f.file, f.line FROM t JOIN "
-            "(SELECT trip_id, MIN(id) AS first FROM t GROUP BY trip_id HAVING COUNT(*) > 1) d ON t.trip_id = d.trip_id "
-            "JOIN t AS f ON f.id = d.first WHERE t.id != d.first ORDER BY t.id"
-        ):
-            dup_counts[file_no] += 1
-            bad.add(ev.trips[file_no], line, BadRowReason.duplicate_trip_id, "trip_id", f"{show(trip_id)} ({ev.trips[f_file]}:{f_line})")
-        if dup_counts:
-            db.execute("DELETE FROM t WHERE id NOT IN (SELECT MIN(id) FROM t GROUP BY trip_id)")
-            files = [f.model_copy(update={"bad_rows": f.bad_rows + dup_counts.get(i, 0)}) for i, f in enumerate(files)]
-        buckets = _buckets(db, [v.vin for v in app.vehicles], set(app.sections))
-    finally:
-        db.close()
-        os.unlink(db_path)
-
-    incidents: list[Incident] = []
-    for rel in ev.incidents:
-        path = _resolve(base_dir, rel)
-        _check_file(path, rel)
-        digest, size = _sha256(path)
-        rows = 0
-        bad_before = sum(bad.counts.values())
-        for line, rec, err in _rows(path, rel, INCIDENT_COLUMNS, INCIDENT_FIELDS):
-            rows += 1
-            if rec is None:
-                bad.add(rel, line, BadRowReason.malformed_row, "", err)
-                continue
-            try:
-                incidents.append(_incident(dict(zip(INCIDENT_FIELDS, rec, strict=True)), vins, pack))
-            except _Bad as b:
-                bad.add(rel, line, b.reason, b.field, b.detail)
-        files.append(EvidenceFile(path=rel, kind="incidents", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
+    with _Folder(base_dir) as folder:
+        files, buckets = _read_trips(folder, ev.trips, parser, bad, app)
+        incidents: list[Incident] = []
+        for file_no, rel in enumerate(ev.incidents):
+            with folder.open(rel, f"evidence.incidents[{file_no}]") as src:
+                rows = 0
+                bad_before = sum(bad.counts.values())
+                for line, rec, err in _rows(src, rel, INCIDENT_COLUMNS, INCIDENT_FIELDS):
+                    rows += 1
+                    if rec is None:
+                        bad.add(rel, line, BadRowReason.malformed_row, "", err)
+                        continue
+                    try:
+                        incidents.append(_incident(dict(zip(INCIDENT_FIELDS, rec, strict=True)), vins, pack))
+                    except _Bad as b:
+                        bad.add(rel, line, b.reason, b.field, b.detail)
+                digest, size = src.finish()
+            files.append(EvidenceFile(path=rel, kind="incidents", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
 
     if bad.counts and not lenient:
         raise InputError(_bad_row_problems(bad))
@@ -297,6 +419,64 @@ def summarise(
         lenient=lenient,
         has_trips=bool(ev.trips),
     )
+
+
+def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Collector, app: Application) -> tuple[list[EvidenceFile], list[TripBucket]]:
+    """Read the trip logs and total them into buckets.
+
+    The rows are kept in SQLite's anonymous temporary database (``sqlite3.connect("")``): SQLite
+    keeps it in memory up to the cache size and then spills it to a file it unlinks as soon as it
+    has created it (and so for its sort files, ``temp_store=FILE``), so no file is left behind
+    however the process ends — even killed while it reads."""
+    files: list[EvidenceFile] = []
+    db = sqlite3.connect("")
+    try:
+        db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000; PRAGMA temp_store=FILE;"
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, file INTEGER, line INTEGER, trip_id TEXT, vin TEXT,"
+            " s INTEGER, e INTEGER, m INTEGER, section TEXT, auto INTEGER, notice TEXT, kmh INTEGER);"
+        )
+        insert = "INSERT INTO t (file,line,trip_id,vin,s,e,m,section,auto,notice,kmh) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        parse = parser.parse
+        for file_no, rel in enumerate(trips):
+            with folder.open(rel, f"evidence.trips[{file_no}]") as src:
+                rows = 0
+                bad_before = sum(bad.counts.values())
+                batch: list[tuple[Any, ...]] = []
+                for line, rec, err in _rows(src, rel, TRIP_COLUMNS, _ALL_TRIP_COLUMNS):
+                    rows += 1
+                    if rec is None:
+                        bad.add(rel, line, BadRowReason.malformed_row, "", err)
+                        continue
+                    try:
+                        batch.append((file_no, line, *parse(*rec)))
+                    except _Bad as b:
+                        bad.add(rel, line, b.reason, b.field, b.detail)
+                        continue
+                    if len(batch) >= 20000:
+                        db.executemany(insert, batch)
+                        batch.clear()
+                if batch:
+                    db.executemany(insert, batch)
+                digest, size = src.finish()
+            files.append(EvidenceFile(path=rel, kind="trips", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
+
+        # duplicate trip IDs: the first occurrence counts, every later one is a bad row
+        db.execute("CREATE INDEX t_trip ON t (trip_id, id)")
+        dup_counts: dict[int, int] = defaultdict(int)
+        for file_no, line, trip_id, f_file, f_line in db.execute(
+            "SELECT t.file, t.line, t.trip_id, f.file, f.line FROM t JOIN "
+            "(SELECT trip_id, MIN(id) AS first FROM t GROUP BY trip_id HAVING COUNT(*) > 1) d ON t.trip_id = d.trip_id "
+            "JOIN t AS f ON f.id = d.first WHERE t.id != d.first ORDER BY t.id"
+        ):
+            dup_counts[file_no] += 1
+            bad.add(trips[file_no], line, BadRowReason.duplicate_trip_id, "trip_id", f"{show(trip_id)} ({trips[f_file]}:{f_line})")
+        if dup_counts:
+            db.execute("DELETE FROM t WHERE id NOT IN (SELECT MIN(id) FROM t GROUP BY trip_id)")
+            files = [f.model_copy(update={"bad_rows": f.bad_rows + dup_counts.get(i, 0)}) for i, f in enumerate(files)]
+        return files, _buckets(db, [v.vin for v in app.vehicles], set(app.sections))
+    finally:
+        db.close()
 
 
 _ALL_TRIP_COLUMNS = (*TRIP_COLUMNS, "notice")

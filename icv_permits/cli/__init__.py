@@ -6,6 +6,13 @@ here.
 Exit codes: 0 compliant / success, 1 non-compliant, 2 bad input or usage, 3 incomplete, 4 not found
 or a broken log, 5 conflict, 6 database unavailable, 70 internal error (a bug: please report it).
 See ``docs/cli.md``.
+
+What the commands print goes out through :func:`write` (text: every line made safe with
+:func:`icv_permits.core.visible.visible_lines`), :func:`write_json` (JSON: the same characters as
+JSON escapes, the value unchanged), :func:`echo` and :func:`fail`: no control character, escape
+sequence or bidi override from a name, a reason or a path reaches the terminal (docs/cli.md, "What
+reaches the terminal"). The views escape each value where it is put into a line, so that a line
+break in a value cannot make a line of its own either.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ import typer
 from icv_permits import __version__
 from icv_permits.core.errors import DEFAULT_PACK, InputError, PackError  # noqa: F401 - DEFAULT_PACK for the command groups
 from icv_permits.core.i18n import N_, t
+from icv_permits.core.visible import problems_text, visible_json, visible_lines
+from icv_permits.core.visible import t as visible_t
 
 EXIT_INTERNAL = 70
 
@@ -63,8 +72,24 @@ FmtOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="text or json
 ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who acts (recorded); default $ICV_PERMITS_ACTOR or the login name. 操作人。")]
 
 
+def write(text: str) -> None:
+    """Text on standard output, each line made visible (its own line breaks kept)."""
+    sys.stdout.write(visible_lines(text))
+
+
+def write_json(text: str) -> None:
+    """A JSON text on standard output, with the characters :func:`write` would escape written as
+    JSON ``\\uXXXX`` escapes: a program reading it gets the same value."""
+    sys.stdout.write(visible_json(text))
+
+
+def echo(text: str, err: bool = False, nl: bool = True) -> None:
+    """A line for a person (``typer.echo``), made visible."""
+    typer.echo(visible_lines(text), err=err, nl=nl)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(message, err=True)
+    echo(message, err=True)
     raise typer.Exit(code)
 
 
@@ -74,14 +99,16 @@ _HEADS = {2: N_("Bad input (exit 2):"), 4: N_("Not found (exit 4):"), 5: N_("Con
 @contextmanager
 def errors(lang: Lang):
     """Bad input, a missing record, a conflict, an unavailable database or a bad pack: a message in
-    ``lang`` under a heading that names the exit code, and that exit code."""
+    ``lang`` under a heading that names the exit code, and that exit code. Each problem's location
+    (often a file name) and values are made visible before they are put into its message."""
     try:
         yield
     except InputError as exc:
         head = getattr(exc, "heading", None) or _HEADS.get(exc.exit_code, _HEADS[2])
-        fail(t(lang.value, head) + "\n" + exc.render(lang.value), exc.exit_code)
+        fail(t(lang.value, head) + "\n" + problems_text(exc, lang.value), exc.exit_code)
     except PackError as exc:
-        fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + exc.render(lang.value))
+        text = visible_t(lang.value, exc.msgid, "report", **exc.params) if exc.msgid is not None else str(exc)
+        fail(t(lang.value, N_("Rule pack problem (exit 2):")) + "\n" + text)
 
 
 def _version(value: bool) -> None:

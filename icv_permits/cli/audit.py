@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, errors, fail
+from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, echo, errors, fail, write, write_json
 from icv_permits.core.errors import InputError, Problem
-from icv_permits.core.i18n import N_, t
+from icv_permits.core.i18n import N_
+from icv_permits.core.visible import t
 
 audit_app = typer.Typer(help="The decision log: log, verify, reconcile, replay, explain, export, import. 决策日志审计。", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -43,9 +44,9 @@ def audit_log(
     with errors(lang):
         records = audit.records_tail(_store(), limit)
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2) + "\n")
+        write_json(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(views.log_table(records, lang.value))
+        write(views.log_table(records, lang.value))
 
 
 @audit_app.command("verify")
@@ -71,9 +72,9 @@ def audit_verify(
         data = rep.to_json()
         if checkpoint:
             data["checkpoints"] = [c.to_json() for c in checked]
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        write_json(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(views.verify_text(rep, lang.value) + views.checkpoints_text(checked, lang.value))
+        write(views.verify_text(rep, lang.value) + views.checkpoints_text(checked, lang.value))
     raise typer.Exit(0 if rep.intact and all(c.ok for c in checked) else audit.EXIT_BROKEN)
 
 
@@ -87,19 +88,18 @@ def audit_reconcile(
     from icv_permits.present import audit as views
     from icv_permits.services import reconcile
 
-    out = sys.stdout
     with errors(lang):
         run = reconcile.reconcile(_store())
         if fmt is ListFormat.json:  # written as found: a long list never waits in memory
-            out.write('{"differences": [')
+            write_json('{"differences": [')
             for i, d in enumerate(run):
-                out.write(("," if i else "") + "\n  " + json.dumps(d.to_json(), ensure_ascii=False))
+                write_json(("," if i else "") + "\n  " + json.dumps(d.to_json(), ensure_ascii=False))
             summary = json.dumps(run.summary.to_json(), ensure_ascii=False, indent=2)
-            out.write(("\n" if run.summary.differences else "") + "],\n" + summary[1:].lstrip("\n") + "\n")
+            write_json(("\n" if run.summary.differences else "") + "],\n" + summary[1:].lstrip("\n") + "\n")
         else:
             for d in run:
-                out.write(views.difference_line(d, lang.value))
-            out.write(views.reconcile_summary(run.summary, lang.value))
+                write(views.difference_line(d, lang.value))
+            write(views.reconcile_summary(run.summary, lang.value))
     raise typer.Exit(0 if run.summary.agrees else reconcile.EXIT_DIFFERS)
 
 
@@ -116,9 +116,9 @@ def audit_keygen(
     with errors(lang):
         kid = audit.keygen(out, public_out)
         pem = None if public_out is not None else audit.public_key_pem(out)
-    typer.echo(views.key_made(kid, str(out), None if public_out is None else str(public_out), lang.value), err=True, nl=False)
+    echo(views.key_made(kid, str(out), None if public_out is None else str(public_out), lang.value), err=True, nl=False)
     if pem is not None:
-        sys.stdout.write(pem)
+        sys.stdout.write(pem)  # made here: nothing from outside
 
 
 @audit_app.command("checkpoint")
@@ -136,9 +136,9 @@ def audit_checkpoint(
     with errors(lang):
         rep, doc = audit.take_checkpoint(_store(), out, key_path=key, clock=office.clock_from_env(), jobs=jobs or (os.cpu_count() or 1))
     if doc is None:
-        sys.stdout.write(views.verify_text(rep, lang.value))
+        write(views.verify_text(rep, lang.value))
         fail(t(lang.value, N_("The chain is broken: no checkpoint was signed.")), audit.EXIT_BROKEN)
-    sys.stdout.write(views.checkpoint_written(doc, str(out), lang.value))
+    write(views.checkpoint_written(doc, str(out), lang.value))
 
 
 @audit_app.command("replay")
@@ -160,9 +160,9 @@ def audit_replay(
     with errors(lang):
         results = list(audit.replay_parallel(_store(), None if all_ else refs, pack_mode=pack, jobs=jobs or None))
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
+        write_json(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(views.replay_text(results, lang.value))
+        write(views.replay_text(results, lang.value))
     if not results:
         fail(t(lang.value, N_("Not found (exit 4):")) + "\n" + t(lang.value, N_("The log holds no engine decision to replay.")), 4)
     raise typer.Exit(0 if all(r.match for r in results) else 1)
@@ -179,7 +179,7 @@ def audit_explain(
 
     with errors(lang):
         parts = audit.explain(_store(), ref)
-    sys.stdout.write(views.explanation(parts, lang.value))
+    write(views.explanation(parts, lang.value))
 
 
 @audit_app.command("export")
@@ -194,8 +194,21 @@ def audit_export(
     if fmt != "jsonl":
         fail(t(lang.value, N_("Unknown format {value}; the export format is jsonl."), value=fmt[:20]))
     with errors(lang):
-        n = audit.export_to(_store(), out, sys.stdout)
-    typer.echo(t(lang.value, N_("{n} records exported."), n=n), err=True)
+        n = audit.export_to(_store(), out, _JsonOut())
+    echo(t(lang.value, N_("{n} records exported."), n=n), err=True)
+
+
+class _JsonOut:
+    """Standard output for JSON Lines written piece by piece: each piece through
+    :func:`~icv_permits.cli.write_json` (a bidi or C1 character of a value as a JSON escape, the
+    same value for whoever reads it). An export to a file (``--out``) is written as it is."""
+
+    def write(self, text: str) -> int:
+        write_json(text)
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
 
 
 @audit_app.command("import")
@@ -217,7 +230,7 @@ def audit_import(
                 rep = audit.import_jsonl(_store(), fh)
             except UnicodeDecodeError:
                 raise InputError([Problem(str(file), N_("the file is not UTF-8 text"), {}, "not_utf8")]) from None
-    sys.stdout.write(views.verify_text(rep, lang.value))
+    write(views.verify_text(rep, lang.value))
     if rep.intact:
-        typer.echo(t(lang.value, N_("{n} records imported."), n=rep.checked))
+        echo(t(lang.value, N_("{n} records imported."), n=rep.checked))
     raise typer.Exit(0 if rep.intact else audit.EXIT_BROKEN)

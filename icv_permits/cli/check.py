@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, Format, LangOpt, PackOpt, app, errors
+from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, Format, LangOpt, PackOpt, app, errors, write, write_json
 
 
 @app.command()
@@ -28,7 +28,8 @@ def check(
     with errors(lang):
         day = precheck.parse_as_of(as_of) if as_of is not None else None
         result = precheck.check_file(file, pack=pack, as_of=day, lenient=lenient)
-    sys.stdout.write(report.render(result.decision, result.pack, fmt.value, lang.value, verbose=verbose))
+    text = report.render(result.decision, result.pack, fmt.value, lang.value, verbose=verbose)
+    write_json(text) if fmt is Format.json else write(text)
     raise typer.Exit(result.exit_code)
 
 
@@ -37,4 +38,4 @@ def schema() -> None:
     """Print the JSON Schema of an application file. 打印申请文件的JSON Schema。"""
     from icv_permits.core.schema import application_schema_json
 
-    sys.stdout.write(application_schema_json())
+    sys.stdout.write(application_schema_json())  # generated from the model: nothing from outside

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, errors
-from icv_permits.core.i18n import N_, t
+from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, echo, errors, write_json
+from icv_permits.core.i18n import N_
+from icv_permits.core.visible import t
 
 TRIGGER_STATES = {"missing": N_("missing from the database"), "disabled": N_("disabled"), "altered": N_("not as the migration made it")}
 
@@ -39,24 +39,24 @@ def db_upgrade(lang: LangOpt = DEFAULT_LANG) -> None:
 
     with errors(lang):
         done = database.upgrade()
-    typer.echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=done.url, before=done.before or "—", after=done.after))
+    echo(t(lang.value, N_("Database {url}: schema {before} → {after}."), url=done.url, before=done.before or "—", after=done.after))
     for p in done.triggers_restored:
         msg = (N_("Restored the trigger {trigger} on {table}, which keeps what the office issued as it was issued (it was {state_text}).")
                if p.guards == "office" else N_("Restored the append-only trigger {trigger} on {table} (it was {state_text})."))
-        typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+        echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
     if done.granted:
-        typer.echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
+        echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
     key = done.key
     if key.action == "created":
-        typer.echo(t(lang.value, N_("Created the secret key {path} (owner-only, apart from the database). Keep a copy apart from the database and its backups, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(key.source.path)))
+        echo(t(lang.value, N_("Created the secret key {path} (owner-only, apart from the database). Keep a copy apart from the database and its backups, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(key.source.path)))
     elif key.action == "moved":
-        typer.echo(t(lang.value, N_("Moved the secret key from {old}, beside the database, to {path} (owner-only): a copy of the database's folder no longer holds the key. Remove any other copy of it kept with the database's backups."),
+        echo(t(lang.value, N_("Moved the secret key from {old}, beside the database, to {path} (owner-only): a copy of the database's folder no longer holds the key. Remove any other copy of it kept with the database's backups."),
                      old=str(key.moved_from), path=str(key.source.path)))
     elif key.action == "missing":
-        typer.echo(t(lang.value, N_("No secret key is configured for this database, and none was created: an office's workstations must all use one key. Make it once with `icv-permits db keygen --out PATH` (a path apart from the database, e.g. a protected share), then on every workstation set {file_env}=PATH, or put the key in {env} (e.g. from a secret manager: `icv-permits db keygen --out -`)."),
+        echo(t(lang.value, N_("No secret key is configured for this database, and none was created: an office's workstations must all use one key. Make it once with `icv-permits db keygen --out PATH` (a path apart from the database, e.g. a protected share), then on every workstation set {file_env}=PATH, or put the key in {env} (e.g. from a secret manager: `icv-permits db keygen --out -`)."),
                      file_env=personal_env("file"), env=personal_env("key")))
     if key.left is not None:
-        typer.echo(t(lang.value, N_("A key file from an older version is still at {path}, beside the database, and is not used: if it holds the key in use, delete it; whoever copies that folder would have it."), path=str(key.left)))
+        echo(t(lang.value, N_("A key file from an older version is still at {path}, beside the database, and is not used: if it holds the key in use, delete it; whoever copies that folder would have it."), path=str(key.left)))
     _key_lines(lang, None if key.action == "missing" else key.source)
 
 
@@ -80,7 +80,7 @@ def _key_lines(lang, source, status=None) -> None:
                  path=str(source.path), file_env=personal_env("file"), env=personal_env("key"))
     if status is not None and status.fingerprint:
         line += " " + t(lang.value, N_("Fingerprint {fingerprint}: the same on every workstation of the office."), fingerprint=status.fingerprint)
-    typer.echo(line)
+    echo(line)
 
 
 @db_app.command("status")
@@ -91,35 +91,35 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
     with errors(lang):
         st = database.status()
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n")
+        write_json(json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
-        typer.echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
+        echo(t(lang.value, N_("Database {url} ({backend}): schema {current}, this version needs {head}."),
                      url=st.url, backend=st.backend, current=st.schema or "—", head=st.head))
         for p in st.triggers:
             msg = (N_("The trigger {trigger} on {table}, which keeps what the office issued as it was issued, is {state_text}: the table can be changed in place without a trace.")
                    if p.guards == "office" else
                    N_("The append-only trigger {trigger} on {table} is {state_text}: the decision log can be changed without a trace."))
-            typer.echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+            echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
         if st.triggers and st.schema_current:
-            typer.echo(t(lang.value, N_("Run `icv-permits db upgrade` to restore the triggers.")))
+            echo(t(lang.value, N_("Run `icv-permits db upgrade` to restore the triggers.")))
         elif not st.up_to_date:
-            typer.echo(t(lang.value, N_("The database is newer than this icv-permits: upgrade icv-permits.")) if st.newer_than_this_version
+            echo(t(lang.value, N_("The database is newer than this icv-permits: upgrade icv-permits.")) if st.newer_than_this_version
                        else t(lang.value, N_("Run `icv-permits db upgrade` to bring it up to date.")))
         if st.standing is not None:
-            typer.echo(t(lang.value, N_("Connected as {user}: {kind_text}."), user=st.standing.user, kind_text=t(lang.value, ROLE_KINDS[st.standing.kind])))
+            echo(t(lang.value, N_("Connected as {user}: {kind_text}."), user=st.standing.user, kind_text=t(lang.value, ROLE_KINDS[st.standing.kind])))
         if st.guarantees:
-            typer.echo(t(lang.value, N_("What this database cannot guarantee:")))
+            echo(t(lang.value, N_("What this database cannot guarantee:")))
             for code in st.guarantees:
-                typer.echo("- " + t(lang.value, GUARANTEES[code]))
+                echo("- " + t(lang.value, GUARANTEES[code]))
         if st.key is not None:
             _key_lines(lang, st.key.source, st.key)
             if st.key.problem == "beside_database":
-                typer.echo(t(lang.value, N_("The secret key is in the folder of the database: it is refused there. Move it elsewhere (the default place is {default}) and point {file_env} at it."),
+                echo(t(lang.value, N_("The secret key is in the folder of the database: it is refused there. Move it elsewhere (the default place is {default}) and point {file_env} at it."),
                              default=str(default_key_path()), file_env=personal_env("file")))
             elif st.key.problem == "unreadable":
-                typer.echo(t(lang.value, N_("The secret key cannot be read or is malformed: submissions are refused until it is fixed.")))
+                echo(t(lang.value, N_("The secret key cannot be read or is malformed: submissions are refused until it is fixed.")))
             if st.key.legacy is not None:
-                typer.echo(t(lang.value, N_("A key file from an older version is at {path}, beside the database: run `icv-permits db upgrade` to move it, or delete it if it is a copy."), path=str(st.key.legacy)))
+                echo(t(lang.value, N_("A key file from an older version is at {path}, beside the database: run `icv-permits db upgrade` to move it, or delete it if it is a copy."), path=str(st.key.legacy)))
     raise typer.Exit(0 if st.up_to_date else 2)
 
 
@@ -138,9 +138,9 @@ def db_keygen(out: str = typer.Option(..., "--out", help="Where to write the new
     with errors(lang):
         made = database.keygen(out)
     if isinstance(made, str):
-        typer.echo(made)
+        echo(made)
         return
-    typer.echo(t(lang.value, N_("Created the office key {path} (owner-only). Give every workstation of the office this key: {file_env}={path} with a copy of the file kept apart from the database, or its content in {env}. Keep a copy apart from the database and its backups: without it, drivers on record are no longer recognised."),
+    echo(t(lang.value, N_("Created the office key {path} (owner-only). Give every workstation of the office this key: {file_env}={path} with a copy of the file kept apart from the database, or its content in {env}. Keep a copy apart from the database and its backups: without it, drivers on record are no longer recognised."),
                  path=str(made), file_env=personal_env("file"), env=personal_env("key")), err=False)
 
 
@@ -150,4 +150,4 @@ def db_roles(schema: str = typer.Option("public", "--schema", help="The schema h
     """Print the SQL that sets up an office's PostgreSQL roles (owner, office, auditor). 输出 PostgreSQL 角色设置 SQL。"""
     from icv_permits.services import database
 
-    typer.echo(database.roles_sql(schema, grants=grants), nl=False)
+    echo(database.roles_sql(schema, grants=grants), nl=False)

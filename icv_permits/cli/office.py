@@ -3,15 +3,15 @@ regulator's office."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, ActorOpt, FmtOpt, Lang, LangOpt, ListFormat, PackOpt, app, errors, fail
-from icv_permits.core.i18n import N_, t
+from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, ActorOpt, FmtOpt, Lang, LangOpt, ListFormat, PackOpt, app, errors, fail, write, write_json
+from icv_permits.core.i18n import N_
 from icv_permits.core.labels import STATES
+from icv_permits.core.visible import t
 
 entity_app = typer.Typer(help="Entities on record. 主体记录。", no_args_is_help=True)
 plates_app = typer.Typer(help="Temporary plates. 临时号牌。", no_args_is_help=True)
@@ -42,10 +42,10 @@ def submit(
     with errors(lang):
         result = office.submit(open_store(), file, actor=office.default_actor(actor), clock=office.clock_from_env(), pack=pack, resubmits=resubmits, lenient=lenient)
     if fmt is ListFormat.json:
-        sys.stdout.write(views.dumps({"submission": result.submission.to_json(), "new_submission": result.new_submission,
+        write_json(views.dumps({"submission": result.submission.to_json(), "new_submission": result.new_submission,
                                   "decision": result.decision.to_json_dict()}))
     else:
-        sys.stdout.write(views.submitted(result, lang.value))
+        write(views.submitted(result, lang.value))
 
 
 @app.command("queue")
@@ -67,9 +67,9 @@ def queue_cmd(
     with errors(lang):
         found = office.queue(open_store(), states=states)
     if fmt is ListFormat.json:
-        sys.stdout.write(views.dumps([v.to_json() for v in found]))
+        write_json(views.dumps([v.to_json() for v in found]))
     else:
-        sys.stdout.write(views.queue(found, lang.value))
+        write(views.queue(found, lang.value))
 
 
 @app.command("show")
@@ -88,9 +88,9 @@ def show_cmd(
         view, decision = office.show(open_store(), submission_id)
         pack = packs.load(decision.pack_id) if decision is not None else None
     if fmt is ListFormat.json:
-        sys.stdout.write(views.dumps({"submission": view.to_json(), "decision": decision.to_json_dict() if decision else None}))
+        write_json(views.dumps({"submission": view.to_json(), "decision": decision.to_json_dict() if decision else None}))
     else:
-        sys.stdout.write(views.submission(view, decision, pack, lang.value, verbose=verbose))
+        write(views.submission(view, decision, pack, lang.value, verbose=verbose))
 
 
 @app.command()
@@ -117,10 +117,10 @@ def decide(
         result = office.decide(open_store(), submission_id, chosen[0], reason=reason, actor=office.default_actor(actor), clock=office.clock_from_env(), pack=pack,
                           expected_revision=if_revision)
     if fmt is ListFormat.json:
-        sys.stdout.write(views.dumps({"submission": result.submission.to_json(), "review": result.review, "notice": result.notice,
+        write_json(views.dumps({"submission": result.submission.to_json(), "review": result.review, "notice": result.notice,
                                   "decision": result.decision.to_json_dict()}))
     else:
-        sys.stdout.write(views.decided(result, lang.value))
+        write(views.decided(result, lang.value))
 
 
 def _days(text: str, lang: Lang) -> int:
@@ -147,7 +147,7 @@ def notices_cmd(
     days = _days(expiring_within, lang) if expiring_within is not None else None
     with errors(lang):
         rows = office.list_notices(open_store(), clock=office.clock_from_env(), expiring_within_days=days, credit_code=entity, include_inactive=all_)
-    sys.stdout.write(views.dumps(rows) if fmt is ListFormat.json else views.notices(rows, lang.value))
+    write_json(views.dumps(rows)) if fmt is ListFormat.json else write(views.notices(rows, lang.value))
 
 
 @plates_app.command("renew")
@@ -165,7 +165,7 @@ def plates_renew(
 
     with errors(lang):
         result = office.renew_plates(open_store(), notice, actor=office.default_actor(actor), clock=office.clock_from_env(), pack=pack, vin=vin)
-    sys.stdout.write(views.dumps(result) if fmt is ListFormat.json else views.renewed(result, lang.value))
+    write_json(views.dumps(result)) if fmt is ListFormat.json else write(views.renewed(result, lang.value))
 
 
 @entity_app.command("show")
@@ -180,4 +180,4 @@ def entity_show(
 
     with errors(lang):
         data = office.entity_history(open_store(), credit_code, clock=office.clock_from_env())
-    sys.stdout.write(views.dumps(data) if fmt is ListFormat.json else views.entity(data, lang.value))
+    write_json(views.dumps(data)) if fmt is ListFormat.json else write(views.entity(data, lang.value))

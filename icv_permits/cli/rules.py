@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, LangOpt, ListFormat, PackOpt, app, errors, fail
-from icv_permits.core.i18n import N_, t
+from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, LangOpt, ListFormat, PackOpt, app, echo, errors, fail, write, write_json
+from icv_permits.core.i18n import N_
+from icv_permits.core.visible import t
 
 rules_app = typer.Typer(help="The rule packs: list, show, lint. 规则包：列出、查看、检查。", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -24,9 +24,9 @@ def rules_list(pack: PackOpt = DEFAULT_PACK, lang: LangOpt = DEFAULT_LANG, fmt: 
     with errors(lang):
         p = packs.load(pack)
     if fmt is ListFormat.json:
-        sys.stdout.write(json.dumps(rules_json(p), ensure_ascii=False, indent=2) + "\n")
+        write_json(json.dumps(rules_json(p), ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(rules_table(p, lang.value))
+        write(rules_table(p, lang.value))
 
 
 @rules_app.command("show")
@@ -40,7 +40,7 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. EVD-01
     rid = rule_id.strip().upper()
     if rid not in p.rules:
         fail(t(lang.value, N_("No rule {id} in pack {pack}."), id=rule_id, pack=p.id))
-    sys.stdout.write(rule_detail(p, rid, lang.value))
+    write(rule_detail(p, rid, lang.value))
 
 
 @rules_app.command("lint")
@@ -54,9 +54,9 @@ def rules_lint(pack: Annotated[str | None, typer.Option("--pack", "-p", help="On
     for pid, problems in results.items():
         if problems:
             bad += len(problems)
-            typer.echo(t(lang.value, N_("{pack}: {n} problem(s)"), pack=pid, n=len(problems)))
+            echo(t(lang.value, N_("{pack}: {n} problem(s)"), pack=pid, n=len(problems)))
             for p in problems:
-                typer.echo(f"  {p}")
+                echo(f"  {p}")
         else:
-            typer.echo(t(lang.value, N_("{pack}: clean"), pack=pid))
+            echo(t(lang.value, N_("{pack}: clean"), pack=pid))
     raise typer.Exit(1 if bad else 0)

@@ -1,9 +1,15 @@
-"""Text views of the decision log for auditors: the log, verification, replay, explanation."""
+"""Text views of the decision log for auditors: the log, verification, replay, explanation.
+
+What a record holds (actors, reasons, file names, paths, names in a decision) is untrusted text:
+it is shown only as a value of a message (the ``t`` of :mod:`icv_permits.core.visible`), through
+:func:`~icv_permits.core.visible.visible`, or in a :func:`~icv_permits.present.office.table` cell.
+"""
 
 from __future__ import annotations
 
 from icv_permits.core.engine.decision import Decision
-from icv_permits.core.i18n import N_, t
+from icv_permits.core.i18n import N_
+from icv_permits.core.visible import t, visible
 from icv_permits.core.pack import Pack
 from icv_permits.core.labels import ACTIONS, RECORD_KINDS
 from icv_permits.present.office import local, state_text, table
@@ -41,16 +47,17 @@ def summary(rec: Record, lang: str) -> str:
     body = rec.body
     if rec.kind == "engine_decision":
         purpose = body.get("purpose")
-        what = f"{verdict_text(lang, body.get('verdict'))} ({t(lang, PURPOSE[purpose]) if purpose in PURPOSE else purpose})"
+        what = f"{verdict_text(lang, body.get('verdict'))} ({t(lang, PURPOSE[purpose]) if purpose in PURPOSE else visible(purpose)})"
     elif rec.kind == "review":
-        what = t(lang, ACTIONS.get(body.get("action"), body.get("action", "")))
+        action = body.get("action")
+        what = t(lang, ACTIONS[action]) if action in ACTIONS else visible(action or "")
         if body.get("against_engine"):
             what += " " + t(lang, N_("(against the engine)"))
     elif rec.kind == "submission":
-        what = f"v{body.get('version')} {body.get('file_name', '')}"
+        what = f"v{visible(body.get('version'))} {visible(body.get('file_name', ''))}"
     else:
-        what = body.get("notice", "")
-    return what
+        what = visible(body.get("notice", ""))
+    return visible(what)
 
 
 def log_table(records: list[Record], lang: str) -> str:
@@ -148,7 +155,7 @@ def replay_text(results: list[ReplayResult], lang: str) -> str:
             out.append("    " + t(lang, N_("could not be replayed: {error}"), error=r.error))
         for d in r.rule_diffs:
             detail = t(lang, N_("values differ")) if d.values_changed else f"{', '.join(d.recorded) or '—'} → {', '.join(d.replayed) or '—'}"
-            out.append(f"    {d.rule_id} {d.subject}: {detail}")
+            out.append(f"    {visible(d.rule_id)} {visible(d.subject)}: {visible(detail)}")
         for c in r.parameter_changes:
             name = c.get("param") or c.get("rule")
             out.append("    " + t(lang, N_("because {name} changed: {old} → {new}"), name=name, old=_short(c["recorded"]), new=_short(c["current"])))
@@ -159,7 +166,7 @@ def replay_text(results: list[ReplayResult], lang: str) -> str:
 def _short(v: dict | None) -> str:
     if v is None:
         return "—"
-    return ", ".join(f"{k}={val}" for k, val in v.items())
+    return ", ".join(f"{visible(k)}={visible(val)}" for k, val in v.items())
 
 
 def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str) -> str:
@@ -184,10 +191,10 @@ def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str
         out.append(t(lang, N_("Submission {sub} v{version} · pack {pack} {revision} · as of {as_of} · clock {clock} · engine {engine}"),
                      sub=body["submission_id"], version=body["version"], pack=body["pack"]["id"], revision=body["pack"]["revision"][:19],
                      as_of=body["as_of"], clock=body["clock"], engine=body["engine_version"]))
-        masked = ", ".join(f"{m['path']} ({t(lang, MASKING[m['method']]) if m['method'] in MASKING else m['method']})" for m in body.get("masked_fields", []))
+        masked = ", ".join(f"{visible(m['path'])} ({t(lang, MASKING[m['method']]) if m['method'] in MASKING else visible(m['method'])})" for m in body.get("masked_fields", []))
         out.append(t(lang, N_("Personal data masked in the snapshot: {fields}"), fields=masked or "—"))
         for e in body.get("evidence_digests", []):
-            out.append(f"  {e['path']}  sha256:{e['sha256'][:16]}  {e['bytes']} B")
+            out.append(f"  {visible(e['path'])}  sha256:{visible(e['sha256'][:16])}  {visible(e['bytes'])} B")
     text = "\n".join(out) + "\n"
     if decision is not None and pack is not None:
         text += "\n" + render_text(decision, pack, lang, verbose=False)
@@ -220,6 +227,7 @@ def shown(value, limit: int = 300) -> str:
         text = ", ".join(f"{k}={shown(v, limit)}" for k, v in value.items())
     else:
         text = json.dumps(value, ensure_ascii=False)
+    text = visible(text)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 

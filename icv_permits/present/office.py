@@ -2,6 +2,11 @@
 
 Personal data never appears: drivers are shown by name and masked ID number only (the store keeps
 nothing else in clear). Times are shown in Asia/Shanghai, stored in UTC.
+
+Everything from the store — names, reasons, actors, file names, section ids — is untrusted text:
+it reaches a view only as a value of a message (the ``t`` of :mod:`icv_permits.core.visible`),
+through :func:`~icv_permits.core.visible.visible`, or as a cell of :func:`table` (which makes every
+cell visible), so it can neither break a line nor carry an escape sequence to the terminal.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ from typing import Any
 import pendulum
 
 from icv_permits.core.engine.decision import Decision
-from icv_permits.core.i18n import N_, t
+from icv_permits.core.i18n import N_
 from icv_permits.core.labels import ACTIONS, ACTIVITIES, NOTICE_STATUSES, STATES
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import Pack
+from icv_permits.core.visible import t, visible
 from icv_permits.present.report import cells, render_text, verdict_text
+
+v_ = visible
 
 
 
@@ -31,6 +39,10 @@ def _pad(text: str, width: int) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell; every cell made visible, so that a line break or a
+    control character in a name cannot add a row or move the cursor."""
+    headers = [visible(h) for h in headers]
+    rows = [[visible(c) for c in r] for r in rows]
     widths = [max([cells(h)] + [cells(r[i]) for r in rows]) for i, h in enumerate(headers)]
     lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip()]
     lines.append("  ".join("─" * w for w in widths))
@@ -74,20 +86,20 @@ def submission(view, decision: Decision | None, pack: Pack | None, lang: str, ve
              state=state_text(lang, view.state), revision=view.revision, version=view.version, ref=view.application_id or "—"), ""]
     out.append(t(lang, N_("Versions")))
     for v in view.versions:
-        out.append(f"  v{v['number']}  {local(v['submitted_at'])}  {v['actor']}  {v['file_name']}  sha256:{v['file_sha256'][:12]}")
+        out.append(f"  v{v['number']}  {local(v['submitted_at'])}  {v_(v['actor'])}  {v_(v['file_name'])}  sha256:{v_(v['file_sha256'][:12])}")
     out.append(t(lang, N_("Engine runs")))
     for r in view.runs:
-        out.append(f"  #{r['id']}  v{r['version']}  {r['purpose']}  {local(r['run_at'])}  {t(lang, N_('as of'))} {r['as_of']}  "
-                   f"{verdict_text(lang, r['verdict'])}  {r['pack_id']}@{r['pack_revision'][7:19]}")
+        out.append(f"  #{r['id']}  v{r['version']}  {v_(r['purpose'])}  {local(r['run_at'])}  {t(lang, N_('as of'))} {v_(r['as_of'])}  "
+                   f"{v_(verdict_text(lang, r['verdict']))}  {v_(r['pack_id'])}@{v_(r['pack_revision'][7:19])}")
     if view.reviews:
         out.append(t(lang, N_("Decisions")))
         for r in view.reviews:
             against = "  " + t(lang, N_("(against the engine)")) if r["against_engine"] else ""
-            out.append(f"  {local(r['decided_at'])}  {r['actor']}  v{r['version']}  {t(lang, ACTIONS[r['action']])}{against}")
+            out.append(f"  {local(r['decided_at'])}  {v_(r['actor'])}  v{r['version']}  {t(lang, ACTIONS[r['action']])}{against}")
             if r["reason"]:
-                out.append(f"    {t(lang, N_('Reason'))}: {r['reason']}")
+                out.append(f"    {t(lang, N_('Reason'))}: {v_(r['reason'])}")
             for it in r["items"]:
-                out.append(f"    - {it['rule_id']} {it['subject_label'] or it['subject']} {it['field'] or ''} ({it['reason']})".rstrip())
+                out.append(item_line(it, "    "))
     for n in view.notices:
         out.append(notice_block(n, lang))
     text = "\n".join(out) + "\n"
@@ -108,10 +120,16 @@ def decided(result, lang: str) -> str:
     if r["items"]:
         out.append(t(lang, N_("To correct before re-submitting:")))
         for it in r["items"]:
-            out.append(f"  - {it['rule_id']} {it['subject_label'] or it['subject']} {it['field'] or ''} ({it['reason']})".rstrip())
+            out.append(item_line(it, "  "))
     if result.notice:
         out.append(notice_block(result.notice, lang))
     return "\n".join(out) + "\n"
+
+
+def item_line(it: dict, indent: str) -> str:
+    """A point to correct, of a review: rule, subject, field, reason."""
+    subject = it["subject_label"] or it["subject"]
+    return f"{indent}- {v_(it['rule_id'])} {v_(subject)} {v_(it['field'] or '')} ({v_(it['reason'])})".rstrip()
 
 
 def notice_block(n: dict, lang: str) -> str:
@@ -144,14 +162,14 @@ def renewed(result: dict, lang: str) -> str:
 
 
 def entity(data: dict, lang: str) -> str:
-    out = [f"{data['name']} ({data['credit_code']})", t(lang, N_("On record since {when}"), when=local(data["first_seen"]))]
+    out = [f"{v_(data['name'])} ({v_(data['credit_code'])})", t(lang, N_("On record since {when}"), when=local(data["first_seen"]))]
     out.append(t(lang, N_("First demonstration operation already approved: {yes}"),
                  yes=t(lang, N_("yes")) if data["first_operation_done"] else t(lang, N_("no"))))
     out.append("")
     out.append(t(lang, N_("Submissions")))
     for s in data["submissions"]:
-        out.append(f"  {s['id']}  {state_text(lang, s['state'])}  {t(lang, ACTIVITIES.get(s['activity'], s['activity']))}  v{s['version']}  "
-                   f"{verdict_text(lang, s['verdict'])}  {local(s['updated_at'])}")
+        out.append(f"  {s['id']}  {v_(state_text(lang, s['state']))}  {v_(t(lang, ACTIVITIES.get(s['activity'], s['activity'])))}  v{s['version']}  "
+                   f"{v_(verdict_text(lang, s['verdict']))}  {local(s['updated_at'])}")
     out.append(t(lang, N_("Notices")))
     for n in data["notices"]:
         mark = t(lang, N_("in force")) if n["in_force"] else ""
@@ -159,5 +177,5 @@ def entity(data: dict, lang: str) -> str:
     if data["drivers"]:
         out.append(t(lang, N_("Drivers on its notices")))
         for d in data["drivers"]:
-            out.append(f"  {d['name']} ({d['id_masked']})")
+            out.append(f"  {v_(d['name'])} ({v_(d['id_masked'])})")
     return "\n".join(out) + "\n"

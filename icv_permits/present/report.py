@@ -3,6 +3,10 @@
 The decision itself is language-neutral: reason codes and values. Rule messages and remedies come
 from the rule pack (so a pack maintainer can fix a wording), interface strings from the gettext
 catalogue ``report``. Nothing here decides anything.
+
+What the applicant wrote (names, references, values, file names) reaches the text and markdown
+reports only through :mod:`icv_permits.core.visible`: as values of messages (its ``t``), and
+markdown-escaped in the markdown report; the JSON report keeps the exact text.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from icv_permits.core.engine.decision import Decision, Finding, Outcome, Threshold
-from icv_permits.core.i18n import N_, t
+from icv_permits.core.i18n import N_
+from icv_permits.core.i18n import t as exact_t
 from icv_permits.core.pack import Pack
+from icv_permits.core.visible import markdown, t, visible
 
 # ---------------------------------------------------------------- vocabulary of the interface
 
@@ -126,19 +132,21 @@ def show_threshold(th: Threshold, pack: Pack, lang: str) -> str:
     return " ".join(x for x in (words, show_value(th.value, pack, lang), unit) if x)
 
 
-def message(f: Finding, pack: Pack, lang: str) -> str:
-    """The finding's message, rendered from its reason code and values."""
+def message(f: Finding, pack: Pack, lang: str, exact: bool = False) -> str:
+    """The finding's message, rendered from its reason code and values: each value made
+    :func:`~icv_permits.core.visible.visible`, unless ``exact`` (the JSON report)."""
+    shown = str if exact else visible
     template = pack.message(f.rule_id, f.reason)
-    values: dict[str, str] = {k: show_value(v, pack, lang) for k, v in f.values.items()}
-    values["observed"] = show_value(f.observed, pack, lang)
-    values["threshold"] = show_threshold(f.threshold, pack, lang) if f.threshold else "—"
-    values["field_path"] = f.field or "—"
+    values: dict[str, str] = {k: shown(show_value(v, pack, lang)) for k, v in f.values.items()}
+    values["observed"] = shown(show_value(f.observed, pack, lang))
+    values["threshold"] = shown(show_threshold(f.threshold, pack, lang)) if f.threshold else "—"
+    values["field_path"] = shown(f.field or "—")
     if template is None:
-        return f"{f.reason} {json.dumps(f.values, ensure_ascii=False, sort_keys=True)}"
+        return f"{f.reason} {shown(json.dumps(f.values, ensure_ascii=False, sort_keys=True))}"
     try:
         return template(lang).format_map(_Defaulting(values))
     except (ValueError, IndexError):  # a malformed template in a pack: show the raw reason
-        return f"{f.reason} {json.dumps(f.values, ensure_ascii=False, sort_keys=True)}"
+        return f"{f.reason} {shown(json.dumps(f.values, ensure_ascii=False, sort_keys=True))}"
 
 
 class _Defaulting(dict):
@@ -146,11 +154,11 @@ class _Defaulting(dict):
         return "—"
 
 
-def remedy(f: Finding, pack: Pack, lang: str) -> str | None:
+def remedy(f: Finding, pack: Pack, lang: str, exact: bool = False) -> str | None:
     if f.outcome not in (Outcome.failed, Outcome.warned, Outcome.missing):
         return None
     if f.outcome is Outcome.missing:
-        return t(lang, N_("Add {field} to the application and check again."), field=f.field or "—")
+        return (exact_t if exact else t)(lang, N_("Add {field} to the application and check again."), field=f.field or "—")
     rule = pack.rules.get(f.rule_id)
     if rule is None:
         return None
@@ -240,7 +248,7 @@ def _evidence_lines(decision: Decision, lang: str) -> list[tuple[str, int]]:
         counts = _sep(lang).join(f"{t(lang, BAD_ROWS[k])} {n}" for k, n in ev.bad_row_counts.items())
         out.append((t(lang, N_("{total} bad rows skipped (--lenient): {counts}"), total=total, counts=counts), 2))
         for r in ev.bad_rows[:20]:
-            out.append((f"{r.file}:{r.line} {t(lang, BAD_ROWS[r.reason.value])} {r.field} {r.detail}".rstrip(), 6))
+            out.append((f"{visible(r.file)}:{r.line} {t(lang, BAD_ROWS[r.reason.value])} {visible(r.field)} {visible(r.detail)}".rstrip(), 6))
         if total > 20:
             out.append((t(lang, N_("… the JSON decision lists up to 1000 of them")), 6))
     return out
@@ -256,9 +264,9 @@ def _rule_line(f: Finding, pack: Pack, lang: str) -> str:
     rule = pack.rules[f.rule_id]
     return "{mark} {rid} {title} · {cite} · {conf}".format(
         mark=MARK[f.outcome.value],
-        rid=f.rule_id,
-        title=rule.title(lang),
-        cite=citation(f.rule_id, pack, lang),
+        rid=visible(f.rule_id),
+        title=visible(rule.title(lang)),
+        cite=visible(citation(f.rule_id, pack, lang)),
         conf=t(lang, CONFIDENCE[rule.confidence.value]),
     )
 
@@ -347,7 +355,7 @@ def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80, verb
             out(text, indent=indent)
     for kind, label, findings in _groups(decision):
         lines.append("")
-        out(f"── {t(lang, KINDS[kind])} {label}".rstrip())
+        out(f"── {t(lang, KINDS[kind])} {visible(label)}".rstrip())
         shown = [f for f in findings if verbose or f.outcome in _SHOWN]
         for f in shown:
             out(_rule_line(f, pack, lang))
@@ -367,7 +375,7 @@ def render_text(decision: Decision, pack: Pack, lang: str, width: int = 80, verb
 
 def render_markdown(decision: Decision, pack: Pack, lang: str) -> str:
     head = _headline(decision, pack, lang)
-    lines = [f"# {head[0]}", "", *(f"- {h}" for h in head[1:])]
+    lines = [f"# {_md(head[0])}", "", *(f"- {_md(h)}" for h in head[1:])]
     ev_lines = _evidence_lines(decision, lang)
     if ev_lines:
         lines += ["", f"## {t(lang, N_('Evidence'))}", ""]
@@ -388,9 +396,8 @@ def render_markdown(decision: Decision, pack: Pack, lang: str) -> str:
 
 
 def _md(text: str) -> str:
-    for ch in ("\\", "*", "_", "`", "|", "<", ">", "[", "]"):
-        text = text.replace(ch, "\\" + ch)
-    return text
+    """A line of the markdown report: nothing in it is read as markup (:func:`~icv_permits.core.visible.markdown`)."""
+    return markdown(text)
 
 
 def render_json(decision: Decision, pack: Pack, lang: str) -> str:
@@ -398,8 +405,8 @@ def render_json(decision: Decision, pack: Pack, lang: str) -> str:
     data = decision.to_json_dict()
     data["lang"] = lang
     for f, fd in zip(decision.findings, data["findings"], strict=True):
-        fd["message"] = message(f, pack, lang)
-        fd["remedy"] = remedy(f, pack, lang)
+        fd["message"] = message(f, pack, lang, exact=True)
+        fd["remedy"] = remedy(f, pack, lang, exact=True)
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 

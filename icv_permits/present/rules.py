@@ -1,10 +1,15 @@
-"""Views of a rule pack for ``rules list`` and ``rules show`` (no rule logic here)."""
+"""Views of a rule pack for ``rules list`` and ``rules show`` (no rule logic here).
+
+A pack may come from any folder (``--pack``): its texts are shown through
+:mod:`icv_permits.core.visible` like any other text from outside.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from icv_permits.core.i18n import N_, t
+from icv_permits.core.i18n import N_
+from icv_permits.core.visible import t, visible
 from icv_permits.core.pack import Pack
 from icv_permits.present.report import COMPARISON, CONFIDENCE, SYMBOL, show_value
 
@@ -31,12 +36,12 @@ def rules_table(pack: Pack, lang: str) -> str:
         flags = "" if r.enabled else " [" + t(lang, N_("off")) + "]"
         cond = ""
         if r.applies_to.requires:
-            cond += " +" + "+".join(r.applies_to.requires)
+            cond += " +" + "+".join(map(visible, r.applies_to.requires))
         if r.applies_to.unless:
-            cond += " -" + "-".join(r.applies_to.unless)
+            cond += " -" + "-".join(map(visible, r.applies_to.unless))
         lines.append(
-            f"{r.id:<7} {_acts(pack, r.applies_to.activities, lang):<8} {t(lang, CONFIDENCE[r.confidence.value]):<14} "
-            f"{r.severity.value[0].upper()} {r.title(lang)}{cond}{flags}"
+            f"{visible(r.id):<7} {_acts(pack, r.applies_to.activities, lang):<8} {t(lang, CONFIDENCE[r.confidence.value]):<14} "
+            f"{r.severity.value[0].upper()} {visible(r.title(lang))}{cond}{flags}"
         )
     return "\n".join(lines) + "\n"
 
@@ -46,9 +51,9 @@ def rule_detail(pack: Pack, rid: str, lang: str) -> str:
     c = r.citation
     src = pack.sources.get(c.source)
     lines = [
-        f"{r.id} {r.title(lang)}",
+        f"{visible(r.id)} {visible(r.title(lang))}",
         "",
-        r.requirement(lang),
+        visible(r.requirement(lang)),
         "",
         t(lang, N_("Citation: {source} {article}"), source=src.title(lang) if src else c.source, article=c.article or "").rstrip(),
     ]

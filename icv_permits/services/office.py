@@ -41,6 +41,8 @@ from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.ids import normalize_identifier
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.model.types import TIMEZONE
+from icv_permits.core.model.types import NUL_MESSAGE
+from icv_permits.core.personal_text import mask_text
 from icv_permits.core.pack import DEFAULT_PACK, Pack, office_pack
 from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
@@ -64,6 +66,14 @@ TRANSITIONS = {
     (tables.State.under_review, tables.Action.reject): tables.State.rejected,
 }
 
+
+
+def _storable(option: str, text: str) -> str:
+    """A reason or an actor typed in (the terminal app lets any character through): no NUL, which
+    no database stores."""
+    if "\x00" in text:
+        raise InputError([Problem(option, NUL_MESSAGE, {}, "nul")])
+    return text
 
 def _now(clock: Clock) -> tuple[dt.datetime, pendulum.Date]:
     """(UTC instant, today in Asia/Shanghai) from the injected clock."""
@@ -166,6 +176,7 @@ def submit(
     check it against the pack and the office's records. The file's own verdict, if any, is ignored."""
     clock = clock or SystemClock()
     now, today = _now(clock)
+    actor = mask_text(_storable("--actor", actor))  # numbers typed into free text are never stored (core/personal_text.py)
     app, raw = _load_file(path)
     p = _pack(pack)
     keys = Keys.load(store.url)
@@ -216,7 +227,7 @@ def submit(
         if not new:
             s.refresh(sub)
         version = tables.SubmissionVersion(
-            submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=Path(path).name[:500],
+            submission_id=sub.id, number=sub.current_version, submitted_at=now, actor=actor, file_name=mask_text(Path(path).name)[:500],
             file_sha256=hashlib.sha256(raw).hexdigest(), application_digest=decision.application_digest,
             document=canonical_json(doc), masked_fields=canonical_json(changed_fields), driver_lookups=canonical_json(lookups), key_fingerprint=keys.fingerprint,
             evidence=canonical_json(evidence.model_dump(mode="json")) if evidence is not None else None,
@@ -316,7 +327,8 @@ def decide(
     at: if the submission changed since, nothing is written and :class:`Conflict` is raised."""
     clock = clock or SystemClock()
     action = tables.Action(action)
-    reason = (reason or "").strip() or None
+    reason = mask_text(_storable("--reason", (reason or "").strip())) or None  # as stored, logged and exported: no ID or phone number in clear
+    actor = mask_text(_storable("--actor", actor))
     now, today = _now(clock)
     p = _pack(pack)
     with store.write() as s:
@@ -490,6 +502,7 @@ def renew_plates(store: Store, notice_number: str, *, actor: str, clock: Clock |
     cannot be stacked months ahead."""
     clock = clock or SystemClock()
     now, today = _now(clock)
+    actor = mask_text(_storable("--actor", actor))
     p = _pack(pack)
     with store.write() as s:
         n = s.exec(select(tables.Notice).where(tables.Notice.number == notice_number.strip()).with_for_update()).scalars().first()

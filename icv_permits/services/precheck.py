@@ -31,6 +31,7 @@ from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application
 from icv_permits.core.model.types import MAX_YEAR, MIN_YEAR
 from icv_permits.core.pack import DEFAULT_PACK, Pack
+from icv_permits.core.personal_text import mask_free_text
 
 EXIT_OK = 0
 EXIT_NON_COMPLIANT = 1
@@ -94,9 +95,16 @@ def check_application(
 ) -> CheckResult:
     """Check an application; ``as_of`` defaults to today in Asia/Shanghai by ``clock``.
 
-    Evidence files named by the application are read relative to ``base_dir`` (the application
-    file's folder; the working directory if not given). Bad rows in them are bad input, unless
-    ``lenient``: then they are skipped and listed in the decision."""
+    Evidence files named by the application are read inside ``base_dir``, the application file's
+    folder, and nowhere else (``docs/evidence.md``). Without it (an application typed in, or a
+    draft from the store) the application has no folder and its evidence files are not read: each
+    is bad input — not the working directory, which in an office may hold its key and database.
+    Bad rows in them are bad input, unless ``lenient``: then they are skipped and listed in the
+    decision.
+
+    The engine judges the application with the ID and phone numbers in its free text masked, as
+    the office stores and judges it (``core/personal_text.py``): the report shows no such number
+    in clear, and it says what the office's check will say. ``application`` stays as given."""
     clock = clock or SystemClock()
     now = clock.now()
     p = pack if isinstance(pack, Pack) else load_pack(pack)
@@ -107,8 +115,13 @@ def check_application(
             summarise,  # csv, sqlite3, zoneinfo: only when there is evidence to read
         )
 
-        evidence = summarise(app, base_dir if base_dir is not None else Path.cwd(), p, day, lenient=lenient)
-    return CheckResult(app, p, evaluate(app, p, day, evidence), utc_timestamp(now))
+        evidence = summarise(app, base_dir, p, day, lenient=lenient)
+    return CheckResult(app, p, evaluate(_text_masked(app), p, day, evidence), utc_timestamp(now))
+
+
+def _text_masked(app: Application) -> Application:
+    doc = app.model_dump(mode="json")
+    return Application.model_validate(doc) if mask_free_text(doc) else app
 
 
 def check_file(

@@ -58,6 +58,7 @@ from icv_permits.core.model.ids import (
     normalize_identifier,
     resident_id_check_char,
 )
+from icv_permits.core.personal_text import mask_free_text
 
 KEY_ENV = "ICV_PERMITS_SECRET_KEY"
 KEY_FILE_ENV = "ICV_PERMITS_KEY_FILE"
@@ -479,6 +480,7 @@ def pseudonymise(app: Application, keys: Keys, form: IdMask = ID_MASK) -> tuple[
     if doc["entity"].get("contact_phone"):
         doc["entity"]["contact_phone"] = mask("contact_phone", doc["entity"]["contact_phone"])
         changed.append({"path": "entity.contact_phone", "method": "mask"})
+    changed.extend(mask_free_text(doc))  # numbers typed into names and descriptions (core/personal_text.py)
     return Application.model_validate(doc), doc, changed
 
 

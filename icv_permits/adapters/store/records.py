@@ -22,6 +22,7 @@ from icv_permits.core.model.application import Notice as NoticeModel
 from icv_permits.core.model.ids import mask
 from icv_permits.core.model.registry import DriverLoad, RegistryFacts, VinElsewhere
 from icv_permits.core.pack import Pack
+from icv_permits.core.personal_text import mask_text
 
 
 def _notice_model(s: Session, n: tables.Notice, day: dt.date, home: Province) -> NoticeModel:
@@ -166,24 +167,25 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
 
 
 def upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) -> tuple[tables.Entity, dict[str, tables.Vehicle], dict[str, tables.Driver]]:
-    """The entity, vehicles and drivers of ``app`` on record, created where missing (race-free)."""
-    insert_missing(s, tables.Entity.__table__, {"credit_code": app.entity.credit_code, "name": app.entity.name, "created_at": now}, ["credit_code"])
+    """The entity, vehicles and drivers of ``app`` on record, created where missing (race-free).
+    Names and models are kept as the stored application has them: numbers in them masked."""
+    insert_missing(s, tables.Entity.__table__, {"credit_code": app.entity.credit_code, "name": mask_text(app.entity.name), "created_at": now}, ["credit_code"])
     entity = s.exec(select(tables.Entity).where(tables.Entity.credit_code == app.entity.credit_code)).scalars().one()
-    entity.name = app.entity.name
+    entity.name = mask_text(app.entity.name)
     vehicles: dict[str, tables.Vehicle] = {}
     for v in app.vehicles:
         insert_missing(s, tables.Vehicle.__table__, {"vin": v.vin, "created_at": now}, ["vin"])
         row = s.exec(select(tables.Vehicle).where(tables.Vehicle.vin == v.vin)).scalars().one()
-        row.brand_model = v.brand_model
+        row.brand_model = mask_text(v.brand_model) if v.brand_model is not None else None
         row.configuration = v.configuration
         vehicles[v.vin] = row
     drivers: dict[str, tables.Driver] = {}
     for d in app.drivers:
         lookup = keys.id_lookup(d.id_number)
-        insert_missing(s, tables.Driver.__table__, {"id_lookup": lookup, "id_masked": mask("id_number", d.id_number), "name": d.name,
+        insert_missing(s, tables.Driver.__table__, {"id_lookup": lookup, "id_masked": mask("id_number", d.id_number), "name": mask_text(d.name),
                                                "created_at": now, "lookup_scheme": keys.scheme}, ["id_lookup"])
         row = s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one()
-        row.name = d.name
+        row.name = mask_text(d.name)
         row.id_masked = mask("id_number", d.id_number)  # as shown now (a row made before showed more)
         drivers[d.ref] = row
     s.flush()

@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from icv_permits.core.i18n import N_
-from icv_permits.core.model.types import Count, Date, Identifier, Quantity, Ref, Text, Yuan
+from icv_permits.core.model.types import Count, Date, Identifier, Phone, Quantity, Ref, Text, Yuan
 
 SCHEMA_VERSION = 1
 
@@ -210,7 +210,7 @@ class Entity(_Model):
     capabilities: Capabilities = Capabilities()
     consortium: Consortium | None = None
     operating_qualification: OperatingQualification | None = None
-    contact_phone: Annotated[str, Field(max_length=32)] | None = None
+    contact_phone: Phone | None = None
 
 
 class Licence(_Model):
@@ -241,7 +241,7 @@ class Driver(_Model):
     ref: Ref  # local reference used by vehicles[].drivers
     name: Text
     id_number: Identifier
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    phone: Phone | None = None
     contract: Contract | None = None
     licence: Licence | None = None
     full_score_dates: list[Date] | None = None  # dates a 12-point full score was reached
@@ -383,8 +383,8 @@ class Adding(_Model):
 class Evidence(_Model):
     """Evidence files, by path relative to the application file (docs/evidence.md)."""
 
-    trips: list[Annotated[str, Field(min_length=1, max_length=500)]] = []  # trip logs: CSV or JSON Lines
-    incidents: list[Annotated[str, Field(min_length=1, max_length=500)]] = []  # violations and accidents
+    trips: list[Text] = []  # trip logs: CSV or JSON Lines
+    incidents: list[Text] = []  # violations and accidents
 
 
 class Application(_Model):

@@ -67,6 +67,16 @@ Date = Annotated[
 """A calendar date, ``YYYY-MM-DD``; held as ``pendulum.Date``."""
 
 
+NUL_MESSAGE = N_("must not contain the NUL character (\\x00): it is not text, and no database stores it")
+
+
+def storable(value: str) -> str:
+    """Text holds no NUL: PostgreSQL cannot store one in text or JSON, and it is never typed."""
+    if "\x00" in value:
+        raise ValueError(NUL_MESSAGE, {})
+    return value
+
+
 def _to_identifier(value: Any) -> str:
     try:
         return normalize_identifier(value)
@@ -74,7 +84,7 @@ def _to_identifier(value: Any) -> str:
         raise ValueError(N_("expected text, got {kind_text}"), {"kind_text": kind_of(value)}) from None
 
 
-Identifier = Annotated[str, BeforeValidator(_to_identifier), Field(min_length=1, max_length=64)]
+Identifier = Annotated[str, BeforeValidator(_to_identifier), Field(min_length=1, max_length=64), AfterValidator(storable)]
 """An identifier (VIN, credit code, ID number): text, normalised (half-width, upper case, trimmed).
 
 Its content (length, alphabet, check character) is judged by the rules ENT-01, DRV-08 and VEH-10,
@@ -110,5 +120,6 @@ def _non_negative(value: Decimal) -> Decimal:
 Quantity = Annotated[Decimal, AfterValidator(_non_negative), Field(allow_inf_nan=False)]
 """A non-negative decimal quantity (hours, kilometres)."""
 
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(storable)]
+Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$"), AfterValidator(storable)]
+Phone = Annotated[str, Field(max_length=32), AfterValidator(storable)]
