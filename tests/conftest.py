@@ -9,6 +9,10 @@ _CACHE = tempfile.mkdtemp(prefix="icv-permits-test-cache-")
 os.environ["ICV_PERMITS_CACHE_DIR"] = _CACHE
 os.environ.pop("ICV_PERMITS_LANG", None)
 os.environ.pop("ICV_PERMITS_RULES_DIR", None)
+# the user's own folders are never read or written: the default database and the default key
+# (platformdirs: XDG_DATA_HOME, XDG_CONFIG_HOME) live in temporary ones
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="icv-permits-test-data-")
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="icv-permits-test-config-")
 
 
 # ---------------------------------------------------------------- the store (issue #4)

@@ -16,7 +16,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from icv_permits.core.model.ids import (
+    ID_MASK,
+    LEGACY_ID_MASK,
     IdProblem,
+    hidden_positions,
     mask_id_number,
     mask_phone,
     normalize_identifier,
@@ -317,18 +320,26 @@ def test_resident_id_property(region: str, birth: datetime.date, seq: str, other
 
 def test_mask_id_number() -> None:
     masked = mask_id_number("34010419900101123X")
-    assert masked == "340104********123X"
-    assert "19900101" not in masked
-    assert mask_id_number("110105491231002") == "110105*****1002"
+    assert masked == "340**************X"
+    assert "19900101" not in masked and "0104" not in masked and "123" not in masked[3:]
+    assert mask_id_number("110105491231002") == "110***********2"
+
+
+def test_the_legacy_mask_is_kept_for_old_decisions() -> None:
+    # what decisions logged with a pack that names no id_mask show, byte for byte
+    assert mask_id_number("34010419900101123X", LEGACY_ID_MASK) == "340104********123X"
+    assert mask_id_number("110105491231002", LEGACY_ID_MASK) == "110105*****1002"
+    assert mask_id_number("1234567890", LEGACY_ID_MASK) == "********90"
+    assert mask_id_number("12", LEGACY_ID_MASK) == "*2"
 
 
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("12345678901", "123456*8901"),  # shortest value the 6+4 rule applies to
-        ("1234567890", "********90"),  # 6+4 would hide nothing
-        ("123456789", "*******89"),
-        ("123", "*23"),
+        ("12345678901", "123*******1"),  # shortest value the 3+1 rule applies to
+        ("1234567890", "*********0"),
+        ("123456789", "********9"),
+        ("123", "**3"),
         ("12", "*2"),
         ("1", "*"),
         ("", ""),
@@ -336,6 +347,14 @@ def test_mask_id_number() -> None:
 )
 def test_mask_id_number_short(number: str, masked: str) -> None:
     assert mask_id_number(number) == masked
+
+
+@pytest.mark.parametrize("n", range(30))
+def test_hidden_positions_are_the_stars(n: int) -> None:
+    value = "".join(chr(ord("A") + i % 26) for i in range(n))
+    for form in (ID_MASK, LEGACY_ID_MASK):
+        masked = mask_id_number(value, form)
+        assert [i for i, c in enumerate(masked) if c == "*"] == list(hidden_positions(n, form))
 
 
 @given(st.text(alphabet=st.characters(blacklist_characters="*"), min_size=2))

@@ -73,7 +73,7 @@ def test_installed_wheel_migrates_a_store_and_submits(wheel: Path, tmp_path: Pat
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
                    check=True, capture_output=True)
-    env = {**os.environ, "PYTHONPATH": str(target), "ICV_PERMITS_DATA_DIR": str(tmp_path / "data"),
+    env = {**os.environ, "PYTHONPATH": str(target), "ICV_PERMITS_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
            "ICV_PERMITS_NOW": "2026-11-27T10:00:00+08:00", "ICV_PERMITS_TEST_CLOCK": "1"}
     for name in ("ICV_PERMITS_RULES_DIR", "ICV_PERMITS_DATABASE_URL", "ICV_PERMITS_SECRET_KEY"):
         env.pop(name, None)
@@ -84,7 +84,8 @@ def test_installed_wheel_migrates_a_store_and_submits(wheel: Path, tmp_path: Pat
 
     up = cli("db", "upgrade")
     assert up.returncode == 0, up.stderr
-    assert (tmp_path / "data" / "icv-permits.db").is_file() and (tmp_path / "data" / "secret.key").is_file()
+    assert (tmp_path / "data" / "icv-permits.db").is_file() and (tmp_path / "config" / "icv-permits" / "secret.key").is_file()
+    assert not (tmp_path / "data" / "secret.key").exists()  # never beside the database
     sub = cli("submit", str(ROOT / "examples/da-compliant.yaml"))
     assert sub.returncode == 0, sub.stderr
     assert "Submission 1 stored as version 1" in sub.stdout

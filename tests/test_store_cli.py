@@ -43,7 +43,7 @@ NOTICE = "AH-DA-2026-0001"
 # the example's personal data: the two drivers' ID numbers, a driver's phone and the contact phone
 RAW_IDS = ("340104199001011239", "340202198805120025")
 RAW_PHONES = ("13955512345", "13812345678")
-MASKED_IDS = ("340104********1239", "340202********0025")
+MASKED_IDS = ("340**************9", "340**************5")  # the drivers of examples/da-compliant.yaml, as shown
 CJK = re.compile(r"[\u4e00-\u9fff]")
 WORKERS = 3
 
@@ -392,27 +392,30 @@ def test_newer_schema_refused(store):
 
 
 def test_default_sqlite_location_and_key_file(tmp_path):
-    data = tmp_path / "data" / "icv"
-    no_url_no_key = {"url": None, "env": {"ICV_PERMITS_DATA_DIR": str(data)},
+    data, config = tmp_path / "data" / "icv", tmp_path / "config"
+    no_url_no_key = {"url": None, "env": {"ICV_PERMITS_DATA_DIR": str(data), "XDG_CONFIG_HOME": str(config)},
                      "unset": ("ICV_PERMITS_SECRET_KEY", "ICV_PERMITS_KEY_FILE")}
     first = ok(run("db", "upgrade", "--lang", "en", **no_url_no_key))
-    db_file, key = data / "icv-permits.db", data / "secret.key"
+    db_file, key = data / "icv-permits.db", config / "icv-permits" / "secret.key"
     assert db_file.is_file() and key.is_file()
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert not (data / "secret.key").exists(), "never beside the database"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and stat.S_IMODE(key.parent.stat().st_mode) == 0o700
     assert str(key) in first.stdout and str(db_file) in first.stdout
     secret = key.read_bytes()
     assert len(secret.strip()) == 44
 
     # once more: the key is kept; and with ICV_PERMITS_SECRET_KEY set, no key file is written
-    other = tmp_path / "other"
+    other, other_config = tmp_path / "other", tmp_path / "other-config"
     second, with_key = run_all((("db", "upgrade", "--lang", "en"), no_url_no_key),
-                               (("db", "upgrade"), {"url": None, "env": {"ICV_PERMITS_DATA_DIR": str(other)}, "unset": ("ICV_PERMITS_KEY_FILE",)}))
-    assert str(key) not in ok(second).stdout, "the key file is created once"
+                               (("db", "upgrade"), {"url": None, "env": {"ICV_PERMITS_DATA_DIR": str(other), "XDG_CONFIG_HOME": str(other_config)},
+                                                    "unset": ("ICV_PERMITS_KEY_FILE",)}))
+    assert "Created the secret key" not in ok(second).stdout, "the key file is created once"
+    assert str(key) in second.stdout  # where the key comes from
     assert key.read_bytes() == secret
     assert "alembic_version" in table_rows(f"sqlite:///{db_file}")
     ok(with_key)
     assert (other / "icv-permits.db").is_file()
-    assert not (other / "secret.key").exists()
+    assert not (other / "secret.key").exists() and not other_config.exists()
 
 
 # ---------------------------------------------------------------- bad input, bad configuration

@@ -71,7 +71,7 @@ def test_the_index_is_made_and_undone(db_url):
     assert revision(db_url) == "0005"
     assert T.ONE_UNDER_REVIEW not in index_names(db_url)
     db.upgrade(db_url)
-    assert revision(db_url) == db.head_revision() == "0006"
+    assert revision(db_url) == db.head_revision()
     assert T.ONE_UNDER_REVIEW in index_names(db_url)
 
 
@@ -136,5 +136,5 @@ def test_upgrade_stops_on_two_submissions_under_review_for_one_application(db_ur
     db.dispose_all()
     ok = cli(db_url, "db", "upgrade", "--lang", "en")
     assert ok.returncode == 0, ok.stderr
-    assert "0005 → 0006" in ok.stdout
+    assert f"0005 → {db.head_revision()}" in ok.stdout
     assert T.ONE_UNDER_REVIEW in index_names(db_url)

@@ -144,7 +144,7 @@ def _resolve(root: Path, pack_id: str, seen: tuple[str, ...] = ()) -> tuple[list
     return [pack_id, *chain], merged
 
 
-INHERITED_META = ("activity_implies", "home_province", "provinces", "numbering")
+INHERITED_META = ("activity_implies", "home_province", "provinces", "numbering", "id_mask")
 """``pack.yaml`` keys a pack takes from the pack it extends unless it sets them itself
 (``provinces`` is merged by province, the child's names winning)."""
 

@@ -28,7 +28,7 @@ GUARANTEES = {
     "pg_owner_session": N_("This session owns the log's tables: it could disable the triggers. Daily work belongs to office logins."),
 }
 
-db_app = typer.Typer(help="The store's database: upgrade, status, roles. 数据库：升级、状态、角色。", no_args_is_help=True)
+db_app = typer.Typer(help="The store's database: upgrade, status, keygen, roles. 数据库：升级、状态、密钥、角色。", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
@@ -46,8 +46,41 @@ def db_upgrade(lang: LangOpt = DEFAULT_LANG) -> None:
         echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
     if done.granted:
         echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
-    if done.key_created:
-        echo(t(lang.value, N_("Created the secret key {path} (owner-only). Keep a copy, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(done.key_created)))
+    key = done.key
+    if key.action == "created":
+        echo(t(lang.value, N_("Created the secret key {path} (owner-only, apart from the database). Keep a copy apart from the database and its backups, and use the same key on every workstation of the office: drivers are recognised across submissions by it."), path=str(key.source.path)))
+    elif key.action == "moved":
+        echo(t(lang.value, N_("Moved the secret key from {old}, beside the database, to {path} (owner-only): a copy of the database's folder no longer holds the key. Remove any other copy of it kept with the database's backups."),
+                     old=str(key.moved_from), path=str(key.source.path)))
+    elif key.action == "missing":
+        echo(t(lang.value, N_("No secret key is configured for this database, and none was created: an office's workstations must all use one key. Make it once with `icv-permits db keygen --out PATH` (a path apart from the database, e.g. a protected share), then on every workstation set {file_env}=PATH, or put the key in {env} (e.g. from a secret manager: `icv-permits db keygen --out -`)."),
+                     file_env=personal_env("file"), env=personal_env("key")))
+    if key.left is not None:
+        echo(t(lang.value, N_("A key file from an older version is still at {path}, beside the database, and is not used: if it holds the key in use, delete it; whoever copies that folder would have it."), path=str(key.left)))
+    _key_lines(lang, None if key.action == "missing" else key.source)
+
+
+def personal_env(which: str) -> str:
+    from icv_permits.services import database
+
+    return database.KEY_FILE_ENV if which == "file" else database.KEY_ENV
+
+
+def _key_lines(lang, source, status=None) -> None:
+    """Where the key comes from (never the key)."""
+    if source is None:
+        return
+    if source.kind == "env":
+        line = t(lang.value, N_("Secret key: from {env}."), env=personal_env("key"))
+    elif source.kind == "file":
+        line = (t(lang.value, N_("Secret key: the file {path} (the default place)."), path=str(source.path)) if source.default
+                else t(lang.value, N_("Secret key: the file {path} (from {file_env})."), path=str(source.path), file_env=personal_env("file")))
+    else:
+        line = t(lang.value, N_("Secret key: none ({path} does not exist). Run `icv-permits db upgrade` (default database), or make the office's key with `icv-permits db keygen --out PATH` and set {file_env} or {env}."),
+                 path=str(source.path), file_env=personal_env("file"), env=personal_env("key"))
+    if status is not None and status.fingerprint:
+        line += " " + t(lang.value, N_("Fingerprint {fingerprint}: the same on every workstation of the office."), fingerprint=status.fingerprint)
+    echo(line)
 
 
 @db_app.command("status")
@@ -78,7 +111,37 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
             echo(t(lang.value, N_("What this database cannot guarantee:")))
             for code in st.guarantees:
                 echo("- " + t(lang.value, GUARANTEES[code]))
+        if st.key is not None:
+            _key_lines(lang, st.key.source, st.key)
+            if st.key.problem == "beside_database":
+                echo(t(lang.value, N_("The secret key is in the folder of the database: it is refused there. Move it elsewhere (the default place is {default}) and point {file_env} at it."),
+                             default=str(default_key_path()), file_env=personal_env("file")))
+            elif st.key.problem == "unreadable":
+                echo(t(lang.value, N_("The secret key cannot be read or is malformed: submissions are refused until it is fixed.")))
+            if st.key.legacy is not None:
+                echo(t(lang.value, N_("A key file from an older version is at {path}, beside the database: run `icv-permits db upgrade` to move it, or delete it if it is a copy."), path=str(st.key.legacy)))
     raise typer.Exit(0 if st.up_to_date else 2)
+
+
+def default_key_path():
+    from icv_permits.services import database
+
+    return database.default_key_file()
+
+
+@db_app.command("keygen")
+def db_keygen(out: str = typer.Option(..., "--out", help="Where to write the new key (a path apart from the database), or - to print it for a secret manager. 新密钥的保存位置，或 - 输出。"),
+              lang: LangOpt = DEFAULT_LANG) -> None:
+    """Make a new office key (32 random bytes) for every workstation of an office to use. 生成办公室密钥。"""
+    from icv_permits.services import database
+
+    with errors(lang):
+        made = database.keygen(out)
+    if isinstance(made, str):
+        echo(made)
+        return
+    echo(t(lang.value, N_("Created the office key {path} (owner-only). Give every workstation of the office this key: {file_env}={path} with a copy of the file kept apart from the database, or its content in {env}. Keep a copy apart from the database and its backups: without it, drivers on record are no longer recognised."),
+                 path=str(made), file_env=personal_env("file"), env=personal_env("key")), err=False)
 
 
 @db_app.command("roles")

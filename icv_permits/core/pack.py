@@ -27,6 +27,7 @@ from icv_permits.core.canonical import digest
 from icv_permits.core.errors import DEFAULT_PACK, PackError  # noqa: F401 - defined there so the CLI starts without the model
 from icv_permits.core.i18n import N_, t
 from icv_permits.core.model.application import Activity, Modifiers, NoticeKind, Province
+from icv_permits.core.model.ids import LEGACY_ID_MASK, IdMask
 from icv_permits.core.model.types import Date
 
 PACK_FILES = ("pack.yaml", "sources.yaml", "rules.yaml", "parameters.yaml", "sections.yaml")
@@ -242,6 +243,20 @@ class Numbering(_M):
         return fmt.format(prefix=self.prefix, year=year, seq=seq)
 
 
+class IdMaskSpec(_M):
+    """How the pack's decisions show a resident ID number (``pack.yaml`` ``id_mask``): its first
+    ``head`` characters — at most the 6 of the region code — and its last ``tail`` (0 or 1: the
+    check character, which DRV-08 quotes as expected anyway), the rest as ``*``. The birth date and
+    the sequence number are always hidden; ``docs/personal-data.md`` has the arithmetic."""
+
+    head: int = Field(ge=0, le=6)
+    tail: int = Field(ge=0, le=1)
+
+    @property
+    def form(self) -> IdMask:
+        return IdMask(self.head, self.tail, self.tail)
+
+
 class PackMeta(_M):
     id: str
     version: str
@@ -257,6 +272,9 @@ class PackMeta(_M):
     home_province: Province | None = None
     provinces: dict[Province, Text] = {}  # display names; ``{home_province}`` in rule texts uses them
     numbering: Numbering | None = None
+    # How its decisions mask ID numbers. A pack without it — every pack snapshot logged before the
+    # key existed — masks the old way (``ids.LEGACY_ID_MASK``), so that old decisions replay alike.
+    id_mask: IdMaskSpec | None = None
 
     @field_validator("home_province")
     @classmethod
@@ -299,6 +317,11 @@ class Pack(_M):
     @property
     def home_province(self) -> Province | None:
         return self.meta.home_province
+
+    @property
+    def id_mask(self) -> IdMask:
+        """How this pack's decisions show an ID number (``LEGACY_ID_MASK`` when it does not say)."""
+        return self.meta.id_mask.form if self.meta.id_mask is not None else LEGACY_ID_MASK
 
     def home_name(self, lang: str) -> str:
         """The home province's name (``{home_province}`` in rule texts), or a neutral word if unset."""
@@ -381,8 +404,9 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: 
 
 def office_pack(pack: Pack) -> Pack:
     """``pack``, if an office can work with it: it names its home province and how it numbers
-    notices and plates (a national pack does neither; a province's pack does)."""
-    missing = [k for k in ("home_province", "numbering") if getattr(pack.meta, k) is None]
+    notices and plates (a national pack does neither; a province's pack does), and how its
+    decisions mask ID numbers (the stand-ins the office stores keep only what that mask shows)."""
+    missing = [k for k in ("home_province", "numbering", "id_mask") if getattr(pack.meta, k) is None]
     if missing:
         keys = ", ".join(missing)
         raise PackError(

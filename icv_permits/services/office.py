@@ -179,7 +179,7 @@ def submit(
     actor = mask_text(_storable("--actor", actor))  # numbers typed into free text are never stored (core/personal_text.py)
     app, raw = _load_file(path)
     p = _pack(pack)
-    keys = Keys.load()
+    keys = Keys.load(store.url)
     lookups = {d.ref: keys.id_lookup(d.id_number) for d in app.drivers}
 
     evidence = None
@@ -190,11 +190,12 @@ def submit(
             history = effective_history(app, records.registry_facts(s, app, today, now, lookups, store, home=p.home_province), today, p.home_province)
         evidence = summarise(app, Path(path).parent, p, today, lenient=lenient, history=history)
 
-    judged, doc, changed_fields = personal.pseudonymise(app, keys)
+    judged, doc, changed_fields = personal.pseudonymise(app, keys, p.id_mask)
     with store.write() as s:
         # before anything is read: the entity's submissions and notices and the vehicles' notices
         # stay as read until this transaction ends
         records.lock_parties(s, app.entity.credit_code, [v.vin for v in app.vehicles])
+        records.rekey_drivers(s, app, keys, lookups)  # drivers on record under an older lookup scheme
         registry = records.registry_facts(s, app, today, now, lookups, store, home=p.home_province)
         if evidence is not None and _rt_windows(effective_history(app, registry, today, p.home_province)) != _rt_windows(history):
             raise Conflict([Problem(str(path), N_("the records changed while the evidence was read; submit again"), {}, "records_changed")])
@@ -445,7 +446,7 @@ def _issue(s: Session, sub: tables.Submission, version: tables.SubmissionVersion
                 shortened.append({"number": pl.number, "valid_until": pl.valid_until.isoformat()})
         effects.append({"number": old.number, "status": old.status, "valid_until": old.valid_until.isoformat(), "plates": shortened})
     vehicles = {r.vin: r for r in s.exec(select(tables.Vehicle).where(tables.Vehicle.vin.in_(list(vins)))).scalars().all()}
-    drivers = {ref: s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one() for ref, lookup in lookups.items()}
+    drivers = {ref: s.exec(select(tables.Driver).where(records.driver_named([lookup]))).scalars().one() for ref, lookup in lookups.items()}
     plates = []
     for v in app.vehicles:
         row = vehicles[v.vin]

@@ -184,7 +184,7 @@ def alembic_config(url: str | None = None):
     return cfg
 
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 """The migrations this version ships, oldest first (``tests/test_store_cli.py`` checks them against
 Alembic's scripts). Opening a store compares its ``alembic_version`` with the last one directly,
 so the commands that only read or write records never import Alembic (about 0.2 s)."""

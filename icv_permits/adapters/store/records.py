@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -95,6 +95,40 @@ def one_under_review_violated(exc: IntegrityError) -> bool:
     return "submission.entity_id, submission.application_id" in str(exc.orig)  # SQLite names the columns
 
 
+def driver_named(lookups: list[str]):
+    """The drivers whose lookup is one of ``lookups``, or was before they were re-keyed (a version
+    submitted earlier names the lookup its drivers had then: :func:`rekey_drivers`)."""
+    return or_(tables.Driver.id_lookup.in_(lookups), tables.Driver.former_lookup.in_(lookups))
+
+
+def rekey_drivers(s: Session, app: Application, keys: Keys, lookups_by_ref: dict[str, str]) -> int:
+    """Re-key the drivers of ``app`` on record under an older lookup scheme (``driver.lookup_scheme``,
+    migration 0007) to ``keys``' scheme, so that REC-03 still recognises them; returns how many.
+
+    Costs nothing once no row of an older scheme is left; until then, one derivation per older
+    scheme for each driver not yet found under the current one. The lookup a row had is kept in
+    ``former_lookup`` for the versions submitted before, which name it."""
+    older = s.exec(select(tables.Driver.lookup_scheme).where(tables.Driver.lookup_scheme != keys.scheme).distinct()).scalars().all()
+    if not older:
+        return 0
+    done = 0
+    for d in app.drivers:
+        new = lookups_by_ref[d.ref]
+        if s.exec(select(tables.Driver.id).where(tables.Driver.id_lookup == new)).first() is not None:
+            continue
+        for scheme in sorted(older):
+            old = keys.lookup_under(scheme, d.id_number)
+            if old is None:
+                continue
+            changed = s.execute(update(tables.Driver).where(tables.Driver.id_lookup == old, tables.Driver.lookup_scheme == scheme)
+                                .values(id_lookup=new, lookup_scheme=keys.scheme, former_lookup=old, id_masked=mask("id_number", d.id_number)))
+            if changed.rowcount:
+                done += 1
+                break
+    s.flush()
+    return done
+
+
 def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datetime, lookups_by_ref: dict[str, str], store: Store,
                    exclude_notice_ids: frozenset[int] = frozenset(), *, home: Province) -> RegistryFacts:
     """What the records say about ``app`` on ``day``; drivers are matched by ``lookups_by_ref``
@@ -117,16 +151,16 @@ def registry_facts(s: Session, app: Application, day: dt.date, read_at: dt.datet
         elsewhere.append(VinElsewhere(vin=vin, credit_code=code, entity_name=name, notice=number, valid_until=until.isoformat()))
     loads = []
     lookups = {lookup: ref for ref, lookup in lookups_by_ref.items()}
-    q = (select(tables.Driver.id_lookup, tables.Vehicle.vin)
+    q = (select(tables.Driver.id_lookup, tables.Driver.former_lookup, tables.Vehicle.vin)
          .join(tables.NoticeDriver, tables.NoticeDriver.driver_id == tables.Driver.id)
          .join(tables.Vehicle, tables.Vehicle.id == tables.NoticeDriver.vehicle_id)
          .join(tables.Notice, tables.Notice.id == tables.NoticeDriver.notice_id)
-         .where(tables.Driver.id_lookup.in_(list(lookups)), active_notices(day)))
+         .where(driver_named(list(lookups)), active_notices(day)))
     if exclude_notice_ids:
         q = q.where(tables.Notice.id.not_in(list(exclude_notice_ids)))
     by_ref: dict[str, set[str]] = {}
-    for lookup, vin in s.exec(q).all():
-        by_ref.setdefault(lookups[lookup], set()).add(vin)
+    for lookup, former, vin in s.exec(q).all():
+        by_ref.setdefault(lookups[lookup] if lookup in lookups else lookups[former], set()).add(vin)
     for ref in sorted(by_ref):
         loads.append(DriverLoad(driver_ref=ref, vins=sorted(by_ref[ref])))
     return RegistryFacts(database=f"{store.backend}", read_at=utc_timestamp(read_at), notices=notices, vins_elsewhere=elsewhere, driver_loads=loads)
@@ -149,9 +183,10 @@ def upsert_parties(s: Session, app: Application, keys: Keys, now: dt.datetime) -
     for d in app.drivers:
         lookup = keys.id_lookup(d.id_number)
         insert_missing(s, tables.Driver.__table__, {"id_lookup": lookup, "id_masked": mask("id_number", d.id_number), "name": mask_text(d.name),
-                                               "created_at": now}, ["id_lookup"])
+                                               "created_at": now, "lookup_scheme": keys.scheme}, ["id_lookup"])
         row = s.exec(select(tables.Driver).where(tables.Driver.id_lookup == lookup)).scalars().one()
         row.name = mask_text(d.name)
+        row.id_masked = mask("id_number", d.id_number)  # as shown now (a row made before showed more)
         drivers[d.ref] = row
     s.flush()
     return entity, vehicles, drivers

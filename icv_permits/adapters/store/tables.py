@@ -86,8 +86,12 @@ class Vehicle(SQLModel, table=True):
 class Driver(SQLModel, table=True):
     __tablename__ = "driver"
     id: int | None = Field(default=None, primary_key=True)
-    id_lookup: str = Field(max_length=64, unique=True)  # HMAC-SHA256 of the ID number
+    id_lookup: str = Field(max_length=64, unique=True)  # keyed, slow hash of the ID number (personal.py)
     id_masked: str = Field(max_length=32)
+    # how id_lookup was made (personal.Scrypt.scheme, or "hmac-sha256" before migration 0007), and the
+    # lookup the row had before it was re-keyed, which versions submitted earlier still name
+    lookup_scheme: str = Field(default="hmac-sha256", max_length=40, index=True, sa_column_kwargs={"server_default": "hmac-sha256"})
+    former_lookup: str | None = Field(default=None, max_length=64, unique=True)
     name: str = Field(max_length=500)
     created_at: dt.datetime = _utc(nullable=False)
 

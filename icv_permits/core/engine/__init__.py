@@ -75,7 +75,7 @@ def evaluate(
     notices of the pack's home province then come from it, and the cross-application rules apply."""
     as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
     conds = conditions_of(app, registry, as_of, pack.meta.home_province)
-    subjects = Subjects(app)
+    subjects = Subjects(app, pack.id_mask)
     notices = notice_entries_of(app, registry, as_of, pack.meta.home_province)
     in_force: dict[str, Param | None] = {}
     shared: dict = {}

@@ -22,7 +22,7 @@ from typing import Any
 from icv_permits.core.model.application import Application, Driver, Notice, NoticeKind, Province, Vehicle
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
-from icv_permits.core.model.ids import mask
+from icv_permits.core.model.ids import IdMask, mask
 from icv_permits.core.pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
 from icv_permits.core.engine.decision import Finding, Outcome, SubjectRef, Threshold
 
@@ -144,11 +144,11 @@ class Param:
 class Subjects:
     """The parties of an application as finding subjects, built once per evaluation."""
 
-    def __init__(self, app: Application):
+    def __init__(self, app: Application, id_form: IdMask):
         self.application = SubjectRef(kind=Subject.application, ref=app.application_id or "", label="", path="", order=0)
         self.entity = SubjectRef(kind=Subject.entity, ref=app.entity.credit_code, label=app.entity.name, path="entity", order=0)
         self.drivers = [
-            (f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=f"{d.name} ({mask('id_number', d.id_number)})", path=f"drivers[{i}]", order=i))
+            (f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=f"{d.name} ({mask('id_number', d.id_number, id_form)})", path=f"drivers[{i}]", order=i))
             for i, d in enumerate(app.drivers)
         ]
         self.vehicles = [
@@ -221,7 +221,7 @@ class Ctx:
         notice_entries: list[tuple[str, Notice]] | None = None,
         shared: dict[str, Any] | None = None,
     ):
-        self.subjects = subjects or Subjects(app)
+        self.subjects = subjects or Subjects(app, pack.id_mask)
         self.shared = shared if shared is not None else {}  # what checks of one evaluation compute once
         self.app = app
         self.evidence = evidence

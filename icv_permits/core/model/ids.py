@@ -21,7 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = [
+    "ID_MASK",
+    "LEGACY_ID_MASK",
+    "IdMask",
     "IdProblem",
+    "hidden_positions",
     "mask",
     "mask_document",
     "mask_id_number",
@@ -227,17 +231,50 @@ def resident_id_problems(number: str) -> list[IdProblem]:
 # --------------------------------------------------------------------------------------------
 
 
-def mask_id_number(number: str) -> str:
-    """Mask an identity number for display: ``340104********123X``.
+@dataclass(frozen=True, slots=True)
+class IdMask:
+    """How an identity number is shown: its first ``head`` and last ``tail`` characters, the rest as
+    ``*``, when it has more than 10 characters; a shorter value keeps only its last ``short_tail``
+    (and never all of them)."""
 
-    Keeps the first 6 and last 4 characters. When that would hide nothing (10 characters or
-    fewer), keeps only the last 2, and fewer for very short strings, so the clear value is never
-    returned. The length is kept.
+    head: int
+    tail: int
+    short_tail: int
+
+
+ID_MASK = IdMask(3, 1, 1)
+"""How an identity number is shown: ``340**************9``. The province and the first digit of the
+city stay (a clerk tells drivers apart by them and by the name); the county, the birth date and the
+sequence number are hidden, so the shown characters leave at least every birth date 1940–2009 ×
+1000 sequence numbers × the county digits ÷ 11 check characters, ≥ 10⁷ numbers, to try
+(``docs/personal-data.md``). A rule pack says which form its decisions use (``pack.yaml``
+``id_mask``)."""
+
+LEGACY_ID_MASK = IdMask(6, 4, 2)
+"""The form of the decisions made before a pack said how to mask (``340104********1239``): a pack
+that names no ``id_mask`` — every pack snapshot in an older log — still masks this way, so that
+those decisions replay byte for byte. Only the region and the check character's neighbours were
+hidden behind it: the birth date alone was left to guess."""
+
+
+def mask_id_number(number: str, form: IdMask = ID_MASK) -> str:
+    """Mask an identity number for display: ``340**************X`` (``form``: :data:`ID_MASK`).
+
+    Keeps the first ``form.head`` and last ``form.tail`` characters when the value has more than
+    10 characters; otherwise keeps only the last ``form.short_tail``, and fewer for very short
+    strings, so the clear value is never returned. The length is kept.
     """
     n = len(number)
     if n > 10:
-        return number[:6] + "*" * (n - 10) + number[-4:]
-    return _mask_keep_tail(number)
+        return number[: form.head] + "*" * (n - form.head - form.tail) + number[n - form.tail :]
+    return _mask_keep_tail(number, form.short_tail)
+
+
+def hidden_positions(n: int, form: IdMask = ID_MASK) -> range:
+    """The (0-based) positions :func:`mask_id_number` hides in a value of ``n`` characters."""
+    if n > 10:
+        return range(form.head, n - form.tail)
+    return range(n - _tail_kept(n, form.short_tail))
 
 
 def mask_phone(phone: str) -> str:
@@ -322,13 +359,13 @@ def _is_calendar_date(yyyymmdd: str) -> bool:
     return True
 
 
-def _tail_kept(n: int) -> int:
-    """How many trailing characters a short value keeps: 2, but always fewer than ``n``."""
-    return max(0, min(2, n - 1))
+def _tail_kept(n: int, tail: int = 2) -> int:
+    """How many trailing characters a short value keeps: ``tail``, but always fewer than ``n``."""
+    return max(0, min(tail, n - 1))
 
 
-def _mask_keep_tail(value: str) -> str:
-    kept = _tail_kept(len(value))
+def _mask_keep_tail(value: str, tail: int = 2) -> str:
+    kept = _tail_kept(len(value), tail)
     return "*" * (len(value) - kept) + value[len(value) - kept :]
 
 
@@ -336,13 +373,14 @@ PERSONAL_FIELDS = ("id_number", "phone", "contact_phone")
 """Leaf names of the application whose values are personal data: masked wherever shown."""
 
 
-def mask(field: str, value: object) -> object:
+def mask(field: str, value: object, id_form: IdMask = ID_MASK) -> object:
     """The one masking rule: a value of the field ``field`` (a leaf name such as ``id_number``) as it
-    may be shown anywhere — masked when the field is personal, unchanged otherwise."""
+    may be shown anywhere — masked when the field is personal, unchanged otherwise. ``id_form`` is
+    how an ID number is masked: the engine passes its pack's (``Pack.id_mask``)."""
     if field not in PERSONAL_FIELDS or value is None or isinstance(value, (bool, dict, list)):
         return value
     text = str(value)
-    return mask_id_number(text) if field == "id_number" else mask_phone(text)
+    return mask_id_number(text, id_form) if field == "id_number" else mask_phone(text)
 
 
 def mask_document(doc: object) -> object:

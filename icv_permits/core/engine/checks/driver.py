@@ -159,9 +159,9 @@ def drv_08(ctx: Ctx):
         for p in problems:
             # the number is personal data: only the position is shown, never a character from it
             params = {k: v for k, v in p.params.items() if k in ("position", "length", "expected")}
-            yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=mask("id_number", d.id_number), **params)
+            yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=mask("id_number", d.id_number, ctx.pack.id_mask), **params)
         if d.id_number in seen:
-            yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=mask("id_number", d.id_number), other=seen[d.id_number])
+            yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=mask("id_number", d.id_number, ctx.pack.id_mask), other=seen[d.id_number])
         seen.setdefault(d.id_number, d.ref)
         if not problems:
-            yield ctx.ok(s, field=f"{path}.id_number", observed=mask("id_number", d.id_number))
+            yield ctx.ok(s, field=f"{path}.id_number", observed=mask("id_number", d.id_number, ctx.pack.id_mask))
