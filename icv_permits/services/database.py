@@ -18,6 +18,7 @@ class Upgraded:
     key_created: Path | None  # the secret key file made now, if one was
     triggers_restored: tuple = ()  # the triggers (the log's, the office's) put back now
     granted: tuple = ()  # the PostgreSQL roles given their rights now (none without roles)
+    head: object = None  # the log's head row put back now, or left missing with records (adapters/store/head.py)
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,9 @@ class Status:
 def upgrade() -> Upgraded:
     """Create or migrate the configured database to this version's schema, and make the office's
     secret key if none is configured."""
-    before, after, restored, granted = db.upgrade_reporting()
+    before, after, restored, granted, head = db.upgrade_reporting()
     created = personal.ensure_key_file()
-    return Upgraded(db.shown_url(db.database_url()), before, after, created, tuple(restored), tuple(granted))
+    return Upgraded(db.shown_url(db.database_url()), before, after, created, tuple(restored), tuple(granted), head)
 
 
 def status() -> Status:
