@@ -198,6 +198,19 @@ def audit_export(
     typer.echo(t(lang.value, N_("{n} records exported."), n=n), err=True)
 
 
+def shown_check(lang: str):
+    """For ``audit import``: each record shown as ``audit log`` and ``audit explain`` show it (the same
+    views), so that a record they could not show is refused at the door rather than met by an
+    auditor as an internal error."""
+    from icv_permits.present import audit as views
+
+    def shown(rec, decision, pack) -> None:
+        views.log_table([rec], lang)
+        views.explain(rec, decision, pack, lang)
+
+    return shown
+
+
 @audit_app.command("import")
 def audit_import(
     file: Annotated[Path, typer.Argument(help="A file written by audit export.")],
@@ -209,11 +222,6 @@ def audit_import(
     from icv_permits.present import audit as views
     from icv_permits.services import audit
 
-    def shown(rec, decision, pack) -> None:
-        """What audit log and audit explain show of the record: a record they could not show is refused."""
-        views.log_table([rec], lang.value)
-        views.explain(rec, decision, pack, lang.value)
-
     with errors(lang):
         try:
             fh = file.open(encoding="utf-8", newline=None)
@@ -221,7 +229,7 @@ def audit_import(
             raise InputError([Problem(str(file), N_("cannot read the file: {error_text}"), {"error_text": exc.strerror or type(exc).__name__}, "unreadable")]) from None
         with fh:
             try:
-                rep = audit.import_jsonl(_store(), fh, shown=shown)
+                rep = audit.import_jsonl(_store(), fh, shown=shown_check(lang.value))
             except UnicodeDecodeError:
                 raise InputError([Problem(str(file), N_("the file is not UTF-8 text"), {}, "not_utf8")]) from None
     sys.stdout.write(views.verify_text(rep, lang.value))
