@@ -14,7 +14,8 @@ What it does (see ``docs/benchmarks.md``, section "audit import"):
 2. **The export.** Those records repeated with new decision IDs, submission ids, engine run ids and
    times (one second apart), every submission and review naming its new engine decision, the chain
    recomputed, until the file holds ``--size-mb`` MB; the header states the head. Written once to
-   ``--workdir`` and reused while its size is the same.
+   ``--workdir`` and reused while its size is the same. ``--record-format 1`` writes the engine
+   decisions whole, as logs written before record format 2 hold them (about 30 kB each).
 3. **Import.** Each configuration imports the file into a fresh database in a new process
    (``icv-permits audit import FILE``; SQLite in ``--workdir``, PostgreSQL in a schema of its own),
    timed; the peak RSS is the child's ``ru_maxrss``. *before* is ``--base`` (a ``git archive`` of that
@@ -41,8 +42,9 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def templates(workdir: Path) -> list[str]:
-    """The lines of an export of eight real records (and the pack snapshot), header first."""
+def templates(workdir: Path, record_format: int = 2) -> list[str]:
+    """The lines of an export of eight real records (and the pack snapshot), header first; with
+    ``record_format`` 1 the engine decisions written whole, as before record format 2."""
     sys.path.insert(0, str(ROOT))
     os.environ["ICV_PERMITS_SECRET_KEY"] = BENCH_KEY
     import pendulum
@@ -65,13 +67,21 @@ def templates(workdir: Path) -> list[str]:
     out = workdir / "templates.jsonl"
     with out.open("w", encoding="utf-8") as fh:
         audit.export_jsonl(store, fh)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    if record_format == 1:
+        pack = audit.pack_from_snapshot(store, json.loads(lines[1])["revision"])
+        objs = [json.loads(x) for x in lines]
+        for o in objs[2:]:
+            if o["kind"] == "engine_decision":
+                o["body"] = audit.expand_body(o["body"], pack)
+        lines = [json.dumps(o, ensure_ascii=False) for o in objs]  # the chain is recomputed by build_export
     db.dispose_all()
-    return out.read_text(encoding="utf-8").splitlines()
+    return lines
 
 
-def build_export(workdir: Path, size_mb: float) -> tuple[Path, int]:
+def build_export(workdir: Path, size_mb: float, record_format: int = 2) -> tuple[Path, int]:
     """The export of about ``size_mb`` MB (reused when already built at that size); its record count."""
-    target = workdir / f"export-{size_mb:g}mb.jsonl"
+    target = workdir / (f"export-{size_mb:g}mb.jsonl" if record_format == 2 else f"export-{size_mb:g}mb-format1.jsonl")
     meta = target.with_suffix(".json")
     if target.exists() and meta.exists():
         return target, json.loads(meta.read_text())["records"]
@@ -81,7 +91,7 @@ def build_export(workdir: Path, size_mb: float) -> tuple[Path, int]:
     from icv_permits.core.canonical import canonical_json
     from icv_permits.core.log import GENESIS, record_hash
 
-    lines = templates(workdir)
+    lines = templates(workdir, record_format)
     snapshot = lines[1]
     recs = [json.loads(x) for x in lines[2:]]
     assert [r["kind"] for r in recs] == ["engine_decision", "submission", "engine_decision", "review"] * 2
@@ -133,6 +143,8 @@ def base_tree(workdir: Path, commit: str) -> Path:
 
 CHILD = """
 import resource, sys, time
+import icv_permits
+assert icv_permits.__file__.startswith(sys.argv[3]), (icv_permits.__file__, sys.argv[3])
 from icv_permits.adapters.store import db
 url, path = sys.argv[1], sys.argv[2]
 db.upgrade(url)
@@ -153,7 +165,8 @@ def run_import(code_path: Path, url: str, export: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ICV_PERMITS_")}
     env.update(PYTHONPATH=str(code_path), ICV_PERMITS_SECRET_KEY=BENCH_KEY, ICV_PERMITS_DATABASE_URL=url, ICV_PERMITS_CACHE_DIR=str(export.parent / "cache"))
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, url, str(export)], env=env, capture_output=True, text=True)
+    # run outside the repository: ``python -c`` puts the working directory before PYTHONPATH on sys.path
+    proc = subprocess.run([sys.executable, "-c", CHILD, url, str(export), str(code_path)], env=env, capture_output=True, text=True, cwd=export.parent)
     wall = time.perf_counter() - t
     line = next((x for x in proc.stderr.splitlines() if x.startswith("BENCH ")), None)
     if proc.returncode != 0 or line is None:
@@ -186,10 +199,11 @@ def main() -> None:
     ap.add_argument("--base", default="4014687", help="the commit measured as 'before' ('' for none)")
     ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     ap.add_argument("--pg-url", default=DEFAULT_PG)
+    ap.add_argument("--record-format", type=int, choices=(1, 2), default=2, help="engine decisions compact (2, as the office writes them) or whole (1)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    export, n = build_export(args.workdir, args.size_mb)
+    export, n = build_export(args.workdir, args.size_mb, args.record_format)
     log(f"export {export}: {export.stat().st_size:,} bytes, {n:,} records")
     configs = ([("before", base_tree(args.workdir, args.base))] if args.base else []) + [("after", ROOT)]
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
@@ -208,7 +222,7 @@ def main() -> None:
             r = run_import(code_path, url, export)
             if backend == "postgresql":
                 pg_schema(args.pg_url, f"bench_import_{label}", False)
-            r.update(backend=backend, code=label, records=n, bytes=export.stat().st_size, load=os.getloadavg()[0])
+            r.update(backend=backend, code=label, records=n, bytes=export.stat().st_size, record_format=args.record_format, load=os.getloadavg()[0])
             log(json.dumps(r, ensure_ascii=False))
             assert r["exit"] == 0, r
             results.append(r)

@@ -201,12 +201,18 @@ def audit_export(
 def shown_check(lang: str):
     """For ``audit import``: each record shown as ``audit log`` and ``audit explain`` show it (the same
     views), so that a record they could not show is refused at the door rather than met by an
-    auditor as an internal error."""
+    auditor as an internal error: ``audit log``'s summary of its body (the rest of its line reads
+    nothing of the body but with ``.get``), ``audit explain``'s text of the record, and the decision
+    an engine record holds laid out as the Markdown report, which reads of it all the text report
+    reads, without wrapping lines to a terminal's width (a third of the time)."""
     from icv_permits.present import audit as views
+    from icv_permits.present.report import render_markdown
 
     def shown(rec, decision, pack) -> None:
-        views.log_table([rec], lang)
-        views.explain(rec, decision, pack, lang)
+        views.summary(rec, lang)
+        views.explain(rec, None, None, lang)
+        if decision is not None:
+            render_markdown(decision, pack, lang)
 
     return shown
 
