@@ -26,10 +26,10 @@ from test_ledger_cli import fresh_sqlite
 
 from icv_permits.adapters.store import db
 from icv_permits.adapters.store import tables as T
+from icv_permits.cli.audit import shown_check
 from icv_permits.core import log_compact as LC
 from icv_permits.core import log_shape
 from icv_permits.core.canonical import canonical_json
-from icv_permits.cli.audit import shown_check
 from icv_permits.core.errors import InputError, PackError
 from icv_permits.core.i18n import t
 from icv_permits.present import audit as views
@@ -348,7 +348,7 @@ def test_every_hostile_export_is_refused_naming_the_line_and_the_field(store, tm
     ("review: notice as text", "line 6: 字段 body.notice 必须是映射（键值对）或 null，而不是文本"),
 ])
 def test_refusals_in_chinese(store, tmp_path, source, case, zh):
-    make, code, line, words = CASES[case]
+    make = CASES[case][0]
     path = tmp_path / "hostile.jsonl"
     path.write_text(make(source), encoding="utf-8")
     r = _import(path, "zh")

@@ -12,12 +12,21 @@ fixture; the CLI runs in process (``test_ledger.cli``)."""
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 from builders import DA, baseline
-from test_ledger import ACTOR, bypass, cli, fill, populate, records, rt_other_entity, submit, verify_json, write_app
-from test_ledger_cli import export, fresh_sqlite, is_empty
+from test_ledger import (
+    ACTOR,
+    bypass,
+    cli,
+    fill,
+    populate,
+    records,
+    rt_other_entity,
+    submit,
+    verify_json,
+    write_app,
+)
+from test_ledger_cli import export, fresh_sqlite
 
 from icv_permits.adapters.store import db
 from icv_permits.adapters.store import tables as T
@@ -168,4 +177,3 @@ def test_verify_from_after_a_hole_names_the_next_record_found(store, tmp_path):
     code, out = verify_json("--from", "5")
     assert code == 4 and out["first_break"]["problem"] == "gap", out
     assert out["first_break"]["detail"] == {"expected_seq": 4, "found_seq": 5}
-    json.dumps(out)

@@ -33,7 +33,14 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from icv_permits.core.errors import KIND_BOOL, KIND_LIST, KIND_MAPPING, KIND_STRING, kind_of, show
+from icv_permits.core.errors import (
+    KIND_BOOL,
+    KIND_LIST,
+    KIND_MAPPING,
+    KIND_STRING,
+    kind_of,
+    show,
+)
 from icv_permits.core.i18n import N_
 
 MAX_LINE = 8 * 2**20
