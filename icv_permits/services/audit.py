@@ -897,6 +897,9 @@ class _Importer:
                 where = "body.deflated"
             raise _bad_line(lineno, N_("field {field}: the decision cannot be rebuilt from the record and pack snapshot {revision} ({error})"),
                             field=where, revision=revision, error=str(exc.problems[0].params.get("detail", ""))[:200]) from None
+        except Exception as exc:  # noqa: BLE001 - whatever else the rebuild meets is what explain would meet: refused here
+            raise _bad_line(lineno, N_("field {field}: the decision cannot be rebuilt from the record and pack snapshot {revision} ({error})"),
+                            field="body", revision=revision, error=f"{type(exc).__name__}: {str(exc)[:120]}") from None
         field = "body.deflated" if compact else "body.decision"
         try:
             decision = Decision.model_validate(whole_decision)
@@ -904,7 +907,7 @@ class _Importer:
         except log_shape.ShapeError as exc:
             raise _bad_line(lineno, N_("field {field}: the decision is not one the engine writes ({error})"), field=field,
                             error=exc.params.get("field", "")) from None
-        except ValueError as exc:  # pydantic's ValidationError
+        except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, or whatever else validating meets
             raise _bad_line(lineno, N_("field {field}: the decision is not one the engine writes ({error})"), field=field,
                             error=_first_error(exc)) from None
         for i, finding in enumerate(decision.findings):
@@ -929,7 +932,7 @@ class _Importer:
             raise _bad_line(lineno, N_("the database refused this record: {error_text}"), error_text=first) from None
 
 
-def _first_error(exc: ValueError) -> str:
+def _first_error(exc: Exception) -> str:
     """The first problem pydantic names: where and what (English, short)."""
     errors = getattr(exc, "errors", None)
     if callable(errors):
