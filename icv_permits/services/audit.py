@@ -810,7 +810,7 @@ class _Importer:
         else:
             try:
                 pack = _built_pack(content_text, revision)
-            except (InputError, PackError, KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError):
+            except Exception:  # noqa: BLE001 - PackError, pydantic's ValidationError, a field of the wrong type…: not a pack
                 raise _bad_line(lineno, N_("the pack snapshot is not a rule pack")) from None
             if pack.id != pack_id:
                 raise _bad_line(lineno, N_("field {field}: the pack snapshot is of pack {expected}, not {found}"), field="pack_id", expected=pack.id, found=pack_id)
