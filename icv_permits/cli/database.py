@@ -44,6 +44,11 @@ def db_upgrade(lang: LangOpt = DEFAULT_LANG) -> None:
         msg = (N_("Restored the trigger {trigger} on {table}, which keeps what the office issued as it was issued (it was {state_text}).")
                if p.guards == "office" else N_("Restored the append-only trigger {trigger} on {table} (it was {state_text})."))
         echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
+    if done.head is not None and done.head.state == "restored":
+        echo(t(lang.value, N_("Restored the log's head (table log_head), which was missing: the log is empty, so its head is seq 0.")))
+    elif done.head is not None:
+        echo(t(lang.value, N_("The log's head (table log_head) is missing and the log holds {n} records: NOT restored. The head they had is unknown, and a head made up from the last record left would hide a cut tail. Nothing can be added to the log until it is back: run `icv-permits audit verify` (against your checkpoints) and restore the database from a backup."),
+                     n=done.head.records), err=True)
     if done.granted:
         echo(t(lang.value, N_("Granted the roles {roles} their rights on the tables."), roles=", ".join(done.granted)))
     key = done.key

@@ -45,6 +45,7 @@ import zlib
 from typing import Any
 
 from icv_permits.core.canonical import canonical_json, digest, is_plain
+from icv_permits.core.log_shape import loads_bounded
 from icv_permits.core.pack import Pack
 
 RECORD_FORMAT = 2
@@ -206,7 +207,7 @@ def unseal(text: str) -> dict:
         data = inflater.decompress(raw, MAX_INFLATED)
         if inflater.unconsumed_tail or not inflater.eof:
             raise ExpandError("the deflated part of the record is truncated or too large")
-        payload = json.loads(data.decode("utf-8"))
+        payload = loads_bounded(data.decode("utf-8"))  # nested no deeper than a line of an export: no parser recursion to exhaust
     except (AttributeError, UnicodeError, binascii.Error, zlib.error, ValueError) as exc:
         if isinstance(exc, ExpandError):
             raise

@@ -31,6 +31,7 @@ PROBLEM = {
 }
 OUTSIDE_CHAIN = {
     "snapshot": N_("Pack snapshot {revision} BROKEN: its content hashes to {computed}, not to its revision: the snapshot was changed after it was stored."),
+    "head_missing": N_("The log's head (table log_head) is missing: the {last_seq} records verified cannot be checked against a cut tail, and nothing can be added to the log. `icv-permits db upgrade` puts the head back only while the log is empty."),
     "snapshot_unproven": N_("Note: pack snapshot {revision} ({pack_id}) is stored in the older form, whose revision cannot be recomputed, and is not today's pack of that revision: verification cannot prove it genuine; replay its decisions to see that they still come out as recorded."),
     "trigger_missing": N_("Append-only trigger {trigger} on {table} is missing: the table can be changed without a trace (`icv-permits db upgrade` restores it)."),
     "trigger_disabled": N_("Append-only trigger {trigger} on {table} is disabled: the table can be changed without a trace (`icv-permits db upgrade` restores it)."),

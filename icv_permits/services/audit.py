@@ -29,19 +29,22 @@ import getpass
 import json
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from icv_permits.adapters.store import tables
 from icv_permits.adapters.store.db import Broken, NotFound, Store, row_id
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine.decision import Decision
-from icv_permits.core.errors import InputError, PackError, Problem
+from icv_permits.core import log_shape
+from icv_permits.core.errors import InputError, PackError, Problem, show
 from icv_permits.core.i18n import N_
 from icv_permits.core.labels import RECORD_KINDS
 from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-exported
@@ -135,12 +138,19 @@ def append(s: Session, kind: str, body: dict, now: dt.datetime) -> tables.Decisi
     body_text = canonical_json(body)
     decision_id = str(uuid.uuid4())
     if s.get_bind().dialect.name == "postgresql":
+        if "icv_head_seen" not in s.info:  # once per transaction: without its head the database would refuse as if forbidden
+            if s.execute(text("SELECT 1 FROM log_head WHERE id = 1")).first() is None:
+                raise head_missing()
+            s.info["icv_head_seen"] = True
         seq, recorded_at, actor, prev, h = s.execute(
             text("SELECT seq, recorded_at, actor, prev_hash, hash FROM icv_log_append(:kind, :id, :body)"),
             {"kind": kind, "id": decision_id, "body": body_text}).one()
         return tables.DecisionLog(seq=seq, decision_id=decision_id, kind=kind, recorded_at=_parse_utc(recorded_at), actor=actor, body=body_text,
                                   prev_hash=prev, hash=h)
-    head_seq, head_hash = s.execute(text("SELECT seq, hash FROM log_head WHERE id = 1")).one()
+    row = s.execute(text("SELECT seq, hash FROM log_head WHERE id = 1")).first()
+    if row is None:
+        raise head_missing()
+    head_seq, head_hash = row
     seq = head_seq + 1
     recorded_at = utc_timestamp(now)
     actor = db_actor(s)
@@ -231,9 +241,25 @@ def find(store: Store, ref: str) -> Record:
 
 
 def head(store: Store) -> tuple[int, str]:
+    """The head's seq and hash; ``(0, GENESIS)`` when the row is missing (:func:`head_row` tells)."""
+    row = head_row(store)
+    return row if row is not None else (0, GENESIS)
+
+
+def head_row(store: Store) -> tuple[int, str] | None:
+    """The log head's seq and hash, or ``None`` when its row is missing (deleted by someone who
+    dropped the triggers): nothing can then be appended, and ``verify`` says so."""
     with store.read() as s:
         h = s.get(tables.LogHead, 1)
-        return (h.seq, h.hash) if h else (0, GENESIS)
+        return (h.seq, h.hash) if h else None
+
+
+def head_missing() -> Broken:
+    """Exit 4: the log's head row is missing, so no record can be appended (a submission or
+    decision is refused before anything is written) and the log cannot be imported into."""
+    return Broken([Problem("log_head", N_("the log's head is missing: nothing can be added to the log. Run `icv-permits audit verify` to see what "
+                                          "the log still holds; `icv-permits db upgrade` puts the head back only while the log is empty "
+                                          "(with records, the head they had is unknown: a head made up now would hide a cut tail)"), {}, "head_missing")])
 
 
 def pack_from_snapshot(store: Store, revision: str) -> Pack:
@@ -291,6 +317,12 @@ def _pack_from_text(content: str, revision: str) -> Pack:
     if computed is not None:
         raise Broken([Problem(revision, N_("the pack snapshot {revision} does not hash to its revision (its content hashes to {computed}): it was changed after it was stored"),
                               {"revision": revision, "computed": computed}, "snapshot_forged")])
+    return _built_pack(content, revision)
+
+
+def _built_pack(content: str, revision: str) -> Pack:
+    """The pack a snapshot's content holds, its revision already checked (recomputing it writes the
+    whole pack as RFC 8785 JSON: tens of milliseconds)."""
     data = json.loads(content)
     if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT:
         return build_pack(list(data["chain"]), data["content"], f"pack snapshot {revision}", revision)
@@ -375,19 +407,50 @@ def trigger_breaks(store: Store) -> list[Break]:
 
 
 def _verify_chain(store: Store, *, from_seq: int, expect_head: str | None, jobs: int, chunk: int) -> VerifyReport:
+    head = head_row(store)
+    hseq, hhash = head if head is not None else (None, None)
+    with store.read() as s:
+        max_seq = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
     anchor, anchor_at = GENESIS, None
     if from_seq > 1:
         with store.read() as s:
             row = s.execute(select(tables.DecisionLog.hash, tables.DecisionLog.recorded_at).where(tables.DecisionLog.seq == from_seq - 1)).first()
         if row is None:
-            return VerifyReport(0, from_seq, from_seq - 1, 0, GENESIS,
-                                [Break(from_seq - 1, None, "gap", {"expected_seq": from_seq - 1, "found_seq": from_seq})])
+            return _no_anchor(store, from_seq, max_seq, head)
         anchor = row[0]
         at = row[1] if row[1].tzinfo is not None else row[1].replace(tzinfo=dt.timezone.utc)
         anchor_at = utc_timestamp(at)
-    hseq, hhash = head(store)
+    report = _walk(store, from_seq=from_seq, anchor=anchor, anchor_at=anchor_at, hseq=hseq, hhash=hhash, expect_head=expect_head, max_seq=max_seq,
+                   jobs=jobs, chunk=chunk)
+    if head is None:
+        report.breaks.append(Break(0, None, "head_missing", {"last_seq": report.last_seq}))
+    return report
+
+
+def _no_anchor(store: Store, from_seq: int, max_seq: int, head: tuple[int, str] | None) -> VerifyReport:
+    """``--from N`` where record N − 1 is not in the log: beyond its end (the log has fewer records,
+    exit 4 saying how many — or, if the head says more, its tail was cut), or a hole in it (the
+    next record found is named)."""
+    before = from_seq - 1
+    if max_seq < before:
+        if head is not None and head[0] > max_seq:
+            with store.read() as s:
+                last_hash = s.execute(select(tables.DecisionLog.hash).where(tables.DecisionLog.seq == max_seq)).scalar() or GENESIS
+            return VerifyReport(0, from_seq, max_seq, head[0], head[1], [Break(max_seq + 1, None, "head", {"head_seq": head[0], "head_hash": head[1],
+                                                                                                        "last_seq": max_seq, "last_hash": last_hash})])
+        if max_seq == 0:
+            raise NotFound([Problem("--from", N_("the log is empty: there is no record {before} to start after (the highest --from is 1)"),
+                                    {"before": before}, "log_shorter")])
+        raise NotFound([Problem("--from", N_("the log has only {n} records: there is no record {before} to start after (the highest --from is {next})"),
+                                {"n": max_seq, "before": before, "next": max_seq + 1}, "log_shorter")])
     with store.read() as s:
-        max_seq = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
+        found = s.execute(select(func.min(tables.DecisionLog.seq)).where(tables.DecisionLog.seq > before)).scalar()
+    return VerifyReport(0, from_seq, before, head[0] if head else 0, head[1] if head else GENESIS,
+                        [Break(before, None, "gap", {"expected_seq": before, "found_seq": found})])
+
+
+def _walk(store: Store, *, from_seq: int, anchor: str, anchor_at: str | None, hseq: int | None, hhash: str | None, expect_head: str | None,
+          max_seq: int, jobs: int, chunk: int) -> VerifyReport:
     kw = {"from_seq": from_seq, "anchor": anchor, "anchor_recorded_at": anchor_at, "head_seq": hseq, "head_hash": hhash, "expect_head": expect_head}
     if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
         return verify_records(_raw_records(store, from_seq), **kw)
@@ -526,8 +589,14 @@ def recorded_decision(rec: Record, pack: Pack) -> dict:
 
 
 def records_tail(store: Store, limit: int) -> list[Record]:
-    """The last ``limit`` records of the log, oldest first."""
-    last, _ = head(store)
+    """The last ``limit`` records of the log, oldest first (without its head row, the last record's
+    seq stands for the head's)."""
+    row = head_row(store)
+    if row is None:
+        with store.read() as s:
+            last = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
+    else:
+        last = row[0]
     return list(iter_records(store, max(1, last - limit + 1)))
 
 
@@ -598,6 +667,10 @@ def _bad_line(lineno: int, msgid: str, **params) -> InputError:
     return InputError([Problem(f"line {lineno}", msgid, params, "bad_export")])
 
 
+def _misshapen(lineno: int, exc: log_shape.ShapeError) -> InputError:
+    return InputError([Problem(f"line {lineno}", exc.msgid, exc.params, "bad_export")])
+
+
 def _parse_utc(text: str) -> dt.datetime:
     value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     if value.tzinfo is None:
@@ -605,87 +678,309 @@ def _parse_utc(text: str) -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
-def read_export(lines: Iterable[str], snapshot_breaks: list[Break] | None = None) -> tuple[dict, list[dict], list[Record]]:
-    """The header, pack snapshots and records of an export. A snapshot that cannot be shown to be
-    the pack of its revision is added to ``snapshot_breaks`` (when given; otherwise it is bad input)."""
-    header = None
-    snaps: list[dict] = []
-    records: list[Record] = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+def export_lines(source: TextIO | Iterable[str]) -> Iterator[tuple[int, str]]:
+    """The lines of an export that are not blank, numbered from 1, each read only up to
+    :data:`~icv_permits.core.log_shape.MAX_LINE` characters: a longer line is refused (exit 2) once
+    that much of it has been read, never read whole. A file is read a line at a time."""
+    limit = log_shape.MAX_LINE
+    readline = getattr(source, "readline", None)
+    it = None if readline is not None else iter(source)
+    lineno = 0
+    while True:
         try:
-            obj = json.loads(line)
-        except ValueError:
-            raise _bad_line(lineno, N_("not a JSON object")) from None
+            line = readline(limit + 1) if readline is not None else next(it, "")
+        except UnicodeDecodeError:
+            raise _bad_line(lineno + 1, N_("the file is not UTF-8 text")) from None
+        if not line:
+            return
+        lineno += 1
+        if len(line) - line.endswith("\n") > limit:
+            raise _bad_line(lineno, N_("longer than {max} characters: not a line of an export"), max=limit)
+        if line.strip():
+            yield lineno, line
+
+
+class _Refused(Exception):
+    """Raised inside the import's transaction to roll it back and return the report."""
+
+    def __init__(self, report: VerifyReport):
+        self.report = report
+
+
+ShownCheck = Callable[[Record, "Decision | None", "Pack | None"], object]
+"""How a record is shown (``audit log``'s line, ``audit explain``'s text): the CLI passes its views, so
+that a record the import accepts is one they show; an exception refuses the record."""
+
+_PACKS_KEPT = 4  # built pack snapshots kept at once while importing (a pack takes a few MB)
+_SEQ_OF_ID = select(tables.DecisionLog.seq).where(tables.DecisionLog.decision_id == bindparam("id"))
+_KIND_OF_ID = select(tables.DecisionLog.kind).where(tables.DecisionLog.decision_id == bindparam("id"))
+_MOVE_HEAD = text("UPDATE log_head SET seq = :seq, hash = :hash WHERE id = 1")
+
+
+class _Importer:
+    """Reads an export line by line into the log, inside the caller's transaction ``s``: the header,
+    the pack snapshots (each checked as ``verify`` checks it, stored), then each record — its shape,
+    then its place in the chain (:func:`verify_records`, walking :meth:`records`), then its body with
+    the code that reads it, then inserted behind the head. Nothing is held but the current line, the
+    last few packs and what names the snapshots."""
+
+    def __init__(self, s: Session, lines: Iterator[tuple[int, str]], shown: ShownCheck | None):
+        self.s = s
+        self.lines = lines
+        self.shown = shown
+        self.snapshot_breaks: list[Break] = []
+        self.snapshot_lines: dict[str, tuple[int, str, bool]] = {}  # revision → (line, pack id, usable for the checks)
+        self.packs: OrderedDict[str, Pack] = OrderedDict()
+        self.line_of_last: int | None = None  # the line of the record the chain walk has last been given
+        self.records_seen = 0
+        self._insert = tables.DecisionLog.__table__.insert()
+
+    # ------------------------------------------------------------ lines
+
+    def _parse(self, lineno: int, line: str) -> dict:
+        try:
+            obj = log_shape.loads_bounded(line)
+        except log_shape.ShapeError as exc:
+            raise _misshapen(lineno, exc) from None
         if not isinstance(obj, dict):
             raise _bad_line(lineno, N_("not a JSON object"))
-        kind = obj.get("type")
+        return obj
+
+    def header(self) -> tuple[int, str]:
+        """The head the header (the first line) states."""
+        first = next(self.lines, None)
+        if first is None:
+            raise _bad_line(1, N_("not an icv-permits audit export (format {found})"), found="—")
+        lineno, line = first
+        obj = self._parse(lineno, line)
+        if obj.get("type") != "header":
+            raise _bad_line(lineno, N_("not an icv-permits audit export (format {found})"), found="—")
         try:
+            return log_shape.header(obj, EXPORT_FORMAT)
+        except log_shape.ShapeError as exc:
+            raise _misshapen(lineno, exc) from None
+
+    def records(self) -> Iterator[Record]:
+        """The records, for :func:`verify_records`. A record is checked and inserted only once the walk
+        has asked for the next one — that is, once its seq, link and hash were found right."""
+        for lineno, line in self.lines:
+            obj = self._parse(lineno, line)
+            kind = obj.get("type")
+            if kind == "pack_snapshot":
+                if self.records_seen:
+                    raise _bad_line(lineno, N_("a pack snapshot after the records: an export lists every pack snapshot before the first record"))
+                self._snapshot(lineno, obj)
+                continue
             if kind == "header":
-                if obj.get("format") != EXPORT_FORMAT:
-                    raise _bad_line(lineno, N_("not an icv-permits audit export (format {found})"), found=str(obj.get("format"))[:60])
-                h = obj.get("head")
-                if not (isinstance(h, dict) and isinstance(h.get("seq"), int) and not isinstance(h.get("seq"), bool) and isinstance(h.get("hash"), str)):
-                    raise _bad_line(lineno, N_("a record lacks a field or has one of the wrong type"))
-                header = obj
-            elif kind == "pack_snapshot":
-                snap_revision = str(obj["revision"])
-                snap_text = json.dumps(obj["content"], ensure_ascii=False, separators=(",", ":"))
-                if snapshot_breaks is not None and snapshot_mismatch(snap_revision, snap_text) is not None:
-                    snapshot_breaks.append(Break(0, None, "snapshot", {"revision": snap_revision,
-                                                                       "computed": snapshot_mismatch(snap_revision, snap_text)}))
-                else:
-                    _pack_from_text(snap_text, snap_revision)  # a pack at all? (bad input otherwise)
-                    problem = snapshot_problem(snap_revision, str(obj.get("pack_id", "")), snap_text)
-                    if problem is not None and snapshot_breaks is not None:
-                        snapshot_breaks.append(problem)
-                obj["stored_at_dt"] = _parse_utc(obj["stored_at"])
-                snaps.append(obj)
-            elif kind == "record":
-                rec = Record(int(obj["seq"]), str(obj["decision_id"]), str(obj["kind"]), str(obj["recorded_at"]), str(obj["actor"]),
-                             canonical_json(obj["body"]), str(obj["prev_hash"]), str(obj["hash"]))
-                if utc_timestamp(_parse_utc(rec.recorded_at)) != rec.recorded_at:
-                    raise _bad_line(lineno, N_("recorded_at must be UTC written as YYYY-MM-DDTHH:MM:SS.ffffffZ, not {found}"), found=rec.recorded_at[:40])
-                records.append(rec)
-            else:
-                raise _bad_line(lineno, N_("unknown line type {found}"), found=str(kind)[:40])
-        except InputError as exc:
-            if exc.problems[0].location == f"line {lineno}":
-                raise
-            raise _bad_line(lineno, N_("the pack snapshot is not a rule pack")) from None
-        except PackError:
-            raise _bad_line(lineno, N_("the pack snapshot is not a rule pack")) from None
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
-            raise _bad_line(lineno, N_("a record lacks a field or has one of the wrong type")) from None
-    if header is None:
-        raise _bad_line(1, N_("not an icv-permits audit export (format {found})"), found="—")
-    return header, snaps, records
+                raise _bad_line(lineno, N_("a second header: the header is the first line of an export"))
+            if kind != "record":
+                raise _bad_line(lineno, N_("unknown line type {found}"), found=show(kind if isinstance(kind, str) else json.dumps(kind)))
+            rec, body = self._record(lineno, obj)
+            self.records_seen += 1
+            self.line_of_last = lineno
+            yield rec
+            decision, pack = self._check(lineno, rec, body)
+            if self.shown is not None:
+                try:
+                    self.shown(rec, decision, pack)
+                except Exception as exc:  # noqa: BLE001 - whatever a view cannot show is refused here, not in front of an auditor
+                    raise _bad_line(lineno, N_("field {field}: the record cannot be shown by audit log or audit explain ({error})"),
+                                    field="body", error=f"{type(exc).__name__}: {str(exc)[:120]}") from None
+            self._store(lineno, rec)
+
+    # ------------------------------------------------------------ pack snapshots
+
+    def _snapshot(self, lineno: int, obj: dict) -> None:
+        try:
+            revision, pack_id, stored_at, content = log_shape.snapshot(obj)
+        except log_shape.ShapeError as exc:
+            raise _misshapen(lineno, exc) from None
+        if revision in self.snapshot_lines:
+            raise _bad_line(lineno, N_("pack snapshot {revision} is already on line {line}"), revision=revision, line=self.snapshot_lines[revision][0])
+        content_text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        try:
+            content_text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _bad_line(lineno, N_("field {field} holds a character that cannot be stored (NUL, or half of a UTF-16 surrogate pair)"), field="content") from None
+        usable = True
+        computed = snapshot_mismatch(revision, content_text)  # once: it writes the whole pack as RFC 8785 JSON
+        if computed is not None:  # not what its revision hashes: a break (exit 4), its decisions not checked against it
+            self.snapshot_breaks.append(Break(0, None, "snapshot", {"revision": revision, "computed": computed, "line": lineno}))
+            usable = False
+        else:
+            try:
+                pack = _built_pack(content_text, revision)
+            except Exception:  # noqa: BLE001 - PackError, pydantic's ValidationError, a field of the wrong type…: not a pack
+                raise _bad_line(lineno, N_("the pack snapshot is not a rule pack")) from None
+            if pack.id != pack_id:
+                raise _bad_line(lineno, N_("field {field}: the pack snapshot is of pack {expected}, not {found}"), field="pack_id", expected=pack.id, found=pack_id)
+            self._keep(revision, pack)
+            if content.get("format") != SNAPSHOT_FORMAT:  # the older form, whose revision cannot be recomputed
+                problem = snapshot_problem(revision, pack_id, content_text)
+                if problem is not None:  # not today's pack of that revision: a note, as verify makes it
+                    self.snapshot_breaks.append(problem)
+        self.snapshot_lines[revision] = (lineno, pack_id, usable)
+        existing = self.s.get(tables.PackSnapshot, revision)
+        if existing is None:
+            self.s.add(tables.PackSnapshot(revision=revision, pack_id=pack_id, content=content_text, stored_at=stored_at))
+            self.s.flush()
+        elif existing.content != content_text:
+            raise _bad_line(lineno, N_("this database already holds a pack snapshot {revision} with other content"), revision=revision)
+
+    def _keep(self, revision: str, pack: Pack) -> None:
+        self.packs[revision] = pack
+        self.packs.move_to_end(revision)
+        while len(self.packs) > _PACKS_KEPT:
+            self.packs.popitem(last=False)
+
+    def _pack(self, revision: str) -> Pack:
+        pack = self.packs.get(revision)
+        if pack is None:  # read back from this transaction: it was checked when its line was read
+            pack = _built_pack(self.s.get(tables.PackSnapshot, revision).content, revision)
+        self._keep(revision, pack)
+        return pack
+
+    # ------------------------------------------------------------ records
+
+    def _record(self, lineno: int, obj: dict) -> tuple[Record, dict]:
+        try:
+            seq, did, kind, recorded_at, actor, body, prev, h = log_shape.record(obj)
+        except log_shape.ShapeError as exc:
+            raise _misshapen(lineno, exc) from None
+        try:
+            body_text = canonical_json(body)
+            body_text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _bad_line(lineno, N_("field {field} holds a character that cannot be stored (NUL, or half of a UTF-16 surrogate pair)"), field="body") from None
+        except (ValueError, TypeError, OverflowError):  # RFC 8785 has no form for it: a float not finite, an integer beyond ±2^53
+            raise _bad_line(lineno, N_("field {field} holds a number that has no canonical JSON form (not finite, or a whole number beyond ±2^53)"), field="body") from None
+        return Record(seq, did, kind, recorded_at, actor, body_text, prev, h), body
+
+    def _check(self, lineno: int, rec: Record, body: dict) -> tuple[Decision | None, Pack | None]:
+        """What the chain cannot vouch for: the body in the shape its readers take it in, a decision ID
+        of its own, the engine decision a submission or review names, and the decision an engine
+        record holds read as ``audit explain`` and ``audit replay`` read it, with its pack snapshot."""
+        try:
+            log_shape.body(rec.kind, body)
+        except log_shape.ShapeError as exc:
+            raise _misshapen(lineno, exc) from None
+        conn = self.s.connection()
+        taken = conn.execute(_SEQ_OF_ID, {"id": rec.decision_id}).scalar()
+        if taken is not None:
+            raise _bad_line(lineno, N_("field {field}: {id} is already the decision ID of record {seq}"), field="decision_id", id=rec.decision_id, seq=taken)
+        if rec.kind in ("submission", "review"):
+            ref = body["engine_decision"]
+            kind = conn.execute(_KIND_OF_ID, {"id": ref}).scalar()
+            if kind != "engine_decision":
+                raise _bad_line(lineno, N_("field {field}: {id} is no engine decision earlier in the file"), field="body.engine_decision", id=ref)
+        if rec.kind != "engine_decision":
+            return None, None
+        revision = body["pack"]["revision"]
+        known = self.snapshot_lines.get(revision)
+        if known is None:
+            raise _bad_line(lineno, N_("field {field}: no pack snapshot of revision {revision} comes before this record in the file"),
+                            field="body.pack.revision", revision=revision)
+        if not known[2]:
+            return None, None  # its snapshot fails its revision: the import is refused for that (exit 4)
+        if body["pack"]["id"] != known[1]:
+            raise _bad_line(lineno, N_("field {field}: the pack snapshot is of pack {expected}, not {found}"), field="body.pack.id",
+                            expected=known[1], found=body["pack"]["id"])
+        pack = self._pack(revision)
+        compact = "record_format" in body
+        try:
+            whole_decision = recorded_decision(rec, pack)  # as audit explain reads it
+        except Broken as exc:
+            try:  # rebuilt, but not to its digest: the digest is what is wrong (or the payload was changed under it)
+                expand(body, pack, check=False)
+                where = "body.decision_digest"
+            except ExpandError:
+                where = "body.deflated"
+            raise _bad_line(lineno, N_("field {field}: the decision cannot be rebuilt from the record and pack snapshot {revision} ({error})"),
+                            field=where, revision=revision, error=str(exc.problems[0].params.get("detail", ""))[:200]) from None
+        except Exception as exc:  # noqa: BLE001 - whatever else the rebuild meets is what explain would meet: refused here
+            raise _bad_line(lineno, N_("field {field}: the decision cannot be rebuilt from the record and pack snapshot {revision} ({error})"),
+                            field="body", revision=revision, error=f"{type(exc).__name__}: {str(exc)[:120]}") from None
+        field = "body.deflated" if compact else "body.decision"
+        try:
+            decision = Decision.model_validate(whole_decision)
+            log_shape.decision_counts(decision)
+        except log_shape.ShapeError as exc:
+            raise _bad_line(lineno, N_("field {field}: the decision is not one the engine writes ({error})"), field=field,
+                            error=exc.params.get("field", "")) from None
+        except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, or whatever else validating meets
+            raise _bad_line(lineno, N_("field {field}: the decision is not one the engine writes ({error})"), field=field,
+                            error=_first_error(exc)) from None
+        for i, finding in enumerate(decision.findings):
+            if finding.rule_id not in pack.rules:
+                raise _bad_line(lineno, N_("field {field}: the decision is not one the engine writes ({error})"), field=field,
+                                error=f"findings[{i}].rule_id {show(finding.rule_id)} ∉ {revision[:19]}")
+        if decision.pack_revision != revision:
+            raise _bad_line(lineno, N_("field {field}: the decision is not one the engine writes ({error})"), field=field,
+                            error=f"pack_revision {show(decision.pack_revision)}")
+        return decision, pack
+
+    def _store(self, lineno: int, rec: Record) -> None:
+        """Insert the record behind the head and move the head to it (the triggers take nothing else);
+        a refusal of the database names the line, whatever slipped past the checks."""
+        conn = self.s.connection()
+        try:
+            conn.execute(self._insert, {"seq": rec.seq, "decision_id": rec.decision_id, "kind": rec.kind, "recorded_at": _parse_utc(rec.recorded_at),
+                                        "actor": rec.actor, "body": rec.body_text, "prev_hash": rec.prev_hash, "hash": rec.hash})
+            conn.execute(_MOVE_HEAD, {"seq": rec.seq, "hash": rec.hash})
+        except (IntegrityError, DataError) as exc:
+            first = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0][:200]
+            raise _bad_line(lineno, N_("the database refused this record: {error_text}"), error_text=first) from None
 
 
-def import_jsonl(store: Store, lines: Iterable[str]) -> VerifyReport:
-    """Verify an export and, only if its chain is intact, load it into an empty log."""
-    forged: list[Break] = []
-    header, snaps, records = read_export(lines, forged)
-    h = header.get("head", {})
-    report = verify_records(records, head_seq=h.get("seq"), head_hash=h.get("hash"))
-    report.breaks.extend(forged)  # a snapshot that fails its revision: nothing is loaded (exit 4)
-    if not report.intact:
-        return report
-    with store.write() as s:
-        current_seq = s.execute(select(tables.LogHead.seq).where(tables.LogHead.id == 1).with_for_update()).scalar_one()
-        if current_seq != 0:
-            raise InputError([Problem(store.url, N_("the log here is not empty ({n} records): import into a fresh database"), {"n": current_seq}, "not_empty")])
-        for snap in snaps:
-            if s.get(tables.PackSnapshot, snap["revision"]) is None:
-                s.add(tables.PackSnapshot(revision=snap["revision"], pack_id=str(snap.get("pack_id", ""))[:100],
-                                     content=json.dumps(snap["content"], ensure_ascii=False, separators=(",", ":")), stored_at=snap["stored_at_dt"]))
-        s.flush()
-        insert = tables.DecisionLog.__table__.insert()
-        for rec in records:  # one at a time behind the head: the triggers take nothing else
-            s.execute(insert.values(seq=rec.seq, decision_id=rec.decision_id, kind=rec.kind, recorded_at=_parse_utc(rec.recorded_at),
-                                    actor=rec.actor, body=rec.body_text, prev_hash=rec.prev_hash, hash=rec.hash))
-            s.execute(text("UPDATE log_head SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": rec.seq, "hash": rec.hash})
+def _first_error(exc: Exception) -> str:
+    """The first problem pydantic names: where and what (English, short)."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            e = errors()[0]
+            return f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"[:200]
+        except Exception:  # noqa: BLE001 - the message is only a detail
+            pass
+    return type(exc).__name__
+
+
+def _empty_log(s: Session, store: Store) -> None:
+    """The head locked for the import; refused unless the log is empty (and has its head)."""
+    row = s.execute(select(tables.LogHead.seq).where(tables.LogHead.id == 1).with_for_update()).first()
+    if row is None:
+        raise head_missing()
+    n = row[0]
+    if n == 0 and s.execute(select(tables.DecisionLog.seq).limit(1)).first() is not None:  # records behind a head of 0: count them
+        n = s.execute(select(func.count()).select_from(tables.DecisionLog)).scalar_one()
+    if n:
+        raise InputError([Problem(store.url, N_("the log here is not empty ({n} records): import into a fresh database"), {"n": n}, "not_empty")])
+
+
+def import_jsonl(store: Store, source: TextIO | Iterable[str], *, shown: ShownCheck | None = None) -> VerifyReport:
+    """Verify an export and load it into an empty log, in one transaction, a line at a time.
+
+    Refused as bad input (exit 2, naming the line and the field; nothing written): a line longer or
+    nested deeper than an export's (:mod:`~icv_permits.core.log_shape`), a header, pack snapshot or
+    record not of its exact shape, a body not in the shape its kind is read in, a decision that
+    ``audit explain`` and ``audit replay`` could not read with its pack snapshot, a decision ID used
+    twice, a submission or review naming no earlier engine decision, and — with ``shown``, the
+    views — a record they cannot show. Returned, nothing written (exit 4): a chain that does not
+    verify (a repeated or missing seq among them) or a pack snapshot that fails its revision."""
+    lines = export_lines(source)
+    try:
+        with store.write() as s:
+            _empty_log(s, store)
+            importer = _Importer(s, lines, shown)
+            head_seq, head_hash = importer.header()
+            report = verify_records(importer.records(), head_seq=head_seq, head_hash=head_hash)
+            first = report.faults[0] if report.faults else None
+            if first is not None and first.problem in ("edited", "link", "gap", "order") and importer.line_of_last is not None:
+                first.detail["line"] = importer.line_of_last  # the walk stopped at the record it was last given
+            report.breaks.extend(importer.snapshot_breaks)
+            if not report.intact:
+                raise _Refused(report)
+    except _Refused as refused:
+        return refused.report
     return report
 
 

@@ -21,6 +21,7 @@ class Upgraded:
     key: personal.KeySettled  # what was done about the office's secret key
     triggers_restored: tuple = ()  # the triggers (the log's, the office's) put back now
     granted: tuple = ()  # the PostgreSQL roles given their rights now (none without roles)
+    head: object = None  # the log's head row put back now, or left missing with records (adapters/store/head.py)
 
     @property
     def key_created(self) -> Path | None:
@@ -96,8 +97,8 @@ def upgrade() -> Upgraded:
     its administrator made with ``db keygen`` and gave every workstation)."""
     url = db.database_url()
     key = personal.settle_key(url, default_database=not os.environ.get(db.URL_ENV))
-    before, after, restored, granted = db.upgrade_reporting()
-    return Upgraded(db.shown_url(url), before, after, key, tuple(restored), tuple(granted))
+    before, after, restored, granted, head = db.upgrade_reporting()
+    return Upgraded(db.shown_url(url), before, after, key, tuple(restored), tuple(granted), head)
 
 
 KEY_ENV, KEY_FILE_ENV = personal.KEY_ENV, personal.KEY_FILE_ENV  # the office key, or the file holding it

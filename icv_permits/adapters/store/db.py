@@ -315,15 +315,17 @@ def open_store(url: str | None = None, *, check_schema: bool = True) -> Store:
 def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None, str]:
     """Apply migrations and put back any trigger missing (the log's, and the office's of migration
     0005); returns (revision before, revision after)."""
-    before, after, _, _ = upgrade_reporting(url, revision)
+    before, after, _, _, _ = upgrade_reporting(url, revision)
     return before, after
 
 
-def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[str | None, str, list, list]:
-    """:func:`upgrade`, also returning the triggers it restored and the roles granted their rights
-    (PostgreSQL, when the office's roles exist: :mod:`.roles`)."""
+def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[str | None, str, list, list, object]:
+    """:func:`upgrade`, also returning the triggers it restored, the roles granted their rights
+    (PostgreSQL, when the office's roles exist: :mod:`.roles`) and what became of a missing log
+    head (:func:`.head.restore`: put back only while the log is empty; ``None`` when it is there)."""
     from alembic import command
 
+    from icv_permits.adapters.store import head as log_head
     from icv_permits.adapters.store import roles
 
     url = url or database_url()
@@ -345,8 +347,9 @@ def upgrade_reporting(url: str | None = None, revision: str = "head") -> tuple[s
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
             restored = restore_triggers(conn)
+            head = log_head.restore(conn)
             granted = roles.apply_grants(conn)
-        return before, current_revision(engine), restored, granted
+        return before, current_revision(engine), restored, granted, head
     except OperationalError as exc:
         raise unavailable(url, exc) from None
     except DBAPIError as exc:
