@@ -16,6 +16,7 @@ reads to see that every case is met.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -75,6 +76,7 @@ def run(tmp_path) -> Run:
         "ICV_PERMITS_TEST_CLOCK": "1",
         "ICV_PERMITS_NOW": "2026-11-27T10:00:00+08:00",
         "TMPDIR": str(tmp_path / "tmp"),
+        "ICV_PERMITS_SECRET_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"),  # an office's key, kept apart
     })
     (tmp_path / "office").mkdir()
     (tmp_path / "tmp").mkdir()
