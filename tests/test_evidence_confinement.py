@@ -136,8 +136,16 @@ HOSTILE: dict[str, tuple[str, Any]] = {
     "a missing file outside": ("../nope.csv", None),
     "a missing folder": ("no/such/trips.csv", None),
     "a file below a file": ("real.csv/trips.csv", lambda o: good_trips(o["inbox"] / "real.csv", ev_app())),
-    "a NUL in the name": ("trips\0.csv", None),
 }
+
+
+def test_a_nul_in_an_evidence_path_is_refused_at_the_field(office):
+    """A NUL is refused by the application's own text type before any file is looked at (no file
+    name holds one), with the field named."""
+    app = write_app(ev_app(("trips\0.csv",)), office["inbox"])
+    r = cli("check", app, "--as-of", AS_OF_TEXT, "--lang", "en")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "evidence.trips[0]: must not contain the NUL character" in r.stderr
 
 
 def _written(case: str, o: dict[str, Path]) -> str:
