@@ -27,9 +27,9 @@ from typing import Any
 
 import pendulum
 import pytest
-import yaml
 from builders import AS_OF, SECTION
 from evidence_builders import CST, ev_app, hours_trips, to_app, vins_of, write_trips
+from test_evidence import write_app
 
 from icv_permits.adapters import evidence
 from icv_permits.core.errors import InputError, show
@@ -51,12 +51,6 @@ def cli(*args: object, cwd: Path = ROOT, env: dict[str, str] | None = None, stdi
                        stdin=stdin, capture_output=True, encoding="utf-8", errors="replace", timeout=120, check=False)
     assert "Traceback" not in r.stdout + r.stderr, r.stdout + r.stderr
     return r
-
-
-def write_app(d: dict[str, Any], folder: Path, name: str = "app.yaml") -> Path:
-    path = folder / name
-    path.write_text(yaml.safe_dump(d, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def good_trips(path: Path, d: dict[str, Any]) -> Path:

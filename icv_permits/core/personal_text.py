@@ -33,11 +33,11 @@ Pure: no I/O, standard library only.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from dataclasses import dataclass
 
 from icv_permits.core.model.ids import (
+    is_calendar_date,
     mask_id_number,
     mask_phone,
     resident_id_check_char,
@@ -103,14 +103,6 @@ class Found:
     masked: str
 
 
-def _is_date(yyyymmdd: str) -> bool:
-    try:
-        _dt.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
-    except ValueError:
-        return False
-    return True
-
-
 def _compact(s: str) -> str:
     return s.replace(" ", "").replace("-", "").upper()
 
@@ -126,8 +118,8 @@ def _id_number(number: str, *, strict: bool) -> bool:
     if int(number[:2]) not in _PROVINCES:
         return False
     if len(number) == 15:
-        return _is_date("19" + number[6:12])
-    if not _is_date(number[6:14]):
+        return is_calendar_date("19" + number[6:12])
+    if not is_calendar_date(number[6:14]):
         return False
     check = resident_id_check_char(number[:17])
     if number[17] == check:

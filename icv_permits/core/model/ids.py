@@ -213,7 +213,7 @@ def resident_id_problems(number: str) -> list[IdProblem]:
     if problems:
         return problems
     birth = number[_RESIDENT_ID_BIRTH]
-    if not _is_calendar_date(birth):
+    if not is_calendar_date(birth):
         problems.append(IdProblem("birth_date", {"found": birth}))
     expected = resident_id_check_char(number[:-1])
     if number[-1] != expected:
@@ -351,7 +351,7 @@ def _is_ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _is_calendar_date(yyyymmdd: str) -> bool:
+def is_calendar_date(yyyymmdd: str) -> bool:
     try:
         datetime.date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
     except ValueError:
