@@ -1,4 +1,4 @@
-"""Benchmark of trip-log aggregation (issue #3): 1,000,000 generated trip rows of 200 vehicles (not a test).
+"""Benchmark of trip-log aggregation: 1,000,000 generated trip rows of 200 vehicles (not a test).
 
 Run from the repository root::
 
@@ -7,7 +7,7 @@ Run from the repository root::
     /work/main/.venv/bin/python bench/bench_evidence.py --quick          # 20k/50k/100k rows, 1 run (smoke)
     /work/main/.venv/bin/python bench/bench_evidence.py --sizes 500000,1000000,2000000
 
-Goal (issue #3): aggregating 1,000,000 rows of 200 vehicles in <= 5 s with a peak RSS <= 200 MB,
+Goal: aggregating 1,000,000 rows of 200 vehicles in <= 5 s with a peak RSS <= 200 MB,
 memory bounded whatever the number of rows.
 
 The input is made by ``bench/gen_trips.py`` (deterministic) under ``--out`` (default

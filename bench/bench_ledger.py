@@ -1,4 +1,4 @@
-"""Benchmark of the decision log (issue #5): verify and replay of 100,000 decisions (not a test).
+"""Benchmark of the decision log: verify and replay of 100,000 decisions (not a test).
 
 Run from the repository root::
 
@@ -15,7 +15,7 @@ Needs about 3.5 GB of disk in ``--workdir`` (the SQLite log, kept for the next r
 PostgreSQL during the run, and about 11 GB of RAM at n=100,000: ``replay_parallel`` holds every
 record in memory (the prototype after it does not).
 
-Goals (issue #5): ``ledger.verify`` ≥ 50,000 records/s; replay ≥ 2,000 decisions/s per core, using
+Goals: ``ledger.verify`` ≥ 50,000 records/s; replay ≥ 2,000 decisions/s per core, using
 all cores.
 
 What it does (see ``docs/benchmarks.md``, section "Decision log: verify and replay of 100,000

@@ -1,4 +1,4 @@
-"""Benchmark of the store (issue #4): 10,000 submissions into SQLite and PostgreSQL (not a test).
+"""Benchmark of the store: 10,000 submissions into SQLite and PostgreSQL (not a test).
 
 Run from the repository root::
 

@@ -1,4 +1,4 @@
-"""Responsiveness of the terminal app (issue #6).
+"""Responsiveness of the terminal app.
 
 1. **First screen**: wall time from starting ``python -c "from icv_permits.tui.app import ICVApp; …"`` in a
    new process to the end of the first paint of the first screen (headless, 80×24; the paint is

@@ -1,4 +1,4 @@
-"""Generate a large trip log and the demonstration application that attaches it (issue #3 benchmark).
+"""Generate a large trip log and the demonstration application that attaches it (for the trip-log benchmark).
 
     /work/main/.venv/bin/python bench/gen_trips.py                       # 1,000,000 rows, 200 vehicles, /tmp
     /work/main/.venv/bin/python bench/gen_trips.py --rows 100000 --jsonl # also a JSON Lines copy

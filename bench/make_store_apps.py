@@ -1,4 +1,4 @@
-"""Generate N distinct, compliant application files for the store benchmark (issue #4).
+"""Generate N distinct, compliant application files for the store benchmark.
 
     /work/main/.venv/bin/python bench/make_store_apps.py                      # 10,000 files in /tmp
     /work/main/.venv/bin/python bench/make_store_apps.py --n 500 --out /tmp/x # elsewhere (do not commit them)

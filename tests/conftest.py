@@ -15,7 +15,7 @@ os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="icv-permits-test-data-")
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="icv-permits-test-config-")
 
 
-# ---------------------------------------------------------------- the store (issue #4)
+# ---------------------------------------------------------------- the store
 #
 # Store tests run on SQLite always and on PostgreSQL when ICV_PERMITS_TEST_PG_URL names a server
 # (`.ci/run` starts one from Debian's packages and sets it). With ICV_PERMITS_REQUIRE_PG=1 (set by

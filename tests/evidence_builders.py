@@ -1,4 +1,4 @@
-"""Builders for evidence tests (issue #3): applications with trip logs and incident records.
+"""Builders for evidence tests: applications with trip logs and incident records.
 
 ``ev_app()`` is the DA baseline of :mod:`builders` with the typed-in ``prior_testing`` removed, a
 road-test notice (:data:`NOTICE_NO`, 2025-06-10 … 2026-12-09, sections :data:`SECTION` and

@@ -1,4 +1,4 @@
-"""Trip logs and incident records (issue #3): what they add up to, what is excluded and why, bad rows,
+"""Trip logs and incident records: what they add up to, what is excluded and why, bad rows,
 --lenient, replayability (SHA-256), the cross-check with typed-in summaries, the report, and the
 temporary SQLite file.
 

@@ -1,4 +1,4 @@
-"""The decision log (issue #5): hash chain, append-only tables, tampering, replay, crashes.
+"""The decision log: hash chain, append-only tables, tampering, replay, crashes.
 
 Store tests run on SQLite and PostgreSQL through the ``store`` fixture (conftest.py). To simulate
 an attacker the tests go around the append-only triggers exactly as the issue describes: on SQLite

@@ -1,4 +1,4 @@
-"""The decision log's commands (issue #5): ``audit export|import|explain|log``.
+"""The decision log's commands: ``audit export|import|explain|log``.
 
 Run in process through ``typer.testing.CliRunner`` (see ``test_ledger.cli``): an exception the
 command does not turn into an exit code fails the test — the installed command would print

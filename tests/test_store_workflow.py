@@ -1,4 +1,4 @@
-"""The regulator's workflow on the store (issue #4), on SQLite and PostgreSQL.
+"""The regulator's workflow on the store, on SQLite and PostgreSQL.
 
 Every test runs on both backends through the ``store`` fixture (conftest.py), with a fixed clock in
 Asia/Shanghai; application files are written into ``tmp_path`` from ``tests/builders.py``.

@@ -1,4 +1,4 @@
-"""The terminal app (issue #6), driven with Textual's Pilot: applicant, regulator, auditor, comfort.
+"""The terminal app, driven with Textual's Pilot: applicant, regulator, auditor, comfort.
 
 The applicant walks fill most of the draft through the drafts library and type one step key by
 key: Tab moves to each field, the answer is typed character by character, Enter on "Add" starts a
@@ -27,7 +27,8 @@ from icv_permits.tui import fields as F  # noqa: E402
 from icv_permits.tui.app import ICVApp, ModeScreen  # noqa: E402
 from icv_permits.tui.applicant import ApplicantScreen  # noqa: E402
 from icv_permits.tui.common import FieldInput, HelpScreen, show_text  # noqa: E402
-from icv_permits.tui.office import AuditorScreen, RegulatorScreen  # noqa: E402
+from icv_permits.tui.auditor import AuditorScreen
+from icv_permits.tui.regulator import RegulatorScreen  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
@@ -152,10 +153,10 @@ async def load_all_but(pilot, app: ICVApp, target: dict, typed: str) -> None:
 
 
 async def go_to_step(pilot, app: ICVApp, step_id: str) -> None:
-    """Ctrl+N / Ctrl+B to a step."""
+    """Ctrl+N / F4 to a step."""
     screen = app.screen
     while screen.step_id != step_id:
-        await pilot.press("ctrl+n" if F.STEP_IDS.index(step_id) > screen.step_index else "ctrl+b")
+        await pilot.press("ctrl+n" if F.STEP_IDS.index(step_id) > screen.step_index else "f4")
         await pilot.pause()
 
 
@@ -353,7 +354,7 @@ async def test_a_bad_value_is_explained_under_its_field_and_nothing_is_lost_goin
         assert "200" in str(problem.render())  # at most 200 seats
         assert app.result is None and app.status.application is None  # no findings from an invalid draft
         await pilot.press("ctrl+n")
-        await pilot.press("ctrl+b")
+        await pilot.press("f4")
         await pilot.pause()
         assert screen.query_one("#f-vehicles_0__rated_seats", FieldInput).value == "300"  # kept as typed
         seats = screen.query_one("#f-vehicles_0__rated_seats", FieldInput)
@@ -685,7 +686,7 @@ async def test_regulator_approves_and_sees_the_notice(store):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         app.screen.load(res.submission.id)
-        await pilot.press("ctrl+a")
+        await pilot.press("ctrl+y")
         await pilot.pause()
         view = workflow.show(store, res.submission.id)[0]
         assert view.state == "approved" and view.notices

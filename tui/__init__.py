@@ -1,1 +1,1 @@
-"""The icv-permits terminal app (issue #6): ``icv-permits tui``. See docs/tui.md."""
+"""The icv-permits terminal app: ``icv-permits tui``. See docs/tui.md."""

@@ -1,4 +1,4 @@
-"""The terminal app (issue #6): ``icv-permits tui [FILE] [--mode …] [--lang zh|en]``.
+"""The terminal app: ``icv-permits tui [FILE] [--mode …] [--lang zh|en]``.
 
 One mode per role — applicant, regulator, auditor — over the same service layer as the CLI.
 The app holds the applicant's draft (a plain dict, the application document) and the last
@@ -86,6 +86,7 @@ DEBOUNCE_SECONDS = 0.2
 
 
 class ModeScreen(Screen):
+    KEYS = ()
     def compose(self) -> ComposeResult:
         with Vertical(id="modes"):
             yield Static("", id="modes-title", classes="title")
@@ -270,7 +271,7 @@ class ICVApp(App):
         saying so has been drawn, so the app answers at once (docs/benchmarks.md)."""
         if mode not in MODES:
             return
-        module = f"{__package__}.applicant" if mode == "applicant" else f"{__package__}.office"
+        module = f"{__package__}.{mode}"
         if module in sys.modules:
             self._switch_now(mode)
             return
@@ -289,10 +290,10 @@ class ICVApp(App):
             if self.start_file is not None:
                 start, self.start_file = self.start_file, None
                 self.open_draft(str(start), show=False)
+        elif mode == "regulator":
+            from .regulator import RegulatorScreen as screen
         else:
-            from . import office
-
-            screen = office.RegulatorScreen if mode == "regulator" else office.AuditorScreen
+            from .auditor import AuditorScreen as screen
         self._pop_to_base()
         self.push_screen(screen())
 

@@ -65,6 +65,7 @@ class PromptScreen(ModalScreen[str | None]):
 
 
 class ApplicantScreen(Screen):
+    KEYS = APPLICANT_KEYS
     BINDINGS = bindings(APPLICANT_KEYS)
 
     def __init__(self):

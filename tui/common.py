@@ -207,8 +207,9 @@ APP_KEYS = (
     Key("app.quit", "ctrl+q", "quit", N_("Quit"), True),
 )
 APPLICANT_KEYS = (
-    Key("applicant.back", "ctrl+b", "prev_step", N_("Back")),
-    Key("applicant.next", "ctrl+n", "next_step", N_("Next")),
+    # not Ctrl+B (tmux's prefix) nor Ctrl+A (GNU screen's): inside either they never reach the app
+    Key("applicant.back", "f4", "prev_step", N_("Back")),
+    Key("applicant.next", "f5,ctrl+n", "next_step", N_("Next")),
     Key("applicant.review", "ctrl+r", "review", N_("Review")),
     Key("applicant.add", "f6", "add_item", N_("Add item")),
     Key("applicant.remove", "f7", "remove_item", N_("Remove item")),
@@ -220,7 +221,7 @@ APPLICANT_KEYS = (
 )
 REGULATOR_KEYS = (
     Key("regulator.refresh", "f5", "refresh", N_("Refresh")),
-    Key("regulator.approve", "ctrl+a", "decide('approve')", N_("Approve")),
+    Key("regulator.approve", "ctrl+y", "decide('approve')", N_("Approve")),
     Key("regulator.return", "ctrl+t", "decide('return')", N_("Return")),
     Key("regulator.reject", "ctrl+g", "decide('reject')", N_("Reject")),  # not Ctrl+J: terminals send it for Enter
     Key("regulator.renew", "ctrl+l", "renew_plates", N_("Renew plates")),
@@ -307,13 +308,14 @@ def key_of(app, key_id: str) -> str:
     keymap = getattr(app, "keymap", {}) or {}
     if key_id in keymap:
         return keymap[key_id].split(",")[0]
-    return next(k.key for k in ALL_KEYS if k.id == key_id)
+    return next(k.key for k in ALL_KEYS if k.id == key_id).split(",")[0]
 
 
 class KeyBar(Static):
-    """One line of the keys of the current screen, with the keys as remapped, in the language."""
+    """The keys of the current screen, with the keys as remapped, in the language: one line when it
+    fits, else as many as the terminal's width needs (no key is cut off at 80 columns)."""
 
-    DEFAULT_CSS = "KeyBar { dock: bottom; height: 1; background: $panel; color: $text-muted; }"
+    DEFAULT_CSS = "KeyBar { dock: bottom; height: auto; max-height: 3; background: $panel; color: $text-muted; }"
 
     def __init__(self, keys: tuple[Key, ...], **kw):
         super().__init__("", **kw)
@@ -325,12 +327,14 @@ class KeyBar(Static):
     def relabel(self) -> None:
         lang = self.app.lang
         text = Text()
-        # help first (it lists every key), then this screen's keys; what does not fit at 80 columns
-        # is the general tail (language, modes, quit), which F1 still shows
+        # help first (it lists every key), then this screen's keys, then the general ones; a key and
+        # its label are never split across lines
         ordered = APP_KEYS[:1] + self.keys + APP_KEYS[1:]
-        for k in ordered:
+        for i, k in enumerate(ordered):
+            if i:
+                text.append("  ")
             text.append(key_of(self.app, k.id).upper().replace("CTRL+", "^"), style="bold")
-            text.append(" " + t(lang, k.label) + "  ")
+            text.append("\u00a0" + t(lang, k.label).replace(" ", "\u00a0"))
         self.update(text)
 
 
@@ -445,12 +449,26 @@ def help_text(app, path: str | None) -> Text:
         if hint:
             out.append(t(lang, hint) + "\n")
     else:
-        out.append(t(lang, "No field is focused: move to a field and press F1 for its rules.") + "\n")
+        screen = _mode_screen(app)
+        intro = getattr(screen, "help_intro", None)
+        if intro is not None:
+            out.append_text(intro(lang))
+        else:
+            out.append(t(lang, "No field is focused: move to a field and press F1 for its rules.") + "\n")
     out.append("\n" + t(lang, "Keys (binding id: key)") + "\n", style="bold")
-    for k in ALL_KEYS:
+    screen_keys = getattr(_mode_screen(app), "KEYS", ())
+    for k in APP_KEYS + tuple(screen_keys):
         out.append(f"  {k.id:<20} {key_of(app, k.id):<10} {t(lang, k.label)}\n")
     out.append(t(lang, "Ctrl+P opens the command palette. Keys are remapped in {path}.", path=str(keymap_path())) + "\n")
     return out
+
+
+def _mode_screen(app):
+    """The screen of the current mode under the help (the help itself is the top screen)."""
+    for screen in reversed(app.screen_stack):
+        if not isinstance(screen, HelpScreen):
+            return screen
+    return None
 
 
 KIND_HINTS = {

@@ -1,4 +1,4 @@
-"""Reading trip logs and incident records, and adding up the prior testing they prove (issue #3).
+"""Reading trip logs and incident records, and adding up the prior testing they prove.
 
 This is service-layer code: it reads files and classifies what it reads; it decides nothing. Each
 well-formed trip is classified by vehicle, section, the road-test notice of the history it ran inside

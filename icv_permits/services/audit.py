@@ -1,4 +1,4 @@
-"""The decision log (issue #5): hash-chained, append-only, replayable.
+"""The decision log: hash-chained, append-only, replayable.
 
 Every engine decision and every human action of the workflow is one record, written in the same
 database transaction as the action itself (``append`` is called inside ``Store.write()``), so a

@@ -1,4 +1,4 @@
-"""Drafts of applications, for the terminal app (issue #6). Service layer: no textual import.
+"""Drafts of applications, for the terminal app. Service layer: no textual import.
 
 A draft is the application document as a plain dict (what the YAML files hold), possibly
 incomplete or with wrong values. This module

@@ -1,4 +1,4 @@
-"""The regulator's workflow (issue #4): submissions, review, notices and plates, entity history.
+"""The regulator's workflow: submissions, review, notices and plates, entity history.
 
 One service layer under the CLI and the TUI. It opens the store, reads and writes it in short
 transactions, runs the pure engine with the store's records (``RegistryFacts``) and never trusts a

@@ -227,7 +227,7 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
-# ---------------------------------------------------------------- the decision log (issue #5)
+# ---------------------------------------------------------------- the decision log
 
 
 class DecisionLog(SQLModel, table=True):
@@ -267,7 +267,7 @@ class PackSnapshot(SQLModel, table=True):
 
 
 class Draft(SQLModel, table=True):
-    """An applicant's unfinished application, saved from the terminal app (issue #6) by name.
+    """An applicant's unfinished application, saved from the terminal app by name.
 
     The document is the draft as JSON **without** driver ID numbers and phone numbers (the store
     never holds them); ``removed`` lists the paths taken out, so the app can ask for them again."""

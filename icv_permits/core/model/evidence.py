@@ -1,4 +1,4 @@
-"""What the trip logs and incident records of an application add up to (issue #3).
+"""What the trip logs and incident records of an application add up to.
 
 The service layer reads the evidence files (``icv_permits/adapters/evidence.py``) and hands the engine an
 :class:`EvidenceSummary`; the engine stays pure. The reader only reads and classifies: it totals the

@@ -1,4 +1,4 @@
-"""What the regulator's records say about an application (issue #4): the engine's view of the store.
+"""What the regulator's records say about an application: the engine's view of the store.
 
 The workflow service reads the store and hands the engine a :class:`RegistryFacts`, as it hands it an
 evidence summary; the engine stays pure. With it, the entity's notice history from the pack's home

@@ -1,4 +1,4 @@
-"""REC-01…03: what only the regulator's records can tell (issue #4).
+"""REC-01…03: what only the regulator's records can tell.
 
 REC-01 and REC-02 apply when the engine is given the records (``on_record``: a submission under
 review); REC-03 also judges the assignments inside one application in a pre-check.

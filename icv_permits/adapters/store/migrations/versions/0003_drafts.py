@@ -1,4 +1,4 @@
-"""Drafts saved from the terminal app (issue #6), without personal data.
+"""Drafts saved from the terminal app, without personal data.
 
 Revision ID: 0003
 Revises: 0002
