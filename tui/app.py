@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Static
+from rich.text import Text
 
 from icv_permits.core.errors import InputError
 from icv_permits.core.i18n import N_
@@ -76,6 +77,16 @@ MODE_LABELS = {
     "auditor": N_("Auditor: verify, replay and explain the log"),
 }
 
+MODE_HELP = {
+    "applicant": N_("Fill in an application step by step, in Chinese or English; each answer is checked as you type, and each "
+                    "failing rule is shown at its field with its article and what to do. Save a draft, open it again, and export the "
+                    "finished application for submission."),
+    "regulator": N_("The queue of submissions under review: open one, re-check it against the rules, approve, return for "
+                    "correction or reject with a reason; notices expiring within 30 days and their plates; an entity's history."),
+    "auditor": N_("The decision log: verify its hash chain, replay decisions with the pack they recorded or the current one, and "
+                  "explain a decision from the log alone."),
+}
+
 SYSTEM_COMMANDS = (  # Textual's palette commands (textual.app.App.get_system_commands), for translation
     N_("Theme"), N_("Change the current theme"), N_("Quit"), N_("Quit the application as soon as possible"), N_("Keys"),
     N_("Hide the keys and widget help panel"), N_("Show help for the focused widget and a summary of available keys"),
@@ -109,6 +120,16 @@ class ModeScreen(Screen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.app.switch_mode_to((event.button.id or "").removeprefix("mode-"))
+
+    def help_intro(self, lang: str) -> Text:
+        """F1 on the mode choice: what each mode is for."""
+        out = Text()
+        out.append(t(lang, "icv-permits — choose a mode") + "\n\n", style="bold")
+        for mode in MODES:
+            out.append(t(lang, MODE_LABELS[mode]) + "\n", style="bold cyan")
+            out.append(t(lang, MODE_HELP[mode]) + "\n\n")
+        out.append(t(lang, "Tab or the arrow keys move between the modes; Enter opens one. F3 comes back here from any mode.") + "\n")
+        return out
 
 
 class LoadingScreen(Screen):

@@ -320,21 +320,38 @@ class KeyBar(Static):
     def __init__(self, keys: tuple[Key, ...], **kw):
         super().__init__("", **kw)
         self.keys = keys
+        self.text = Text()  # what the bar shows (before wrapping to its width)
 
     def on_mount(self) -> None:
         self.relabel()
 
+    def on_resize(self) -> None:
+        self.relabel()
+
     def relabel(self) -> None:
+        from rich.cells import cell_len
+
         lang = self.app.lang
+        width = self.size.width or self.app.size.width or 80
         text = Text()
-        # help first (it lists every key), then this screen's keys, then the general ones; a key and
-        # its label are never split across lines
+        # help first (it lists every key), then this screen's keys, then the general ones; lines are
+        # broken between keys, never inside one (Chinese would otherwise break anywhere)
         ordered = APP_KEYS[:1] + self.keys + APP_KEYS[1:]
-        for i, k in enumerate(ordered):
-            if i:
+        used = 0
+        for k in ordered:
+            key = key_of(self.app, k.id).upper().replace("CTRL+", "^")
+            label = " " + t(lang, k.label)
+            need = cell_len(key + label)
+            if used and used + 2 + need > width:
+                text.append("\n")
+                used = 0
+            elif used:
                 text.append("  ")
-            text.append(key_of(self.app, k.id).upper().replace("CTRL+", "^"), style="bold")
-            text.append("\u00a0" + t(lang, k.label).replace(" ", "\u00a0"))
+                used += 2
+            text.append(key, style="bold")
+            text.append(label)
+            used += need
+        self.text = text
         self.update(text)
 
 
