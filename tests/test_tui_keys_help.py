@@ -99,3 +99,15 @@ async def test_help_on_the_mode_choice_explains_the_modes():
         await pilot.press("f2")  # the same help in English
         await pilot.pause()
         assert "Auditor" in app.screen.body.plain
+
+
+@sync
+async def test_the_mode_choice_answers_the_arrow_keys():
+    app = make_app(lang="zh", clock=CLOCK)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.focused.id == "mode-applicant"
+        await pilot.press("down")
+        assert app.focused.id == "mode-regulator"
+        await pilot.press("down", "up", "up")
+        assert app.focused.id == "mode-applicant"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Vertical
 from textual.content import Content
@@ -98,6 +99,7 @@ DEBOUNCE_SECONDS = 0.2
 
 class ModeScreen(Screen):
     KEYS = ()
+    BINDINGS = [Binding("down", "app.focus_next", show=False), Binding("up", "app.focus_previous", show=False)]
     def compose(self) -> ComposeResult:
         with Vertical(id="modes"):
             yield Static("", id="modes-title", classes="title")
@@ -109,6 +111,7 @@ class ModeScreen(Screen):
 
     def on_mount(self) -> None:
         self.relabel()
+        self.query_one("#mode-applicant", Button).focus()
 
     def relabel(self) -> None:
         lang = self.app.lang
