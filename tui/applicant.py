@@ -322,7 +322,7 @@ class ApplicantScreen(Screen):
             box.update(Text(self.app.check_error, style="red"))
         elif status is not None and status.application is None:
             summary.update(Text(t(lang, "Not complete: {n} problems (see Review)", n=len(status.problems)), style="yellow"))
-            box.update(problems_text(status.problems, lang))
+            box.update(problems_text(status.problems, lang, draft=self.app.draft))
         elif result is not None:
             full = findings_text(result, lang)
             summary.update(full.split()[0] if full.plain else "")

@@ -48,9 +48,10 @@ def shown(text: str | Text, style: str = "") -> Text:
     return Text(visible_lines(text), style=style)
 
 
-def problem_text(p: Problem, lang: str, with_location: bool = False) -> str:
+def problem_text(p: Problem, lang: str, with_location: bool = False, draft: dict | None = None) -> str:
     """A Problem in ``lang``: its msgid from the ``input`` catalogue, or the ``tui`` one; its
-    location and values made visible."""
+    values made visible; with ``with_location``, where it is as the applicant reads it (the
+    field's label after its item's, :func:`fields.path_label` of ``draft``), never a raw path."""
     p = visible_problem(p)
     text = p.message(lang)
     if lang != "en" and text == p.message("en"):
@@ -60,7 +61,11 @@ def problem_text(p: Problem, lang: str, with_location: bool = False) -> str:
                 text = own.format(**p.params)
             except (KeyError, IndexError, ValueError):
                 text = own
-    return f"{p.location}: {text}" if with_location and p.location else text
+    if with_location and p.location:
+        from .fields import path_label
+
+        return f"{path_label(p.location, draft, lang)}: {text}"
+    return text
 
 
 # ---------------------------------------------------------------- typed text ↔ values
@@ -384,11 +389,11 @@ def findings_text(result, lang: str, limit: int = 200) -> Text:
     return out
 
 
-def problems_text(problems: list[Problem], lang: str, limit: int = 60) -> Text:
+def problems_text(problems: list[Problem], lang: str, limit: int = 60, draft: dict | None = None) -> Text:
     out = Text()
     out.append(t(lang, "The application is not complete yet: {n} problems", n=len(problems)) + "\n", style="bold yellow")
     for p in problems[:limit]:
-        out.append("• " + problem_text(p, lang, with_location=True) + "\n")
+        out.append("• " + problem_text(p, lang, with_location=True, draft=draft) + "\n")
     if len(problems) > limit:
         out.append(t(lang, "… and {n} more", n=len(problems) - limit) + "\n")
     return out

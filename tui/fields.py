@@ -19,6 +19,7 @@ many vehicles an application has.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -309,4 +310,147 @@ def field_for(path: str) -> Field | None:
             for f in part.fields:
                 if f"{part.path}[].{f.path}" == generic:
                     return f
+    return None
+
+
+# ---------------------------------------------------------------- a document path as the applicant reads it
+
+GROUPS = {
+    "": N_("The application"),
+    "modifiers": N_("Conditions"),
+    "entity": N_("Entity"),
+    "entity.capabilities": N_("Capabilities"),
+    "entity.consortium": N_("Consortium"),
+    "entity.consortium.members": N_("Consortium members"),
+    "entity.operating_qualification": N_("Operating qualification"),
+    "drivers": N_("Drivers"),
+    "drivers[].licence": N_("Driving licence"),
+    "drivers[].training": N_("Training"),
+    "drivers[].serious_violations[].date": N_("Date"),
+    "drivers[].serious_violations[].kind": N_("Violation"),
+    "drivers[].serious_violations[].serious": N_("Serious"),
+    "drivers[].accidents[].date": N_("Date"),
+    "drivers[].accidents[].liability": N_("Liability"),
+    "drivers[].accidents[].death_or_serious_injury": N_("Death or serious injury"),
+    "vehicles": N_("Vehicles"),
+    "vehicles[].inspection": N_("Inspection"),
+    "vehicles[].inspection.items_not_met_due_to_ad": N_("Items not met because of autonomous driving"),
+    "vehicles[].modes": N_("Driving modes"),
+    "vehicles[].data_recording": N_("Data recording"),
+    "vehicles[].test_zone": N_("Test zone"),
+    "vehicles[].prior_testing": N_("Prior testing"),
+    "vehicles[].prior_testing[].section": N_("Section"),
+    "vehicles[].prior_testing[].hours": N_("Hours"),
+    "vehicles[].prior_testing[].km": N_("Kilometres"),
+    "vehicles[].prior_testing[].records_submitted": N_("Records submitted"),
+    "insurance": N_("Insurance"),
+    "incidents": N_("Incidents"),
+    "notices": N_("Earlier notices"),
+    "period": N_("Period"),
+    "operations": N_("Plan"),
+    "adding": N_("Adding vehicles"),
+    "evidence": N_("Evidence"),
+    "materials": N_("Materials"),
+}
+"""Labels of the parts of the document that are not fields of a step (groups, the parts of an
+entry typed on one line): a problem located there is named by them."""
+
+ITEMS = {
+    # list → (its item's label with {n}, the key naming an item)
+    "entity.consortium.members": (N_("Consortium member {n}"), "name"),
+    "drivers": (N_("Driver {n}"), "ref"),
+    "drivers[].serious_violations": (N_("Violation {n}"), "date"),
+    "drivers[].accidents": (N_("Accident {n}"), "date"),
+    "vehicles": (N_("Vehicle {n}"), "vin"),
+    "vehicles[].prior_testing": (N_("Prior testing {n}"), "section"),
+    "vehicles[].inspection.items_not_met_due_to_ad": (N_("Item {n}"), "item"),
+    "insurance": (N_("Policy {n}"), "number"),
+    "notices": (N_("Earlier notice {n}"), "number"),
+    "incidents": (N_("Incident {n}"), None),
+}
+"""How an item of a list is named where a problem is shown: by what identifies it to the applicant
+(a driver's ref, a vehicle's VIN, a policy's number…) or, when that is not filled in, by its
+position (1 for the first)."""
+
+
+def _item_name(value, key: str | None, index: int) -> str:
+    from icv_permits.core.visible import visible
+
+    name = value.get(key) if key and isinstance(value, dict) else None
+    if name is not None and not isinstance(name, (bool, dict, list)) and str(name).strip():
+        text = visible(str(name).strip())
+        return text if len(text) <= 32 else text[:31] + "…"
+    return str(index + 1)
+
+
+_DOC_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
+
+
+def path_label(path: str, draft: dict | None, lang: str) -> str:
+    """A document path (``drivers[0].id_number``, ``entity.consortium.members``,
+    ``vehicles[1].prior_testing[0].hours``) as the applicant reads it: each list item it goes
+    through named by what identifies it in the draft (``驾驶人 D1``, ``车辆 LSVAU218XN2183294``),
+    then the field's label, joined by `` · `` — in ``lang``. What the form does not know (a
+    misspelt key) keeps its own name after the nearest part that is known. Shared by the form,
+    the review and the findings, so a problem is named the same way everywhere."""
+    from icv_permits.core.visible import visible
+    from icv_permits.services.drafts import format_path, parse_path
+
+    from .common import field_label, t
+
+    if not _DOC_PATH.fullmatch(path or ""):
+        return visible(path) if path else t(lang, GROUPS[""])  # a file, an option: not a document path
+    parts = parse_path(path)
+    if not parts:
+        return t(lang, GROUPS[""])
+    shown: list[str] = []
+    generic: list[str | int] = []  # the path with "[]" for the indices seen so far
+    node = draft
+    start = 0  # where the part after the last item begins
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            list_generic = pack_fields.generic(format_path(generic))
+            node = node[part] if isinstance(node, list) and -len(node) <= part < len(node) else None
+            generic.append(0)
+            if list_generic in ITEMS:
+                label, key = ITEMS[list_generic]
+                shown.append(t(lang, label, n=_item_name(node, key, part)))
+                start = i + 1
+            else:  # an entry of a list of values (sections, data items, VINs…)
+                owner = _label_of(pack_fields.generic(format_path(generic[:-1])), lang) or visible(str(parts[i - 1]))
+                shown.append(t(lang, "{field} (entry {n})", field=owner, n=part + 1))
+                start = i + 1
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+            generic.append(part)
+    if start < len(parts):
+        full = pack_fields.generic(format_path(generic))
+        label = _label_of(full, lang)
+        if label is None:
+            # the nearest known part, then the rest as it is named in the document
+            label = ""
+            for cut in range(len(generic) - 1, start - 1, -1):
+                known = _label_of(pack_fields.generic(format_path(generic[:cut])), lang) if cut else None
+                if known is not None and cut > start:
+                    rest = ".".join(visible(str(p)) for p in parts[cut:])
+                    label = f"{known} · {rest}"
+                    break
+            if not label:
+                label = ".".join(visible(str(p)) for p in parts[start:])
+        shown.append(label)
+    return " · ".join(shown)
+
+
+def _label_of(generic_path: str, lang: str) -> str | None:
+    from .common import field_label, t
+
+    spec = field_for(generic_path)
+    if spec is not None:
+        return field_label(spec, lang)
+    if generic_path in GROUPS:
+        return t(lang, GROUPS[generic_path])
+    if generic_path.startswith("materials."):
+        key = generic_path.split(".", 1)[1]
+        if key in MATERIAL_LABELS:
+            return t(lang, MATERIAL_LABELS[key])
     return None
