@@ -52,12 +52,23 @@ def rules_for(path: str, draft: dict, pack: Pack) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Field:
+    """One answer of a step. ``choices`` is given as the model's enumeration (its codes are kept in
+    ``choices``, the enumeration in ``enum``: its labels, from :mod:`icv_permits.core.code_labels`,
+    are what the applicant sees and may type). ``example`` is a code for coded fields: it is shown
+    as its label."""
+
     path: str
     label: str  # msgid, domain "tui"
     kind: str = "text"
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] | type = ()
     example: str = ""
     personal: bool = False  # masked unless being edited
+    enum: type | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.choices, type):
+            object.__setattr__(self, "enum", self.choices)
+            object.__setattr__(self, "choices", tuple(m.value for m in self.choices))
 
 
 @dataclass(frozen=True)
@@ -81,16 +92,12 @@ class Step:
     lists: tuple[ListPart, ...] = ()
 
 
-def _e(enum) -> tuple[str, ...]:
-    return tuple(m.value for m in enum)
-
-
 B = "bool"
 
 
 STEPS: tuple[Step, ...] = (
     Step("activity", N_("Activity"), (
-        Field("activity", N_("Activity"), "enum", _e(Activity), example="demonstration_application"),
+        Field("activity", N_("Activity"), "enum", Activity, example="demonstration_application"),
         Field("application_id", N_("Application number"), example="AH-DA-2026-0107"),
         Field("application_date", N_("Application date"), "date", example="2026-11-20"),
         Field("modifiers.highway", N_("Highway sections"), B, example="no"),
@@ -104,13 +111,13 @@ STEPS: tuple[Step, ...] = (
         Field("entity.credit_code", N_("Unified social credit code"), example="91340100MA2RFGJQ5K"),
         Field("entity.independent_legal_person", N_("Independent legal person"), B, example="yes"),
         Field("entity.registered_in_prc", N_("Registered in the PRC"), B, example="yes"),
-        Field("entity.business_scopes", N_("Business scopes"), "enums", _e(BusinessScope), example="icv_manufacturing, technology_rd"),
+        Field("entity.business_scopes", N_("Business scopes"), "enums", BusinessScope, example="icv_manufacturing, technology_rd"),
         Field("entity.capabilities.test_evaluation_procedure", N_("Test and evaluation procedure"), B, example="yes"),
         Field("entity.capabilities.remote_monitoring", N_("Remote real-time monitoring"), B, example="yes"),
         Field("entity.capabilities.event_recording", N_("Event recording, analysis and reconstruction"), B, example="yes"),
         Field("entity.capabilities.cybersecurity", N_("Vehicle and platform cybersecurity"), B, example="yes"),
         Field("entity.contact_phone", N_("Contact phone"), personal=True, example="13812345678"),
-        Field("entity.operating_qualification.holder", N_("Operating qualification held by"), "enum", _e(Holder), example="self"),
+        Field("entity.operating_qualification.holder", N_("Operating qualification held by"), "enum", Holder, example="self"),
         Field("entity.operating_qualification.permit_number", N_("Operating permit number"), example="皖交运管许可合字340100001号"),
         Field("entity.operating_qualification.valid_until", N_("Operating permit valid until"), "date", example="2029-06-30"),
         Field("entity.consortium.operating_services_agreement", N_("Consortium: operating services agreement"), B, example="yes"),
@@ -125,8 +132,8 @@ STEPS: tuple[Step, ...] = (
         Field("name", N_("Name"), example="王磊"),
         Field("id_number", N_("ID number"), personal=True, example="340104199001011239"),
         Field("phone", N_("Phone"), personal=True, example="13955512345"),
-        Field("contract", N_("Contract"), "enum", _e(Contract), example="labour"),
-        Field("licence.classes", N_("Licence classes"), "enums", _e(LicenceClass), example="C1"),
+        Field("contract", N_("Contract"), "enum", Contract, example="labour"),
+        Field("licence.classes", N_("Licence classes"), "enums", LicenceClass, example="C1"),
         Field("licence.first_issued", N_("Licence first issued"), "date", example="2012-06-18"),
         Field("full_score_dates", N_("Dates of a 12-point full score"), "texts", example="-"),
         Field("serious_violations", N_("Traffic violations"), "violations", example="2024-03-02 超速50%以上 serious"),
@@ -139,8 +146,8 @@ STEPS: tuple[Step, ...] = (
     )),)),
     Step("vehicles", N_("Vehicles"), lists=(ListPart("vehicles", N_("Vehicle {n}"), (
         Field("vin", N_("VIN"), example="LSVAU218XN2183294"),
-        Field("category", N_("Category"), "enum", _e(VehicleCategory), example="passenger"),
-        Field("vehicle_type", N_("Vehicle type"), "enum", _e(VehicleType), example="small_car"),
+        Field("category", N_("Category"), "enum", VehicleCategory, example="passenger"),
+        Field("vehicle_type", N_("Vehicle type"), "enum", VehicleType, example="small_car"),
         Field("brand_model", N_("Brand and model"), example="星途 XT-R3 Robotaxi"),
         Field("configuration", N_("Configuration"), example="XT-R3-L4-2025A"),
         Field("rated_seats", N_("Rated seats"), "int", example="5"),
@@ -153,7 +160,7 @@ STEPS: tuple[Step, ...] = (
         Field("modes.instant_manual_takeover", N_("Instant manual takeover"), B, example="yes"),
         Field("data_recording.records_state", N_("Records the vehicle state"), B, example="yes"),
         Field("data_recording.online_monitoring", N_("Online monitoring"), B, example="yes"),
-        Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", _e(DataItem),
+        Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", DataItem,
               example="control_mode, position, motion_state, perception_response"),
         Field("data_recording.pre_event_seconds", N_("Seconds kept before an event"), "decimal", example="90"),
         Field("data_recording.retention_months", N_("Months data are kept"), "decimal", example="12"),
@@ -175,8 +182,8 @@ STEPS: tuple[Step, ...] = (
         ), addable=False),
         ListPart("notices", N_("Earlier notice {n}"), (
             Field("number", N_("Notice number"), example="皖智网测〔2025〕012号"),
-            Field("kind", N_("Kind"), "enum", _e(NoticeKind), example="road_test"),
-            Field("issuer_province", N_("Issuing province"), "enum", _e(Province), example="jiangsu"),
+            Field("kind", N_("Kind"), "enum", NoticeKind, example="road_test"),
+            Field("issuer_province", N_("Issuing province"), "enum", Province, example="jiangsu"),
             Field("issued", N_("Issued"), "date", example="2025-06-10"),
             Field("valid_from", N_("In force from (when later than issued)"), "date", example="2025-06-15"),
             Field("valid_until", N_("Valid until"), "date", example="2026-12-09"),
@@ -187,11 +194,11 @@ STEPS: tuple[Step, ...] = (
             Field("plates_valid_until", N_("Plates valid until"), "date", example="2026-12-09"),
         )),
         ListPart("incidents", N_("Incident {n}"), (
-            Field("kind", N_("Kind"), "enum", _e(IncidentKind), example="violation"),
+            Field("kind", N_("Kind"), "enum", IncidentKind, example="violation"),
             Field("date", N_("Date"), "date", example="2026-03-14"),
             Field("vin", N_("VIN"), example="LSVAU218XN2183294"),
             Field("section", N_("Section"), example="HF-GX-001"),
-            Field("liability", N_("Liability (accidents)"), "enum", _e(Liability), example="none"),
+            Field("liability", N_("Liability (accidents)"), "enum", Liability, example="none"),
             Field("police_reference", N_("Police reference"), example="合公交认字〔2026〕0312号"),
             Field("during_road_test", N_("During the road test"), B, example="yes"),
             Field("description", N_("Description"), example="占用公交车道"),
@@ -219,7 +226,7 @@ STEPS: tuple[Step, ...] = (
         Field("adding.necessity_explained", N_("Necessity explained"), B, example="yes"),
     )),
     Step("insurance", N_("Insurance"), lists=(ListPart("insurance", N_("Policy {n}"), (
-        Field("kind", N_("Kind"), "enum", _e(InsuranceKind), example="liability"),
+        Field("kind", N_("Kind"), "enum", InsuranceKind, example="liability"),
         Field("number", N_("Policy number"), example="PZAA2026340100077"),
         Field("insurer", N_("Insurer"), example="中国人保"),
         Field("vins", N_("VINs"), "texts", example="LSVAU218XN2183294"),
@@ -232,6 +239,18 @@ STEPS: tuple[Step, ...] = (
         Field(f"materials.{m.value}", f"material:{m.value}", B, example="yes") for m in Material
     )),
 )
+
+SECTION_FIELDS = {
+    "sections": "many",
+    "notices[].sections": "many",
+    "incidents[].section": "one",
+    "vehicles[].prior_testing": "entry",
+}
+"""The fields that name open road sections, picked from the pack's register (``many``: a list of
+IDs; ``one``: one ID; ``entry``: the ID begins a prior-testing entry)."""
+
+SUB_ENUMS = {"drivers[].accidents[].liability": Liability}
+"""Coded parts of an entry typed on one line (their problems are said with labels too)."""
 
 REVIEW = "review"
 STEP_IDS = tuple(s.id for s in STEPS) + (REVIEW,)
