@@ -54,7 +54,7 @@ def section_lines(pack, lang: str, activity: str | None = None) -> list[tuple[st
             detail.append(t(lang, "at night too"))
         if sec.closed:
             detail.append(t(lang, "closed since {date}", date=str(sec.closed)))
-        text.append("\n    " + " · ".join(detail), style="dim")
+        text.append(" · " + " · ".join(detail), style="dim")  # one line (a list of several keeps one per option); wrapped when long
         out.append((sec.id, text, activity is None or any(a.value == activity for a in sec.activities)))
     out.sort(key=lambda x: not x[2])  # stable: the register's order within each group
     return [(i, txt) for i, txt, _ in out]
@@ -174,6 +174,7 @@ class ChoiceScreen(ModalScreen[str | None]):
             return show_text("bool", values[0] == "yes", lang)
         if self.sections == "entry":
             before = self.current.rstrip().rstrip(";；").rstrip()
+            before = "" if before in ("-", "无", "none") else before  # none yet: this is the first entry
             return (before + "; " if before else "") + values[0] + " "
         if self.kind in ("enum", "enums"):
             return show_text(self.kind, values if self.multi else values[0], lang, enum)
