@@ -406,7 +406,7 @@ async def test_a_compliant_demonstration_application_built_from_nothing_in_chine
         assert app.status.problems == [], app.status.problems
         assert app.result.decision.verdict.value == "compliant", [
             (f.rule_id, f.outcome.value) for f in app.result.decision.findings if f.outcome.value in ("fail", "missing")]
-        assert "合规" in str(app.screen.query_one("#summary").render())
+        assert "符合要求" in str(app.screen.query_one("#summary").render())
     # the codes are in the draft, and none of them was typed
     assert app.draft["activity"] == "demonstration_application"
     assert app.draft["vehicles"][0]["data_recording"]["realtime_upload"] == target["vehicles"][0]["data_recording"]["realtime_upload"]
