@@ -253,9 +253,14 @@ async def test_sections_are_picked_from_the_packs_register_with_names_and_activi
         register = app.pack().sections
         assert len(texts) == len(register)
         first = next(text for text in texts if text.startswith("HF-GX-001"))
-        assert "望江西路" in first and "道路测试" in first and "示范应用" in first, first
+        assert "望江西路" in first and "[测试 应用 运营]" in first, first  # what it is open for, in a word each
         # those open for the draft's activity come first
         assert texts[-1].split()[0] not in {s.id for s in register.values() if "demonstration_application" in s.activities}
+        # under the list, the whole description of the highlighted one
+        widget = app.screen.query_one("#choice-list")
+        await move_to(pilot, widget, texts.index(first))
+        detail = str(app.screen.query_one("#choice-detail").render())
+        assert "合肥市" in detail and "开放：道路测试、示范应用、示范运营" in detail and "含夜间" in detail, detail
         await pilot.press("escape")
         await pilot.pause()
         await choose(pilot, app, "sections", "HF-GX-001", "HF-BH-A01")

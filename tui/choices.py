@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, SelectionList
+from textual.widgets import Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from icv_permits.core.i18n import t as report_t
@@ -54,10 +54,28 @@ def section_lines(pack, lang: str, activity: str | None = None) -> list[tuple[st
             detail.append(t(lang, "at night too"))
         if sec.closed:
             detail.append(t(lang, "closed since {date}", date=str(sec.closed)))
-        text.append(" · " + " · ".join(detail), style="dim")  # one line (a list of several keeps one per option); wrapped when long
+        text.append(" · " + " · ".join(detail), style="dim")
         out.append((sec.id, text, activity is None or any(a.value == activity for a in sec.activities)))
     out.sort(key=lambda x: not x[2])  # stable: the register's order within each group
     return [(i, txt) for i, txt, _ in out]
+
+
+def section_rows(pack, lang: str, activity: str | None = None) -> list[tuple[str, Text, Text]]:
+    """The register as list rows that fit one line: ``(ID, row, whole text)``; the row puts what a
+    section is open for (short: 测试 应用 运营) before its name, so a narrow terminal cuts the
+    name, not that; the whole text is shown under the list for the highlighted section."""
+    from icv_permits.core.code_labels import ACTIVITY_SHORT
+
+    whole = dict(section_lines(pack, lang, activity))
+    rows = []
+    for sid, text in whole.items():
+        sec = pack.sections[sid]
+        row = Text()
+        row.append(visible(sid), style="bold")
+        row.append("  [" + " ".join(report_t(lang, ACTIVITY_SHORT[a.value]) for a in sec.activities) + "]", style="cyan")
+        row.append("  " + visible(sec.name(lang)))
+        rows.append((sid, row, text))
+    return rows
 
 
 def section_mode(path: str) -> str | None:
@@ -79,7 +97,8 @@ class ChoiceScreen(ModalScreen[str | None]):
     ChoiceScreen { align: center middle; }
     ChoiceScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 90%; border: round $accent;
                               background: $surface; padding: 0 1; }
-    ChoiceScreen OptionList, ChoiceScreen SelectionList { height: auto; max-height: 30; }
+    ChoiceScreen OptionList, ChoiceScreen SelectionList { height: auto; max-height: 60vh; }
+    ChoiceScreen #choice-detail { height: auto; max-height: 3; color: $text-muted; }
     ChoiceScreen .hint { color: $text-muted; }
     """
     BINDINGS = [Binding("escape", "cancel", show=False), Binding("enter", "confirm", show=False, priority=True)]
@@ -90,6 +109,7 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.spec = fields.field_for(path)
         self.sections = section_mode(path)
         self.multi = kind == "enums" or self.sections == "many"
+        self.details: dict[str, Text] = {}  # section ID → its whole description
 
     # ------------------------------------------------------------ what is offered
 
@@ -97,7 +117,9 @@ class ChoiceScreen(ModalScreen[str | None]):
         lang, spec = self.app.lang, self.spec
         if self.sections is not None:
             activity = self.app.draft.get("activity") if isinstance(self.app.draft, dict) else None
-            return [Choice(i, txt) for i, txt in section_lines(self.app.pack(), lang, activity if isinstance(activity, str) else None)]
+            rows = section_rows(self.app.pack(), lang, activity if isinstance(activity, str) else None)
+            self.details = {sid: whole for sid, _row, whole in rows}
+            return [Choice(sid, row) for sid, row, _whole in rows]
         if self.kind == "bool":
             from icv_permits.core.code_labels import BOOLS
 
@@ -124,11 +146,16 @@ class ChoiceScreen(ModalScreen[str | None]):
         with Vertical():
             yield Label("", id="choice-title")
             yield (SelectionList(id="choice-list") if self.multi else OptionList(id="choice-list"))
+            yield Static("", id="choice-detail")
             yield Label("", id="choice-hint", classes="hint")
 
     def on_mount(self) -> None:
+        self.query_one("#choice-detail").display = False
         self.relabel()
-        self.query_one("#choice-list").focus()
+        widget = self.query_one("#choice-list")
+        widget.focus()
+        if isinstance(widget, SelectionList) and widget.option_count and widget.highlighted is None:
+            widget.highlighted = 0
 
     def relabel(self) -> None:
         """Fill (or, after F2, refill) the list in the current language, keeping what is marked."""
@@ -143,9 +170,12 @@ class ChoiceScreen(ModalScreen[str | None]):
         if isinstance(widget, SelectionList):
             marked = set(widget.selected) if widget.option_count else self.chosen()
             extra = [v for v in sorted(marked) if v not in known]  # typed values outside the list are kept
+            highlighted = widget.highlighted
             widget.clear_options()
             widget.add_options([(c.prompt, c.value, c.value in marked) for c in offered]
                                + [(Text(visible(v)), v, True) for v in extra])
+            if highlighted is not None and highlighted < widget.option_count:
+                widget.highlighted = highlighted
             hint = t(lang, "Space marks or unmarks · Enter confirms · Esc cancels")
         else:
             now = self.chosen()
@@ -159,6 +189,9 @@ class ChoiceScreen(ModalScreen[str | None]):
                 highlighted = next((i for i, c in enumerate(offered) if c.value in now), 0)
             widget.highlighted = highlighted
             hint = t(lang, "Enter chooses · Esc cancels")
+        if widget.highlighted is not None and widget.option_count:
+            option = widget.get_option_at_index(widget.highlighted)
+            self.show_detail(option.value if isinstance(widget, SelectionList) else option.id)
         if self.sections is not None and not offered:
             hint = t(lang, "This rule pack has no register of sections: type the section IDs.")
         self.query_one("#choice-hint", Label).update(hint)
@@ -179,6 +212,18 @@ class ChoiceScreen(ModalScreen[str | None]):
         if self.kind in ("enum", "enums"):
             return show_text(self.kind, values if self.multi else values[0], lang, enum)
         return ", ".join(values)
+
+    def show_detail(self, value) -> None:
+        """Under the list, the whole description of the highlighted section."""
+        detail = self.query_one("#choice-detail", Static)
+        detail.update(self.details.get(value, ""))
+        detail.display = value in self.details
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.show_detail(event.option.id)
+
+    def on_selection_list_selection_highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        self.show_detail(event.selection.value)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

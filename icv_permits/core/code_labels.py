@@ -106,6 +106,8 @@ DATA_ITEMS = {
     "motion_state": N_("motion state"),
     "perception_response": N_("perception and response"),
 }
+ACTIVITY_SHORT = {"road_test": N_("RT"), "demonstration_application": N_("DA"), "demonstration_operation": N_("DO")}
+"""An activity in a word, where a list row has room for little (the sections' register)."""
 HOLDERS = {"self": N_("the entity itself"), "partner": N_("a partner")}
 
 TABLES: dict[type[StrEnum], dict[str, str]] = {
