@@ -418,3 +418,25 @@ async def test_a_compliant_demonstration_application_built_from_nothing_in_chine
     words = {w for text in typed for w in re.findall(r"[A-Za-z_]+", text.lower())}
     assert not words & ENGLISH_CODES, words & ENGLISH_CODES
     assert not any(re.fullmatch(r"[a-z_]+", w) and len(w) > 2 for w in words), words  # IDs, VINs, numbers: no English words
+
+
+@sync
+async def test_in_the_review_a_coded_answer_is_chosen_from_its_list_too():
+    app = make_app(mode="applicant", lang="zh", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        await settle(pilot, app)
+        table = app.screen.query_one("#review-table")
+        assert app.screen.review_paths[table.cursor_row] == "activity"
+        assert "示范应用" in str(table.get_row_at(table.cursor_row)[1])
+        edit = app.screen.query_one("#review-edit")
+        assert edit.value == "示范应用" and "回车" in edit.placeholder
+        edit.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        await move_to(pilot, app.screen.query_one("#choice-list"), 2)
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.draft["activity"] == "demonstration_operation"
+        assert "示范运营" in str(table.get_row_at(table.cursor_row)[1])

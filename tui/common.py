@@ -166,7 +166,7 @@ def parse_text(kind: str, text: str, current: Any = None, enum=None) -> Any:
             return []
         return [p for p in _SPLIT_TEXTS.split(s) if p]
     if kind == "prior":
-        if s == "-":
+        if s.lower() in NONE_WORDS:
             return []
         out = []
         for entry in _entries(s):
@@ -238,7 +238,7 @@ def show_text(kind: str, value: Any, lang: str = "en", enum=None) -> str:
         if isinstance(value, str):
             return label(enum, value, lang)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return ("、" if zh else ", ").join(label(enum, v, lang) for v in value) if value else "-"
+            return ("、" if zh else ", ").join(label(enum, v, lang) for v in value) if value else ("无" if zh else "-")
     if kind in ("violations", "accidents") and isinstance(value, list):
         if not value:
             return "无" if zh else "none"
@@ -254,9 +254,9 @@ def show_text(kind: str, value: Any, lang: str = "en", enum=None) -> str:
             if "records_submitted" in it:
                 bits.append(show_text("bool", it["records_submitted"], lang))
             parts.append(" ".join(bits))
-        return "; ".join(parts) if parts else "-"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) if value else "-"
+        return "; ".join(parts) if parts else ("无" if zh else "-")
+    if isinstance(value, list):  # an empty list: "无" in Chinese (read back as none, like "-")
+        return ", ".join(str(v) for v in value) if value else ("无" if zh else "-")
     if isinstance(value, bool):
         return ("是" if value else "否") if zh else ("yes" if value else "no")
     return str(value)
