@@ -333,7 +333,9 @@ class ICVApp(App):
                 stored = drafts.open_from_store(self.open_store(), where[6:])
                 doc = stored.document
                 if stored.removed:
-                    self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=", ".join(stored.removed)), timeout=8)
+                    from .fields import path_label
+
+                    self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=", ".join(path_label(p, stored.document, self.lang) for p in stored.removed)), timeout=8)
             else:
                 doc = drafts.open_yaml(Path(where).expanduser())
         except InputError as exc:
