@@ -231,8 +231,11 @@ AUDITOR_KEYS = (
     Key("auditor.refresh", "f5", "refresh", N_("Refresh")),
     Key("auditor.verify", "ctrl+v", "verify", N_("Verify")),
     Key("auditor.replay", "ctrl+y", "replay", N_("Replay")),
+    Key("auditor.replay_all", "f7", "replay_all", N_("Replay all")),
     Key("auditor.explain", "ctrl+x", "explain", N_("Explain")),
     Key("auditor.mark", "space", "mark", N_("Mark")),
+    Key("auditor.mark_all", "f8", "mark_all", N_("Mark all")),
+    Key("auditor.unmark_all", "f9", "unmark_all", N_("Unmark all")),
     Key("auditor.pack", "f6", "toggle_pack", N_("Pack: recorded/current")),
 )
 ALL_KEYS = APP_KEYS + APPLICANT_KEYS + REGULATOR_KEYS + AUDITOR_KEYS
