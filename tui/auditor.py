@@ -29,6 +29,7 @@ from icv_permits.core.visible import visible, visible_lines
 from icv_permits.present import audit as audit_view
 from icv_permits.present.office import local
 from icv_permits.services import audit as audit_service
+
 from .common import AUDITOR_KEYS, KeyBar, bindings, key_of, shown, t
 
 FAULT_STYLE = "bold white on red"
@@ -112,10 +113,10 @@ class AuditorScreen(Screen):
         actor share the rest, what happened first (cells too long end in …)."""
         width = max(self.size.width or self.app.size.width, 40)
         cells = [str(r.seq) for r in self.records] or ["0"]
-        seq_w = max(len(c) for c in cells) + 2  # room for the ✗ / ● marks
+        seq_w = max(max(len(c) for c in cells) + 2, cell_len(t(lang, "Seq")))  # room for the ✗ / ● marks
         time_w = 16 if width >= 110 else 11
         sub_w = max([cell_len(t(lang, "Submission")) if width >= 110 else 4] + [cell_len(self._sub(r)) for r in self.records])
-        id_w = 8
+        id_w = max(8, cell_len(t(lang, "Decision ID"))) if width >= 110 else 8
         natural = {
             "kind": max([cell_len(report_t(lang, code_label(RECORD_KINDS, r.kind))) for r in self.records] + [6]),
             "actor": max([cell_len(self._actor(r)) for r in self.records] + [6]),
@@ -346,7 +347,7 @@ class AuditorScreen(Screen):
 
     def help_intro(self, lang: str) -> Text:
         """F1 with no field focused: what this screen shows and what each key does here."""
-        k = lambda key_id: key_of(self.app, key_id).upper().replace("CTRL+", "Ctrl+")  # noqa: E731
+        k = lambda key_id: key_of(self.app, key_id).upper().replace("CTRL+", "Ctrl+")
         out = Text()
         out.append(t(lang, "Auditor: the decision log") + "\n", style="bold")
         out.append(t(lang, "Each row is one record of the hash-chained decision log: when it was recorded (local time), its kind, who the "

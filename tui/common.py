@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -333,12 +334,24 @@ class KeyBar(Static):
         # help first (it lists every key), then this screen's keys, then the general ones; a key and
         # its label are never split across lines
         ordered = APP_KEYS[:1] + self.keys + APP_KEYS[1:]
+        width = self.size.width or self.app.size.width or 80
+        used = 0
         for i, k in enumerate(ordered):
-            if i:
+            key, label = key_of(self.app, k.id).upper().replace("CTRL+", "^"), "\u00a0" + t(lang, k.label).replace(" ", "\u00a0")
+            entry = cell_len(key + label)
+            if i and used + 2 + entry > width:  # Rich would break at a no-break space too: the lines are broken here
+                text.append("\n")
+                used = 0
+            elif i:
                 text.append("  ")
-            text.append(key_of(self.app, k.id).upper().replace("CTRL+", "^"), style="bold")
-            text.append("\u00a0" + t(lang, k.label).replace(" ", "\u00a0"))
+                used += 2
+            text.append(key, style="bold")
+            text.append(label)
+            used += entry
         self.update(text)
+
+    def on_resize(self) -> None:
+        self.relabel()
 
 
 # ---------------------------------------------------------------- findings
