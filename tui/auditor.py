@@ -16,6 +16,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Static
@@ -36,6 +37,18 @@ FAULT_STYLE = "bold white on red"
 REPLAYABLE = ("engine_decision", "submission", "review")  # the kinds that stand for an engine decision
 
 
+class LogTable(DataTable):
+    """The log: Home and End go to the first and the last record (the table's own keys only scroll)."""
+
+    BINDINGS = [Binding("home", "first", show=False), Binding("end", "last", show=False)]
+
+    def action_first(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
+
+
 class AuditorScreen(Screen):
     KEYS = AUDITOR_KEYS
     BINDINGS = bindings(AUDITOR_KEYS)
@@ -52,7 +65,7 @@ class AuditorScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title", classes="title")
-        yield DataTable(id="log", cursor_type="row", zebra_stripes=True)
+        yield LogTable(id="log", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="audit-buttons"):
             yield Button("", id="verify", compact=True)
             yield Button("", id="replay", compact=True)
@@ -267,6 +280,17 @@ class AuditorScreen(Screen):
                 out.append(visible(audit_view.untrusted(seq, self.faults[seq], lang)) + "\n", style="bold red")
         return out
 
+    def _stands_for(self, rec) -> list[int]:
+        """The record and the engine decision it was made on (a submission, a review), by sequence
+        number, as the table read them."""
+        seqs = [rec.seq]
+        try:
+            ref = rec.body.get("engine_decision") if rec.kind in ("submission", "review") else None
+        except (ValueError, AttributeError):
+            ref = None
+        seqs += [r.seq for r in self.records if ref and r.decision_id == ref]
+        return seqs
+
     def action_replay(self) -> None:
         """Replay the marked records, or else the highlighted one; a review replays its engine
         decision. The per-rule differences are shown."""
@@ -293,7 +317,7 @@ class AuditorScreen(Screen):
         try:  # the same service call as ``icv-permits audit replay SEQ…`` / ``--all``: the same answer
             results = list(audit_service.replay(store, refs, pack_mode=self.pack_mode))
         except InputError as exc:
-            self._out(self._untrusted(chosen) + shown("\n".join(self.app.problem_lines(exc)), style="red"))
+            self._out(self._untrusted([seq for r in self.records if r.seq in chosen for seq in self._stands_for(r)]) + shown("\n".join(self.app.problem_lines(exc)), style="red"))
             return
         out = self._untrusted(chosen + [r.seq for r in results])
         head, differ, same = audit_view.replay_summary(results, lang)
@@ -312,7 +336,7 @@ class AuditorScreen(Screen):
             self._out(t(lang, "The log is empty."))
             return
         self.last_output = ("action_explain", None)
-        warn = self._untrusted([rec.seq])
+        warn = self._untrusted(self._stands_for(rec))
         try:  # the same service call as ``icv-permits audit explain SEQ``
             parts = audit_service.explain(store, str(rec.seq))
             text = audit_view.explanation(parts, lang)
