@@ -126,7 +126,7 @@ class AuditorScreen(Screen):
         actor share the rest, what happened first (cells too long end in …)."""
         width = max(self.size.width or self.app.size.width, 40)
         cells = [str(r.seq) for r in self.records] or ["0"]
-        seq_w = max(max(len(c) for c in cells) + 2, cell_len(t(lang, "Seq")))  # room for the ✗ / ● marks
+        seq_w = max(max(len(c) for c in cells) + (4 if self.faults else 2), cell_len(t(lang, "Seq")))  # room for ● and ✗
         time_w = 16 if width >= 110 else 11
         sub_w = max([cell_len(t(lang, "Submission")) if width >= 110 else 4] + [cell_len(self._sub(r)) for r in self.records])
         id_w = max(8, cell_len(t(lang, "Decision ID"))) if width >= 110 else 8
@@ -167,7 +167,7 @@ class AuditorScreen(Screen):
             return t(lang, "(unreadable)")
 
     def _seq_cell(self, seq: int) -> str:
-        return ("✗" if seq in self.faults else " ") + ("●" if seq in self.marked else " ") + str(seq)
+        return ("● " if seq in self.marked else "") + ("✗ " if seq in self.faults else "") + str(seq)
 
     def fill_table(self) -> None:
         lang = self.app.lang
