@@ -16,17 +16,17 @@ import pytest
 
 pytest.importorskip("textual")
 
-from rich.cells import cell_len  # noqa: E402
-from test_ledger import bypass, forged_engine_body  # noqa: E402  (the tests' own tampering helpers)
-from textual.widgets import Button, DataTable  # noqa: E402
+from rich.cells import cell_len
+from test_ledger import bypass, forged_engine_body
+from textual.widgets import Button, DataTable
 
-from icv_permits.core.canonical import canonical_json  # noqa: E402
-from icv_permits.services import audit as ledger  # noqa: E402
-from icv_permits.services import office as workflow  # noqa: E402
-from icv_permits.services.precheck import FixedClock  # noqa: E402
-from icv_permits.tui.app import ICVApp  # noqa: E402
-from icv_permits.tui.auditor import AuditorScreen  # noqa: E402
-from icv_permits.tui.common import HelpScreen  # noqa: E402
+from icv_permits.core.canonical import canonical_json
+from icv_permits.services import audit as ledger
+from icv_permits.services import office as workflow
+from icv_permits.services.precheck import FixedClock
+from icv_permits.tui.app import ICVApp
+from icv_permits.tui.auditor import AuditorScreen
+from icv_permits.tui.common import HelpScreen
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
@@ -243,7 +243,7 @@ async def test_mark_all_and_unmark_all_with_the_count_in_the_title(store):
     app = make_app(mode="auditor", lang="en", store_url=store.url)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await opened(pilot)
-        title = lambda: str(screen.query_one("#title").render())  # noqa: E731
+        title = lambda: str(screen.query_one("#title").render())
         await pilot.press("f8")
         await pilot.pause()
         assert "8 marked" in title() and all("●" in row_text(screen, seq)[0] for seq in range(1, 9))
@@ -329,3 +329,19 @@ async def test_f1_explains_the_auditors_screen_and_keys(store, lang):
                 assert line in body, line
         else:
             assert "打开本界面时即校验日志" in body and "F7：重放日志中的全部引擎决定" in body
+
+
+@sync
+async def test_a_record_changed_after_the_screen_opened_is_caught_when_explained(store):
+    office_log(store)
+    app = make_app(mode="auditor", lang="en", store_url=store.url)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await opened(pilot)
+        assert "Chain intact" in out_text(screen) and not screen.faults
+        with bypass(store) as run:  # while the auditor looks
+            run("UPDATE decision_log SET actor = 'mallory' WHERE seq = 6")
+        await go_to(pilot, screen, 6)
+        await pilot.press("ctrl+x")
+        await pilot.pause()
+        assert out_lines(screen)[0].startswith("✗ Record 6 FAILS verification")
+        assert row_text(screen, 6)[0].startswith("✗") and "1 failing verification" in str(screen.query_one("#title").render())

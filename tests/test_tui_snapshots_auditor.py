@@ -16,11 +16,11 @@ import pytest
 
 pytest.importorskip("pytest_textual_snapshot")
 
-from test_tui_auditor import CLOCK, insider_tampers, office_log  # noqa: E402
+from test_tui_auditor import CLOCK, insider_tampers, office_log
 
-from icv_permits.adapters.store import db  # noqa: E402
-from icv_permits.services import audit as ledger  # noqa: E402
-from icv_permits.tui.app import ICVApp  # noqa: E402
+from icv_permits.adapters.store import db
+from icv_permits.services import audit as ledger
+from icv_permits.tui.app import ICVApp
 
 
 @pytest.fixture(autouse=True)

@@ -40,7 +40,7 @@ REPLAYABLE = ("engine_decision", "submission", "review")  # the kinds that stand
 class LogTable(DataTable):
     """The log: Home and End go to the first and the last record (the table's own keys only scroll)."""
 
-    BINDINGS = [Binding("home", "first", show=False), Binding("end", "last", show=False)]
+    BINDINGS = [Binding("home", "first", show=False), Binding("end", "last", show=False)]  # noqa: RUF012 - Textual reads it per class
 
     def action_first(self) -> None:
         self.move_cursor(row=0)
@@ -233,6 +233,18 @@ class AuditorScreen(Screen):
         cell = Text(self._seq_cell(seq), style=FAULT_STYLE if seq in self.faults else "", no_wrap=True, overflow="ellipsis")
         table.update_cell(key, table.ordered_columns[0].key, cell)
 
+    def _redraw_row(self, seq: int) -> None:
+        """A record found failing after the table was drawn: its row marked like the others."""
+        table = self.query_one("#log", DataTable)
+        key = str(seq)
+        if key not in table.rows:
+            return
+        for column, cell in zip(table.ordered_columns, table.get_row(key)):
+            text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
+            text.stylize(FAULT_STYLE)
+            table.update_cell(key, column.key, text)
+        self._redraw_seq(seq)
+
     def action_mark(self) -> None:
         """Mark or unmark the highlighted record for replay (Space)."""
         rec = self.selected()
@@ -346,6 +358,11 @@ class AuditorScreen(Screen):
         except Exception as exc:  # noqa: BLE001 - a damaged record: shown, never a crash
             self._out(warn + shown(t(lang, "This record cannot be explained: {error}", error=f"{type(exc).__name__}: {exc}"[:300]), style="red"))
             return
+        for p in parts:  # changed since the screen read the log: its own hash tells, at no cost
+            if p.record.computed_hash() != p.record.hash and not any(b.problem == "edited" for b in self.faults.get(p.record.seq, [])):
+                self.faults.setdefault(p.record.seq, []).append(audit_service.Break(p.record.seq, p.record.decision_id, "edited", {}))
+                self._redraw_row(p.record.seq)
+                self.relabel_title()
         warn = self._untrusted([rec.seq] + [p.record.seq for p in parts])
         out = Text()
         if warn:
