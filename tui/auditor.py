@@ -90,7 +90,9 @@ class AuditorScreen(Screen):
         self.relabel_title()
         for bid, label in (("verify", N_("Verify the chain")), ("replay", N_("Replay the selection")), ("replay-all", N_("Replay all")),
                            ("explain", N_("Explain"))):
-            self.query_one(f"#{bid}", Button).label = t(lang, label)
+            button = self.query_one(f"#{bid}", Button)
+            button.label = t(lang, label)
+            button.refresh(layout=True)  # sized to the label of the language now shown
         self.query_one(KeyBar).relabel()
         self.fill_table()
         if self.last_output:
