@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -321,8 +322,11 @@ AUDITOR_KEYS = (
     Key("auditor.refresh", "f5", "refresh", N_("Refresh")),
     Key("auditor.verify", "ctrl+v", "verify", N_("Verify")),
     Key("auditor.replay", "ctrl+y", "replay", N_("Replay")),
+    Key("auditor.replay_all", "f7", "replay_all", N_("Replay all")),
     Key("auditor.explain", "ctrl+x", "explain", N_("Explain")),
     Key("auditor.mark", "space", "mark", N_("Mark")),
+    Key("auditor.mark_all", "f8", "mark_all", N_("Mark all")),
+    Key("auditor.unmark_all", "f9", "unmark_all", N_("Unmark all")),
     Key("auditor.pack", "f6", "toggle_pack", N_("Pack: recorded/current")),
 )
 ALL_KEYS = APP_KEYS + APPLICANT_KEYS + REGULATOR_KEYS + AUDITOR_KEYS
@@ -419,8 +423,6 @@ class KeyBar(Static):
         self.relabel()
 
     def relabel(self) -> None:
-        from rich.cells import cell_len
-
         lang = self.app.lang
         width = self.size.width or self.app.size.width or 80
         text = Text()
