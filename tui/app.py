@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Static
@@ -361,9 +362,12 @@ class ICVApp(App):
         if not self.screen_stack:  # the app is closing
             return
         screen = self.screen
-        if hasattr(screen, "show_findings"):
-            screen.refresh_problems()
-            screen.show_findings()
+        if hasattr(screen, "show_findings") and screen.is_attached and self.is_running:
+            try:
+                screen.refresh_problems()
+                screen.show_findings()
+            except NoMatches:  # the app closed while the check ran: its widgets are already gone
+                return
 
     def check_now(self) -> None:
         """Validate the draft; when it validates, run the same check as ``icv-permits check``."""
