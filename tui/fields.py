@@ -19,14 +19,27 @@ many vehicles an application has.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from icv_permits.core import pack_fields
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import (
-    Activity, BusinessScope, Contract, DataItem, Holder, IncidentKind, InsuranceKind, LicenceClass, Liability, Material,
-    NoticeKind, Province, VehicleCategory, VehicleType,
+    Activity,
+    BusinessScope,
+    Contract,
+    DataItem,
+    Holder,
+    IncidentKind,
+    InsuranceKind,
+    Liability,
+    LicenceClass,
+    Material,
+    NoticeKind,
+    Province,
+    VehicleCategory,
+    VehicleType,
 )
 
 if TYPE_CHECKING:
@@ -310,3 +323,56 @@ def field_for(path: str) -> Field | None:
                 if f"{part.path}[].{f.path}" == generic:
                     return f
     return None
+
+
+# ---------------------------------------------------------------- labels with item context
+
+ITEM_KEYS = {"drivers": "ref", "vehicles": "vin", "insurance": "number", "notices": "number",
+             "entity.consortium.members": "name"}
+"""The answer that names an item of a list for people (a driver's reference, a vehicle's VIN…)."""
+
+_ITEM = re.compile(r"^(.*?)\[(\d+)\](?:\.(.*))?$")
+
+
+def _part(list_path: str) -> ListPart | None:
+    return next((p for s in STEPS for p in s.lists if p.path == list_path), None)
+
+
+def item_name(list_path: str, index: int, draft: dict, lang: str) -> str:
+    """"Driver D1", "Vehicle LSVAU218XN2183294": an item named by its own answer (its position
+    when that is not given yet)."""
+    from .common import t
+
+    part = _part(list_path)
+    if part is None:
+        return f"{list_path}[{index}]"
+    lst = items(part, draft)
+    item = lst[index] if 0 <= index < len(lst) else None
+    key = ITEM_KEYS.get(list_path)
+    value = item.get(key) if key and isinstance(item, dict) else None
+    if isinstance(value, str) and value.strip():
+        return t(lang, part.item_label, n=value.strip())
+    return t(lang, part.item_label, n=index + 1)
+
+
+def path_label(path: str, draft: dict, lang: str) -> str:
+    """A field of the application as people name it, with the item it belongs to: "Driver D1 · ID
+    number" rather than ``drivers[0].id_number``. A path that is no field of the form (an object, a
+    list) is named by its list or its step."""
+    from .common import field_label, t
+
+    spec = field_for(path)
+    m = _ITEM.match(path)
+    if spec is not None:
+        label = field_label(spec, lang)
+        return f"{item_name(m.group(1), int(m.group(2)), draft, lang)} · {label}" if m else label
+    if m and not m.group(3):  # an item: drivers[0]
+        return item_name(m.group(1), int(m.group(2)), draft, lang)
+    part = _part(pack_fields.generic(path).removesuffix("[]"))
+    if part is not None:  # a list: entity.consortium.members
+        return t(lang, part.item_label, n="").strip()
+    prefix = pack_fields.generic(path)
+    for s in STEPS:  # an object: the step that asks what it holds
+        if any(f.path.startswith(prefix + ".") for f in s.fields) or any(p.path.startswith(prefix) for p in s.lists):
+            return t(lang, s.title)
+    return path
