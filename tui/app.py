@@ -410,8 +410,13 @@ class ICVApp(App):
             return
         screen = self.screen
         if hasattr(screen, "show_findings"):
-            screen.refresh_problems()
-            screen.show_findings()
+            from textual.css.query import NoMatches
+
+            try:
+                screen.refresh_problems()
+                screen.show_findings()
+            except NoMatches:  # the screen is being taken down (the app closing)
+                pass
 
     def check_now(self) -> None:
         """Validate the draft; when it validates, run the same check as ``icv-permits check``."""

@@ -231,11 +231,12 @@ class ApplicantScreen(Screen):
         if self.step_id == fields.REVIEW:
             self.query_one("#review-table").focus()
             return
-        for w in self.query_one("#form").query("*"):
-            if w.focusable:
-                self.focus_at_end(w)
-                self.query_one("#form", VerticalScroll).scroll_home(animate=False)
-                return
+        form = self.query_one("#form", VerticalScroll)
+        widgets = [w for w in form.query("*") if w.focusable]
+        first = next((w for w in widgets if getattr(w, "path", None)), widgets[0] if widgets else None)
+        if first is not None:  # a field (not the item's ◀ ▶ buttons), else the Add or Next button
+            self.focus_at_end(first)
+            form.scroll_home(animate=False)
 
     def focus_at_end(self, widget) -> None:
         """Focus a widget; an input gets the cursor after its value, nothing selected (an input
