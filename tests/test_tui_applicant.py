@@ -381,7 +381,7 @@ async def test_the_focus_is_on_the_first_field_after_start_and_each_move():
         assert app.screen.step_id == "entity" and app.focused.path == "entity.name"
         await pilot.press("f5")
         await pilot.pause()
-        assert app.screen.step_id == "drivers" and isinstance(app.focused, (FieldInput, type(None))) is not None
+        assert app.screen.step_id == "drivers" and app.focused.id == "add-drivers"  # no driver yet: Add
         await pilot.press("f4")
         await pilot.pause()
         assert app.focused.path == "entity.name"
@@ -453,3 +453,30 @@ async def test_labels_never_run_into_values():
             assert "…" not in shown and len(shown) >= len(str(label.render()).replace("\n", " ").strip())
         code = next(r for r in app.screen.query(".field-row") if r.query_one(FieldInput).path == "entity.credit_code")
         assert "Unified social credit code" in " ".join(str(code.query_one(".field-label").render()).split())
+
+
+@sync
+async def test_f2_keeps_the_focus_on_the_field_being_typed():
+    app = make_app(lang="en", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f5")
+        await pilot.pause()
+        await pilot.press("tab")
+        assert app.focused.path == "entity.credit_code"
+        await pilot.press("f2")
+        await pilot.pause()
+        assert app.focused.path == "entity.credit_code"
+        await pilot.press("end", "9")
+        assert app.draft["entity"]["credit_code"].endswith("9")
+
+
+@sync
+async def test_the_first_key_after_a_move_adds_to_the_answer_rather_than_replacing_it():
+    app = make_app(lang="zh", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        name = app.draft["entity"]["name"]
+        await pilot.press("ctrl+n", "x")
+        await pilot.pause()
+        assert app.focused.path == "entity.name" and app.draft["entity"]["name"] == name + "x"

@@ -186,9 +186,16 @@ class ApplicantScreen(Screen):
         return fields.STEP_IDS[self.step_index]
 
     async def relabel(self) -> None:
+        """F2: the same step in the other language, the focus kept on the same field (or the first)."""
+        focused = getattr(self.app.focused, "path", None)
+        on_table = self.app.focused is not None and self.app.focused.id in ("review-table", "findings")
         self.query_one(KeyBar).relabel()
         await self.show_step(self.step_index)
         self.show_findings()
+        if self.app.screen is not self or on_table:
+            return
+        if not (focused and self.step_id != fields.REVIEW and self.focus_path(focused)):
+            self.focus_first()
 
     # ------------------------------------------------------------ steps
 
@@ -241,6 +248,9 @@ class ApplicantScreen(Screen):
     def focus_at_end(self, widget) -> None:
         """Focus a widget; an input gets the cursor after its value, nothing selected (an input
         selects all on focus, and the next key would replace the answer)."""
+        if isinstance(widget, Input):
+            # not selected on this focus: the Focus event may be handled after the refresh below
+            widget.select_on_focus = False
         widget.focus()
         if isinstance(widget, Input):
             def to_end() -> None:
