@@ -379,8 +379,7 @@ class ICVApp(App):
                 if stored.removed:
                     from .fields import path_label
 
-                    named = ", ".join(path_label(p, doc, self.lang) for p in stored.removed)
-                    self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=named), timeout=8)
+                    self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=", ".join(path_label(p, stored.document, self.lang) for p in stored.removed)), timeout=8)
             else:
                 doc = drafts.open_yaml(Path(where).expanduser())
         except InputError as exc:
