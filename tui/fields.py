@@ -433,7 +433,7 @@ def path_label(path: str, draft: dict | None, lang: str) -> str:
     from icv_permits.core.visible import visible
     from icv_permits.services.drafts import format_path, parse_path
 
-    from .common import field_label, t
+    from .common import t
 
     if not _DOC_PATH.fullmatch(path or ""):
         return visible(path) if path else t(lang, GROUPS[""])  # a file, an option: not a document path
