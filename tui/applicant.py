@@ -287,7 +287,11 @@ class ApplicantScreen(Screen):
         for w in self.query_one("#form").query("*"):
             if getattr(w, "path", None) == path and w.focusable:
                 self.focus_at_end(w)
-                self.query_one("#form", VerticalScroll).scroll_to_widget(w, animate=False)
+                form = self.query_one("#form", VerticalScroll)
+                # after the layout of a step just drawn, with the line under it in view too
+                line = self.problem_lines.get(path)
+                self.call_after_refresh(lambda: form.scroll_to_widget(line if line is not None and line.display else w,
+                                                                     animate=False))
                 return True
         return False
 
