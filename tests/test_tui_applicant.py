@@ -15,12 +15,12 @@ import pytest
 
 pytest.importorskip("textual")
 
-from icv_permits.services import drafts as D  # noqa: E402
-from icv_permits.services.precheck import FixedClock  # noqa: E402
-from icv_permits.tui import fields as F  # noqa: E402
-from icv_permits.tui.app import ICVApp  # noqa: E402
-from icv_permits.tui.applicant import ChoiceScreen, PromptScreen  # noqa: E402
-from icv_permits.tui.common import FieldInput  # noqa: E402
+from icv_permits.services import drafts as D
+from icv_permits.services.precheck import FixedClock
+from icv_permits.tui import fields as F
+from icv_permits.tui.app import ICVApp
+from icv_permits.tui.applicant import ChoiceScreen, PromptScreen
+from icv_permits.tui.common import FieldInput
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -480,3 +480,28 @@ async def test_the_first_key_after_a_move_adds_to_the_answer_rather_than_replaci
         await pilot.press("ctrl+n", "x")
         await pilot.pause()
         assert app.focused.path == "entity.name" and app.draft["entity"]["name"] == name + "x"
+
+
+@sync
+async def test_f1_in_the_review_explains_the_screen_and_its_keys():
+    app = make_app(lang="zh", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+r", "f1")
+        await pilot.pause()
+        body = text_of(app.screen.query_one("#help-body"))
+        assert "在下方结果列表中的某项按回车可跳转到对应字段" in body and "applicant.remove" in body
+
+
+@sync
+async def test_a_draft_opened_with_ctrl_o_has_the_focus_on_its_first_field(tmp_path):
+    app = make_app(lang="en")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = str(EXAMPLES / "da-compliant.yaml")
+        await pilot.press("enter")
+        await settle(pilot, app)
+        assert app.focused.path == "activity" and "modified" not in title(app)
+        assert "da-compliant.yaml" in title(app)

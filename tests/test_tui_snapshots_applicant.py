@@ -15,8 +15,8 @@ import pytest
 
 pytest.importorskip("pytest_textual_snapshot")
 
-from icv_permits.services.precheck import FixedClock  # noqa: E402
-from icv_permits.tui.app import ICVApp  # noqa: E402
+from icv_permits.services.precheck import FixedClock
+from icv_permits.tui.app import ICVApp
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))

@@ -393,6 +393,7 @@ class ICVApp(App):
         if show and hasattr(self.screen, "show_step"):
             self.screen.own_problems = {}
             self.screen.call_later(self.screen.show_step, 0)
+            self.screen.call_later(self.screen.focus_first)  # typing goes to the first field of the draft opened
         self.schedule_check()
         return True
 

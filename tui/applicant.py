@@ -290,8 +290,8 @@ class ApplicantScreen(Screen):
                 form = self.query_one("#form", VerticalScroll)
                 # after the layout of a step just drawn, with the line under it in view too
                 line = self.problem_lines.get(path)
-                self.call_after_refresh(lambda: form.scroll_to_widget(line if line is not None and line.display else w,
-                                                                     animate=False))
+                target = line if line is not None and line.display else w
+                self.call_after_refresh(lambda target=target: form.scroll_to_widget(target, animate=False))
                 return True
         return False
 
