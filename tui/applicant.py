@@ -291,7 +291,7 @@ class ApplicantScreen(Screen):
                 # after the layout of a step just drawn, with the line under it in view too
                 line = self.problem_lines.get(path)
                 target = line if line is not None and line.display else w
-                self.call_after_refresh(lambda target=target: form.scroll_to_widget(target, animate=False))
+                self.call_after_refresh(lambda target=target, form=form: form.scroll_to_widget(target, animate=False))
                 return True
         return False
 
