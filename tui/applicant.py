@@ -392,9 +392,10 @@ class ApplicantScreen(Screen):
 
     def column_widths(self) -> tuple[int, int, int]:
         """The review's columns share the width of the terminal (not a fixed 20 cells each): the
-        label a quarter, the answer and the problem the rest."""
+        label (with its item: "Vehicle LSVAU… · Roof sign lamp") a third, the answer and the
+        problem the rest; what is longer wraps onto more lines of its row."""
         width = max(40, self.app.size.width - self.query_one("#steps").outer_size.width - 8)
-        label = max(14, min(40, width * 28 // 100))
+        label = max(14, min(60, width * 38 // 100))
         answer = max(12, (width - label) * 45 // 100)
         return label, answer, max(12, width - label - answer)
 
