@@ -436,7 +436,8 @@ async def test_the_findings_pane_and_the_review_columns_grow_with_the_terminal()
             table = app.screen.query_one("#review-table")
             widths[size] = [c.width for c in table.ordered_columns]
     assert heights[(160, 45)] >= 15 > heights[(80, 24)] >= 5
-    assert widths[(160, 45)][1] > 40 and widths[(160, 45)][2] > 40
+    assert widths[(160, 45)][0] > 40 and widths[(160, 45)][1] > 30 and widths[(160, 45)][2] > 40  # not 20 each
+    assert sum(widths[(160, 45)]) > 2 * sum(widths[(80, 24)]) - 20
 
 
 @sync
