@@ -438,17 +438,25 @@ def submission_text(view, doc: dict, events: list[dict], lang: str) -> Group:
     wraps under itself, never under its label."""
     parts: list = [Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
                           state=office_view.state_text(lang, view.state), entity=view.entity_name), style="bold")]
+    def grid() -> Table:
+        g = Table.grid(padding=(0, 1), expand=True)
+        g.add_column(style="dim", max_width=22)
+        g.add_column(ratio=1, overflow="fold")
+        return g
+
     for title, rows in office_view.application_sections(doc, lang):
         parts.append(Text("\n" + title, style="bold underline"))
-        grid = Table.grid(padding=(0, 1), expand=True)
-        grid.add_column(style="dim", max_width=22)
-        grid.add_column(ratio=1, overflow="fold")
+        current = grid()
         for label, value in rows:
-            if value is None:
-                grid.add_row(Text(label, style="bold cyan"), "")
+            if value is None:  # an item's heading (a driver, a vehicle, a policy), on a line of its own
+                if current.row_count:
+                    parts.append(current)
+                    current = grid()
+                parts.append(Text(label, style="bold cyan"))
             else:
-                grid.add_row(Text(" " + label), Text(value))
-        parts.append(grid)
+                current.add_row(Text(" " + label), Text(value))
+        if current.row_count:
+            parts.append(current)
     parts.append(Text("\n" + t(lang, "History"), style="bold underline"))
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="dim", no_wrap=True)
