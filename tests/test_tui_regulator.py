@@ -303,8 +303,7 @@ async def test_the_history_lists_each_step_with_time_actor_action_and_reason(sto
         await open_row(pilot, screen, 0)
         await pilot.press("ctrl+y", "enter")
         await pilot.pause()
-        shown = seen(screen.query_one("#application"))
-        history = shown[shown.index("History"):]
+        history = seen(screen.query_one("#history"))
         order = ["submitted version 1", "engine check at submission", "regulator: return for correction", "reason: 补充保险凭证",
                  "submitted version 2", "regulator: approve", "notice AH-DA-"]
         at = [history.index(x) for x in order]
@@ -327,7 +326,7 @@ async def test_the_history_shows_a_plate_renewal_with_its_actor(store):
         screen = await start(pilot)
         screen.load(sub.id)
         await pilot.pause()
-        history = seen(screen.query_one("#application"))
+        history = seen(screen.query_one("#history"))
         assert f"通知书 {decided.notice['number']} 临时号牌续期" in history and "reg-sun" in history
 
 

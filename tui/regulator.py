@@ -12,6 +12,7 @@ visible (:func:`~icv_permits.tui.common.shown`), never as a string read as marku
 from __future__ import annotations
 
 from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -69,6 +70,7 @@ class RegulatorScreen(Screen):
                         yield Static("", id="application")
                     with VerticalScroll(id="sub-findings-box"):
                         yield Static("", id="sub-findings")
+                        yield Static("", id="history")
                 with Horizontal(id="decide-row"):
                     yield Input(id="reason", compact=True)
                     yield Button("", id="approve", variant="success", compact=True)
@@ -97,7 +99,7 @@ class RegulatorScreen(Screen):
                            ("tab-entity", N_("Entity history"))):
             tabs.get_tab(pid).label = t(lang, label)
         self.query_one("#credit-code", Input).placeholder = t(lang, "Unified social credit code, then Enter (F4: the entity of the submission or notice)")
-        self.query_one("#reason", Input).placeholder = t(lang, "Reason (needed to return, reject or go against the engine)")
+        self.query_one("#reason", Input).placeholder = t(lang, "Reason (to return, reject or overrule the engine)")
         for bid, label in ACTION_WORDS.items():
             self.query_one(f"#{bid}", Button).label = t(lang, label)
         self.query_one(KeyBar).relabel()
@@ -199,7 +201,8 @@ class RegulatorScreen(Screen):
             return
         self.selected, self.revision, self.selected_code = sub_id, view.revision, view.credit_code
         self.view, self.decision = view, decision
-        self.query_one("#application", Static).update(submission_text(view, doc, events, lang))
+        self.query_one("#application", Static).update(submission_text(view, doc, lang))
+        self.query_one("#history", Static).update(history_text(events, lang))
         if decision is not None:
             pack = self.app.pack(decision.pack_id)
             self.query_one("#sub-findings", Static).update(findings_text(_Result(decision, pack), lang))
@@ -271,10 +274,16 @@ class RegulatorScreen(Screen):
         def build(lang: str) -> Text:
             lines = office_view.decided(res, lang).rstrip().split("\n")
             out = Text(visible(lines[0]) + "\n", style="bold green" if action == "approve" else "bold yellow")
-            if res.notice:
+            if res.notice:  # the notice and every plate, first: what the applicant is told next
                 out.append(t(lang, "Notice {number} issued, valid {start} – {end}.", number=res.notice["number"], start=res.notice["valid_from"],
                              end=res.notice["valid_until"]) + "\n", style="bold green")
-            out.append(shown("\n".join(lines[1:])))
+                for line in office_view.plate_lines(res.notice, lang):
+                    out.append(shown("  " + line + "\n"))
+                if res.review["reason"]:  # "decided against the engine; reason recorded: …" or "reason: …"
+                    out.append(shown(lines[2] + "\n"))
+            else:  # returned or rejected: the engine's verdict today, the reason, what to correct
+                out.append(shown("\n".join(lines[1:])))
+            out.rstrip()
             return out
 
         self.show_outcome("ok", build)
@@ -365,7 +374,7 @@ class RegulatorScreen(Screen):
         out = Text(t(lang, "Regulator: review submissions and decide") + "\n\n", style="bold")
         out.append(t(lang, "Tabs") + "\n", style="bold")
         out.append(t(lang, "• Queue: the submissions under review, oldest change first, with their activity, entity, engine verdict and vehicles. Enter opens one.") + "\n")
-        out.append(t(lang, "• Submission: the application in labelled sections (personal data masked) and its history — each version submitted, engine check, decision with its actor and reason, renewal — on the left; the engine's findings on the right.") + "\n")
+        out.append(t(lang, "• Submission: the application in labelled sections (personal data masked) on the left; on the right the engine's findings, then the submission's history — each version submitted, engine check, decision with its actor and reason, plate renewal.") + "\n")
         out.append(t(lang, "• Notices expiring in 30 days: notices whose notice or plates end soon; {renew} renews the highlighted notice's plates.", renew=k("regulator.renew")) + "\n")
         out.append(t(lang, "• Entity history: an entity's submissions, notices, plates and drivers; {entity} opens the entity of the submission or notice.", entity=k("regulator.entity")) + "\n\n")
         out.append(t(lang, "Deciding") + "\n", style="bold")
@@ -432,15 +441,15 @@ class ConfirmDecision(ModalScreen[bool]):
         self.dismiss(False)
 
 
-def submission_text(view, doc: dict, events: list[dict], lang: str) -> Group:
-    """The submission as the regulator reads it: a head line, its application as labelled sections
-    (``present.office.application_sections``), then its history — each a grid, so that a long value
-    wraps under itself, never under its label."""
+def submission_text(view, doc: dict, lang: str) -> Group:
+    """The submission as the regulator reads it: a head line, then its application as labelled
+    sections (``present.office.application_sections``), each a grid, so that a long value wraps
+    under itself, never under its label."""
     parts: list = [Text(t(lang, "Submission {id} · revision {rev} · {state} · {entity}", id=view.id, rev=view.revision,
                           state=office_view.state_text(lang, view.state), entity=view.entity_name), style="bold")]
     def grid() -> Table:
         g = Table.grid(padding=(0, 1), expand=True)
-        g.add_column(style="dim", max_width=22)
+        g.add_column(style="dim", max_width=26)
         g.add_column(ratio=1, overflow="fold")
         return g
 
@@ -450,14 +459,20 @@ def submission_text(view, doc: dict, events: list[dict], lang: str) -> Group:
         for label, value in rows:
             if value is None:  # an item's heading (a driver, a vehicle, a policy), on a line of its own
                 if current.row_count:
-                    parts.append(current)
+                    parts.append(Padding(current, (0, 0, 0, 1)))
                     current = grid()
                 parts.append(Text(label, style="bold cyan"))
             else:
-                current.add_row(Text(" " + label), Text(value))
+                current.add_row(Text(label), Text(value))
         if current.row_count:
-            parts.append(current)
-    parts.append(Text("\n" + t(lang, "History"), style="bold underline"))
+            parts.append(Padding(current, (0, 0, 0, 1)))
+    return Group(*parts)
+
+
+def history_text(events: list[dict], lang: str) -> Group:
+    """The submission's history (``services.office.submission_history``), under the findings: each
+    version submitted, engine check, decision and renewal, with its time, actor and reason."""
+    parts: list = [Text("\n" + t(lang, "History"), style="bold underline")]
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="dim", no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")

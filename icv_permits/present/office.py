@@ -18,7 +18,7 @@ import pendulum
 
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_
-from icv_permits.core.labels import ACTIONS, ACTIVITIES, NOTICE_STATUSES, STATES
+from icv_permits.core.labels import ACTIONS, ACTIVITIES, NOTICE_STATUSES, STATES, VERDICT_WORDS
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import Pack
 from icv_permits.core.visible import t, visible
@@ -384,7 +384,7 @@ def history_rows(events: list[dict], lang: str) -> list[tuple[str, str, str, str
             rows.append((when, who, t(lang, N_("submitted version {version}"), version=e["version"]), v_(e.get("file_name") or "")))
         elif e["kind"] == "engine":
             what = N_("engine check at submission") if e["purpose"] == "submit" else N_("engine check at decision")
-            rows.append((when, who, t(lang, what), t(lang, N_("verdict: {verdict}"), verdict=verdict_text(lang, e["verdict"]))))
+            rows.append((when, who, t(lang, what), t(lang, N_("verdict: {verdict}"), verdict=t(lang, VERDICT_WORDS.get(e["verdict"], e["verdict"] or "—")))))
         elif e["kind"] == "review":
             detail = []
             if e.get("reason"):
@@ -399,3 +399,9 @@ def history_rows(events: list[dict], lang: str) -> list[tuple[str, str, str, str
             plates = "; ".join(t(lang, N_("{vin}: {number} until {end}"), vin=p["vin"], number=p["number"], end=p["valid_until"]) for p in e["plates"])
             rows.append((when, who, t(lang, N_("plates renewed under notice {number}"), number=e["notice"]), plates))
     return rows
+
+
+def plate_lines(n: dict, lang: str) -> list[str]:
+    """The plates of a notice, one line each: number, vehicle, validity."""
+    return [t(lang, N_("Plate {number} for {vin}: {start} – {end}"), number=pl["number"], vin=pl["vin"], start=pl["valid_from"], end=pl["valid_until"])
+            for pl in n["plates"]]
