@@ -11,6 +11,8 @@ visible (:func:`~icv_permits.tui.common.shown`), never as a string read as marku
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.console import Group
 from rich.padding import Padding
 from rich.table import Table
@@ -31,6 +33,7 @@ from icv_permits.core.visible import visible
 from icv_permits.present import office as office_view
 from icv_permits.services import drafts
 from icv_permits.services import office as office_service
+
 from .common import REGULATOR_KEYS, KeyBar, bindings, findings_text, key_of, shown, t
 
 ACTION_WORDS = {"approve": N_("Approve"), "return": N_("Return"), "reject": N_("Reject")}
@@ -382,7 +385,8 @@ class RegulatorScreen(Screen):
                      approve=k("regulator.approve"), ret=k("regulator.return"), reject=k("regulator.reject")) + "\n")
         out.append(t(lang, "The outcome — the notice and plates issued, or in red why nothing was done — shows above the key bar. If a colleague decided first, the submission is reloaded at its new revision. {refresh} refreshes the queue.",
                      refresh=k("regulator.refresh")) + "\n")
-        return out
+        # a bullet and its text stay together (a line of Chinese has no space to wrap at)
+        return Text(out.plain.replace("• ", "•\u00a0"), spans=out.spans)
 
 
 class ConfirmDecision(ModalScreen[bool]):
@@ -396,7 +400,7 @@ class ConfirmDecision(ModalScreen[bool]):
     ConfirmDecision #confirm-buttons { height: 1; margin-top: 1; align-horizontal: center; }
     ConfirmDecision Button { margin: 0 2; }
     """
-    BINDINGS = [Binding("enter,y", "confirm", show=False, priority=True), Binding("escape,n", "cancel", show=False, priority=True)]
+    BINDINGS: ClassVar = [Binding("enter,y", "confirm", show=False, priority=True), Binding("escape,n", "cancel", show=False, priority=True)]
 
     def __init__(self, action: str, view, verdict: str | None, reason: str):
         super().__init__()
@@ -419,7 +423,7 @@ class ConfirmDecision(ModalScreen[bool]):
         rows = [(t(lang, "Entity"), f"{visible(v.entity_name)} ({visible(v.credit_code)})"),
                 (t(lang, "Activity"), report_t(lang, ACTIVITIES.get(v.activity, v.activity))),
                 (t(lang, "Revision"), t(lang, "{rev} (version {version})", rev=v.revision, version=v.version)),
-                (t(lang, "Verdict"), office_view.verdict_text(lang, self.verdict)),
+                (t(lang, "Verdict"), report_t(lang, VERDICT_WORDS.get(self.verdict or "", "—"))),
                 (t(lang, "Reason"), visible(self.reason) if self.reason else "—")]
         sep = "：" if lang == "zh" else ": "
         for label, value in rows:

@@ -326,7 +326,7 @@ def application_sections(doc: dict, lang: str) -> list[tuple[str, list[Row]]]:
                                                        hours=_val(lang, p.get("hours")), km=_val(lang, p.get("km")))
                                                   for p in _list(v, "prior_testing")])),
         ]
-    out.append((L(N_("Vehicles")), rows))
+    out.append((L(N_("Vehicles applied for")), rows))
     period = doc.get("period") if isinstance(doc.get("period"), dict) else {}
     out.append((L(N_("Sections and period")), [
         (L(N_("Sections")), _val(lang, doc.get("sections"))),
@@ -347,7 +347,7 @@ def application_sections(doc: dict, lang: str) -> list[tuple[str, list[Row]]]:
             (L(N_("Insurer")), _val(lang, p.get("insurer"))),
             (L(N_("Amount (yuan)")), _val(lang, p.get("amount_yuan"))),
             (L(N_("Valid")), f"{_val(lang, p.get('valid_from'))} – {_val(lang, p.get('valid_to'))}"),
-            (L(N_("Vehicles")), _val(lang, p.get("vins"))),
+            (L(N_("VINs")), _val(lang, p.get("vins"))),
         ]
     out.append((L(N_("Insurance")), rows))
     notices_ = _list(doc, "notices")
