@@ -383,3 +383,20 @@ async def test_nothing_important_is_clipped(store, size):
         assert screen.query_one("#reason").region.width >= 20
         assert screen.query_one("#app-box").region.height >= (8 if height == 24 else 25)
         assert screen.query_one(KeyBar).region.bottom == height
+
+
+@sync
+async def test_deciding_again_on_a_decided_submission_is_refused_at_once(store):
+    sub = submit(store)
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await start(pilot)
+        await open_row(pilot, screen, 0)
+        await pilot.press("ctrl+y", "enter")
+        await pilot.pause()
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDecision)
+        shown = result(screen)
+        assert f"submission {sub.id} is approved" in shown and screen.query_one("#result-box").has_class("-refused")
+        assert workflow.show(store, sub.id)[0].state == "approved"

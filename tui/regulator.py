@@ -226,6 +226,11 @@ class RegulatorScreen(Screen):
             self.note(N_("Choose a submission in the queue first."))
             return
         tabs.active = "tab-sub"
+        if self.view.state != "under_review":  # nothing to confirm: the service would refuse it
+            state = self.view.state
+            self.show_outcome("refused", lambda lang: Text(t(lang, "Not decided: submission {id} is {state}; only a submission under review can be decided.",
+                                                               id=self.selected, state=office_view.state_text(lang, state)), style="bold red"))
+            return
         reason = self.query_one("#reason", Input).value.strip()
         verdict = self.decision.verdict.value if self.decision is not None else None
         against = (action == "approve" and verdict != "compliant") or (action != "approve" and verdict == "compliant")
