@@ -161,7 +161,9 @@ class RegulatorScreen(Screen):
         store = self.app.open_store_or_show()
         table = self.query_one("#queue", DataTable)
         table.clear(columns=True)
-        table.add_columns("#", t(lang, "Activity"), t(lang, "Entity"), t(lang, "State"), t(lang, "Verdict"), t(lang, "Vehicles"), t(lang, "Updated"))
+        # no state column: the queue holds submissions under review only; the verdict first, so
+        # that it is never the column cut off at 80 columns
+        table.add_columns("#", t(lang, "Verdict"), t(lang, "Activity"), t(lang, "Entity"), t(lang, "Vehicles"), t(lang, "Updated"))
         notices = self.query_one("#notices", DataTable)
         notices.clear(columns=True)
         notices.add_columns(t(lang, "Notice"), t(lang, "Entity"), t(lang, "Valid until"), t(lang, "Days left"), t(lang, "Plates until"))
@@ -171,8 +173,8 @@ class RegulatorScreen(Screen):
         try:
             self.views = office_service.queue(store)
             for v in self.views:
-                table.add_row(*map(_cell, (str(v.id), report_t(lang, ACTIVITIES.get(v.activity, v.activity)), v.entity_name,
-                                           office_view.state_text(lang, v.state), office_view.verdict_text(lang, v.verdict),
+                table.add_row(*map(_cell, (str(v.id), report_t(lang, VERDICT_WORDS.get(v.verdict or "", "—")),
+                                           report_t(lang, ACTIVITIES.get(v.activity, v.activity)), v.entity_name,
                                            str(v.vehicles), office_view.local(v.updated_at)[:10])), key=str(v.id))
             self.notice_rows = office_service.list_notices(store, clock=self.app.clock, expiring_within_days=30)
             for n in self.notice_rows:
@@ -381,7 +383,7 @@ class RegulatorScreen(Screen):
         k = lambda key_id: key_of(self.app, key_id).upper().replace("CTRL+", "Ctrl+")  # noqa: E731
         out = Text(t(lang, "Regulator: review submissions and decide") + "\n\n", style="bold")
         out.append(t(lang, "Tabs") + "\n", style="bold")
-        out.append(t(lang, "• Queue: the submissions under review, oldest change first, with their activity, entity, engine verdict and vehicles. Enter opens one.") + "\n")
+        out.append(t(lang, "• Queue: the submissions under review, oldest change first, with their engine verdict, activity, entity and vehicles. Enter opens one.") + "\n")
         out.append(t(lang, "• Submission: the application in labelled sections (personal data masked) on the left; on the right the engine's findings, then the submission's history — each version submitted, engine check, decision with its actor and reason, plate renewal.") + "\n")
         out.append(t(lang, "• Notices expiring in 30 days: notices whose notice or plates end soon; {renew} renews the highlighted notice's plates.", renew=k("regulator.renew")) + "\n")
         out.append(t(lang, "• Entity history: an entity's submissions, notices, plates and drivers; {entity} opens the entity of the submission or notice.", entity=k("regulator.entity")) + "\n\n")
