@@ -87,8 +87,8 @@ def test_the_unchanged_copy_keeps_the_contracts(copy):
          "icv_permits.core.canonical -> icv_permits.adapters.documents"),
         (f"{TUI}/common.py", "import icv_permits.cli", "tui-not-cli",
          "icv_permits.tui.common -> icv_permits.cli"),
-        (f"{TUI}/office.py", "from icv_permits.adapters.store import db", "ui-through-services",
-         "icv_permits.tui.office -> icv_permits.adapters.store.db"),
+        (f"{TUI}/regulator.py", "from icv_permits.adapters.store import db", "ui-through-services",
+         "icv_permits.tui.regulator -> icv_permits.adapters.store.db"),
     ],
     ids=["core-sqlalchemy", "core-os", "present-services", "core-adapters", "tui-cli", "tui-adapters"],
 )  # fmt: skip

@@ -273,7 +273,7 @@ async def test_the_confirm_dialog_is_in_chinese(store):
     ("zh", ["主体", "统一社会信用代码", "驾驶人", "申请车辆", "保险", "路段与期限", "交强险", "乘用车辆", "劳动合同"],
      ["credit_code", "business_scopes", "compulsory", "passenger", "labour", "small_car", "车辆数"]),
     ("en", ["Entity", "Credit code", "Drivers", "Vehicles applied for", "Insurance", "Sections and period", "compulsory traffic insurance",
-            "passenger vehicle", "labour contract"],
+            "passenger vehicle", "employment contract"],
      ["credit_code", "business_scopes", "small_car", "roof_sign_lamp"]),
 ])
 @sync

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Provider
 from textual.containers import Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Button, Static
+from rich.text import Text
 
 from icv_permits.core.errors import InputError
 from icv_permits.core.i18n import N_
@@ -76,6 +79,16 @@ MODE_LABELS = {
     "auditor": N_("Auditor: verify, replay and explain the log"),
 }
 
+MODE_HELP = {
+    "applicant": N_("Fill in an application step by step, in Chinese or English; each answer is checked as you type, and each "
+                    "failing rule is shown at its field with its article and what to do. Save a draft, open it again, and export the "
+                    "finished application for submission."),
+    "regulator": N_("The queue of submissions under review: open one, re-check it against the rules, approve, return for "
+                    "correction or reject with a reason; notices expiring within 30 days and their plates; an entity's history."),
+    "auditor": N_("The decision log: verify its hash chain, replay decisions with the pack they recorded or the current one, and "
+                  "explain a decision from the log alone."),
+}
+
 SYSTEM_COMMANDS = (  # Textual's palette commands (textual.app.App.get_system_commands), for translation
     N_("Theme"), N_("Change the current theme"), N_("Quit"), N_("Quit the application as soon as possible"), N_("Keys"),
     N_("Hide the keys and widget help panel"), N_("Show help for the focused widget and a summary of available keys"),
@@ -87,6 +100,7 @@ DEBOUNCE_SECONDS = 0.2
 
 class ModeScreen(Screen):
     KEYS = ()
+    BINDINGS = [Binding("down", "app.focus_next", show=False), Binding("up", "app.focus_previous", show=False)]
     def compose(self) -> ComposeResult:
         with Vertical(id="modes"):
             yield Static("", id="modes-title", classes="title")
@@ -98,6 +112,7 @@ class ModeScreen(Screen):
 
     def on_mount(self) -> None:
         self.relabel()
+        self.query_one("#mode-applicant", Button).focus()
 
     def relabel(self) -> None:
         lang = self.app.lang
@@ -109,6 +124,16 @@ class ModeScreen(Screen):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.app.switch_mode_to((event.button.id or "").removeprefix("mode-"))
+
+    def help_intro(self, lang: str) -> Text:
+        """F1 on the mode choice: what each mode is for."""
+        out = Text()
+        out.append(t(lang, "icv-permits — choose a mode") + "\n\n", style="bold")
+        for mode in MODES:
+            out.append(t(lang, MODE_LABELS[mode]) + "\n", style="bold cyan")
+            out.append(t(lang, MODE_HELP[mode]) + "\n\n")
+        out.append(t(lang, "Tab or the arrow keys move between the modes; Enter opens one. F3 comes back here from any mode.") + "\n")
+        return out
 
 
 class LoadingScreen(Screen):
@@ -309,7 +334,9 @@ class ICVApp(App):
                 stored = drafts.open_from_store(self.open_store(), where[6:])
                 doc = stored.document
                 if stored.removed:
-                    self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=", ".join(stored.removed)), timeout=8)
+                    from .fields import path_label
+
+                    self.notify(t(self.lang, "Opened from the store: enter again {fields}", fields=", ".join(path_label(p, stored.document, self.lang) for p in stored.removed)), timeout=8)
             else:
                 doc = drafts.open_yaml(Path(where).expanduser())
         except InputError as exc:
@@ -335,9 +362,12 @@ class ICVApp(App):
         if not self.screen_stack:  # the app is closing
             return
         screen = self.screen
-        if hasattr(screen, "show_findings"):
-            screen.refresh_problems()
-            screen.show_findings()
+        if hasattr(screen, "show_findings") and screen.is_attached and self.is_running:
+            try:
+                screen.refresh_problems()
+                screen.show_findings()
+            except NoMatches:  # the app closed while the check ran: its widgets are already gone
+                return
 
     def check_now(self) -> None:
         """Validate the draft; when it validates, run the same check as ``icv-permits check``."""

@@ -16,11 +16,13 @@ from icv_permits.core.errors import InputError
 from icv_permits.core.visible import visible
 from icv_permits.services import drafts
 from . import fields
+from .choices import has_list
 from .common import (
     APPLICANT_KEYS,
     FORMATS,
     STRUCTURED,
     FieldInput,
+    example_text,
     KeyBar,
     bindings,
     field_label,
@@ -33,6 +35,27 @@ from .common import (
     shown,
     t,
 )
+
+
+def choice_words(spec: fields.Field, lang: str) -> list[str]:
+    """What a coded or yes/no field suggests as one types: its labels in ``lang``."""
+    from icv_permits.core.code_labels import BOOLS, choices
+    from icv_permits.core.i18n import t as report_t
+
+    if spec.kind == "bool":
+        return [report_t(lang, w) for w in BOOLS.values()]
+    if spec.kind == "enum" and spec.enum is not None:
+        return [label for _code, label in choices(spec.enum, lang)]
+    return []
+
+
+def placeholder(spec: fields.Field, path: str, lang: str) -> str:
+    """The grey text of an empty field: how to fill it (Enter for a list) and an example, in
+    ``lang`` (a coded example shown by its label)."""
+    example = example_text(spec, lang)
+    if has_list(path, spec.kind):
+        return t(lang, "Enter: choose · e.g. {example}", example=example) if example else t(lang, "Enter: choose from the list")
+    return t(lang, "e.g. {example}", example=example) if example else ""
 
 
 def _wid(path: str) -> str:
@@ -149,11 +172,11 @@ class ApplicantScreen(Screen):
                 self.item_index[list_path] = i
                 widgets.append(self.item_header(parts[list_path], i, total))
                 continue
-            clear = show_text(spec.kind, drafts.get_path(draft, path), lang)
-            inp = FieldInput(path, spec.kind, spec.personal, clear, id=_wid(path),
-                             suggester=SuggestFromList(list(spec.choices) + (["yes", "no"] if spec.kind == "bool" else []), case_sensitive=False)
-                             if spec.choices or spec.kind == "bool" else None,
-                             placeholder=t(lang, "e.g. {example}", example=spec.example) if spec.example else "")
+            clear = show_text(spec.kind, drafts.get_path(draft, path), lang, spec.enum)
+            offered = choice_words(spec, lang)
+            inp = FieldInput(path, spec.kind, spec.personal, clear, spec.enum, id=_wid(path),
+                             suggester=SuggestFromList(offered, case_sensitive=False) if offered else None,
+                             placeholder=placeholder(spec, path, lang))
             row = Horizontal(Label(field_label(spec, lang), classes="field-label"), inp, classes="field-row")
             widgets.append(row)
             prob = self.problem_for(path)
@@ -205,7 +228,7 @@ class ApplicantScreen(Screen):
             for header, spec, path in fields.rows(step, draft, self.app.pack()):
                 if spec is None:
                     continue
-                text = show_text(spec.kind, drafts.get_path(draft, path), lang)
+                text = show_text(spec.kind, drafts.get_path(draft, path), lang, spec.enum)
                 if spec.personal:
                     text = mask(path, text)
                 out.append((path, field_label(spec, lang), text, spec))
@@ -235,10 +258,14 @@ class ApplicantScreen(Screen):
             return
         path = self.review_paths[min(table.cursor_row, len(self.review_paths) - 1)]
         spec = fields.field_for(path)
-        edit.path, edit.kind, edit.personal = path, spec.kind, spec.personal
-        edit.clear = show_text(spec.kind, drafts.get_path(self.app.draft, path), self.app.lang)
+        edit.path, edit.kind, edit.personal, edit.enum = path, spec.kind, spec.personal, spec.enum
+        edit.clear = show_text(spec.kind, drafts.get_path(self.app.draft, path), self.app.lang, spec.enum)
         edit.value = edit.clear if (edit.has_focus or not spec.personal) else mask(path, edit.clear)
-        edit.placeholder = t(self.app.lang, "Edit {field}", field=field_label(spec, self.app.lang))
+        offered = choice_words(spec, self.app.lang)
+        edit.suggester = SuggestFromList(offered, case_sensitive=False) if offered else None
+        edit.placeholder = t(self.app.lang, "Edit {field}", field=fields.path_label(path, self.app.draft, self.app.lang))
+        if has_list(path, spec.kind):
+            edit.placeholder += " · " + t(self.app.lang, "Enter: choose from the list")
         self.query_one("#review-problem", Static).update(shown(self.problem_for(path)))
 
     @on(DataTable.RowHighlighted, "#review-table")
@@ -258,7 +285,7 @@ class ApplicantScreen(Screen):
             return
         if inp.personal and not inp.has_focus:
             return  # the masked value shown, not an edit
-        if event.value == show_text(inp.kind, drafts.get_path(self.app.draft, inp.path), self.app.lang) and inp.path not in self.own_problems:
+        if event.value == show_text(inp.kind, drafts.get_path(self.app.draft, inp.path), self.app.lang, inp.enum) and inp.path not in self.own_problems:
             return  # shown, not changed (mounting, focus)
         self.edit(inp.path, inp.kind, event.value)
         inp.clear = event.value
@@ -266,7 +293,9 @@ class ApplicantScreen(Screen):
     def edit(self, path: str, kind: str, text: str) -> None:
         """Validate one answer as typed and keep it in the draft (kept as typed when invalid)."""
         lang = self.app.lang
-        value = parse_text(kind, text, drafts.get_path(self.app.draft, path))
+        spec = fields.field_for(path)
+        enum = spec.enum if spec is not None else None
+        value = parse_text(kind, text, drafts.get_path(self.app.draft, path), enum)
         try:
             drafts.set_path(self.app.draft, path, value)
         except (TypeError, IndexError, KeyError, AttributeError):
@@ -284,8 +313,7 @@ class ApplicantScreen(Screen):
         if self.step_id == fields.REVIEW:
             self.query_one("#review-problem", Static).update(shown(msg))
             table = self.query_one("#review-table", DataTable)
-            spec = fields.field_for(path)
-            text_shown = show_text(kind, value, lang)
+            text_shown = show_text(kind, value, lang, enum)
             try:
                 table.update_cell(path, table.ordered_columns[1].key, Text(visible(mask(path, text_shown) if spec and spec.personal else text_shown) or "—"))
                 table.update_cell(path, table.ordered_columns[2].key, Text(msg, style="red"))
@@ -322,7 +350,7 @@ class ApplicantScreen(Screen):
             box.update(Text(self.app.check_error, style="red"))
         elif status is not None and status.application is None:
             summary.update(Text(t(lang, "Not complete: {n} problems (see Review)", n=len(status.problems)), style="yellow"))
-            box.update(problems_text(status.problems, lang))
+            box.update(problems_text(status.problems, lang, draft=self.app.draft))
         elif result is not None:
             full = findings_text(result, lang)
             summary.update(full.split()[0] if full.plain else "")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -48,11 +49,12 @@ def shown(text: str | Text, style: str = "") -> Text:
     return Text(visible_lines(text), style=style)
 
 
-def problem_text(p: Problem, lang: str, with_location: bool = False) -> str:
+def problem_text(p: Problem, lang: str, with_location: bool = False, draft: dict | None = None) -> str:
     """A Problem in ``lang``: its msgid from the ``input`` catalogue, or the ``tui`` one; its
-    location and values made visible."""
+    values made visible; with ``with_location``, where it is as the applicant reads it (the
+    field's label after its item's, :func:`fields.path_label` of ``draft``), never a raw path."""
     p = visible_problem(p)
-    text = p.message(lang)
+    text = _choice_problem(p, lang) or p.message(lang)
     if lang != "en" and text == p.message("en"):
         own = translations(lang, TUI).gettext(p.msgid)
         if own != p.msgid:
@@ -60,14 +62,40 @@ def problem_text(p: Problem, lang: str, with_location: bool = False) -> str:
                 text = own.format(**p.params)
             except (KeyError, IndexError, ValueError):
                 text = own
-    return f"{p.location}: {text}" if with_location and p.location else text
+    if with_location and p.location:
+        from .fields import path_label
+
+        return f"{path_label(p.location, draft, lang)}: {text}"
+    return text
+
+
+def _choice_problem(p: Problem, lang: str) -> str | None:
+    """A wrong value of a field chosen from a list, said with the list's labels in ``lang`` (the
+    model's own message names the codes)."""
+    from . import fields
+
+    if "input" not in p.params or not p.location:
+        return None
+    generic = re.sub(r"\[\d+\]", "[]", p.location)
+    spec = fields.field_for(re.sub(r"\[\]$", "", generic))
+    enum = spec.enum if spec is not None else fields.SUB_ENUMS.get(generic)
+    if p.code == "enum" and enum is not None:
+        from icv_permits.core.code_labels import choices
+
+        labels = "、".join(label for _code, label in choices(enum, lang)) if lang == "zh" else "; ".join(label for _code, label in choices(enum, lang))
+        return t(lang, "“{input}” is not one of the choices (Enter on the field lists them): {choices}", input=p.params["input"], choices=labels)
+    if spec is not None and spec.kind == "bool" and not generic.endswith("[]"):
+        from icv_permits.core.code_labels import BOOLS
+
+        words = " / ".join(report_t(lang, w) for w in BOOLS.values())
+        return t(lang, "“{input}” is not an answer here: {choices}", input=p.params["input"], choices=words)
+    return None
 
 
 # ---------------------------------------------------------------- typed text ↔ values
 
-YES = {"yes", "y", "true", "1", "是", "有", "✓"}
-NO = {"no", "n", "false", "0", "否", "无", "✗"}
-_SPLIT_ENUMS = re.compile(r"[,，、\s]+")
+# the yes/no words, and the labels of coded values, are those of icv_permits.core.code_labels
+_SPLIT_CODED = re.compile(r"\s*[,，、;；]\s*")
 _SPLIT_TEXTS = re.compile(r"\s*[,，、]\s*")
 
 
@@ -76,6 +104,8 @@ SERIOUS_WORDS = {"serious", "严重"}
 INJURY_WORDS = {"injury", "death", "serious", "伤亡", "死亡", "重伤"}
 STRUCTURED = ("prior", "violations", "accidents")
 """Kinds typed as entries separated by ``;``; what cannot be read is kept as typed and explained."""
+CHOSEN = ("bool", "enum", "enums")
+"""Kinds whose values are chosen from a list (Enter on the field opens it)."""
 
 FORMATS = {
     "prior": N_("SECTION HOURS KM y|n; …"),
@@ -88,26 +118,56 @@ def _entries(s: str) -> list[str]:
     return [e.strip() for e in re.split(r"[;；]", s) if e.strip()]
 
 
-def parse_text(kind: str, text: str, current: Any = None) -> Any:
+def _bool(text: str) -> Any:
+    from icv_permits.core.code_labels import bool_for
+
+    known, value = bool_for(text)
+    return value if known else text
+
+
+def _codes(enum, s: str) -> list[str]:
+    """A typed list of coded values: each part a code or a label (any language, any case), parts
+    separated by commas (also ，、;；); codes separated by spaces only are read too."""
+    from icv_permits.core.code_labels import code_for
+
+    out: list[str] = []
+    for part in (p for p in _SPLIT_CODED.split(s) if p):
+        code = code_for(enum, part) if enum is not None else None
+        if code is not None or enum is None:
+            out.append(code or part)
+            continue
+        words = part.split()
+        codes = [code_for(enum, w) for w in words]
+        out.extend(c or w for c, w in zip(codes, words, strict=True)) if len(words) > 1 and all(codes) else out.append(part)
+    return out
+
+
+def parse_text(kind: str, text: str, current: Any = None, enum=None) -> Any:
     """What the applicant typed, as the value of the document (``None``: leave the field out).
-    Text that cannot be read as the kind is kept as typed, so the model names the problem."""
+    Coded values (``enum``: the model's enumeration) are read from their code or their label in
+    either language. Text that cannot be read as the kind is kept as typed, so the model (and
+    :func:`problem_text`) names the problem."""
     s = text.strip()
     if not s:
         return None
     if kind == "bool":
-        low = s.lower()
-        return True if low in YES else False if low in NO else s
+        return _bool(s)
+    if kind == "enum":
+        from icv_permits.core.code_labels import code_for
+
+        return (code_for(enum, s) or s) if enum is not None else s
     if kind in ("int", "decimal"):
         if re.fullmatch(r"[+-]?\d{1,300}", s):  # longer digit strings stay text: the model names them
             return int(s)
         return s
-    if kind in ("enums", "texts"):
-        if s == "-":
+    if kind == "enums":
+        return [] if s.lower() in NONE_WORDS else _codes(enum, s)
+    if kind == "texts":
+        if s.lower() in NONE_WORDS:  # "-", "无": none at all
             return []
-        parts = [p for p in (_SPLIT_ENUMS if kind == "enums" else _SPLIT_TEXTS).split(s) if p]
-        return parts
+        return [p for p in _SPLIT_TEXTS.split(s) if p]
     if kind == "prior":
-        if s == "-":
+        if s.lower() in NONE_WORDS:
             return []
         out = []
         for entry in _entries(s):
@@ -128,42 +188,62 @@ def parse_text(kind: str, text: str, current: Any = None) -> Any:
             flag = len(bits) > 2 and bits[-1].lower() in (SERIOUS_WORDS if kind == "violations" else INJURY_WORDS)
             if flag:
                 bits = bits[:-1]
+            if len(bits) < 2:
+                return s
             if kind == "violations":
-                if len(bits) < 2:
-                    return s
                 out.append({"date": bits[0], "kind": " ".join(bits[1:]), "serious": flag})
             else:
-                if len(bits) != 2:
+                from icv_permits.core.code_labels import code_for
+                from icv_permits.core.model.application import Liability
+
+                said = " ".join(bits[1:])
+                liability = code_for(Liability, said)
+                if liability is None and len(bits) != 2:
                     return s
-                out.append({"date": bits[0], "liability": bits[1], "death_or_serious_injury": flag})
+                out.append({"date": bits[0], "liability": liability or said, "death_or_serious_injury": flag})
         return out
     return s
 
 
-def _record_text(kind: str, value: list) -> str | None:
+def _record_text(kind: str, value: list, lang: str) -> str | None:
+    zh = lang == "zh"
     parts = []
     for it in value:
         if not isinstance(it, dict):
             return None
         if kind == "violations":
-            bits = [str(it.get("date", "")), str(it.get("kind", ""))] + (["serious"] if it.get("serious") is True else [])
+            bits = [str(it.get("date", "")), str(it.get("kind", ""))] + ([("严重" if zh else "serious")] if it.get("serious") is True else [])
         else:
-            bits = [str(it.get("date", "")), str(it.get("liability", ""))] + (["injury"] if it.get("death_or_serious_injury") is True else [])
+            from icv_permits.core.code_labels import label
+            from icv_permits.core.model.application import Liability
+
+            bits = [str(it.get("date", "")), label(Liability, str(it.get("liability", "")), lang)]
+            bits += [("伤亡" if zh else "injury")] if it.get("death_or_serious_injury") is True else []
         parts.append(" ".join(bits))
     return "; ".join(parts)
 
 
-def show_text(kind: str, value: Any, lang: str = "en") -> str:
-    """A document value as the applicant types it (``parse_text`` of it gives the value back)."""
+def show_text(kind: str, value: Any, lang: str = "en", enum=None) -> str:
+    """A document value as the applicant types it, in ``lang``: yes/no and coded values by their
+    label (``enum``: the model's enumeration); ``parse_text`` of it gives the value back."""
     if value is None:
         return ""
     zh = lang == "zh"
     if kind == "bool" and isinstance(value, bool):
-        return ("是" if value else "否") if zh else ("yes" if value else "no")
+        from icv_permits.core.code_labels import BOOLS
+
+        return report_t(lang, BOOLS[value])
+    if kind in ("enum", "enums") and enum is not None:
+        from icv_permits.core.code_labels import label
+
+        if isinstance(value, str):
+            return label(enum, value, lang)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return ("、" if zh else ", ").join(label(enum, v, lang) for v in value) if value else ("无" if zh else "-")
     if kind in ("violations", "accidents") and isinstance(value, list):
         if not value:
             return "无" if zh else "none"
-        text = _record_text(kind, value)
+        text = _record_text(kind, value, lang)
         if text is not None:
             return text
     if kind == "prior" and isinstance(value, list):
@@ -175,12 +255,23 @@ def show_text(kind: str, value: Any, lang: str = "en") -> str:
             if "records_submitted" in it:
                 bits.append(show_text("bool", it["records_submitted"], lang))
             parts.append(" ".join(bits))
-        return "; ".join(parts) if parts else "-"
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) if value else "-"
+        return "; ".join(parts) if parts else ("无" if zh else "-")
+    if isinstance(value, list):  # an empty list: "无" in Chinese (read back as none, like "-")
+        return ", ".join(str(v) for v in value) if value else ("无" if zh else "-")
     if isinstance(value, bool):
         return ("是" if value else "否") if zh else ("yes" if value else "no")
     return str(value)
+
+
+def example_text(spec, lang: str) -> str:
+    """A field's example as the applicant would type it in ``lang`` (a coded example by its label,
+    yes/no as 是/否…): the example is kept in the form of the document."""
+    if not spec.example:
+        return ""
+    value = parse_text(spec.kind, spec.example, enum=spec.enum)
+    if value is None or (isinstance(value, str) and spec.kind != "enum"):
+        return spec.example
+    return show_text(spec.kind, value, lang, spec.enum)
 
 
 def mask(path: str, text: str) -> str:
@@ -231,8 +322,11 @@ AUDITOR_KEYS = (
     Key("auditor.refresh", "f5", "refresh", N_("Refresh")),
     Key("auditor.verify", "ctrl+v", "verify", N_("Verify")),
     Key("auditor.replay", "ctrl+y", "replay", N_("Replay")),
+    Key("auditor.replay_all", "f7", "replay_all", N_("Replay all")),
     Key("auditor.explain", "ctrl+x", "explain", N_("Explain")),
     Key("auditor.mark", "space", "mark", N_("Mark")),
+    Key("auditor.mark_all", "f8", "mark_all", N_("Mark all")),
+    Key("auditor.unmark_all", "f9", "unmark_all", N_("Unmark all")),
     Key("auditor.pack", "f6", "toggle_pack", N_("Pack: recorded/current")),
 )
 ALL_KEYS = APP_KEYS + APPLICANT_KEYS + REGULATOR_KEYS + AUDITOR_KEYS
@@ -320,21 +414,36 @@ class KeyBar(Static):
     def __init__(self, keys: tuple[Key, ...], **kw):
         super().__init__("", **kw)
         self.keys = keys
+        self.text = Text()  # what the bar shows (before wrapping to its width)
 
     def on_mount(self) -> None:
         self.relabel()
 
+    def on_resize(self) -> None:
+        self.relabel()
+
     def relabel(self) -> None:
         lang = self.app.lang
+        width = self.size.width or self.app.size.width or 80
         text = Text()
-        # help first (it lists every key), then this screen's keys, then the general ones; a key and
-        # its label are never split across lines
+        # help first (it lists every key), then this screen's keys, then the general ones; lines are
+        # broken between keys, never inside one (Chinese would otherwise break anywhere)
         ordered = APP_KEYS[:1] + self.keys + APP_KEYS[1:]
-        for i, k in enumerate(ordered):
-            if i:
+        used = 0
+        for k in ordered:
+            key = key_of(self.app, k.id).upper().replace("CTRL+", "^")
+            label = " " + t(lang, k.label)
+            need = cell_len(key + label)
+            if used and used + 2 + need > width:
+                text.append("\n")
+                used = 0
+            elif used:
                 text.append("  ")
-            text.append(key_of(self.app, k.id).upper().replace("CTRL+", "^"), style="bold")
-            text.append("\u00a0" + t(lang, k.label).replace(" ", "\u00a0"))
+                used += 2
+            text.append(key, style="bold")
+            text.append(label)
+            used += need
+        self.text = text
         self.update(text)
 
 
@@ -384,11 +493,11 @@ def findings_text(result, lang: str, limit: int = 200) -> Text:
     return out
 
 
-def problems_text(problems: list[Problem], lang: str, limit: int = 60) -> Text:
+def problems_text(problems: list[Problem], lang: str, limit: int = 60, draft: dict | None = None) -> Text:
     out = Text()
     out.append(t(lang, "The application is not complete yet: {n} problems", n=len(problems)) + "\n", style="bold yellow")
     for p in problems[:limit]:
-        out.append("• " + problem_text(p, lang, with_location=True) + "\n")
+        out.append("• " + problem_text(p, lang, with_location=True, draft=draft) + "\n")
     if len(problems) > limit:
         out.append(t(lang, "… and {n} more", n=len(problems) - limit) + "\n")
     return out
@@ -442,12 +551,24 @@ def help_text(app, path: str | None) -> Text:
             out.append(t(lang, "Citation: {citation}", citation=citation(rid, pack, lang)) + " · "
                        + report_t(lang, CONFIDENCE.get(rule.confidence, rule.confidence)) + "\n")
         if spec.example:
-            out.append("\n" + t(lang, "Example: {example}", example=spec.example) + "\n", style="green")
-        if spec.kind in ("enum", "enums") and spec.choices:
-            out.append(t(lang, "Choices: {choices}", choices=", ".join(spec.choices)) + "\n")
+            out.append("\n" + t(lang, "Example: {example}", example=example_text(spec, lang)) + "\n", style="green")
+        if spec.enum is not None:
+            from icv_permits.core.code_labels import choices
+
+            out.append(t(lang, "Choices: {choices}", choices=("、" if lang == "zh" else "; ").join(x for _c, x in choices(spec.enum, lang))) + "\n")
         hint = KIND_HINTS.get(spec.kind)
         if hint:
             out.append(t(lang, hint) + "\n")
+        from .choices import section_lines, section_mode
+
+        if section_mode(path) is not None:
+            out.append("\n" + t(lang, "Open road sections of the rule pack's register (Enter on the field picks them):") + "\n", style="bold")
+            lines = section_lines(pack, lang, app.draft.get("activity") if isinstance(app.draft, dict) else None)
+            for _sid, line in lines:
+                out.append_text(line)
+                out.append("\n")
+            if not lines:
+                out.append(t(lang, "This rule pack has no register of sections: type the section IDs.") + "\n")
     else:
         screen = _mode_screen(app)
         intro = getattr(screen, "help_intro", None)
@@ -472,13 +593,14 @@ def _mode_screen(app):
 
 
 KIND_HINTS = {
-    "bool": N_("Type yes or no (是/否); leave empty when not stated."),
+    "bool": N_("Enter opens the list: yes, no, not stated. Typing yes or no works too; empty means not stated."),
+    "enum": N_("Enter opens the list of choices; typing a choice's name works too."),
     "date": N_("A date, YYYY-MM-DD."),
-    "enums": N_("Several values, separated by commas; - for none."),
+    "enums": N_("Enter opens the list: Space marks each that applies, Enter confirms. Or type the names separated by commas; - for none."),
     "texts": N_("Several values, separated by commas; - for none."),
-    "prior": N_("Per section: SECTION HOURS KM y|n, entries separated by ;"),
+    "prior": N_("Per section: SECTION HOURS KM and whether the records were submitted (yes/no), entries separated by ;. Enter picks a section from the register."),
     "violations": N_("Each violation: DATE KIND, then serious for a serious one; entries separated by ;. Type none when there are none on record; leave empty when not stated."),
-    "accidents": N_("Each accident: DATE LIABILITY (full, main, equal, minor, none), then injury for death or serious injury; entries separated by ;. Type none when there are none on record."),
+    "accidents": N_("Each accident: DATE LIABILITY (full, main, equal, minor or no liability), then injury for death or serious injury; entries separated by ;. Type none when there are none on record."),
 }
 
 
@@ -493,9 +615,31 @@ def field_label(spec, lang: str) -> str:
 class FieldInput(Input):
     """An input bound to a document path; personal data shown masked unless focused."""
 
-    def __init__(self, path: str, kind: str, personal: bool, clear: str, **kw):
-        self.path, self.kind, self.personal, self.clear = path, kind, personal, clear
+    def __init__(self, path: str, kind: str, personal: bool, clear: str, enum=None, **kw):
+        self.path, self.kind, self.personal, self.clear, self.enum = path, kind, personal, clear, enum
         super().__init__(value=mask(path, clear) if personal else clear, compact=True, **kw)
+
+    async def action_submit(self) -> None:
+        """Enter on a field with a list (coded values, yes/no, sections) opens the list; the value
+        chosen is put in the field as if typed."""
+        from .choices import ChoiceScreen, has_list
+
+        if self.path and has_list(self.path, self.kind):
+            self.app.push_screen(ChoiceScreen(self.path, self.kind, self.clear if self.personal else self.value), self._chosen)
+            return
+        await super().action_submit()
+
+    def _chosen(self, text: str | None) -> None:
+        if text is None:
+            return
+        target = self
+        if not self.is_attached:  # the form was redrawn meanwhile (F2): the same field's new input
+            target = next((w for w in self.app.screen.query(FieldInput) if w.path == self.path), None)
+            if target is None:
+                return
+        target.focus()
+        target.value = text
+        target.cursor_position = len(text)
 
     def _on_paste(self, event) -> None:
         """Pasted lines become the entries of a list (an input keeps one line)."""

@@ -19,6 +19,7 @@ many vehicles an application has.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -51,12 +52,23 @@ def rules_for(path: str, draft: dict, pack: Pack) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Field:
+    """One answer of a step. ``choices`` is given as the model's enumeration (its codes are kept in
+    ``choices``, the enumeration in ``enum``: its labels, from :mod:`icv_permits.core.code_labels`,
+    are what the applicant sees and may type). ``example`` is a code for coded fields: it is shown
+    as its label."""
+
     path: str
     label: str  # msgid, domain "tui"
     kind: str = "text"
-    choices: tuple[str, ...] = ()
+    choices: tuple[str, ...] | type = ()
     example: str = ""
     personal: bool = False  # masked unless being edited
+    enum: type | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.choices, type):
+            object.__setattr__(self, "enum", self.choices)
+            object.__setattr__(self, "choices", tuple(m.value for m in self.choices))
 
 
 @dataclass(frozen=True)
@@ -80,16 +92,12 @@ class Step:
     lists: tuple[ListPart, ...] = ()
 
 
-def _e(enum) -> tuple[str, ...]:
-    return tuple(m.value for m in enum)
-
-
 B = "bool"
 
 
 STEPS: tuple[Step, ...] = (
     Step("activity", N_("Activity"), (
-        Field("activity", N_("Activity"), "enum", _e(Activity), example="demonstration_application"),
+        Field("activity", N_("Activity"), "enum", Activity, example="demonstration_application"),
         Field("application_id", N_("Application number"), example="AH-DA-2026-0107"),
         Field("application_date", N_("Application date"), "date", example="2026-11-20"),
         Field("modifiers.highway", N_("Highway sections"), B, example="no"),
@@ -103,13 +111,13 @@ STEPS: tuple[Step, ...] = (
         Field("entity.credit_code", N_("Unified social credit code"), example="91340100MA2RFGJQ5K"),
         Field("entity.independent_legal_person", N_("Independent legal person"), B, example="yes"),
         Field("entity.registered_in_prc", N_("Registered in the PRC"), B, example="yes"),
-        Field("entity.business_scopes", N_("Business scopes"), "enums", _e(BusinessScope), example="icv_manufacturing, technology_rd"),
+        Field("entity.business_scopes", N_("Business scopes"), "enums", BusinessScope, example="icv_manufacturing, technology_rd"),
         Field("entity.capabilities.test_evaluation_procedure", N_("Test and evaluation procedure"), B, example="yes"),
         Field("entity.capabilities.remote_monitoring", N_("Remote real-time monitoring"), B, example="yes"),
         Field("entity.capabilities.event_recording", N_("Event recording, analysis and reconstruction"), B, example="yes"),
         Field("entity.capabilities.cybersecurity", N_("Vehicle and platform cybersecurity"), B, example="yes"),
         Field("entity.contact_phone", N_("Contact phone"), personal=True, example="13812345678"),
-        Field("entity.operating_qualification.holder", N_("Operating qualification held by"), "enum", _e(Holder), example="self"),
+        Field("entity.operating_qualification.holder", N_("Operating qualification held by"), "enum", Holder, example="self"),
         Field("entity.operating_qualification.permit_number", N_("Operating permit number"), example="皖交运管许可合字340100001号"),
         Field("entity.operating_qualification.valid_until", N_("Operating permit valid until"), "date", example="2029-06-30"),
         Field("entity.consortium.operating_services_agreement", N_("Consortium: operating services agreement"), B, example="yes"),
@@ -124,8 +132,8 @@ STEPS: tuple[Step, ...] = (
         Field("name", N_("Name"), example="王磊"),
         Field("id_number", N_("ID number"), personal=True, example="340104199001011239"),
         Field("phone", N_("Phone"), personal=True, example="13955512345"),
-        Field("contract", N_("Contract"), "enum", _e(Contract), example="labour"),
-        Field("licence.classes", N_("Licence classes"), "enums", _e(LicenceClass), example="C1"),
+        Field("contract", N_("Contract"), "enum", Contract, example="labour"),
+        Field("licence.classes", N_("Licence classes"), "enums", LicenceClass, example="C1"),
         Field("licence.first_issued", N_("Licence first issued"), "date", example="2012-06-18"),
         Field("full_score_dates", N_("Dates of a 12-point full score"), "texts", example="-"),
         Field("serious_violations", N_("Traffic violations"), "violations", example="2024-03-02 超速50%以上 serious"),
@@ -138,8 +146,8 @@ STEPS: tuple[Step, ...] = (
     )),)),
     Step("vehicles", N_("Vehicles"), lists=(ListPart("vehicles", N_("Vehicle {n}"), (
         Field("vin", N_("VIN"), example="LSVAU218XN2183294"),
-        Field("category", N_("Category"), "enum", _e(VehicleCategory), example="passenger"),
-        Field("vehicle_type", N_("Vehicle type"), "enum", _e(VehicleType), example="small_car"),
+        Field("category", N_("Category"), "enum", VehicleCategory, example="passenger"),
+        Field("vehicle_type", N_("Vehicle type"), "enum", VehicleType, example="small_car"),
         Field("brand_model", N_("Brand and model"), example="星途 XT-R3 Robotaxi"),
         Field("configuration", N_("Configuration"), example="XT-R3-L4-2025A"),
         Field("rated_seats", N_("Rated seats"), "int", example="5"),
@@ -152,7 +160,7 @@ STEPS: tuple[Step, ...] = (
         Field("modes.instant_manual_takeover", N_("Instant manual takeover"), B, example="yes"),
         Field("data_recording.records_state", N_("Records the vehicle state"), B, example="yes"),
         Field("data_recording.online_monitoring", N_("Online monitoring"), B, example="yes"),
-        Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", _e(DataItem),
+        Field("data_recording.realtime_upload", N_("Uploaded in real time"), "enums", DataItem,
               example="control_mode, position, motion_state, perception_response"),
         Field("data_recording.pre_event_seconds", N_("Seconds kept before an event"), "decimal", example="90"),
         Field("data_recording.retention_months", N_("Months data are kept"), "decimal", example="12"),
@@ -174,8 +182,8 @@ STEPS: tuple[Step, ...] = (
         ), addable=False),
         ListPart("notices", N_("Earlier notice {n}"), (
             Field("number", N_("Notice number"), example="皖智网测〔2025〕012号"),
-            Field("kind", N_("Kind"), "enum", _e(NoticeKind), example="road_test"),
-            Field("issuer_province", N_("Issuing province"), "enum", _e(Province), example="jiangsu"),
+            Field("kind", N_("Kind"), "enum", NoticeKind, example="road_test"),
+            Field("issuer_province", N_("Issuing province"), "enum", Province, example="jiangsu"),
             Field("issued", N_("Issued"), "date", example="2025-06-10"),
             Field("valid_from", N_("In force from (when later than issued)"), "date", example="2025-06-15"),
             Field("valid_until", N_("Valid until"), "date", example="2026-12-09"),
@@ -186,11 +194,11 @@ STEPS: tuple[Step, ...] = (
             Field("plates_valid_until", N_("Plates valid until"), "date", example="2026-12-09"),
         )),
         ListPart("incidents", N_("Incident {n}"), (
-            Field("kind", N_("Kind"), "enum", _e(IncidentKind), example="violation"),
+            Field("kind", N_("Kind"), "enum", IncidentKind, example="violation"),
             Field("date", N_("Date"), "date", example="2026-03-14"),
             Field("vin", N_("VIN"), example="LSVAU218XN2183294"),
             Field("section", N_("Section"), example="HF-GX-001"),
-            Field("liability", N_("Liability (accidents)"), "enum", _e(Liability), example="none"),
+            Field("liability", N_("Liability (accidents)"), "enum", Liability, example="none"),
             Field("police_reference", N_("Police reference"), example="合公交认字〔2026〕0312号"),
             Field("during_road_test", N_("During the road test"), B, example="yes"),
             Field("description", N_("Description"), example="占用公交车道"),
@@ -218,7 +226,7 @@ STEPS: tuple[Step, ...] = (
         Field("adding.necessity_explained", N_("Necessity explained"), B, example="yes"),
     )),
     Step("insurance", N_("Insurance"), lists=(ListPart("insurance", N_("Policy {n}"), (
-        Field("kind", N_("Kind"), "enum", _e(InsuranceKind), example="liability"),
+        Field("kind", N_("Kind"), "enum", InsuranceKind, example="liability"),
         Field("number", N_("Policy number"), example="PZAA2026340100077"),
         Field("insurer", N_("Insurer"), example="中国人保"),
         Field("vins", N_("VINs"), "texts", example="LSVAU218XN2183294"),
@@ -231,6 +239,18 @@ STEPS: tuple[Step, ...] = (
         Field(f"materials.{m.value}", f"material:{m.value}", B, example="yes") for m in Material
     )),
 )
+
+SECTION_FIELDS = {
+    "sections": "many",
+    "notices[].sections": "many",
+    "incidents[].section": "one",
+    "vehicles[].prior_testing": "entry",
+}
+"""The fields that name open road sections, picked from the pack's register (``many``: a list of
+IDs; ``one``: one ID; ``entry``: the ID begins a prior-testing entry)."""
+
+SUB_ENUMS = {"drivers[].accidents[].liability": Liability}
+"""Coded parts of an entry typed on one line (their problems are said with labels too)."""
 
 REVIEW = "review"
 STEP_IDS = tuple(s.id for s in STEPS) + (REVIEW,)
@@ -309,4 +329,147 @@ def field_for(path: str) -> Field | None:
             for f in part.fields:
                 if f"{part.path}[].{f.path}" == generic:
                     return f
+    return None
+
+
+# ---------------------------------------------------------------- a document path as the applicant reads it
+
+GROUPS = {
+    "": N_("The application"),
+    "modifiers": N_("Conditions"),
+    "entity": N_("Entity"),
+    "entity.capabilities": N_("Capabilities"),
+    "entity.consortium": N_("Consortium"),
+    "entity.consortium.members": N_("Consortium members"),
+    "entity.operating_qualification": N_("Operating qualification"),
+    "drivers": N_("Drivers"),
+    "drivers[].licence": N_("Driving licence"),
+    "drivers[].training": N_("Training"),
+    "drivers[].serious_violations[].date": N_("Date"),
+    "drivers[].serious_violations[].kind": N_("Violation"),
+    "drivers[].serious_violations[].serious": N_("Serious"),
+    "drivers[].accidents[].date": N_("Date"),
+    "drivers[].accidents[].liability": N_("Liability"),
+    "drivers[].accidents[].death_or_serious_injury": N_("Death or serious injury"),
+    "vehicles": N_("Vehicles"),
+    "vehicles[].inspection": N_("Inspection"),
+    "vehicles[].inspection.items_not_met_due_to_ad": N_("Items not met because of autonomous driving"),
+    "vehicles[].modes": N_("Driving modes"),
+    "vehicles[].data_recording": N_("Data recording"),
+    "vehicles[].test_zone": N_("Test zone"),
+    "vehicles[].prior_testing": N_("Prior testing"),
+    "vehicles[].prior_testing[].section": N_("Section"),
+    "vehicles[].prior_testing[].hours": N_("Hours"),
+    "vehicles[].prior_testing[].km": N_("Kilometres"),
+    "vehicles[].prior_testing[].records_submitted": N_("Records submitted"),
+    "insurance": N_("Insurance"),
+    "incidents": N_("Incidents"),
+    "notices": N_("Earlier notices"),
+    "period": N_("Period"),
+    "operations": N_("Plan"),
+    "adding": N_("Adding vehicles"),
+    "evidence": N_("Evidence"),
+    "materials": N_("Materials"),
+}
+"""Labels of the parts of the document that are not fields of a step (groups, the parts of an
+entry typed on one line): a problem located there is named by them."""
+
+ITEMS = {
+    # list → (its item's label with {n}, the key naming an item)
+    "entity.consortium.members": (N_("Consortium member {n}"), "name"),
+    "drivers": (N_("Driver {n}"), "ref"),
+    "drivers[].serious_violations": (N_("Violation {n}"), "date"),
+    "drivers[].accidents": (N_("Accident {n}"), "date"),
+    "vehicles": (N_("Vehicle {n}"), "vin"),
+    "vehicles[].prior_testing": (N_("Prior testing {n}"), "section"),
+    "vehicles[].inspection.items_not_met_due_to_ad": (N_("Item {n}"), "item"),
+    "insurance": (N_("Policy {n}"), "number"),
+    "notices": (N_("Earlier notice {n}"), "number"),
+    "incidents": (N_("Incident {n}"), None),
+}
+"""How an item of a list is named where a problem is shown: by what identifies it to the applicant
+(a driver's ref, a vehicle's VIN, a policy's number…) or, when that is not filled in, by its
+position (1 for the first)."""
+
+
+def _item_name(value, key: str | None, index: int) -> str:
+    from icv_permits.core.visible import visible
+
+    name = value.get(key) if key and isinstance(value, dict) else None
+    if name is not None and not isinstance(name, (bool, dict, list)) and str(name).strip():
+        text = visible(str(name).strip())
+        return text if len(text) <= 32 else text[:31] + "…"
+    return str(index + 1)
+
+
+_DOC_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
+
+
+def path_label(path: str, draft: dict | None, lang: str) -> str:
+    """A document path (``drivers[0].id_number``, ``entity.consortium.members``,
+    ``vehicles[1].prior_testing[0].hours``) as the applicant reads it: each list item it goes
+    through named by what identifies it in the draft (``驾驶人 D1``, ``车辆 LSVAU218XN2183294``),
+    then the field's label, joined by `` · `` — in ``lang``. What the form does not know (a
+    misspelt key) keeps its own name after the nearest part that is known. Shared by the form,
+    the review and the findings, so a problem is named the same way everywhere."""
+    from icv_permits.core.visible import visible
+    from icv_permits.services.drafts import format_path, parse_path
+
+    from .common import t
+
+    if not _DOC_PATH.fullmatch(path or ""):
+        return visible(path) if path else t(lang, GROUPS[""])  # a file, an option: not a document path
+    parts = parse_path(path)
+    if not parts:
+        return t(lang, GROUPS[""])
+    shown: list[str] = []
+    generic: list[str | int] = []  # the path with "[]" for the indices seen so far
+    node = draft
+    start = 0  # where the part after the last item begins
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            list_generic = pack_fields.generic(format_path(generic))
+            node = node[part] if isinstance(node, list) and -len(node) <= part < len(node) else None
+            generic.append(0)
+            if list_generic in ITEMS:
+                label, key = ITEMS[list_generic]
+                shown.append(t(lang, label, n=_item_name(node, key, part)))
+                start = i + 1
+            else:  # an entry of a list of values (sections, data items, VINs…)
+                owner = _label_of(pack_fields.generic(format_path(generic[:-1])), lang) or visible(str(parts[i - 1]))
+                shown.append(t(lang, "{field} (entry {n})", field=owner, n=part + 1))
+                start = i + 1
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+            generic.append(part)
+    if start < len(parts):
+        full = pack_fields.generic(format_path(generic))
+        label = _label_of(full, lang)
+        if label is None:
+            # the nearest known part, then the rest as it is named in the document
+            label = ""
+            for cut in range(len(generic) - 1, start - 1, -1):
+                known = _label_of(pack_fields.generic(format_path(generic[:cut])), lang) if cut else None
+                if known is not None and cut > start:
+                    rest = ".".join(visible(str(p)) for p in parts[cut:])
+                    label = f"{known} · {rest}"
+                    break
+            if not label:
+                label = ".".join(visible(str(p)) for p in parts[start:])
+        shown.append(label)
+    return " · ".join(shown)
+
+
+def _label_of(generic_path: str, lang: str) -> str | None:
+    from .common import field_label, t
+
+    spec = field_for(generic_path)
+    if spec is not None:
+        return field_label(spec, lang)
+    if generic_path in GROUPS:
+        return t(lang, GROUPS[generic_path])
+    if generic_path.startswith("materials."):
+        key = generic_path.split(".", 1)[1]
+        if key in MATERIAL_LABELS:
+            return t(lang, MATERIAL_LABELS[key])
     return None

@@ -77,7 +77,13 @@ class Subject(StrEnum):
 class Citation(_M):
     source: str
     article: str | None = None  # e.g. "第十条"; None where the article number is not known yet
-    locator: str | None = None  # where in what we have it was seen (e.g. "新闻摘要 (seed)")
+    # where in what we have it was seen, in both languages ({zh: 新闻摘要, en: news summary}); a
+    # plain string (a pack of one language) is shown as it is in both
+    locator: Text | str | None = None
+
+    def where(self, lang: str) -> str | None:
+        """The locator in ``lang``."""
+        return self.locator(lang) if isinstance(self.locator, Text) else self.locator
     quote: str | None = None  # the words seen there, where we have them
     note: Text | None = None
 

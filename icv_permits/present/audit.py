@@ -11,11 +11,11 @@ from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t, visible
 from icv_permits.core.pack import Pack
-from icv_permits.core.labels import ACTIONS, RECORD_KINDS
+from icv_permits.core.labels import RECORD_KINDS
 from icv_permits.present.office import local, state_text, table
 from icv_permits.present.report import render_text, verdict_text
 from icv_permits.core.checkpoint import CheckpointResult
-from icv_permits.core.log import Record, ReplayResult, VerifyReport
+from icv_permits.core.log import Break, Record, ReplayResult, VerifyReport
 from icv_permits.core.reconcile import Difference, Summary
 
 PURPOSE = {"submit": N_("on submission"), "decide": N_("re-run to decide")}
@@ -28,6 +28,12 @@ PROBLEM = {
     "head": N_("the log head says seq {head_seq} but the last record is {last_seq}: the tail of the log was cut or the head altered"),
     "anchor": N_("the expected head {expected_head} is not a record of the verified chain: the log was cut or rewritten at or before that anchor"),
     "time": N_("record {seq} was recorded at {recorded_at}, before record {previous_seq} ({previous_recorded_at}): times go backwards along the log"),
+}
+REVIEWED = {"approve": N_("approved"), "return": N_("returned for correction"), "reject": N_("rejected")}
+"""A regulator's decision as the log tells it (what was done; ``ACTIONS`` names the command)."""
+RECORD_FAULT = {
+    "snapshot": N_("it was judged with pack snapshot {revision}, which does not hash to its revision: the rules it holds were changed after they were stored"),
+    "head": N_("it stands past the log head (seq {head_seq}): the head was altered or the record added behind the log's back"),
 }
 OUTSIDE_CHAIN = {
     "snapshot": N_("Pack snapshot {revision} BROKEN: its content hashes to {computed}, not to its revision: the snapshot was changed after it was stored."),
@@ -51,7 +57,7 @@ def summary(rec: Record, lang: str) -> str:
         what = f"{verdict_text(lang, body.get('verdict'))} ({t(lang, PURPOSE[purpose]) if purpose in PURPOSE else visible(purpose)})"
     elif rec.kind == "review":
         action = body.get("action")
-        what = t(lang, ACTIONS[action]) if action in ACTIONS else visible(action or "")
+        what = t(lang, REVIEWED[action]) if action in REVIEWED else visible(action or "")
         if body.get("against_engine"):
             what += " " + t(lang, N_("(against the engine)"))
     elif rec.kind == "submission":
@@ -178,7 +184,7 @@ def explain(rec: Record, decision: Decision | None, pack: Pack | None, lang: str
            t(lang, N_("Hash {hash}; previous {prev}"), hash=rec.hash, prev=rec.prev_hash)]
     if rec.kind == "review":
         out.append(t(lang, N_("Submission {sub} v{version}: {action} ({from_state} → {to_state})"), sub=body["submission_id"], version=body["version"],
-                     action=t(lang, ACTIONS[body["action"]]), from_state=state_text(lang, body["from_state"]), to_state=state_text(lang, body["to_state"])))
+                     action=t(lang, REVIEWED[body["action"]]) if body.get("action") in REVIEWED else visible(body.get("action")), from_state=state_text(lang, body["from_state"]), to_state=state_text(lang, body["to_state"])))
         if body.get("reason"):
             out.append(t(lang, N_("Reason: {reason}"), reason=body["reason"]))
         if body.get("against_engine"):
@@ -247,3 +253,46 @@ def reconcile_summary(summary: Summary, lang: str) -> str:
     return t(lang, N_("The office tables do NOT agree with the decision log: {n} differences ({submissions} submissions, {versions} versions, "
                       "{runs} engine runs, {reviews} reviews, {notices} notices and {plates} plates checked against {records} log records)."),
              n=summary.differences, **counts) + "\n"
+
+
+# ---------------------------------------------------------------- records that fail verification
+
+
+def fault_reason(b: Break, lang: str) -> str:
+    """Why one record fails verification (a :func:`icv_permits.services.audit.record_faults` break)."""
+    msgid = RECORD_FAULT.get(b.problem) or PROBLEM.get(b.problem)
+    if msgid is None:
+        return visible(b.problem)
+    return t(lang, msgid, **{k: v for k, v in b.detail.items()})
+
+
+def untrusted(seq: int, faults: list[Break], lang: str) -> str:
+    """The first line of anything shown of a record that fails verification."""
+    return t(lang, N_("✗ Record {seq} FAILS verification: its content cannot be trusted — {reasons}"), seq=seq,
+             reasons="; ".join(fault_reason(b, lang) for b in faults))
+
+
+def faults_line(faults: dict[int, list[Break]], lang: str) -> str:
+    """How many records fail verification, and which."""
+    seqs = sorted(faults)
+    shown_seqs = ", ".join(str(s) for s in seqs[:20]) + (" …" if len(seqs) > 20 else "")
+    return t(lang, N_("{n} records fail verification (marked ✗ in red): {seqs}"), n=len(seqs), seqs=shown_seqs)
+
+
+def replay_summary(results: list[ReplayResult], lang: str) -> tuple[str, list[str], str]:
+    """A replay of many decisions as an auditor reads it: how many came out identical and how many
+    differ first, then each that differs with why, then the identical ones in one line."""
+    same = [r for r in results if r.match]
+    differ = [r for r in results if not r.match]
+    head = t(lang, N_("{n} decisions replayed: {same} identical, {diff} different."), n=len(results), same=len(same), diff=len(differ))
+    lines: list[str] = []
+    for r in differ:
+        lines.extend(replay_text([r], lang).splitlines()[:-1])
+    tail = ""
+    if same:
+        seqs = ", ".join(str(r.seq) for r in same[:40]) + (" …" if len(same) > 40 else "")
+        tail = t(lang, N_("Identical: seq {seqs}"), seqs=seqs)
+        for r in same:  # what a reader of an identical result must still know
+            lines_same = replay_text([r], lang).splitlines()[:-1]
+            tail += "".join("\n" + line for line in lines_same)
+    return head, lines, tail

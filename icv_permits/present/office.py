@@ -16,6 +16,7 @@ from typing import Any
 
 import pendulum
 
+from icv_permits.core import code_labels
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_
 from icv_permits.core.labels import ACTIONS, ACTIVITIES, NOTICE_STATUSES, STATES, VERDICT_WORDS
@@ -184,25 +185,18 @@ def entity(data: dict, lang: str) -> str:
 # ---------------------------------------------------------------- the application as a regulator reads it
 
 # The words for the codes an application holds, as a regulator reads them (gettext domain
-# ``report``). A code not listed is shown as it is.
+# ``report``): the applicant's own tables (``core.code_labels``), and the conditions and materials.
+# A code not listed is shown as it is.
 CODE_LABELS = {
-    "business_scopes": {"icv_manufacturing": N_("ICV manufacturing"), "parts_manufacturing": N_("parts manufacturing"),
-                        "technology_rd": N_("technology R&D"), "testing_inspection": N_("testing and inspection"),
-                        "transport_operation": N_("road transport operation"), "other": N_("other")},
-    "category": {"passenger": N_("passenger vehicle"), "commercial": N_("commercial vehicle"), "special_operation": N_("special operation vehicle"),
-                 "low_speed": N_("low-speed vehicle"), "motorcycle": N_("motorcycle")},
-    "vehicle_type": {"small_car": N_("small passenger car"), "small_car_automatic": N_("small automatic passenger car"),
-                     "light_truck": N_("light truck"), "medium_bus": N_("medium bus"), "large_bus": N_("large bus"), "city_bus": N_("city bus"),
-                     "heavy_truck": N_("heavy truck"), "tractor": N_("tractor-trailer"), "special_light": N_("light special vehicle"),
-                     "special_heavy": N_("heavy special vehicle")},
-    "contract": {"labour": N_("labour contract"), "service": N_("service contract"), "none": N_("no contract")},
-    "insurance": {"compulsory": N_("compulsory traffic insurance"), "liability": N_("accident liability insurance"),
-                  "guarantee_letter": N_("guarantee letter"), "seat": N_("seat insurance"), "personal_accident": N_("personal accident insurance")},
-    "liability": {"full": N_("full liability"), "main": N_("main liability"), "equal": N_("equal liability"), "minor": N_("minor liability"),
-                  "none": N_("no liability")},
-    "incident": {"violation": N_("traffic violation"), "accident": N_("traffic accident")},
-    "holder": {"self": N_("the entity itself"), "partner": N_("a partner")},
-    "province": {"anhui": N_("Anhui"), "shanghai": N_("Shanghai"), "jiangsu": N_("Jiangsu"), "zhejiang": N_("Zhejiang"), "other": N_("other")},
+    "business_scopes": code_labels.BUSINESS_SCOPES,
+    "category": code_labels.VEHICLE_CATEGORIES,
+    "vehicle_type": code_labels.VEHICLE_TYPES,
+    "contract": code_labels.CONTRACTS,
+    "insurance": code_labels.INSURANCE_KINDS,
+    "liability": code_labels.LIABILITIES,
+    "incident": code_labels.INCIDENT_KINDS,
+    "holder": code_labels.HOLDERS,
+    "province": code_labels.PROVINCES,
     "modifiers": {"highway": N_("highway sections"), "night": N_("at night"), "adding_vehicles": N_("adding vehicles"),
                   "yrd_recognition": N_("Yangtze River Delta recognition"), "renewal": N_("re-application on expiry")},
     "materials": {"basic_information": N_("basic information"), "safety_self_declaration": N_("safety self-declaration"),

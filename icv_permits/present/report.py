@@ -15,6 +15,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from icv_permits.core.engine.decision import Decision, Finding, Outcome, Threshold
@@ -170,10 +171,38 @@ def citation(rule_id: str, pack: Pack, lang: str) -> str:
     c = rule.citation
     parts = [c.source]
     if c.article:
-        parts.append(c.article)
+        parts.append(article(c.article, lang))
     elif c.locator:
-        parts.append(c.locator)
+        parts.append(c.where(lang) or "")
     return " ".join(parts)
+
+
+_ARTICLE = re.compile(r"第([零一二三四五六七八九十百]+)条")
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
+
+
+def _numeral(s: str) -> int | None:
+    """A Chinese numeral below 1,000 (十二, 二十, 一百零五) as an integer."""
+    total, digit = 0, None
+    for ch in s:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        elif ch in "十百":
+            total += (digit if digit is not None else 1) * (10 if ch == "十" else 100)
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
+
+
+def article(text: str, lang: str) -> str:
+    """An article as the rules number it (``第二条``), and in English as ``Art. 2``; anything the
+    pattern does not cover is shown as written."""
+    if lang == "zh":
+        return text
+    m = _ARTICLE.fullmatch(text.strip())
+    n = _numeral(m.group(1)) if m else None
+    return f"Art. {n}" if n else text
 
 
 # ---------------------------------------------------------------- grouping
@@ -281,7 +310,8 @@ def _details(f: Finding, pack: Pack, lang: str) -> list[str]:
             t(
                 lang,
                 N_("observed: {observed} · required: {required}"),
-                observed=f"{observed} {unit}" if unit and not isinstance(f.observed, list) else observed,
+                # a unit belongs to a number: a date observed against "at most 18 months" is a date
+                observed=f"{observed} {unit}" if unit and _is_number(f.observed) else observed,
                 required=show_threshold(th, pack, lang),
             )
         )
@@ -291,6 +321,10 @@ def _details(f: Finding, pack: Pack, lang: str) -> list[str]:
     if r:
         lines.append(t(lang, N_("remedy: {remedy}"), remedy=r))
     return lines
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
 _SHOWN = (Outcome.failed, Outcome.missing, Outcome.warned, Outcome.not_evaluated)

@@ -11,7 +11,7 @@ from typing import Any
 from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t, visible
 from icv_permits.core.pack import Pack
-from icv_permits.present.report import COMPARISON, CONFIDENCE, SYMBOL, show_value
+from icv_permits.present.report import COMPARISON, CONFIDENCE, SYMBOL, article, show_value
 
 
 def rules_json(pack: Pack) -> dict[str, Any]:
@@ -55,10 +55,10 @@ def rule_detail(pack: Pack, rid: str, lang: str) -> str:
         "",
         visible(r.requirement(lang)),
         "",
-        t(lang, N_("Citation: {source} {article}"), source=src.title(lang) if src else c.source, article=c.article or "").rstrip(),
+        t(lang, N_("Citation: {source} {article}"), source=src.title(lang) if src else c.source, article=article(c.article, lang) if c.article else "").rstrip(),
     ]
     if c.locator:
-        lines.append(t(lang, N_("Seen in: {locator}"), locator=c.locator))
+        lines.append(t(lang, N_("Seen in: {locator}"), locator=c.where(lang)))
     if c.quote:
         lines.append(t(lang, N_("Quoted: “{quote}”"), quote=c.quote))
     if c.note:
@@ -92,7 +92,7 @@ def rule_detail(pack: Pack, rid: str, lang: str) -> str:
                     value=show_value(v.value, pack, lang),
                     unit=p.unit or "",
                     source=v.citation.source,
-                    where=v.citation.article or v.citation.locator or "",
+                    where=article(v.citation.article, lang) if v.citation.article else v.citation.where(lang) or "",
                     confidence=t(lang, CONFIDENCE[v.confidence.value]),
                 )
             )

@@ -449,6 +449,50 @@ def _no_anchor(store: Store, from_seq: int, max_seq: int, head: tuple[int, str] 
                         [Break(before, None, "gap", {"expected_seq": before, "found_seq": found})])
 
 
+def record_faults(store: Store, records: list[Record], report: VerifyReport | None = None) -> dict[int, list[Break]]:
+    """Every record of ``records`` (the log read from its first record, in order) that fails
+    verification, with why — not only the first, where :func:`verify` stops: its content does not
+    hash to its hash (``edited``); its ``prev_hash`` is not the hash of the record before it
+    (``link``); records are missing before it (``gap``); it was recorded before the record before it
+    (``time``); it stands past the log head (``head``); it is an engine decision judged with a pack
+    snapshot that does not hash to its revision (``snapshot``, from ``report`` when given, else
+    checked here). An auditor's list marks each of them, and explain and replay say so.
+
+    Read-only; costs one hash per record (what verify costs), on records already read."""
+    out: dict[int, list[Break]] = {}
+
+    def fault(rec: Record, problem: str, **detail) -> None:
+        out.setdefault(rec.seq, []).append(Break(rec.seq, rec.decision_id, problem, detail))
+
+    head = head_row(store)
+    prev_hash, prev_at, expected = GENESIS, None, 1
+    for rec in records:
+        if rec.seq != expected:
+            fault(rec, "gap", expected_seq=expected, found_seq=rec.seq)
+        elif rec.prev_hash != prev_hash:
+            fault(rec, "link")
+        if rec.computed_hash() != rec.hash:
+            fault(rec, "edited")
+        if prev_at is not None and rec.recorded_at < prev_at:
+            fault(rec, "time", seq=rec.seq, recorded_at=rec.recorded_at, previous_seq=rec.seq - 1, previous_recorded_at=prev_at)
+        if head is not None and rec.seq > head[0]:
+            fault(rec, "head", head_seq=head[0], last_seq=records[-1].seq)
+        prev_hash, prev_at, expected = rec.hash, rec.recorded_at, rec.seq + 1
+    snapshots = report.faults if report is not None else snapshot_breaks(store)
+    forged = {b.detail["revision"]: b.detail for b in snapshots if b.problem == "snapshot"}
+    if forged:
+        for rec in records:
+            if rec.kind != "engine_decision":
+                continue
+            try:
+                rev = rec.body["pack"]["revision"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if rev in forged:
+                fault(rec, "snapshot", revision=rev)
+    return out
+
+
 def _walk(store: Store, *, from_seq: int, anchor: str, anchor_at: str | None, hseq: int | None, hhash: str | None, expect_head: str | None,
           max_seq: int, jobs: int, chunk: int) -> VerifyReport:
     kw = {"from_seq": from_seq, "anchor": anchor, "anchor_recorded_at": anchor_at, "head_seq": hseq, "head_hash": hhash, "expect_head": expect_head}
