@@ -400,3 +400,17 @@ async def test_deciding_again_on_a_decided_submission_is_refused_at_once(store):
         shown = result(screen)
         assert f"submission {sub.id} is approved" in shown and screen.query_one("#result-box").has_class("-refused")
         assert workflow.show(store, sub.id)[0].state == "approved"
+
+
+@sync
+async def test_the_decision_buttons_fit_their_labels_after_f2(store):
+    submit(store)
+    app = make_app(store, "en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await start(pilot)
+        await open_row(pilot, screen, 0)
+        await pilot.press("f2")
+        await pilot.pause()
+        for bid, word in (("approve", "批准"), ("return", "退回补正"), ("reject", "不予批准")):
+            button = screen.query_one(f"#{bid}")
+            assert str(button.label) == word and button.region.width >= len(word) * 2 + 2, bid

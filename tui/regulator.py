@@ -104,7 +104,9 @@ class RegulatorScreen(Screen):
         self.query_one("#credit-code", Input).placeholder = t(lang, "Unified social credit code, then Enter (F4: the entity of the submission or notice)")
         self.query_one("#reason", Input).placeholder = t(lang, "Reason (to return, reject or overrule the engine)")
         for bid, label in ACTION_WORDS.items():
-            self.query_one(f"#{bid}", Button).label = t(lang, label)
+            button = self.query_one(f"#{bid}", Button)
+            button.label = t(lang, label)
+            button.refresh(layout=True)  # sized to the label of the language now shown
         self.query_one(KeyBar).relabel()
         if self.views or self.selected is not None:
             self.action_refresh()
