@@ -19,7 +19,13 @@ import pendulum
 from icv_permits.core import code_labels
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core.i18n import N_
-from icv_permits.core.labels import ACTIONS, ACTIVITIES, NOTICE_STATUSES, STATES, VERDICT_WORDS
+from icv_permits.core.labels import (
+    ACTIONS,
+    ACTIVITIES,
+    NOTICE_STATUSES,
+    STATES,
+    VERDICT_WORDS,
+)
 from icv_permits.core.model.types import TIMEZONE
 from icv_permits.core.pack import Pack
 from icv_permits.core.visible import t, visible
