@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parent.parent / "icv_permits"
 # which source files hold the msgids of each domain
 SOURCES = {
     "report": ["present/report.py", "core/labels.py", "core/code_labels.py", "cli/__init__.py", "cli/check.py", "cli/rules.py", "cli/database.py", "cli/office.py", "cli/audit.py", "present/rules.py", "core/pack.py", "present/office.py", "present/audit.py"],
-    "tui": ["services/drafts.py", "../tui/app.py", "../tui/applicant.py", "../tui/regulator.py", "../tui/auditor.py", "../tui/common.py", "../tui/fields.py", "../tui/choices.py"],
+    "tui": ["services/drafts.py", "../tui/app.py", "../tui/applicant.py", "../tui/regulator.py", "../tui/auditor.py", "../tui/common.py", "../tui/fields.py", "../tui/choices.py", "../tui/at_field.py"],
     "input": ["core/errors.py", "core/labels.py", "adapters/settings.py", "adapters/store/records.py", "adapters/documents.py", "services/precheck.py", "adapters/evidence.py", "core/model/types.py",
               "core/model/application.py", "services/office.py", "adapters/store/db.py", "adapters/store/personal.py", "services/audit.py",
               "core/checkpoint.py", "adapters/signing.py", "services/database.py", "core/log_shape.py",

@@ -147,7 +147,10 @@ async def fill_step(pilot, app: ICVApp, target: dict) -> None:
 
 
 def findings_shown(app: ICVApp) -> str:
-    return str(app.screen.query_one("#findings").render())
+    """The findings pane as shown: its verdict line and each entry of its list."""
+    screen = app.screen
+    pane = screen.query_one("#findings")
+    return "\n".join([str(screen.query_one("#findings-head").render())] + [str(o.prompt) for o in pane.options])
 
 
 # ---------------------------------------------------------------- applicant
@@ -283,7 +286,9 @@ async def test_one_list_item_at_a_time_with_keys_to_move_add_and_remove():
         assert screen.item_index["vehicles"] == 2
         assert app.focused.path == "vehicles[2].rated_seats"  # the same field of the next item
         vin = app.draft["vehicles"][3]["vin"]
-        await pilot.press("f7")  # removes the vehicle shown
+        await pilot.press("f7")  # removes the vehicle shown, once confirmed
+        await pilot.pause()
+        await pilot.press("shift+tab", "enter")  # from Cancel (the default) to Remove
         await pilot.pause()
         assert len(app.draft["vehicles"]) == 4 and app.draft["vehicles"][2]["vin"] == vin
         await pilot.press("f8")
@@ -304,7 +309,8 @@ async def test_consortium_members_are_edited_in_the_app():
         await screen.show_step(F.STEP_IDS.index("entity"))
         await settle(pilot, app)
         assert app.result.decision.verdict.value == "compliant"
-        assert "联合体成员 1" in str(screen.query_one(".item-header").render())
+        header = str(screen.query_one(".item-header").render())
+        assert "联合体成员 " + app.draft["entity"]["consortium"]["members"][0]["name"] in header  # named, not numbered
         await tab_to(pilot, app, lambda w: getattr(w, "path", "") == "entity.consortium.members[0].name")
         await pilot.press("f9")
         await pilot.pause()
@@ -653,7 +659,7 @@ async def test_a_phone_number_in_a_problem_is_masked(tmp_path):
         table = app.screen.query_one("#review-table")
         problem = str(table.get_cell("drivers[0].phone", table.ordered_columns[2].key))
         assert "139****2345" in problem and "13955512345" not in problem
-        assert "13955512345" not in str(app.screen.query_one("#findings").render())
+        assert "13955512345" not in findings_shown(app)
 
 
 # ---------------------------------------------------------------- regulator

@@ -58,8 +58,8 @@ def check_application(*args, **kwargs):
     return _check(*args, **kwargs)
 
 if TYPE_CHECKING:  # annotations only: the first screen imports neither
-    from icv_permits.services.clock import Clock
     from icv_permits.core.pack import Pack
+    from icv_permits.services.clock import Clock
 
 from .common import (
     APP_KEYS,
@@ -216,6 +216,7 @@ class ICVApp(App):
         self._actor = actor
         self.draft: dict[str, Any] = {}
         self.draft_name: str | None = None
+        self.saved_draft: dict[str, Any] = {}  # the draft as last opened or saved (what "modified" compares with)
         self.status: drafts.DraftStatus | None = None
         self.result = None
         self.check_error: str | None = None
@@ -323,8 +324,75 @@ class ICVApp(App):
         self.push_screen(screen())
 
     def action_choose_mode(self) -> None:
-        self._pop_to_base()
-        self.push_screen(ModeScreen())
+        def choose() -> None:
+            self._pop_to_base()
+            self.push_screen(ModeScreen())
+
+        self.unless_unsaved(choose)
+
+    # ------------------------------------------------------------ no silent loss
+
+    @property
+    def modified(self) -> bool:
+        """Whether the draft differs from what was last opened or saved (an answer typed and then
+        typed back is no change)."""
+        return self.draft != self.saved_draft
+
+    def _in_applicant(self) -> bool:
+        return any(type(s).__name__ == "ApplicantScreen" for s in self.screen_stack)
+
+    def unless_unsaved(self, then) -> None:
+        """Run ``then`` at once when nothing would be lost; else ask first: save (then go on when
+        saved), discard, or cancel."""
+        if not self.modified or not self._in_applicant():
+            then()
+            return
+        from .applicant import unsaved_question
+
+        def answered(answer: str | None) -> None:
+            if answer == "discard":
+                import copy
+
+                self.draft = copy.deepcopy(self.saved_draft)  # back to what was opened or saved
+                then()
+            elif answer == "save":
+                self.ask_save_path(lambda saved: saved and then())
+
+        self.push_screen(unsaved_question(self), answered)
+
+    def ask_save_path(self, after=None) -> None:
+        """Ask where to save the draft (a YAML file, or ``store:NAME``) and save it there;
+        ``after(saved)`` is told whether it was saved."""
+        from .applicant import PromptScreen
+
+        def done(answer: str | None) -> None:
+            saved = bool(answer) and self.save_draft(answer)
+            if after is not None:
+                after(saved)
+
+        self.push_screen(PromptScreen(t(self.lang, "Save the draft to (a YAML file, or store:NAME)"), self.draft_name or "draft.yaml"), done)
+
+    def save_draft(self, where: str) -> bool:
+        import copy
+
+        lang = self.lang
+        try:
+            if where.startswith("store:"):
+                saved = drafts.save_to_store(self.open_store(), where[6:], self.draft, actor=self.actor, clock=self.clock)
+                self.notify(t(lang, "Saved to the store as {name}; ID and phone numbers are not kept there.", name=saved.name))
+            else:
+                drafts.save_yaml(self.draft, Path(where).expanduser())
+                self.notify(t(lang, "Draft saved to {path}", path=where))
+        except InputError as exc:
+            self.show_error(exc)
+            return False
+        self.draft_name = where
+        self.saved_draft = copy.deepcopy(self.draft)
+        return True
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: quit, but ask first when the draft has changes not saved."""
+        self.unless_unsaved(self.exit)
 
     # ------------------------------------------------------------ the draft
 
@@ -342,11 +410,15 @@ class ICVApp(App):
         except InputError as exc:
             self.show_error(exc)
             return False
+        import copy
+
         self.draft = doc
         self.draft_name = where
+        self.saved_draft = copy.deepcopy(doc)
         if show and hasattr(self.screen, "show_step"):
             self.screen.own_problems = {}
             self.screen.call_later(self.screen.show_step, 0)
+            self.screen.call_later(self.screen.focus_first)  # typing goes to the first field of the draft opened
         self.schedule_check()
         return True
 

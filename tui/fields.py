@@ -26,8 +26,20 @@ from typing import TYPE_CHECKING
 from icv_permits.core import pack_fields
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import (
-    Activity, BusinessScope, Contract, DataItem, Holder, IncidentKind, InsuranceKind, LicenceClass, Liability, Material,
-    NoticeKind, Province, VehicleCategory, VehicleType,
+    Activity,
+    BusinessScope,
+    Contract,
+    DataItem,
+    Holder,
+    IncidentKind,
+    InsuranceKind,
+    Liability,
+    LicenceClass,
+    Material,
+    NoticeKind,
+    Province,
+    VehicleCategory,
+    VehicleType,
 )
 
 if TYPE_CHECKING:
@@ -330,6 +342,12 @@ def field_for(path: str) -> Field | None:
                 if f"{part.path}[].{f.path}" == generic:
                     return f
     return None
+
+
+def item_name(list_path: str, index: int, draft: dict, lang: str) -> str:
+    """"Driver D1", "Vehicle LSVAU218XN2183294": an item of a list as :func:`path_label` names it
+    (by its own answer; by its position while that is not given), for the item header and F7."""
+    return path_label(f"{list_path}[{index}]", draft, lang)
 
 
 # ---------------------------------------------------------------- a document path as the applicant reads it

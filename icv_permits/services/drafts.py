@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import re
 import typing
 from dataclasses import dataclass, field
@@ -36,7 +37,10 @@ from icv_permits.core.canonical import utc_timestamp
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application
-from icv_permits.core.model.ids import PERSONAL_FIELDS, mask_document  # PERSONAL_FIELDS: never stored in the store
+from icv_permits.core.model.ids import (  # PERSONAL_FIELDS: never stored in the store
+    PERSONAL_FIELDS,
+    mask_document,
+)
 
 _SEG = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -228,12 +232,28 @@ def to_yaml(draft: dict) -> str:
     return yaml.safe_dump(_plain(draft), allow_unicode=True, sort_keys=False, width=100)
 
 
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner may read (0600): drafts and applications hold ID and phone
+    numbers. The mode is set on the open descriptor too, so a file left by an earlier run (or
+    created by someone else with wider rights) does not keep them."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb", closefd=False) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def save_yaml(draft: dict, path: str | Path) -> Path:
-    """Save a draft as it is (valid or not) as YAML; written to a temporary file then renamed."""
+    """Save a draft as it is (valid or not) as YAML, readable by its owner only (0600, also when a
+    file is replaced); written to a temporary file then renamed."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(to_yaml(draft), encoding="utf-8")
+        _write_private(tmp, to_yaml(draft).encode("utf-8"))
         tmp.replace(path)
     except OSError as exc:
         raise InputError([Problem(str(path), N_("cannot write the file: {reason}"), {"reason": exc.strerror or type(exc).__name__}, "write")]) from None
