@@ -690,3 +690,51 @@ def vin_conflicts(store: Store, *, clock: Clock | None = None) -> list[dict]:
             by_vin.setdefault(vin, []).append((code, number))
         return [{"vin": vin, "notices": [{"credit_code": c, "notice": n} for c, n in rows]}
                 for vin, rows in by_vin.items() if len({c for c, _ in rows}) > 1]
+
+
+def submission_history(store: Store, sub_id: int) -> list[dict]:
+    """What happened to a submission, oldest first: each version submitted, each engine run, each
+    regulator's decision (with its reason and the notice it issued) and each renewal of the plates
+    of its notices — with the time and who did it. Read only.
+
+    A renewal's actor is the one its ``plates_renewed`` record of the decision log names (the
+    plates themselves keep no actor)."""
+    with store.read() as s:
+        sub = _submission(s, sub_id)
+        versions = s.exec(select(tables.SubmissionVersion).where(tables.SubmissionVersion.submission_id == sub.id)
+                          .order_by(tables.SubmissionVersion.number)).scalars().all()
+        vnum = {v.id: v.number for v in versions}
+        events: list[dict] = [{"kind": "submitted", "at": utc_timestamp(v.submitted_at), "actor": v.actor, "version": v.number,
+                               "file_name": v.file_name} for v in versions]
+        runs = s.exec(select(tables.EngineRun).where(tables.EngineRun.version_id.in_(list(vnum) or [-1]))
+                      .order_by(tables.EngineRun.id)).scalars().all() if vnum else []
+        events += [{"kind": "engine", "at": utc_timestamp(r.run_at), "actor": r.actor, "version": vnum[r.version_id], "purpose": r.purpose,
+                    "verdict": r.verdict, "as_of": r.as_of.isoformat()} for r in runs]
+        notices = s.exec(select(tables.Notice).where(tables.Notice.submission_id == sub.id).order_by(tables.Notice.id)).scalars().all()
+        by_version = {n.version_id: n for n in notices}
+        for r in s.exec(select(tables.Review).where(tables.Review.submission_id == sub.id).order_by(tables.Review.id)).scalars().all():
+            n = by_version.get(r.version_id) if r.action == tables.Action.approve.value else None
+            events.append({"kind": "review", "at": utc_timestamp(r.decided_at), "actor": r.actor, "version": vnum[r.version_id],
+                           "action": r.action, "to_state": r.to_state, "reason": r.reason, "against_engine": r.against_engine,
+                           "notice": None if n is None else {"number": n.number, "valid_from": n.valid_from.isoformat(),
+                                                             "valid_until": n.valid_until.isoformat()}})
+        renewals: dict[tuple[str, str], dict] = {}
+        for n in notices:
+            rows = s.exec(select(tables.Plate, tables.Vehicle.vin).join(tables.Vehicle, tables.Vehicle.id == tables.Plate.vehicle_id)
+                          .where(tables.Plate.notice_id == n.id, tables.Plate.renews_id.is_not(None))
+                          .order_by(tables.Plate.issued_at, tables.Vehicle.vin)).all()
+            for pl, vin in rows:
+                ev = renewals.setdefault((n.number, utc_timestamp(pl.issued_at)), {
+                    "kind": "renewal", "at": utc_timestamp(pl.issued_at), "actor": "", "notice": n.number, "plates": []})
+                ev["plates"].append({"vin": vin, "number": pl.number, "valid_from": pl.valid_from.isoformat(), "valid_until": pl.valid_until.isoformat()})
+        if renewals:
+            wanted = {p["number"]: ev for ev in renewals.values() for p in ev["plates"]}
+            for (body,) in s.execute(select(tables.DecisionLog.body).where(tables.DecisionLog.kind == "plates_renewed")).all():
+                rec = json.loads(body)
+                for r in rec.get("renewed", []) if isinstance(rec, dict) else []:
+                    ev = wanted.get(r.get("number")) if isinstance(r, dict) else None
+                    if ev is not None and isinstance(rec.get("claimed_actor"), str):
+                        ev["actor"] = rec["claimed_actor"]
+        events += list(renewals.values())
+    order = {"submitted": 0, "engine": 1, "review": 2, "renewal": 3}
+    return sorted(events, key=lambda e: (e["at"], e.get("version", 1 << 30), order[e["kind"]]))
