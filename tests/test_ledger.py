@@ -881,8 +881,11 @@ def test_any_sequence_of_actions_leaves_a_chain_that_verifies_and_replays(action
             subs: list[tuple[int, int, bool]] = []  # (submission id, entity, compliant)
             notices: list[str] = []
             expected = 0
+            last = pendulum.datetime(2026, 11, 27, 8, tz=TZ)  # the office's clock only moves on: a renewal
+            # months later is followed by actions later still (a log whose times go back fails verify)
             for step, action in enumerate(actions):
-                clk = clock_at(2026, 11, 27, 9, step)
+                last = max(pendulum.datetime(2026, 11, 27, 9, step, tz=TZ), last.add(seconds=1))
+                clk = FixedClock(last)
                 head = ledger.head(store)
                 kind = action[0]
                 try:
@@ -902,8 +905,9 @@ def test_any_sequence_of_actions_leaves_a_chain_that_verifies_and_replays(action
                         submit(store, work, _app_for(entity, action[2], f"H-R-{step}"), clk, resubmits=sid)
                         expected += 2
                     elif kind == "renew" and notices:
-                        day = pendulum.datetime(2026, 11, 27, 10, tz=TZ).add(days=action[2])
+                        day = max(pendulum.datetime(2026, 11, 27, 10, tz=TZ).add(days=action[2]), last)
                         W.renew_plates(store, notices[action[1] % len(notices)], actor=ACTOR, clock=FixedClock(day))
+                        last = day
                         expected += 1
                 except InputError:
                     assert ledger.head(store) == head, action  # a refused action writes nothing
@@ -918,3 +922,11 @@ def test_any_sequence_of_actions_leaves_a_chain_that_verifies_and_replays(action
             assert all(r.match for r in results), [r.to_json() for r in results if not r.match]
         finally:
             db.dispose_all()
+
+
+def test_a_renewal_months_on_then_a_decision_keeps_the_log_in_time_order():
+    """The sequence hypothesis once drew: plates renewed 160 days on, then a decision; with the
+    office's clock moving forward the log verifies."""
+    test_any_sequence_of_actions_leaves_a_chain_that_verifies_and_replays.hypothesis.inner_test(
+        actions=[("submit", 0, True), ("decide", 0, "approve", None), ("renew", 0, 160), ("submit", 1, True),
+                 ("decide", 1, "approve", None), ("renew", 0, 0)])
