@@ -348,6 +348,23 @@ async def test_enter_on_a_review_row_puts_the_cursor_after_the_value():
         assert app.draft["application_id"] == old + "9"  # added to, not replaced
 
 
+@sync
+async def test_a_key_typed_right_after_enter_on_a_review_row_lands_after_the_value():
+    """In a terminal the keys come together: Down, Enter and the next character before the app has
+    moved the focus. The character goes after the answer of the row chosen, not inside it (a cursor
+    left where the first row's shorter answer ended put "9" inside a date: 20269-11-22)."""
+    app = make_app(lang="zh", file=EXAMPLES / "da-compliant.yaml")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        row = app.screen.review_paths.index("application_date")
+        old = app.draft["application_date"]
+        await pilot.press(*["down"] * row, "enter", "9")  # no pause between the keys
+        await settle(pilot, app)
+        assert str(app.draft["application_date"]) == f"{old}9"
+
+
 def test_drafts_and_applications_are_written_owner_only(tmp_path):
     doc = D.open_yaml(EXAMPLES / "da-compliant.yaml")
     new = D.save_yaml(doc, tmp_path / "new.yaml")

@@ -274,6 +274,9 @@ class ApplicantScreen(Screen):
         if isinstance(widget, Input):
             # not selected on this focus: the Focus event may be handled after the refresh below
             widget.select_on_focus = False
+            # the cursor after the answer now (the focus is given later, when the app gets to it: a
+            # key typed in between must not land inside the answer) and again once focused
+            widget.selection = type(widget.selection)(len(widget.value), len(widget.value))
         widget.focus()
         if isinstance(widget, Input):
             def to_end() -> None:
