@@ -599,7 +599,7 @@ class ApplicantScreen(Screen):
         out.append("\n  " + message(f, pack, lang))
         r = remedy(f, pack, lang)
         if r:
-            out.append("\n  → " + r, style="italic")
+            out.append("\n  →\u00a0" + r, style="italic")
         return out
 
     def field_of(self, path: str) -> str | None:

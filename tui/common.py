@@ -487,7 +487,7 @@ def findings_text(result, lang: str, limit: int = 200) -> Text:
         out.append("\n  " + message(f, pack, lang) + "\n")
         r = remedy(f, pack, lang)
         if r:
-            out.append("  → " + r + "\n", style="italic")
+            out.append("  →\u00a0" + r + "\n", style="italic")  # no-break: the arrow stays with a Chinese remedy that wraps
     if len(shown) > limit:
         out.append(t(lang, "… and {n} more", n=len(shown) - limit) + "\n")
     return out
