@@ -141,33 +141,39 @@ def key_made(key_id: str, private_path: str, public_path: str | None, lang: str)
 
 
 def replay_text(results: list[ReplayResult], lang: str) -> str:
+    """A replay as the CLI prints it and the app shows it (one text for both): how many came out
+    identical and how many differ, then each that differs with why, then the identical ones."""
+    head, differ, tail = replay_summary(results, lang)
+    return "\n".join([head, *differ, *([tail] if tail else [])]) + "\n"
+
+
+def _record_lines(r: ReplayResult, lang: str) -> list[str]:
+    """What a replay of one decision says: notes a reader must know even when it is identical, and
+    for one that differs, why (rule by rule, parameter by parameter)."""
     out = []
-    same = sum(1 for r in results if r.match)
-    for r in results:
-        for n in r.notes:
-            if n["note"] == "evidence_counted_by_reader":
-                out.append(t(lang, N_("· seq {seq}: evidence counted by the evidence reader (decision format 1); a pack's counting parameters cannot change its totals"),
-                             seq=r.seq))
-                if n["counting_params_changed"]:
-                    out.append("    " + t(lang, N_("counting parameters changed, not applied to these totals: {params}"), params=", ".join(n["counting_params_changed"])))
-        if r.match:
-            continue
-        out.append(t(lang, N_("✗ seq {seq} · submission {sub} · decision {id}: recorded {old}, now {new}"), seq=r.seq, sub=r.submission_id,
-                     id=r.decision_id[:8], old=verdict_text(lang, r.recorded_verdict), new=verdict_text(lang, r.replayed_verdict)))
-        forged = [n for n in r.notes if n["note"] == "snapshot_forged"]
-        if forged:
-            out.append("    " + t(lang, N_("not replayed: the pack snapshot {revision} does not hash to its revision (it was changed after it was stored); run `icv-permits audit verify`"),
-                                  revision=forged[0]["revision"]))
-        elif r.error:
-            out.append("    " + t(lang, N_("could not be replayed: {error}"), error=r.error))
-        for d in r.rule_diffs:
-            detail = t(lang, N_("values differ")) if d.values_changed else f"{', '.join(d.recorded) or '—'} → {', '.join(d.replayed) or '—'}"
-            out.append(f"    {visible(d.rule_id)} {visible(d.subject)}: {visible(detail)}")
-        for c in r.parameter_changes:
-            name = c.get("param") or c.get("rule")
-            out.append("    " + t(lang, N_("because {name} changed: {old} → {new}"), name=name, old=_short(c["recorded"]), new=_short(c["current"])))
-    out.append(t(lang, N_("{n} decisions replayed: {same} identical, {diff} different."), n=len(results), same=same, diff=len(results) - same))
-    return "\n".join(out) + "\n"
+    for n in r.notes:
+        if n["note"] == "evidence_counted_by_reader":
+            out.append(t(lang, N_("· seq {seq}: evidence counted by the evidence reader (decision format 1); a pack's counting parameters cannot change its totals"),
+                         seq=r.seq))
+            if n["counting_params_changed"]:
+                out.append("    " + t(lang, N_("counting parameters changed, not applied to these totals: {params}"), params=", ".join(n["counting_params_changed"])))
+    if r.match:
+        return out
+    out.append(t(lang, N_("✗ seq {seq} · submission {sub} · decision {id}: recorded {old}, now {new}"), seq=r.seq, sub=r.submission_id,
+                 id=r.decision_id[:8], old=verdict_text(lang, r.recorded_verdict), new=verdict_text(lang, r.replayed_verdict)))
+    forged = [n for n in r.notes if n["note"] == "snapshot_forged"]
+    if forged:
+        out.append("    " + t(lang, N_("not replayed: the pack snapshot {revision} does not hash to its revision (it was changed after it was stored); run `icv-permits audit verify`"),
+                              revision=forged[0]["revision"]))
+    elif r.error:
+        out.append("    " + t(lang, N_("could not be replayed: {error}"), error=r.error))
+    for d in r.rule_diffs:
+        detail = t(lang, N_("values differ")) if d.values_changed else f"{', '.join(d.recorded) or '—'} → {', '.join(d.replayed) or '—'}"
+        out.append(f"    {visible(d.rule_id)} {visible(d.subject)}: {visible(detail)}")
+    for c in r.parameter_changes:
+        name = c.get("param") or c.get("rule")
+        out.append("    " + t(lang, N_("because {name} changed: {old} → {new}"), name=name, old=_short(c["recorded"]), new=_short(c["current"])))
+    return out
 
 
 def _short(v: dict | None) -> str:
@@ -287,12 +293,11 @@ def replay_summary(results: list[ReplayResult], lang: str) -> tuple[str, list[st
     head = t(lang, N_("{n} decisions replayed: {same} identical, {diff} different."), n=len(results), same=len(same), diff=len(differ))
     lines: list[str] = []
     for r in differ:
-        lines.extend(replay_text([r], lang).splitlines()[:-1])
+        lines.extend(_record_lines(r, lang))
     tail = ""
     if same:
         seqs = ", ".join(str(r.seq) for r in same[:40]) + (" …" if len(same) > 40 else "")
         tail = t(lang, N_("Identical: seq {seqs}"), seqs=seqs)
         for r in same:  # what a reader of an identical result must still know
-            lines_same = replay_text([r], lang).splitlines()[:-1]
-            tail += "".join("\n" + line for line in lines_same)
+            tail += "".join("\n" + line for line in _record_lines(r, lang))
     return head, lines, tail
