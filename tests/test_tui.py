@@ -239,7 +239,7 @@ async def test_walk_to_a_failing_result_shows_rule_article_confidence_and_remedy
         assert pack.rules["EVD-03"].citation.source in shown  # the citation
         assert "confirmed" in shown  # the confidence
         assert "minor responsibility" in shown  # by how much: the record that fails
-        assert "→ " in shown  # a remedy
+        assert "→\u00a0" in shown  # a remedy (a no-break space keeps the arrow with it)
 
 
 def failing(app: ICVApp) -> list[str]:
