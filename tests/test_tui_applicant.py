@@ -62,6 +62,15 @@ async def settle(pilot, app: ICVApp) -> None:
     await pilot.pause()
 
 
+async def until(pilot, condition, tries: int = 100) -> None:
+    """Wait (in the app's time) until ``condition()`` holds: a jump to another step is drawn, then
+    focused, over several refreshes, more of them on a busy machine."""
+    for _ in range(tries):
+        if condition():
+            return
+        await pilot.pause(0.02)
+
+
 def text_of(widget) -> str:
     return str(widget.render())
 
@@ -164,7 +173,7 @@ async def test_enter_on_a_finding_goes_to_its_field_on_its_step_with_its_item():
         await pilot.press("tab", "tab")  # table → edit → findings
         assert app.focused.id == "findings"
         await pilot.press(*["down"] * (index + 1), "enter")
-        await pilot.pause()
+        await until(pilot, lambda: getattr(app.focused, "path", None) == "vehicles[1].prior_testing")
         assert app.screen.step_id == "evidence"
         assert app.screen.item_index["vehicles"] == 1
         assert app.focused.path == "vehicles[1].prior_testing"
@@ -183,7 +192,7 @@ async def test_a_click_on_a_finding_goes_to_its_field():
         pane.highlighted = index
         await pilot.pause()
         pane.action_select()
-        await pilot.pause()
+        await until(pilot, lambda: getattr(app.focused, "path", None) == "vehicles[0].roof_sign_lamp")
         assert app.screen.step_id == "vehicles" and app.focused.path == "vehicles[0].roof_sign_lamp"
 
 
