@@ -255,9 +255,14 @@ def read_test_file(path: Path) -> Any:
 
 
 def base_file(name: str, test_file: Path) -> Path | None:
-    """Where a case's ``base: examples/…`` is: beside the test file, else in the repository (the
-    folder above the packs root), else nowhere (``None``)."""
-    for anchor in (test_file.parent, packs_root().resolve().parent, test_file.parent.parent.parent.parent):
+    """Where a case's ``base: examples/…`` is: beside the test file, else in the folder that holds
+    the packs root (the repository), else in this source checkout (a copy of ``rules/`` elsewhere
+    still finds the repository's examples); ``None`` when nowhere."""
+    here = Path(__file__).resolve().parent.parent.parent
+    anchors = [test_file.parent, packs_root().resolve().parent]
+    if (here / "pyproject.toml").is_file():
+        anchors.append(here)
+    for anchor in anchors:
         candidate = anchor / name
         if candidate.is_file():
             return candidate

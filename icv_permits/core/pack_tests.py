@@ -37,15 +37,20 @@ _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 def parse_path(path: str) -> list[str | int]:
-    """``vehicles[0].modes.manual`` → ``["vehicles", 0, "modes", "manual"]``; ``ValueError`` if malformed."""
+    """``vehicles[0].modes.manual`` → ``["vehicles", 0, "modes", "manual"]``; ``ValueError`` if malformed.
+
+    A name comes first or after a dot; an index ``[n]`` right after a name or another index."""
     parts: list[str | int] = []
     pos = 0
     for m in _TOKEN.finditer(path):
-        if m.start() != pos and path[pos:m.start()] != ".":
+        gap = path[pos:m.start()]
+        is_name = m.group(1) is not None
+        expected = ("" if not parts else ".") if is_name else ""
+        if gap != expected or not parts and not is_name:
             raise ValueError(f"bad path {path!r} at character {pos}")
-        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        parts.append(m.group(1) if is_name else int(m.group(2)))
         pos = m.end()
-    if pos != len(path) or not parts or not isinstance(parts[0], str):
+    if pos != len(path) or not parts:
         raise ValueError(f"bad path {path!r}")
     return parts
 

@@ -4,22 +4,34 @@ Nothing orphaned (a check with no rule in any pack, a parameter no rule reads, a
 emits), nothing missing (a rule with no check, a parameter a check reads but the rule does not
 list, a home province without the numbering and parameters the office needs), nothing uncited (every rule and every dated value cites a known source), and the zh and en
 texts of a message use the same placeholders.
+
+Also here: ``rules test``, the pack's own cases (``rules/<pack>/tests/*.yaml``, schema and judging
+in :mod:`icv_permits.core.pack_tests`), and the check that those cases pin every numeric threshold
+from both sides (:func:`coverage_gaps`), which ``rules lint`` reports.
 """
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-
 from pathlib import Path
 
-from icv_permits.adapters.packs import available_packs, base_file, load_pack, pack_folder, pack_test_files, packs_root, read_test_file
+from icv_permits.adapters.packs import (
+    available_packs,
+    base_file,
+    load_pack,
+    pack_folder,
+    pack_test_files,
+    packs_root,
+    read_test_file,
+)
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application, Material
 from icv_permits.core.pack import CONDITIONS, OFFICE_PARAMETERS, Pack, Text
+from icv_permits.core.pack_fields import path_exists
 from icv_permits.core.pack_tests import (
     CaseResult,
     PackTestCase,
@@ -32,7 +44,6 @@ from icv_permits.core.pack_tests import (
     shifted,
     with_vehicles,
 )
-from icv_permits.core.pack_fields import path_exists
 
 
 @dataclass(frozen=True, order=True)
