@@ -169,6 +169,9 @@ BAD = [
     ("cases:\n  - name: bad value\n    base: examples/da-compliant.yaml\n    as_of: 2026-11-27\n    changes:\n      vehicles[0].rated_seats: many\n    expect: {EVD-01: pass}\n",
      "case “bad value”: vehicles[0].rated_seats"),
     ("cases: [\n", "not valid YAML"),
+    (("cases:\n  - {name: twice, base: examples/da-compliant.yaml, as_of: 2026-11-27, expect: {EVD-01: pass}}\n"
+      "  - {name: twice, base: examples/da-compliant.yaml, as_of: 2026-11-27, expect: {EVD-01: fail}}\n"),
+     "cases[1].name: the case name “twice” appears twice"),
 ]
 
 

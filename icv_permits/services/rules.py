@@ -216,9 +216,13 @@ def load_cases(pack_id: str, pack: Pack | None = None) -> list[LoadedCase]:
         except ValidationError as exc:
             raise InputError([Problem(f"{file}: {p.location}", p.msgid, p.params, p.code)
                               for p in validation_problems(exc, model=PackTestFile)]) from None
+        seen: set[str] = set()
         for i, item in enumerate(top.cases):
             name = item.get("name") if isinstance(item.get("name"), str) else None
             where = f"{file}: case “{name}”" if name else f"{file}: cases[{i}]"
+            if name in seen:
+                raise InputError([Problem(f"{file}: cases[{i}].name", N_("the case name “{name}” appears twice in this file"), {"name": name[:80]}, "pack_test")])
+            seen.add(name or "")
             try:
                 case = PackTestCase.model_validate(item)
             except ValidationError as exc:
