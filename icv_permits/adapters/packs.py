@@ -225,3 +225,45 @@ def load_pack(pack: str = DEFAULT_PACK, root: Path | None = None) -> Pack:
             raise PackError(f"{pack}: not a rule pack folder (no pack.yaml)", N_("{path}: not a rule pack folder (it has no pack.yaml)."), path=pack)
         return _load_cached(p.resolve().name, str(p.resolve().parent))
     return _load_cached(pack, str((root or packs_root()).resolve()))
+
+
+# ---------------------------------------------------------------- the pack's own tests
+
+
+TESTS_DIR = "tests"
+"""``rules/<pack>/tests/*.yaml``: the pack's cases. Not among :data:`PACK_FILES`, so neither the
+revision nor the load cache covers them: a new case never changes what a pack decides."""
+
+
+def pack_folder(pack: str = DEFAULT_PACK, root: Path | None = None) -> Path:
+    """The folder of a pack given by id or by path (as :func:`load_pack` takes it)."""
+    p = Path(pack)
+    if os.sep in pack or p.is_dir() and (p / "pack.yaml").is_file():
+        return p.resolve()
+    return (root or packs_root()).resolve() / pack
+
+
+def pack_test_files(folder: Path) -> list[Path]:
+    """The pack's test files, sorted by name (none when it has no ``tests/`` folder)."""
+    tests = folder / TESTS_DIR
+    return sorted(tests.glob("*.yaml")) if tests.is_dir() else []
+
+
+def read_test_file(path: Path) -> Any:
+    """A test file's YAML (dates kept as text, as in the pack files); ``PackError`` names the file."""
+    return _read_yaml(path)
+
+
+def base_file(name: str, test_file: Path) -> Path | None:
+    """Where a case's ``base: examples/…`` is: beside the test file, else in the folder that holds
+    the packs root (the repository), else in this source checkout (a copy of ``rules/`` elsewhere
+    still finds the repository's examples); ``None`` when nowhere."""
+    here = Path(__file__).resolve().parent.parent.parent
+    anchors = [test_file.parent, packs_root().resolve().parent]
+    if (here / "pyproject.toml").is_file():
+        anchors.append(here)
+    for anchor in anchors:
+        candidate = anchor / name
+        if candidate.is_file():
+            return candidate
+    return None

@@ -11,7 +11,7 @@ from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, LangOpt, ListFormat, Pac
 from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t
 
-rules_app = typer.Typer(help="The rule packs: list, show, lint. 规则包：列出、查看、检查。", no_args_is_help=True)
+rules_app = typer.Typer(help="The rule packs: list, show, lint, test. 规则包：列出、查看、检查、测试。", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
 
@@ -44,12 +44,17 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. EVD-01
 
 
 @rules_app.command("lint")
-def rules_lint(pack: Annotated[str | None, typer.Option("--pack", "-p", help="One pack; default every pack.")] = None, lang: LangOpt = DEFAULT_LANG) -> None:
-    """Prove catalogue, parameters and code agree. Exit 0 only when clean. 检查规则包。"""
+def rules_lint(
+    pack: Annotated[str | None, typer.Option("--pack", "-p", help="One pack; default every pack.")] = None,
+    lang: LangOpt = DEFAULT_LANG,
+    strict: Annotated[bool, typer.Option("--strict", help="Also fail for a threshold without a pack test case at each side of its boundary.")] = False,
+) -> None:
+    """Prove catalogue, parameters, code and the pack's own tests agree. Exit 0 only when clean. 检查规则包。"""
     from icv_permits.services import rules
 
     with errors(lang):
         results = rules.lint(pack)
+        gaps = {pid: rules.coverage_gaps(pid) for pid in results}
     bad = 0
     for pid, problems in results.items():
         if problems:
@@ -59,4 +64,41 @@ def rules_lint(pack: Annotated[str | None, typer.Option("--pack", "-p", help="On
                 echo(f"  {p}")
         else:
             echo(t(lang.value, N_("{pack}: clean"), pack=pid))
+        if gaps[pid]:
+            if strict:
+                bad += len(gaps[pid])
+                echo(t(lang.value, N_("{pack}: {n} threshold boundary(ies) without a pack test case at that side"), pack=pid, n=len(gaps[pid])))
+            else:
+                echo(t(lang.value, N_("{pack}: warning: {n} threshold boundary(ies) without a pack test case at that side (--strict fails)"),
+                       pack=pid, n=len(gaps[pid])))
+            for g in gaps[pid]:
+                echo(f"  {g}")
     raise typer.Exit(1 if bad else 0)
+
+
+@rules_app.command("test")
+def rules_test(
+    pack: Annotated[str | None, typer.Option("--pack", "-p", help="One pack (id or folder); default every pack.")] = None,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Run the pack's own test cases (rules/<pack>/tests/*.yaml). Exit 0 all pass, 1 a case fails, 2 a malformed test file. 运行规则包自带的测试用例。"""
+    from icv_permits.services import rules
+
+    with errors(lang):
+        results = rules.run_tests(pack)
+    failed = 0
+    for pid, cases in results.items():
+        bad = [c for c in cases if not c.passed]
+        failed += len(bad)
+        for c in cases:
+            if c.passed:
+                echo(t(lang.value, N_("pass  {file}: {case}"), file=c.file, case=c.name))
+            else:
+                echo(t(lang.value, N_("FAIL  {file}: {case}"), file=c.file, case=c.name))
+                for d in c.differences:
+                    echo("      " + t(lang.value, N_("{rule}: expected {expected}, got {got}"), rule=d.rule, expected=d.expected, got=d.got))
+        if not cases:
+            echo(t(lang.value, N_("{pack}: no test cases"), pack=pid))
+        else:
+            echo(t(lang.value, N_("{pack}: {passed} of {n} case(s) pass"), pack=pid, passed=len(cases) - len(bad), n=len(cases)))
+    raise typer.Exit(1 if failed else 0)

@@ -4,18 +4,46 @@ Nothing orphaned (a check with no rule in any pack, a parameter no rule reads, a
 emits), nothing missing (a rule with no check, a parameter a check reads but the rule does not
 list, a home province without the numbering and parameters the office needs), nothing uncited (every rule and every dated value cites a known source), and the zh and en
 texts of a message use the same placeholders.
+
+Also here: ``rules test``, the pack's own cases (``rules/<pack>/tests/*.yaml``, schema and judging
+in :mod:`icv_permits.core.pack_tests`), and the check that those cases pin every numeric threshold
+from both sides (:func:`coverage_gaps`), which ``rules lint`` reports.
 """
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from pathlib import Path
 
-from icv_permits.adapters.packs import available_packs, load_pack
+from icv_permits.adapters.packs import (
+    available_packs,
+    base_file,
+    load_pack,
+    pack_folder,
+    pack_test_files,
+    packs_root,
+    read_test_file,
+)
+from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
-from icv_permits.core.model.application import Material
+from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.i18n import N_
+from icv_permits.core.model.application import Application, Material
 from icv_permits.core.pack import CONDITIONS, OFFICE_PARAMETERS, Pack, Text
 from icv_permits.core.pack_fields import path_exists
+from icv_permits.core.pack_tests import (
+    CaseResult,
+    PackTestCase,
+    PackTestFile,
+    apply_changes,
+    is_numeric_threshold,
+    judge,
+    latest_effective,
+    rule_outcome,
+    shifted,
+    with_vehicles,
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -148,3 +176,128 @@ def lint(pack_id: str | None = None) -> dict[str, list[LintProblem]]:
     packs = {i: load_pack(i) for i in ids}
     all_ids = {rid for p in (packs.values() if pack_id is None else [load_pack(i) for i in available_packs()]) for rid in p.rules}
     return {i: lint_pack(p, all_rule_ids=all_ids) for i, p in packs.items()}
+
+
+# ---------------------------------------------------------------- the pack's own tests (rules test)
+
+
+@dataclass(frozen=True)
+class LoadedCase:
+    file: str
+    case: PackTestCase
+    app: Application
+
+
+def _rel(path: Path) -> str:
+    """A test file's name as shown: relative to the packs root's parent (``rules/anhui-2025/tests/x.yaml``)."""
+    try:
+        return str(path.relative_to(packs_root().resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def load_cases(pack_id: str, pack: Pack | None = None) -> list[LoadedCase]:
+    """Every case of a pack's ``tests/`` folder, validated; a malformed file is an ``InputError``
+    (exit 2) naming the file, the case and the field."""
+    from pydantic import ValidationError
+
+    from icv_permits.adapters.documents import read_document, validation_problems
+    from icv_permits.services.precheck import parse_application
+
+    pack = pack or load_pack(pack_id)
+    out: list[LoadedCase] = []
+    for path in pack_test_files(pack_folder(pack_id)):
+        file = _rel(path)
+        raw = read_test_file(path)
+        if not isinstance(raw, dict):
+            raise InputError([Problem(file, N_("a pack test file is a mapping with a list of cases"), {}, "pack_test")])
+        try:
+            top = PackTestFile.model_validate(raw)
+        except ValidationError as exc:
+            raise InputError([Problem(f"{file}: {p.location}", p.msgid, p.params, p.code)
+                              for p in validation_problems(exc, model=PackTestFile)]) from None
+        seen: set[str] = set()
+        for i, item in enumerate(top.cases):
+            name = item.get("name") if isinstance(item.get("name"), str) else None
+            where = f"{file}: case “{name}”" if name else f"{file}: cases[{i}]"
+            if name in seen:
+                raise InputError([Problem(f"{file}: cases[{i}].name", N_("the case name “{name}” appears twice in this file"), {"name": name[:80]}, "pack_test")])
+            seen.add(name or "")
+            try:
+                case = PackTestCase.model_validate(item)
+            except ValidationError as exc:
+                raise InputError([Problem(f"{where}: {p.location}", p.msgid, p.params, p.code)
+                                  for p in validation_problems(exc, model=PackTestCase)]) from None
+            for rid in (*case.expect, *case.reasons):
+                if rid not in pack.rules:
+                    raise InputError([Problem(f"{where}: expect", N_("rule {rule} is not in pack {pack}"), {"rule": rid, "pack": pack.id}, "pack_test")])
+            if case.base in top.bases:
+                doc = top.bases[case.base]
+            else:
+                found = base_file(case.base, path)
+                if found is None:
+                    raise InputError([Problem(f"{where}: base", N_("{base} is neither a base of this file nor an application file"),
+                                              {"base": case.base[:80]}, "pack_test")])
+                doc = read_document(found)
+            try:
+                if case.vehicles is not None:
+                    doc = with_vehicles(doc, case.vehicles)
+                doc = apply_changes(doc, case.changes)
+            except (ValueError, KeyError, IndexError, TypeError) as exc:
+                raise InputError([Problem(f"{where}: changes", N_("cannot be applied to the base: {error}"), {"error": str(exc)[:200]}, "pack_test")]) from None
+            out.append(LoadedCase(file, case, parse_application(doc, name=where)))
+    return out
+
+
+def run_tests(pack_id: str | None = None) -> dict[str, list[CaseResult]]:
+    """Run the cases of one pack, or of every pack, each against its own pack (an extending pack's
+    cases against the merged pack)."""
+    ids = [pack_id] if pack_id else available_packs()
+    results: dict[str, list[CaseResult]] = {}
+    for pid in ids:
+        pack = load_pack(pid)
+        results[pid] = [judge(c.case, c.app, pack, c.file) for c in load_cases(pid, pack)]
+    return results
+
+
+@dataclass(frozen=True)
+class Gap:
+    rule: str
+    param: str
+    value: object
+    moved_to: object
+
+    def __str__(self) -> str:
+        return (f"{self.rule}: parameter {self.param} = {self.value}: no pack test case of {self.rule} changes its outcome "
+                f"when the value is moved to {self.moved_to} (a case at that side of the boundary is missing)")
+
+
+def coverage_gaps(pack_id: str, pack: Pack | None = None, cases: list[LoadedCase] | None = None) -> list[Gap]:
+    """The threshold boundaries of a pack that its own cases do not pin down.
+
+    A rule reading a threshold parameter (comparison ge/gt/le/lt, a number at its latest effective
+    date) has a case at each side of the boundary when moving that value one unit up makes at least
+    one of the pack's cases change the rule's outcome, and so does moving it one unit down. The
+    cases counted expect an outcome of the rule and are dated on or after the value's effective
+    date. This is what a maintainer's edit of the threshold would do: a case that does not flip
+    under a one-unit move is not at the boundary (240 h and 239.99 h are; 0 h and 300 h are not).
+    A rule the pack cannot evaluate at all (one that judges the home province's notices, in a pack
+    without a home province) has no boundary there and is not asked for cases."""
+    pack = pack or load_pack(pack_id)
+    cases = load_cases(pack_id, pack) if cases is None else cases
+    gaps: list[Gap] = []
+    for rid, rule in pack.rules.items():
+        chk = REGISTRY.get(rid)
+        if not rule.enabled or chk is None or chk.home and pack.meta.home_province is None:
+            continue
+        for name in rule.params:
+            if not is_numeric_threshold(pack, name):
+                continue
+            mine = [c for c in cases if rid in c.case.expect and c.case.as_of >= latest_effective(pack, name)]
+            now = {id(c): rule_outcome(evaluate(c.app, pack, c.case.as_of), rid) for c in mine}
+            value = pack.parameters[name].values[-1].value
+            for step in (1, -1):
+                moved = shifted(pack, name, step)
+                if not any(rule_outcome(evaluate(c.app, moved, c.case.as_of), rid) != now[id(c)] for c in mine):
+                    gaps.append(Gap(rid, name, value, value + step))
+    return gaps
