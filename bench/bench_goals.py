@@ -720,9 +720,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tree", action="append", type=parse_tree, metavar="NAME=PATH",
                     help="a checkout with its own .venv; repeat for before/after (the first is 'before'; default: this checkout)")
-    ap.add_argument("--pairs", type=int, default=5, help="runs per tree and row, trees alternating (default 5)")
+    ap.add_argument("--pairs", type=int, help="runs per tree and row, trees alternating (default 5; 1 with --quick)")
     ap.add_argument("--rows", default="1,2,3,4,5", help="rows of the table to measure, e.g. 1,2 (default all)")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 1 pair, small sizes")
+    ap.add_argument("--quick", action="store_true", help="smoke run: small sizes (20,000 trip rows, a log of 2,000), 1 pair unless --pairs")
     ap.add_argument("--json", metavar="OUT", help="also write every run's figures to this JSON file")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"folder of the trip log and the decision logs (default {DEFAULT_CACHE})")
     ap.add_argument("--eval-reps", type=int, default=1000, help="row 1: evaluate and model_validate calls per run (default 1000)")
@@ -734,8 +734,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="rows 4-5: build the logs again even if identical ones exist")
     args = ap.parse_args(argv)
     if args.quick:
-        args.pairs, args.eval_reps, args.spawns, args.trip_rows = 1, 200, 3, 20_000
+        args.eval_reps, args.spawns, args.trip_rows = 200, 3, 20_000
         args.ledger_n, args.verify_reps, args.replay_sample = 2000, 1, 200
+    if args.pairs is None:
+        args.pairs = 1 if args.quick else 5
+    if args.pairs < 1:
+        ap.error("--pairs must be at least 1")
     try:
         rows = sorted({int(x) for x in args.rows.split(",") if x.strip()})
     except ValueError:
