@@ -682,6 +682,8 @@ def report(out: dict) -> str:
             rss = f" {_cell(row, 'rss', s.get('peak_rss_mb'))} |" if row == 3 else ""
             L.append(f"| {name} | {s['ok']}/{s['runs']} | {_cell(row, 'm', s['measure'])} | {_cell(row, 'b', s.get('baseline'))} | "
                      f"{_cell(row, 'ratio', s.get('ratio'))} |{rss} {rel} | {goal} | {load} |")
+        better = "above" if row in (4, 5) else "below"
+        L.append(f"\n÷ {first}: the tree's median over {first}'s; {better} 1 is faster.")
         for name in names:
             s = out["results"][str(row)][name]
             for n in s["notes"] + ([f"{len(s['errors'])} failed run(s): " + "; ".join(s['errors'])[:300]] if s["errors"] and "measure" in s else []):
