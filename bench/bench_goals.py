@@ -97,15 +97,15 @@ def _maxrss_mb() -> float:
     return kib * (1 if sys.platform == "darwin" else 1024) / 1e6
 
 
-def _cpu_s() -> float:
-    """CPU time of this process and of the children it waited for (workers a replay may start)."""
+def _cpu_s() -> tuple[float, float]:
+    """CPU time of this process, and of the children it waited for (workers a replay may start)."""
     import resource
 
-    total = 0.0
+    out = []
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         r = resource.getrusage(who)
-        total += r.ru_utime + r.ru_stime
-    return total
+        out.append(r.ru_utime + r.ru_stime)
+    return out[0], out[1]
 
 
 def _library() -> str:
@@ -311,13 +311,21 @@ def child_replay(spec: dict) -> None:
             bad += 1
             first_bad = first_bad or f"seq {getattr(r, 'seq', '?')}: error={getattr(r, 'error', None)}"
     wall = time.perf_counter() - t0
-    cpu = _cpu_s() - c0
+    if hasattr(results, "close"):
+        results.close()  # a replay that runs workers shuts them down here, so that their CPU time is counted
+    c1 = _cpu_s()
+    own, workers = c1[0] - c0[0], c1[1] - c0[1]
+    cpu = own + workers
     notes = []
+    if workers > 0.05 * cpu:
+        notes.append(f"replay ran worker processes ({workers:.1f} of {cpu:.1f} CPU-s): the rate counts their CPU time, "
+                     "including any work on decisions after the sample")
     if n != m:
         notes.append(f"replayed {n} decisions, expected {m}")
     if bad:
         notes.append(f"{bad} replays did not match ({first_bad})")
-    out = {"library": _library(), "measure": n / cpu if cpu > 0 else None, "cpu_s": cpu, "wall_s": wall, "replayed": n, "notes": notes}
+    out = {"library": _library(), "measure": n / cpu if cpu > 0 else None, "cpu_s": cpu, "workers_cpu_s": workers, "wall_s": wall,
+           "replayed": n, "notes": notes}
     if base is not None:
         out["baseline"] = base
     else:
