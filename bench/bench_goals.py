@@ -382,6 +382,8 @@ class Tree:
         self.python = self.path / ".venv" / "bin" / "python"
         self.script = self.path / ".venv" / "bin" / "icv-permits"
         self.problem = None if self.python.exists() else f"no venv ({self.python} missing)"
+        if self.problem is None:
+            self.problem = self._imports_from_here()
         self.commit = self._git("rev-parse", "--short", "HEAD")
         dirty = self._git("status", "--porcelain", "--", "icv_permits", "rules")
         self.dirty = len(dirty.splitlines()) if dirty else 0
@@ -389,6 +391,19 @@ class Tree:
         self.ledger_problem: str | None = None
         self.ledger_builder: str | None = None
         self.ledger_records: int | None = None
+
+    def _imports_from_here(self) -> str | None:
+        """A venv installed from another folder would measure that folder's code: refuse it up front."""
+        code = "import icv_permits, pathlib; print(pathlib.Path(icv_permits.__file__).resolve().parent.parent)"
+        try:
+            proc = subprocess.run([str(self.python), "-c", code], check=False, capture_output=True, text=True, cwd="/",
+                                  env=child_env(), timeout=120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"{self.python} does not run: {exc}"
+        if proc.returncode != 0:
+            return f"{self.python} cannot import icv_permits: {_tail(proc.stderr)}"
+        lib = proc.stdout.strip()
+        return None if Path(lib) == self.path else f"{self.python} imports icv_permits from {lib}, not from {self.path}"
 
     def _git(self, *argv: str) -> str:
         try:
@@ -474,7 +489,7 @@ def prepare_ledger(args, tree: Tree) -> None:
         return
     builder = tree.path / "bench" / "bench_ledger.py"
     key = hashlib.sha1(str(tree.path).encode()).hexdigest()[:8]
-    workdir = args.cache / f"goals-ledger-{tree.name}-{key}"
+    workdir = args.cache / f"goals-ledger-{tree.path.name}-{key}"  # per checkout, whatever name it is given
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / f"ledger-{args.ledger_n}.db"
     t0 = time.perf_counter()
