@@ -135,6 +135,8 @@ def field_changes(before: Any, after: Any) -> tuple[FieldChange, ...]:
     out = []
     for key in sorted(set(a) | set(b)):
         va, vb = a.get(key, _ABSENT), b.get(key, _ABSENT)
+        if _ABSENT in (va, vb) and (va if vb is _ABSENT else vb) in (None, {}, []):
+            continue  # a mapping that became null or empty: its leaves' changes say it already
         if va != vb:
             out.append(FieldChange(key, None if va is _ABSENT else va, None if vb is _ABSENT else vb))
     return tuple(out)

@@ -492,7 +492,8 @@ def rule_page(pack_id: str, rule_id: str) -> RulePage:
 
 def write_docs(out: Path, files: dict[str, str]) -> list[Path]:
     """Write generated pages under ``out`` (``{relative path: text}``), and remove the Markdown
-    files there that the generation no longer makes (a rule taken out of a pack loses its page).
+    files in the pack folders written that the generation no longer makes (a rule taken out of a
+    pack loses its page; another pack's folder is left alone).
     Returns the files written, sorted."""
     if out.exists() and not out.is_dir():
         raise InputError([Problem(str(out), N_("not a folder"), {}, "not_a_folder")])
@@ -504,9 +505,11 @@ def write_docs(out: Path, files: dict[str, str]) -> list[Path]:
         path.write_text(files[rel], encoding="utf-8", newline="\n")
         written.append(path)
     keep = {(out / rel).resolve() for rel in files}
-    for stale in sorted(out.rglob("*.md")):
-        if stale.resolve() not in keep:
-            stale.unlink()
+    folders = {(out / rel).parent.resolve() for rel in files} - {out.resolve()}
+    for folder in sorted(folders):  # only the folders of the packs generated now
+        for stale in sorted(folder.glob("*.md")):
+            if stale.resolve() not in keep:
+                stale.unlink()
     return written
 
 
