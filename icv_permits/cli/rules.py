@@ -1,4 +1,4 @@
-"""``rules list|show|lint``: the rule packs."""
+"""``rules list|show|docs|diff|lint|test``: the rule packs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,18 @@ from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, LangOpt, ListFormat, PackOpt, app, echo, errors, fail, write, write_json
+from icv_permits.cli import (
+    DEFAULT_LANG,
+    DEFAULT_PACK,
+    LangOpt,
+    ListFormat,
+    PackOpt,
+    app,
+    echo,
+    errors,
+    write,
+    write_json,
+)
 from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from icv_permits.core.i18n import N_
-from icv_permits.core.visible import t, visible
 from icv_permits.core.pack import Pack
-from icv_permits.present.report import COMPARISON, CONFIDENCE, SYMBOL, article, show_value
+from icv_permits.core.visible import t, visible
+from icv_permits.present.report import (
+    COMPARISON,
+    CONFIDENCE,
+    SYMBOL,
+    article,
+    show_value,
+)
 
 
 def rules_json(pack: Pack) -> dict[str, Any]:
