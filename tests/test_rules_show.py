@@ -190,3 +190,14 @@ def test_docs_remove_the_page_of_a_rule_no_longer_there_and_refuse_a_file(tmp_pa
     a_file.write_text("x", encoding="utf-8")
     r = cli("rules", "docs", "--out", a_file, "--lang", "zh")
     assert r.exit_code == 2 and "不是文件夹" in r.stderr
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_malformed_pack_test_file_does_not_hide_the_page(tmp_path, lang):
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    (rules / "anhui-2025" / "tests" / "broken.yaml").write_text("cases: [{name: x}]\n", encoding="utf-8")
+    r = cli("rules", "show", RULE, "--pack", rules / "anhui-2025", "--lang", lang)
+    assert r.exit_code == 0, r.output
+    assert "rules test" in r.stdout
+    assert cli("rules", "test", "--pack", rules / "anhui-2025").exit_code == 2  # where the problem is named

@@ -153,7 +153,7 @@ def page_json(page: Any) -> dict[str, Any]:
                               for n in r.params if n in pack.parameters for v in pack.parameters[n].values},
         "reasons": {reason: (m.model_dump(mode="json") if (m := pack.message(r.id, reason)) else None) for reason in page.reasons},
         "code": page.code.to_json() if page.code else None,
-        "pack_cases": [{"file": f, "name": n, "expect": e} for f, n, e in page.pack_cases],
+        "pack_cases": None if page.pack_cases is None else [{"file": f, "name": n, "expect": e} for f, n, e in page.pack_cases],
         "project_tests": None if page.project_tests is None else [x.to_json() for x in page.project_tests],
     }
 
@@ -249,8 +249,10 @@ def _page_parts(page: Any, lang: str, md: bool) -> list[tuple[str, list[str]]]:
             loc = f"[{loc}](../../../{page.code.file}#L{page.code.line})"
         code.append(t(lang, N_("Check: {function} in {location}"), function=f"{page.code.module}:{page.code.function}", location=loc))
 
-    cases = [L(N_("{file}: {name} → {expect}"), file=f, name=n, expect=e) for f, n, e in page.pack_cases]
-    if not cases:
+    cases = [L(N_("{file}: {name} → {expect}"), file=f, name=n, expect=e) for f, n, e in page.pack_cases or ()]
+    if page.pack_cases is None:
+        cases.append(t(lang, N_("The pack's test files cannot be read; `icv-permits rules test` names the problem.")))
+    elif not cases:
         cases.append(t(lang, N_("No case of the pack's tests expects an outcome of this rule.")))
 
     tests = []

@@ -27,7 +27,7 @@ from icv_permits.adapters.packs import (
 )
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
-from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.errors import InputError, PackError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application, Material
 from icv_permits.core.pack import CONDITIONS, OFFICE_PARAMETERS, Pack, Text
@@ -342,7 +342,7 @@ class RulePage:
     rule_id: str
     code: CodeLocation | None  # None: no check is registered (``rules lint`` reports it)
     reasons: tuple[str, ...]  # sorted; the common ones (ok, missing) included
-    pack_cases: tuple[tuple[str, str, str], ...]  # (file, case name, expected outcome)
+    pack_cases: tuple[tuple[str, str, str], ...] | None  # (file, case name, expected outcome); None: a test file is malformed
     project_tests: tuple[ProjectTest, ...] | None  # None: no tests folder next to the package
 
     @property
@@ -475,12 +475,15 @@ def rule_pages(pack_id: str, rule_ids: list[str] | None = None) -> list[RulePage
     the pack's cases and the project's tests."""
     pack = load_pack(pack_id)
     ids = sorted(pack.rules) if rule_ids is None else [find_rule(pack, r) for r in rule_ids]
-    cases = _case_outcomes(pack_id, pack)
+    try:
+        cases: list[tuple[str, PackTestCase]] | None = _case_outcomes(pack_id, pack)
+    except (InputError, PackError):
+        cases = None  # a malformed test file: the page still shows, and says so (``rules test`` names the problem)
     tests = project_tests(ids)
     pages = []
     for rid in ids:
         chk = REGISTRY.get(rid)
-        mine = tuple((f, c.name, c.expect[rid]) for f, c in cases if rid in c.expect)
+        mine = None if cases is None else tuple((f, c.name, c.expect[rid]) for f, c in cases if rid in c.expect)
         pages.append(RulePage(pack, rid, code_location(rid), tuple(sorted(chk.reasons)) if chk else (), mine,
                               None if tests is None else tests[rid]))
     return pages
