@@ -143,7 +143,7 @@ def _plan(pack: Pack) -> _Plan:
     plan = _PLANS.get(id(pack))
     if plan is None or plan.pack is not pack:  # the plan holds its pack, so an id is never reused while cached
         if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.pop(next(iter(_PLANS)))
+            _PLANS.clear()  # (not one by one: safe when threads of a replay evaluate at once)
         plan = _PLANS[id(pack)] = _Plan(pack)
     return plan
 

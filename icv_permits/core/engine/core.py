@@ -15,6 +15,7 @@ emit besides the common ones; ``rules lint`` proves both agree with the pack.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -153,6 +154,10 @@ def compare(observed: Any, comparison: Comparison, threshold: Any) -> bool:
     raise ValueError(comparison)  # pragma: no cover - exhaustive
 
 
+_ORDERING = {Comparison.ge: operator.ge, Comparison.gt: operator.gt, Comparison.le: operator.le,
+             Comparison.lt: operator.lt, Comparison.eq: operator.eq}
+
+
 # ---------------------------------------------------------------- the context
 
 
@@ -191,7 +196,22 @@ class Param:
 
     def met_by(self, observed: Any) -> bool:
         assert self.defn.comparison is not None, f"{self.defn.id} has no comparison"
-        return compare(observed, self.defn.comparison, self.value)
+        return self._judge(observed)
+
+    @cached_property
+    def _judge(self) -> Callable[[Any], bool]:
+        """:func:`compare` with this threshold, its decimal worked out once (a parameter in force
+        is made once per pack and as-of date)."""
+        comparison, value = self.defn.comparison, self.value
+        op = _ORDERING.get(comparison)
+        if op is None or not isinstance(value, int | float | Decimal):
+            return lambda observed: compare(observed, comparison, value)
+        t = Decimal(str(value))
+
+        def judge(observed: Any) -> bool:
+            return op(Decimal(str(observed)) if isinstance(observed, int | float | Decimal) else observed, t)
+
+        return judge
 
 
 class Subjects:
