@@ -10,12 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-)
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from icv_permits.core.model.evidence import EvidenceSummary, VehicleEvidence
 from icv_permits.core.model.registry import RegistryFacts

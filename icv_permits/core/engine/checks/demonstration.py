@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from icv_permits.core.engine.core import Ctx, check
-from icv_permits.core.engine.dates import last_day_of
-from icv_permits.core.engine.decision import Outcome
 from icv_permits.core.model.application import Notice, NoticeKind
+from icv_permits.core.engine.core import Ctx, check
+from icv_permits.core.engine.decision import Outcome
+from icv_permits.core.engine.dates import last_day_of
 
 
 def valid_on(n: Notice, day: date) -> bool:

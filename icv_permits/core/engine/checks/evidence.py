@@ -18,20 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
-from icv_permits.core.engine.core import (
-    DEMONSTRATION_NOTICES,
-    Ctx,
-    Param,
-    check,
-    format_decimal,
-)
-from icv_permits.core.engine.decision import Finding, Outcome
-from icv_permits.core.model.application import (
-    Incident,
-    IncidentKind,
-    NoticeKind,
-    Vehicle,
-)
+from icv_permits.core.model.application import Incident, IncidentKind, NoticeKind, Vehicle
 from icv_permits.core.model.evidence import (
     ExcludedTotals,
     Exclusion,
@@ -42,6 +29,8 @@ from icv_permits.core.model.evidence import (
     hours_of,
     km_of,
 )
+from icv_permits.core.engine.core import DEMONSTRATION_NOTICES, Ctx, Param, check, format_decimal
+from icv_permits.core.engine.decision import Finding, Outcome
 
 COUNTING_PARAMS = (
     "evidence.counted_modes",

@@ -6,8 +6,8 @@ review); REC-03 also judges the assignments inside one application in a pre-chec
 
 from __future__ import annotations
 
-from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.model.application import Notice
+from icv_permits.core.engine.core import Ctx, check
 
 _COMPARED = ("kind", "issued", "valid_until", "vins", "sections")
 
