@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from icv_permits.core.engine import evaluate
+from icv_permits.core.engine import evaluate_json
 from icv_permits.core.engine.checks.evidence import COUNTING_PARAMS
 from icv_permits.core.engine.decision import DECISION_FORMAT
 from icv_permits.core.log_compact import expand
@@ -272,7 +272,7 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
         as_of = dt.date.fromisoformat(body["as_of"])
         # the layout the record was written in: a decision without trip buckets reads the same in
         # format 1 and 2, so a record of format 1 is compared in its own layout
-        replayed = evaluate(app, pack, as_of, evidence, registry).in_format(recorded.get("format", DECISION_FORMAT)).to_json_dict()
+        replayed = evaluate_json(app, pack, as_of, evidence, registry, recorded.get("format", DECISION_FORMAT))
     except Exception as exc:  # noqa: BLE001 - a record that cannot be replayed is reported, not fatal
         return ReplayResult(rec.seq, rec.decision_id, body.get("submission_id", 0), mode, pack.revision, body.get("verdict", "?"), "—",
                             False, [], error=f"{type(exc).__name__}: {str(exc)[:300]}")

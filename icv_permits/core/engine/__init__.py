@@ -8,20 +8,41 @@ bytes. This package imports neither textual nor sqlmodel (``tests/test_engine_pu
 from __future__ import annotations
 
 from datetime import date
+from enum import Enum
+from typing import Any
 
 import pendulum
 
 from icv_permits import __version__
-from icv_permits.core.model.application import Application, Province
+from icv_permits.core.canonical import digest
+from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
+from icv_permits.core.engine.core import (
+    REGISTRY,
+    Ctx,
+    Found,
+    Param,
+    Subjects,
+    history_notices,
+    notice_entries_of,
+    renewal_verified,
+)
+from icv_permits.core.engine.decision import (
+    DECISION_FORMAT,
+    LEGACY_DECISION_FORMAT,
+    OUTCOME_ORDER,
+    Decision,
+    Finding,
+    Outcome,
+    RuleInfo,
+    SubjectRef,
+    Verdict,
+)
+from icv_permits.core.model.application import Activity, Application, Province
 from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.pack import Pack, applies
-from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
-from icv_permits.core.canonical import digest
-from icv_permits.core.engine.core import REGISTRY, Ctx, Param, Subjects, history_notices, notice_entries_of, renewal_verified
-from icv_permits.core.engine.decision import LEGACY_DECISION_FORMAT, OUTCOME_ORDER, Decision, Finding, Outcome, RuleInfo, Verdict
 
-__all__ = ["evaluate", "conditions_of", "application_digest", "Decision", "Finding", "Outcome", "Verdict"]
+__all__ = ["Decision", "Finding", "Outcome", "Verdict", "application_digest", "conditions_of", "evaluate", "evaluate_json"]
 
 _KIND_ORDER = {"application": 0, "entity": 1, "section": 2, "driver": 3, "vehicle": 4}
 
@@ -56,8 +77,210 @@ def application_digest(app: Application) -> str:
     return digest(app.model_dump(mode="json"))
 
 
-def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Finding:
+def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Found:
     return ctx.finding(Outcome.not_evaluated, ctx.application_subject(), reason, **values)
+
+
+# ---------------------------------------------------------------- what is worked out once per pack
+
+
+class _Plan:
+    """What the engine works out once per pack object and reuses for every application: the rules
+    in the pack's order with their check and catalogue facts, which rules apply to an activity
+    under a set of conditions, and the parameters in force on an as-of date.
+
+    It is keyed on the pack object itself (a pack is immutable; a changed pack is a new object)
+    and on the arguments of the evaluation, never on a clock, so the engine stays pure: the same
+    arguments give the same decision whether or not a plan was cached."""
+
+    MAX_ENTRIES = 256  # as-of dates / (activity, conditions) pairs kept per pack
+
+    def __init__(self, pack: Pack):
+        self.pack = pack
+        self.rules = []
+        for rule in pack.rules.values():
+            info = RuleInfo(id=rule.id, source=rule.citation.source, article=rule.citation.article,
+                            confidence=rule.confidence, severity=rule.severity)
+            self.rules.append((rule, info, info.model_dump(mode="json")))
+        self._applicable: dict[tuple, tuple[list, list[str]]] = {}
+        self._in_force: dict[date, dict[str, Param | None]] = {}
+
+    def applicable(self, activity: Activity, conds: frozenset[str]) -> tuple[list, list[str]]:
+        """(the rules that apply with their positions, the IDs of those that do not)."""
+        key = (activity, conds)
+        hit = self._applicable.get(key)
+        if hit is None:
+            if len(self._applicable) >= self.MAX_ENTRIES:
+                self._applicable.clear()
+            applied, not_applicable = [], []
+            for entry in self.rules:
+                if applies(entry[0], activity, conds, self.pack):
+                    applied.append(entry)
+                else:
+                    not_applicable.append(entry[0].id)
+            hit = self._applicable[key] = (applied, not_applicable)
+        return hit
+
+    def in_force(self, as_of: date) -> dict[str, Param | None]:
+        """Every parameter of the pack as in force on ``as_of`` (``None``: not in force)."""
+        hit = self._in_force.get(as_of)
+        if hit is None:
+            if len(self._in_force) >= self.MAX_ENTRIES:
+                self._in_force.clear()
+            hit = {}
+            for name, defn in self.pack.parameters.items():
+                current = defn.at(as_of)
+                hit[name] = None if current is None else Param(defn, current)
+            self._in_force[as_of] = hit
+        return hit
+
+
+_PLANS: dict[int, _Plan] = {}
+_MAX_PLANS = 16
+
+
+def _plan(pack: Pack) -> _Plan:
+    plan = _PLANS.get(id(pack))
+    if plan is None or plan.pack is not pack:  # the plan holds its pack, so an id is never reused while cached
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()  # (not one by one: safe when threads of a replay evaluate at once)
+        plan = _PLANS[id(pack)] = _Plan(pack)
+    return plan
+
+
+# ---------------------------------------------------------------- evaluating
+
+
+class _Run:
+    """The findings of one evaluation, compact, with what both boundaries (the decision's model,
+    or its JSON) need."""
+
+    __slots__ = ("app", "applied", "as_of", "conds", "evidence", "found", "not_applicable", "pack", "registry", "shared")
+
+
+_OUTCOME_RANK = {o._value_: rank for o, rank in OUTCOME_ORDER.items()}
+_OUTCOME_VALUES = [o._value_ for o in Outcome]
+
+
+def _run(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummary | None, registry: RegistryFacts | None) -> _Run:
+    as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
+    home = pack.meta.home_province
+    conds = conditions_of(app, registry, as_of, home)
+    plan = _plan(pack)
+    applied, not_applicable = plan.applicable(app.activity, conds)
+    in_force = plan.in_force(as_of)
+    shared: dict = {}
+    found: list[Found] = []
+    ctx = Ctx(app, pack, as_of, applied[0][0] if applied else None, {}, conds, evidence, Subjects(app, pack.id_mask),
+              registry, notice_entries_of(app, registry, as_of, home), shared)
+    for pos, (rule, _info, _json) in enumerate(applied):
+        params: dict[str, Param] = {}
+        unset = []
+        for name in rule.params:
+            param = in_force[name]
+            if param is None:
+                unset.append(name)
+            else:
+                params[name] = param
+        ctx.rule = rule  # one context for the whole evaluation: a check runs to its end before the next
+        ctx._params = params
+        if not rule.enabled:
+            found.append(_not_evaluated(ctx, "disabled"))
+            continue
+        if unset:
+            found.append(_not_evaluated(ctx, "param_not_in_force", params=unset, as_of=as_of))
+            continue
+        chk = REGISTRY[rule.id]
+        if chk.home and home is None:
+            found.append(_not_evaluated(ctx, "no_home_province"))
+            continue
+        advisory = rule.severity == "advisory"
+        for f in chk.fn(ctx):
+            if advisory and f.outcome is Outcome.failed:
+                f = f._replace(outcome=Outcome.warned)
+            found.append(f)
+    rule_pos = {entry[0].id: i for i, entry in enumerate(applied)}
+    kind_rank, outcome_rank = _KIND_ORDER, _OUTCOME_RANK
+    found.sort(key=lambda f: (kind_rank[f.subject.kind._value_], f.subject.order, outcome_rank[f.outcome._value_], rule_pos[f.rule_id]))
+    run = _Run()
+    run.app, run.pack, run.as_of, run.conds, run.evidence, run.registry = app, pack, as_of, conds, evidence, registry
+    run.found, run.applied, run.not_applicable, run.shared = found, applied, not_applicable, shared
+    return run
+
+
+def _head(run: _Run) -> tuple[dict[str, int], Verdict, list[str], bool]:
+    counts = dict.fromkeys(_OUTCOME_VALUES, 0)
+    missing = set()
+    for f in run.found:
+        value = f.outcome._value_
+        counts[value] += 1
+        if value == "missing" and f.field:
+            missing.add(f.field)
+    if counts["fail"]:
+        verdict = Verdict.non_compliant
+    elif counts["missing"]:
+        verdict = Verdict.incomplete
+    else:
+        verdict = Verdict.compliant
+    legacy = run.evidence is not None and run.evidence.counted_by_reader  # format 1: the reader counted
+    return counts, verdict, sorted(missing), legacy
+
+
+_new = object.__new__
+_set = object.__setattr__
+_FINDING_FIELDS = frozenset(Finding.model_fields)
+_SUBJECT_FIELDS = frozenset(SubjectRef.model_fields)
+
+
+def _made(cls: type, fields_set: frozenset[str], data: dict) -> object:
+    """A model instance of already valid, already normalised field values, made without validating
+    them again (as ``model_construct`` does, without its per-field work): the values here are what
+    the engine itself produced, and the model would keep them unchanged."""
+    m = _new(cls)
+    _set(m, "__dict__", data)
+    _set(m, "__pydantic_fields_set__", fields_set)
+    _set(m, "__pydantic_extra__", None)
+    _set(m, "__pydantic_private__", None)
+    return m
+
+
+def _decision(run: _Run) -> Decision:
+    counts, verdict, missing, legacy = _head(run)
+    subjects: dict[int, SubjectRef] = {}  # by id: the subjects live as long as the run
+    findings = []
+    for f in run.found:
+        s = f.subject
+        ref = subjects.get(id(s))
+        if ref is None:
+            ref = subjects[id(s)] = _made(SubjectRef, _SUBJECT_FIELDS,
+                                      {"kind": s.kind, "ref": s.ref, "label": s.label, "path": s.path, "order": s.order})
+        th = f.threshold
+        findings.append(_made(Finding, _FINDING_FIELDS, {
+            "rule_id": f.rule_id, "outcome": f.outcome, "subject": ref, "reason": f.reason, "values": f.values,
+            "field": f.field, "observed": f.observed, "threshold": None if th is None else th.threshold(),
+        }))
+    app, pack = run.app, run.pack
+    return Decision(
+        **({"format": LEGACY_DECISION_FORMAT} if legacy else {}),
+        verdict=verdict,
+        as_of=run.as_of.isoformat(),
+        pack_id=pack.id,
+        pack_revision=pack.revision,
+        pack_chain=pack.chain,
+        engine_version=__version__,
+        application_id=app.application_id,
+        application_digest=application_digest(app),
+        activity=app.activity.value,
+        conditions=sorted(run.conds),
+        counts=counts,
+        rules=[entry[1] for entry in run.applied],
+        rules_not_applicable=list(run.not_applicable),
+        missing_fields=missing,
+        findings=findings,
+        evidence=run.evidence,
+        evidence_counted=None if legacy else _counted(app, run.shared),
+        registry=run.registry,
+    )
 
 
 def evaluate(
@@ -73,95 +296,94 @@ def evaluate(
     service layer); without it, the per-vehicle summaries in the application are judged.
     ``registry`` is what the regulator's records say (a submission under review): the entity's
     notices of the pack's home province then come from it, and the cross-application rules apply."""
-    as_of = pendulum.Date(as_of.year, as_of.month, as_of.day)
-    conds = conditions_of(app, registry, as_of, pack.meta.home_province)
-    subjects = Subjects(app, pack.id_mask)
-    notices = notice_entries_of(app, registry, as_of, pack.meta.home_province)
-    in_force: dict[str, Param | None] = {}
-    shared: dict = {}
-    findings: list[Finding] = []
-    applied: list[RuleInfo] = []
-    not_applicable: list[str] = []
-    for rule in pack.rules.values():
-        if not applies(rule, app.activity, conds, pack):
-            not_applicable.append(rule.id)
-            continue
-        applied.append(
-            RuleInfo(
-                id=rule.id,
-                source=rule.citation.source,
-                article=rule.citation.article,
-                confidence=rule.confidence,
-                severity=rule.severity,
-            )
-        )
-        params: dict[str, Param] = {}
-        unset = []
-        for name in rule.params:
-            if name not in in_force:
-                current = pack.parameters[name].at(as_of)
-                in_force[name] = None if current is None else Param(pack.parameters[name], current)
-            param = in_force[name]
-            if param is None:
-                unset.append(name)
-            else:
-                params[name] = param
-        ctx = Ctx(app, pack, as_of, rule, params, conds, evidence, subjects, registry, notices, shared)
-        if not rule.enabled:
-            findings.append(_not_evaluated(ctx, "disabled"))
-            continue
-        if unset:
-            findings.append(_not_evaluated(ctx, "param_not_in_force", params=unset, as_of=as_of))
-            continue
-        if REGISTRY[rule.id].home and pack.meta.home_province is None:
-            findings.append(_not_evaluated(ctx, "no_home_province"))
-            continue
-        for f in REGISTRY[rule.id].fn(ctx):
-            if f.outcome is Outcome.failed and rule.severity == "advisory":
-                f = f.model_copy(update={"outcome": Outcome.warned})
-            findings.append(f)
+    return _decision(_run(app, pack, as_of, evidence, registry))
 
-    rule_pos = {r.id: i for i, r in enumerate(applied)}
-    findings.sort(
-        key=lambda f: (
-            _KIND_ORDER[f.subject.kind.value],
-            f.subject.order,
-            OUTCOME_ORDER[f.outcome],
-            rule_pos[f.rule_id],
-        )
-    )
-    counts = {o.value: 0 for o in Outcome}
-    for f in findings:
-        counts[f.outcome.value] += 1
-    if counts[Outcome.failed.value]:
-        verdict = Verdict.non_compliant
-    elif counts[Outcome.missing.value]:
-        verdict = Verdict.incomplete
-    else:
-        verdict = Verdict.compliant
-    missing = sorted({f.field for f in findings if f.outcome is Outcome.missing and f.field})
-    legacy = evidence is not None and evidence.counted_by_reader  # format 1: the reader counted
-    return Decision(
-        **({"format": LEGACY_DECISION_FORMAT} if legacy else {}),
-        verdict=verdict,
-        as_of=as_of.isoformat(),
-        pack_id=pack.id,
-        pack_revision=pack.revision,
-        pack_chain=pack.chain,
-        engine_version=__version__,
-        application_id=app.application_id,
-        application_digest=application_digest(app),
-        activity=app.activity.value,
-        conditions=sorted(conds),
-        counts=counts,
-        rules=applied,
-        rules_not_applicable=not_applicable,
-        missing_fields=missing,
-        findings=findings,
-        evidence=evidence,
-        evidence_counted=None if legacy else _counted(app, shared),
-        registry=registry,
-    )
+
+def _json_value(x: Any) -> Any:
+    """What pydantic's JSON mode makes of a finding's value (already :func:`jv`-normalised): enum
+    members (``str``/``int`` subclasses) become their plain values."""
+    t = type(x)
+    if t is str or t is int or t is bool or x is None:
+        return x
+    if t is list:
+        return [_json_value(v) for v in x]
+    if t is dict:
+        return {k: _json_value(v) for k, v in x.items()}
+    if isinstance(x, Enum):
+        return _json_value(x.value)
+    if isinstance(x, str):
+        return str(x)
+    if isinstance(x, int):
+        return int(x)
+    return _pydantic_json(x)  # pragma: no cover - not made by jv
+
+
+def _pydantic_json(x: Any) -> Any:  # pragma: no cover - not made by jv
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Any).dump_python(x, mode="json")
+
+
+def evaluate_json(
+    app: Application,
+    pack: Pack,
+    as_of: date,
+    evidence: EvidenceSummary | None = None,
+    registry: RegistryFacts | None = None,
+    fmt: str | None = None,
+) -> dict[str, Any]:
+    """``evaluate(...).in_format(fmt).to_json_dict()`` (``fmt`` ``None``: the decision's own
+    layout), built straight from the engine's compact findings without the decision's models: the
+    path of ``audit replay``, which compares whole decisions as JSON. ``tests/test_engine_golden.py``
+    holds its bytes equal to the model's."""
+    run = _run(app, pack, as_of, evidence, registry)
+    counts, verdict, missing, legacy = _head(run)
+    own = LEGACY_DECISION_FORMAT if legacy else DECISION_FORMAT
+    counted = None if legacy else _counted(app, run.shared)
+    fmt = own if fmt is None else fmt
+    if fmt != own:  # as Decision.in_format: a layout the decision reads the same in, else its own
+        if fmt == LEGACY_DECISION_FORMAT and counted is None and (evidence is None or evidence.counted_by_reader):
+            legacy = True
+        elif not (fmt == DECISION_FORMAT and evidence is None):
+            fmt = own
+    subjects: dict[int, dict] = {}
+    findings = []
+    for f in run.found:
+        s = f.subject
+        ref = subjects.get(id(s))
+        if ref is None:
+            ref = subjects[id(s)] = {"kind": s.kind._value_, "ref": s.ref, "label": s.label, "path": s.path, "order": s.order}
+        th = f.threshold
+        values = f.values
+        findings.append({
+            "rule_id": f.rule_id, "outcome": f.outcome._value_, "subject": dict(ref), "reason": f.reason,
+            "values": _json_value(values) if values else {}, "field": f.field, "observed": _json_value(f.observed),
+            "threshold": None if th is None else dict(th.threshold_json),
+        })
+    out = {
+        "format": fmt,
+        "verdict": verdict._value_,
+        "as_of": run.as_of.isoformat(),
+        "pack_id": pack.id,
+        "pack_revision": pack.revision,
+        "pack_chain": list(pack.chain),
+        "engine_version": __version__,
+        "application_id": app.application_id,
+        "application_digest": application_digest(app),
+        "activity": app.activity.value,
+        "conditions": sorted(run.conds),
+        "counts": counts,
+        "rules": [dict(entry[2]) for entry in run.applied],
+        "rules_not_applicable": list(run.not_applicable),
+        "missing_fields": missing,
+        "findings": findings,
+        "evidence": None if evidence is None else evidence.model_dump(mode="json"),
+        "evidence_counted": None if counted is None else [v.model_dump(mode="json") for v in counted],
+        "registry": None if registry is None else registry.model_dump(mode="json"),
+    }
+    if fmt == LEGACY_DECISION_FORMAT:
+        out.pop("evidence_counted")  # format 1 had no such key
+    return out
 
 
 def _counted(app: Application, shared: dict) -> list | None:

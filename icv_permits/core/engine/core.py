@@ -5,30 +5,74 @@ A check is a small pure function registered for one rule ID::
     @check("VEH-06", params=("vehicle.pre_event_seconds",), reasons=("below",))
     def veh_06(ctx): ...
 
-It yields :class:`Finding` objects through the context's helpers and never reads a clock, a file or
-the network. ``params`` are the pack parameters it reads and ``reasons`` the reason codes it may
+It yields findings through the context's helpers and never reads a clock, a file or the network.
+Inside the engine a finding is a :class:`Found` (a named tuple: cheap to make, and several are made
+and dropped for each rule, see :meth:`Ctx.all_of`); the engine turns the ones it keeps into the
+decision's :class:`~icv_permits.core.engine.decision.Finding` models, or straight into the decision's
+JSON, only at its boundary. ``params`` are the pack parameters it reads and ``reasons`` the reason codes it may
 emit besides the common ones; ``rules lint`` proves both agree with the pack.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
-from icv_permits.core.model.application import Application, Driver, Notice, NoticeKind, Province, Vehicle
+from icv_permits.core.engine.decision import Outcome, Threshold
+from icv_permits.core.model.application import (
+    Application,
+    Driver,
+    Notice,
+    NoticeKind,
+    Province,
+    Vehicle,
+)
 from icv_permits.core.model.evidence import EvidenceSummary
-from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.model.ids import IdMask, mask
-from icv_permits.core.pack import Comparison, Pack, ParamDef, ParamValue, RuleDef, Subject
-from icv_permits.core.engine.decision import Finding, Outcome, SubjectRef, Threshold
+from icv_permits.core.model.registry import RegistryFacts
+from icv_permits.core.pack import (
+    Comparison,
+    Pack,
+    ParamDef,
+    ParamValue,
+    RuleDef,
+    Subject,
+)
 
 COMMON_REASONS = frozenset({"ok", "missing"})
 
-CheckFn = Callable[["Ctx"], Iterable[Finding]]
+
+class Subj(NamedTuple):
+    """A party of the application as the subject of findings (the decision's ``Subj``)."""
+
+    kind: Subject
+    ref: str  # VIN, driver ref, section id, or "" for the application / entity
+    label: str  # shown to people: masked where it is personal data
+    path: str  # field path in the application, e.g. "vehicles[1]"
+    order: int  # position in the application, for stable grouping
+
+
+class Found(NamedTuple):
+    """A finding as the engine keeps it until the decision is built: the fields of the decision's
+    ``Finding``, with the values already JSON-native (:func:`jv`) and the threshold still the
+    :class:`Param` it comes from."""
+
+    rule_id: str
+    outcome: Outcome
+    subject: Subj
+    reason: str
+    values: dict[str, Any]
+    field: str | None
+    observed: Any
+    threshold: Param | None
+
+
+CheckFn = Callable[["Ctx"], Iterable[Found]]
 
 
 @dataclass(frozen=True)
@@ -56,8 +100,13 @@ def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...
 # ---------------------------------------------------------------- values
 
 
+_NATIVE = frozenset({str, int, bool, type(None)})
+
+
 def jv(value: Any) -> Any:
     """A JSON-native, deterministic form of a value for a finding."""
+    if type(value) in _NATIVE:  # the common case, by exact type (most values of most findings)
+        return value
     if isinstance(value, bool) or value is None or isinstance(value, int | str):
         return value
     if isinstance(value, Decimal):
@@ -105,6 +154,10 @@ def compare(observed: Any, comparison: Comparison, threshold: Any) -> bool:
     raise ValueError(comparison)  # pragma: no cover - exhaustive
 
 
+_ORDERING = {Comparison.ge: operator.ge, Comparison.gt: operator.gt, Comparison.le: operator.le,
+             Comparison.lt: operator.lt, Comparison.eq: operator.eq}
+
+
 # ---------------------------------------------------------------- the context
 
 
@@ -118,6 +171,11 @@ class Param:
     @property
     def value(self) -> Any:
         return self.current.value
+
+    @cached_property
+    def threshold_json(self) -> dict[str, Any]:
+        """The threshold as it is in the decision's JSON (made once per parameter in force)."""
+        return self._threshold.model_dump(mode="json")
 
     @cached_property
     def _threshold(self) -> Threshold:
@@ -138,21 +196,36 @@ class Param:
 
     def met_by(self, observed: Any) -> bool:
         assert self.defn.comparison is not None, f"{self.defn.id} has no comparison"
-        return compare(observed, self.defn.comparison, self.value)
+        return self._judge(observed)
+
+    @cached_property
+    def _judge(self) -> Callable[[Any], bool]:
+        """:func:`compare` with this threshold, its decimal worked out once (a parameter in force
+        is made once per pack and as-of date)."""
+        comparison, value = self.defn.comparison, self.value
+        op = _ORDERING.get(comparison)
+        if op is None or not isinstance(value, int | float | Decimal):
+            return lambda observed: compare(observed, comparison, value)
+        t = Decimal(str(value))
+
+        def judge(observed: Any) -> bool:
+            return op(Decimal(str(observed)) if isinstance(observed, int | float | Decimal) else observed, t)
+
+        return judge
 
 
 class Subjects:
     """The parties of an application as finding subjects, built once per evaluation."""
 
     def __init__(self, app: Application, id_form: IdMask):
-        self.application = SubjectRef(kind=Subject.application, ref=app.application_id or "", label="", path="", order=0)
-        self.entity = SubjectRef(kind=Subject.entity, ref=app.entity.credit_code, label=app.entity.name, path="entity", order=0)
+        self.application = Subj(Subject.application, app.application_id or "", "", "", 0)
+        self.entity = Subj(Subject.entity, app.entity.credit_code, app.entity.name, "entity", 0)
         self.drivers = [
-            (f"drivers[{i}]", d, SubjectRef(kind=Subject.driver, ref=d.ref, label=f"{d.name} ({mask('id_number', d.id_number, id_form)})", path=f"drivers[{i}]", order=i))
+            (f"drivers[{i}]", d, Subj(Subject.driver, d.ref, f"{d.name} ({mask('id_number', d.id_number, id_form)})", f"drivers[{i}]", i))
             for i, d in enumerate(app.drivers)
         ]
         self.vehicles = [
-            (f"vehicles[{i}]", v, SubjectRef(kind=Subject.vehicle, ref=v.vin, label=v.brand_model or "", path=f"vehicles[{i}]", order=i))
+            (f"vehicles[{i}]", v, Subj(Subject.vehicle, v.vin, v.brand_model or "", f"vehicles[{i}]", i))
             for i, v in enumerate(app.vehicles)
         ]
 
@@ -269,74 +342,71 @@ class Ctx:
         return renewal_notice(self.notices, vin, self.pack.meta.home_province)
 
     # subjects ------------------------------------------------------------
-    def application_subject(self) -> SubjectRef:
+    def application_subject(self) -> Subj:
         return self.subjects.application
 
-    def entity_subject(self) -> SubjectRef:
+    def entity_subject(self) -> Subj:
         return self.subjects.entity
 
-    def drivers(self) -> Iterator[tuple[str, Driver, SubjectRef]]:
+    def drivers(self) -> Iterator[tuple[str, Driver, Subj]]:
         return iter(self.subjects.drivers)
 
-    def vehicles(self) -> Iterator[tuple[str, Vehicle, SubjectRef]]:
+    def vehicles(self) -> Iterator[tuple[str, Vehicle, Subj]]:
         return iter(self.subjects.vehicles)
 
-    def section_subject(self, index: int, section_id: str) -> SubjectRef:
+    def section_subject(self, index: int, section_id: str) -> Subj:
         sec = self.pack.sections.get(section_id)
         label = sec.name.zh if sec else ""
-        return SubjectRef(kind=Subject.section, ref=section_id, label=label, path=f"sections[{index}]", order=index)
+        return Subj(Subject.section, section_id, label, f"sections[{index}]", index)
 
     # findings ------------------------------------------------------------
     def finding(
         self,
         outcome: Outcome,
-        subject: SubjectRef,
+        subject: Subj,
         reason: str,
         *,
         field: str | None = None,
         observed: Any = None,
         threshold: Param | None = None,
         **values: Any,
-    ) -> Finding:
-        return Finding(
-            rule_id=self.rule.id,
-            outcome=outcome,
-            subject=subject,
-            reason=reason,
-            values={k: jv(v) for k, v in values.items()},
-            field=field,
-            observed=jv(observed),
-            threshold=threshold.threshold() if threshold is not None else None,
-        )
+    ) -> Found:
+        return Found(self.rule.id, outcome, subject, reason, {k: jv(v) for k, v in values.items()} if values else {},
+                     field, observed if type(observed) in _NATIVE else jv(observed), threshold)
 
-    def ok(self, subject: SubjectRef, reason: str = "ok", **kw: Any) -> Finding:
-        return self.finding(Outcome.passed, subject, reason, **kw)
+    # ok, fail and missing are :meth:`finding` written out (they make most findings)
+    def ok(self, subject: Subj, reason: str = "ok", *, field: str | None = None, observed: Any = None,
+           threshold: Param | None = None, **values: Any) -> Found:
+        return Found(self.rule.id, Outcome.passed, subject, reason, {k: jv(v) for k, v in values.items()} if values else {},
+                     field, observed if type(observed) in _NATIVE else jv(observed), threshold)
 
-    def fail(self, subject: SubjectRef, reason: str, **kw: Any) -> Finding:
-        return self.finding(Outcome.failed, subject, reason, **kw)
+    def fail(self, subject: Subj, reason: str, *, field: str | None = None, observed: Any = None,
+             threshold: Param | None = None, **values: Any) -> Found:
+        return Found(self.rule.id, Outcome.failed, subject, reason, {k: jv(v) for k, v in values.items()} if values else {},
+                     field, observed if type(observed) in _NATIVE else jv(observed), threshold)
 
-    def missing(self, subject: SubjectRef, field: str) -> Finding:
-        return self.finding(Outcome.missing, subject, "missing", field=field, field_path=field)
+    def missing(self, subject: Subj, field: str) -> Found:
+        return Found(self.rule.id, Outcome.missing, subject, "missing", {"field_path": jv(field)}, field, None, None)
 
-    def na(self, subject: SubjectRef, reason: str, **kw: Any) -> Finding:
+    def na(self, subject: Subj, reason: str, **kw: Any) -> Found:
         return self.finding(Outcome.not_applicable, subject, reason, **kw)
 
-    def measured(self, subject: SubjectRef, param: str, observed: Any, *, field: str, reason: str, **values: Any) -> Finding:
+    def measured(self, subject: Subj, param: str, observed: Any, *, field: str, reason: str, **values: Any) -> Found:
         """Compare ``observed`` with parameter ``param``: a pass (``ok``) or a fail with ``reason``."""
         p = self.param(param)
         if p.met_by(observed):
             return self.ok(subject, field=field, observed=observed, threshold=p, **values)
         return self.fail(subject, reason, field=field, observed=observed, threshold=p, **values)
 
-    def all_of(self, results: list[Finding], passed: Finding) -> list[Finding]:
+    def all_of(self, results: list[Found], passed: Found) -> list[Found]:
         """The findings of several conditions of one rule: those that did not pass, or else ``passed``."""
         bad = [r for r in results if r.outcome is not Outcome.passed]
         return bad or [passed]
 
-    def flag(self, subject: SubjectRef, value: bool | None, field: str, reason: str, *, expected: bool = True) -> Finding:
+    def flag(self, subject: Subj, value: bool | None, field: str, reason: str, *, expected: bool = True) -> Found:
         """A yes/no fact that must be ``expected``: pass, fail with ``reason``, or missing."""
         if value is None:
-            return self.missing(subject, field)
+            return Found(self.rule.id, Outcome.missing, subject, "missing", {"field_path": jv(field)}, field, None, None)
         if value is expected:
-            return self.ok(subject, field=field, observed=value)
-        return self.fail(subject, reason, field=field, observed=value)
+            return Found(self.rule.id, Outcome.passed, subject, "ok", {}, field, value if type(value) in _NATIVE else jv(value), None)
+        return Found(self.rule.id, Outcome.failed, subject, reason, {}, field, value if type(value) in _NATIVE else jv(value), None)
