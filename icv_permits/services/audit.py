@@ -31,6 +31,7 @@ import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -60,6 +61,7 @@ from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-expo
     record_preimage,
     replay_record,
     verify_records,
+    verify_rows,
 )
 from icv_permits.core.log_compact import ExpandError, compact_body, expand, expand_body, record_format  # noqa: F401 - re-exported
 from icv_permits.core.pack import Pack, build_pack, revision_of
@@ -341,15 +343,76 @@ def _built_pack(content: str, revision: str) -> Pack:
 # ---------------------------------------------------------------- verify
 
 
-def _raw_records(store: Store, from_seq: int, to_seq: int | None = None, batch: int = 2000) -> Iterator[Record]:
-    """Records with their body as UTF-8 bytes straight from the database (no decode/encode)."""
-    from sqlalchemy import LargeBinary, cast, func
+_SQLITE_AT = ("CASE WHEN recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]' "
+              "THEN substr(recorded_at, 1, 10) || 'T' || substr(recorded_at, 12) || 'Z' END")
+"""SQLite: ``recorded_at`` as stored (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``, the form SQLAlchemy
+writes) turned into the text the hash covers by the database; anything else is NULL here and read
+through the column's own type below, as every other reader reads it."""
+_PG_AT = "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')::varchar"
 
-    body = (func.convert_to(tables.DecisionLog.body, "UTF8") if store.backend == "postgresql" else cast(tables.DecisionLog.body, LargeBinary))
-    cols = _COLS[:5] + (body,) + _COLS[6:]
-    for rec in _batched(store, cols, from_seq, to_seq, batch):
-        rec.body_text = bytes(rec.body_text)
-        yield rec
+
+def _log_rows(store: Store, from_seq: int, to_seq: int | None = None, batch: int = 5000) -> Iterator[list[tuple]]:
+    """The log's rows from ``from_seq`` (to ``to_seq``) in sequence order, in batches, as
+    :data:`icv_permits.core.log.Row` tuples straight from the DB-API cursor: the body as the UTF-8
+    bytes the database holds (SQLite ``CAST(body AS BLOB)``; PostgreSQL: the ``text`` column's bytes
+    as received, never decoded), ``recorded_at`` as the UTC text the hash covers, made by the
+    database. Verifying reads every byte of the log, so the reader is the floor that verifying can
+    reach: no ORM rows, no ``datetime`` round trip, no decode and re-encode of bodies."""
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.exc import DBAPIError
+
+    from icv_permits.adapters.store.db import forbidden
+
+    pg = store.backend == "postgresql"
+    ph = "%s" if pg else "?"
+    at = _PG_AT if pg else _SQLITE_AT
+    body = "body" if pg else "CAST(body AS BLOB)"
+    sql = (f"SELECT seq, decision_id, kind, {at}, actor, {body}, prev_hash, hash FROM decision_log WHERE seq > {ph}"
+           + (f" AND seq <= {ph}" if to_seq is not None else "") + f" ORDER BY seq LIMIT {ph}")
+    dbapi = store.engine.dialect.dbapi
+    fix_at = None
+    last = from_seq - 1
+    conn_cm = nullcontext(store.engine) if isinstance(store.engine, Connection) else store.engine.connect()
+    with conn_cm as conn:
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            if pg:
+                from psycopg.adapt import Loader
+
+                class _TextBytes(Loader):
+                    def load(self, data) -> bytes:
+                        return bytes(data)
+
+                cur.adapters.register_loader("text", _TextBytes)  # this cursor only; the other columns are varchar
+            while True:
+                params = (last, to_seq, batch) if to_seq is not None else (last, batch)
+                try:
+                    cur.execute(sql, params)
+                    rows = cur.fetchall()
+                except dbapi.Error as exc:
+                    wrapped = DBAPIError.instance(sql, params, exc, dbapi.Error, dialect=store.engine.dialect)
+                    raise (forbidden(store.url, wrapped) or wrapped) from None
+                if not rows:
+                    return
+                if not pg and any(r[3] is None for r in rows):
+                    if fix_at is None:
+                        fix_at = _recorded_at_reader(store)
+                    rows = [r if r[3] is not None else (r[0], r[1], r[2], fix_at(r[0]), *r[4:]) for r in rows]
+                last = rows[-1][0]
+                yield rows
+        finally:
+            cur.close()
+
+
+def _recorded_at_reader(store: Store) -> Callable[[int], str]:
+    """``recorded_at`` of one record read the ordinary way (an unusual stored text, see ``_SQLITE_AT``)."""
+
+    def read(seq: int) -> str:
+        with store.read() as s:
+            v = s.execute(select(tables.DecisionLog.recorded_at).where(tables.DecisionLog.seq == seq)).scalar_one()
+        return utc_timestamp(v if v.tzinfo is not None else v.replace(tzinfo=dt.timezone.utc))
+
+    return read
 
 
 @dataclass
@@ -374,7 +437,7 @@ def _hash_range(args: tuple[str, int, int]) -> list[tuple[int, str, str, str, bo
     url, a, b = args
     db.forget_engines()  # connections inherited through fork belong to the parent
     store = db.open_store(url, check_schema=False)
-    return [(r.seq, r.decision_id, r.recorded_at, r.prev_hash, r.hash, r.computed_hash() == r.hash) for r in _raw_records(store, a, b)]
+    return [(r[0], r[1], r[3], r[6], r[7], record_hash(*r[:7]) == r[7]) for rows in _log_rows(store, a, b) for r in rows]
 
 
 def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, jobs: int = 1, chunk: int = 25000) -> VerifyReport:
@@ -497,7 +560,7 @@ def _walk(store: Store, *, from_seq: int, anchor: str, anchor_at: str | None, hs
           max_seq: int, jobs: int, chunk: int) -> VerifyReport:
     kw = {"from_seq": from_seq, "anchor": anchor, "anchor_recorded_at": anchor_at, "head_seq": hseq, "head_hash": hhash, "expect_head": expect_head}
     if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
-        return verify_records(_raw_records(store, from_seq), **kw)
+        return verify_rows(_log_rows(store, from_seq), **kw)
     from concurrent.futures import ProcessPoolExecutor
 
     ranges = [(store.url, a, min(a + chunk - 1, max_seq)) for a in range(from_seq, max_seq + 1, chunk)]
