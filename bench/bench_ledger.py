@@ -91,7 +91,9 @@ ACTOR = "bench"
 GENERATOR = "bench_ledger/1"  # change when the way the log is generated changes
 
 GOAL_VERIFY_PER_S = 50_000
-GOAL_REPLAY_PER_CORE_S = 2_000
+GOAL_VERIFY_FLOOR_RATIO = 1.2  # verify's time ≤ 1.2 × the floor (the same rows read raw and their bodies hashed)
+GOAL_REPLAY_PER_CPU_S = 1_500  # decisions per CPU-second of the replaying process
+GOAL_REPLAY_PER_CORE_S = 2_000  # (older goal of replay_parallel, per core)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -534,7 +536,7 @@ def _store_for(args, backend: str):
     return db.open_store(url), url
 
 
-def _raw_rows(store, backend: str, body_bytes: bool = False, batch: int = 2000):
+def _raw_rows(store, backend: str, body_bytes: bool = False, batch: int = 2000):  # noqa: C901
     """The log's rows in seq order straight from the DB-API cursor (keyset batches, like
     ``iter_records``); ``recorded_at`` as the driver gives it; the body as ``str``, or with
     ``body_bytes`` as its UTF-8 bytes, never decoded (SQLite: ``CAST(body AS BLOB)``; psycopg: a
@@ -683,9 +685,27 @@ def child_verify(args, backend: str) -> None:
     parallel = "jobs" in inspect.signature(ledger.verify).parameters
 
     # ---- ledger.verify, as `icv-permits log verify` runs it: one process, then --jobs processes
+    def floor_pass() -> float:
+        """The floor of verifying: the same rows read by the bare DB-API cursor (bodies as the
+        bytes received) and each body hashed with SHA-256 — nothing else."""
+        sha = hashlib.sha256
+        t0 = clk()
+        count = 0
+        for rows in _raw_rows(store, backend, True, batch=5000):
+            for row in rows:
+                sha(row[5]).hexdigest()
+                count += 1
+        wall = clk() - t0
+        if count != n:
+            sys.exit(f"floor pass read {count} rows, expected {n}")
+        return wall
+
     def timed_verify(label: str, **kw) -> dict:
-        runs, cpus, ccpus = [], [], []
+        runs, cpus, ccpus, floors = [], [], [], []
         for r in range(args.verify_runs):
+            if not kw:  # the floor, alternating with verify's runs in the same process (the load varies)
+                gc.collect()
+                floors.append(floor_pass())
             gc.collect()
             c0, cc0 = cpu_s(), cpu_s(resource.RUSAGE_CHILDREN)
             t0 = clk()
@@ -695,9 +715,17 @@ def child_verify(args, backend: str) -> None:
             ccpus.append(cpu_s(resource.RUSAGE_CHILDREN) - cc0)
             if not rep.intact or rep.checked != n:
                 sys.exit(f"verify {kw}: intact={rep.intact}, checked={rep.checked} (expected {n}): {rep.to_json()}")
-            log(f"verify {backend} {label} run {r + 1}: {runs[-1]:.2f} s, {n / runs[-1]:,.0f} records/s")
-        return {"runs_s": runs, "cpu_s": cpus, "children_cpu_s": ccpus, "median_s": statistics.median(runs), "min_s": min(runs),
-                "per_second_median": n / statistics.median(runs), "per_second_best": n / min(runs)}
+            log(f"verify {backend} {label} run {r + 1}: {runs[-1]:.2f} s, {n / runs[-1]:,.0f} records/s"
+                + (f"; floor {floors[-1]:.2f} s ({n / floors[-1]:,.0f}/s), ratio {runs[-1] / floors[-1]:.2f}" if floors else ""))
+        res = {"runs_s": runs, "cpu_s": cpus, "children_cpu_s": ccpus, "median_s": statistics.median(runs), "min_s": min(runs),
+               "per_second_median": n / statistics.median(runs), "per_second_best": n / min(runs)}
+        if floors:
+            res["floor_runs_s"] = floors
+            res["floor_median_s"] = statistics.median(floors)
+            res["floor_per_second_median"] = n / statistics.median(floors)
+            res["ratios"] = [a / b for a, b in zip(runs, floors)]
+            res["ratio_median"] = statistics.median(res["ratios"])
+        return res
 
     out["verify"] = timed_verify("jobs=1")
     out["rss_after_verify_mib"] = maxrss_mib()
@@ -1154,6 +1182,11 @@ def report(out: dict) -> str:
         row("`ledger.verify(store)` runs, s", lambda r: " / ".join(f"{x:.2f}" for x in r["verify"]["runs_s"]))
         row(f"**records/s, one process (median run)** — goal ≥ {GOAL_VERIFY_PER_S:,}", lambda r: f"**{r['verify']['per_second_median']:,.0f}**")
         row("records/s, one process (best run)", lambda r: f"{r['verify']['per_second_best']:,.0f}")
+        row("floor (DB-API rows, body bytes, SHA-256 of each body; alternating with verify's runs), s",
+            lambda r: " / ".join(f"{x:.2f}" for x in r["verify"]["floor_runs_s"]))
+        row("floor, records/s (median run)", lambda r: f"{r['verify']['floor_per_second_median']:,.0f}")
+        row(f"**verify ÷ floor (median of the run pairs)** — goal ≤ {GOAL_VERIFY_FLOOR_RATIO}",
+            lambda r: f"**{r['verify']['ratio_median']:.2f}** (" + " / ".join(f"{x:.2f}" for x in r["verify"]["ratios"]) + ")")
         row("µs per record (median run)", lambda r: f"{r['verify']['median_s'] / n * 1e6:.1f}")
         row("CPU s of the verify process (median run) → records per CPU-second",
             lambda r: f"{statistics.median(r['verify']['cpu_s']):.2f} → {n / statistics.median(r['verify']['cpu_s']):,.0f}")

@@ -204,12 +204,15 @@ def verify_rows(batches: Iterable[list[Row]], *, from_seq: int = 1, anchor: str 
     prev_at = anchor_recorded_at
     expected = from_seq
     beyond = head_seq + 1 if head_seq is not None else -1
-    seen = False
+    seen = expect_head is not None and expect_head == prev and from_seq > 1  # the anchor itself, as verify_records has it
     heads: dict[str, bytes] = {}
     kinds: dict[str, str] = {}
     rest: list[Row] = []
     it = iter(batches)
-    for rows in it:
+    # prev_hash is written unescaped below: it equals the hash before it, which is the anchor (when
+    # it needs no escaping) or a hash just computed here ("sha256:" + hex digits)
+    plain_anchor = type(prev) is str and enc(prev) == '"' + prev + '"'
+    for rows in it if plain_anchor else ():
         for i, row in enumerate(rows):
             try:
                 seq, did, kind, at, actor, body, prev_hash, stored = row
@@ -221,11 +224,10 @@ def verify_rows(batches: Iterable[list[Row]], *, from_seq: int = 1, anchor: str 
                     head = heads[actor] = ('{"actor":' + enc(actor) + ',"body":').encode("utf-8")
                 k = kinds.get(kind)
                 if k is None:
-                    k = kinds[kind] = ',"kind":' + enc(kind)
+                    k = kinds[kind] = ',"kind":' + enc(kind) + ',"prev_hash":"'
                 h = sha256(head)
                 h.update(body)
-                h.update((',"decision_id":' + enc(did) + k + ',"prev_hash":' + enc(prev_hash) + ',"recorded_at":' + enc(at)
-                          + ',"seq":' + str(seq) + "}").encode("utf-8"))
+                h.update(f',"decision_id":{enc(did)}{k}{prev_hash}","recorded_at":{enc(at)},"seq":{seq}}}'.encode("utf-8"))
             except (TypeError, ValueError):  # a value of an unexpected type or text: the general walk says what it is
                 rest = rows[i:]
                 break
