@@ -669,8 +669,43 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
 
     ``pack_mode``: ``recorded`` (the pack snapshot each decision used), ``current`` (today's pack of
     the same id) or the path of a pack folder (an edited pack, for impact analysis)."""
-    records = iter(replay_targets(store, refs)) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
+    records = iter(replay_targets(store, refs)) if refs else _engine_records(store, 1)
     yield from _replay_engine_records(store, records, pack_mode, current_pack)
+
+
+def _engine_records(store: Store, from_seq: int, to_seq: int | None = None) -> Iterator[Record]:
+    """The engine decisions from ``from_seq`` (to ``to_seq``), read by the log's fast reader
+    (:func:`_log_rows`): a replay needs their bodies only, which it parses once each."""
+    for rows in _log_rows(store, from_seq, to_seq, batch=1000):
+        for row in rows:
+            if row[2] == "engine_decision":
+                yield Record(*row)
+
+
+@contextmanager
+def collector_tuned() -> Iterator[None]:
+    """The cyclic garbage collector tuned for replaying: a replay builds thousands of short-lived
+    objects per decision (models, findings, JSON), which set off a collection of the youngest
+    generation every 700 allocations and, as survivors pile up, full collections that walk every
+    object of the process — the built packs and models included, though they live as long as the
+    process. The objects alive now (imports, packs: see :func:`_frozen`) are left out of every
+    collection and the youngest generation is collected less often; reference cycles are still
+    collected. Set back as it was afterwards."""
+    before, frozen_before = gc.get_threshold(), gc.get_freeze_count()
+    gc.set_threshold(50_000, 20, 20)
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        if not frozen_before:  # a long-lived process (the TUI) gets its objects collectable again
+            gc.unfreeze()
+
+
+def _frozen(value):
+    """``value`` (a pack just built) moved out of the collector's reach with everything alive now."""
+    gc.freeze()
+    return value
 
 
 def _replay_engine_records(store: Store, records: Iterable[Record], pack_mode: str, current_pack: Pack | None = None) -> Iterator[ReplayResult]:
@@ -679,18 +714,19 @@ def _replay_engine_records(store: Store, records: Iterable[Record], pack_mode: s
 
     snapshots: dict[str, Pack | Broken] = {}
     currents: dict[str, Pack] = {}
-    for rec in records:
-        body = rec.body
-        rev = body["pack"]["revision"]
-        if rev not in snapshots:
-            snapshots[rev] = _snapshot_or_error(store, rev)
-        current = None
-        if pack_mode != "recorded":
-            pid = body["pack"]["id"]
-            if pid not in currents:
-                currents[pid] = current_pack if current_pack is not None else load_pack(_current_pack_ref(pack_mode, pid))
-            current = currents[pid]
-        yield _replay_one(rec, "recorded" if pack_mode == "recorded" else "current", snapshots[rev], current)
+    with collector_tuned():
+        for rec in records:
+            body = rec.body
+            rev = body["pack"]["revision"]
+            if rev not in snapshots:
+                snapshots[rev] = _frozen(_snapshot_or_error(store, rev))
+            current = None
+            if pack_mode != "recorded":
+                pid = body["pack"]["id"]
+                if pid not in currents:
+                    currents[pid] = _frozen(current_pack if current_pack is not None else load_pack(_current_pack_ref(pack_mode, pid)))
+                current = currents[pid]
+            yield _replay_one(rec, "recorded" if pack_mode == "recorded" else "current", snapshots[rev], current)
 
 
 @dataclass(frozen=True)
@@ -745,8 +781,9 @@ def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
 
     url, a, b, mode = args
     db.forget_engines()  # connections inherited through fork belong to the parent
+    gc.freeze()  # what the fork inherited is never collected here (nor its pages touched and copied)
     store = db.open_store(url, check_schema=False)
-    return list(_replay_engine_records(store, (r for r in iter_records(store, a, to_seq=b) if r.kind == "engine_decision"), mode))
+    return list(_replay_engine_records(store, _engine_records(store, a, b), mode))
 
 
 def replay_parallel(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", jobs: int | None = None,
