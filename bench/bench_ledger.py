@@ -495,12 +495,17 @@ def child_pg_load(args) -> None:
         if not rows:
             break
         with dst.write() as d:
-            d.execute(sa.insert(T.DecisionLog.__table__), [dict(zip(cols, r)) for r in rows])
+            # one record after the other, the head moved to each (the log's triggers, migration 0004,
+            # let a record in only right after the head, and the head move only to the next record)
+            for r in rows:
+                rec = dict(zip(cols, r))
+                d.execute(sa.insert(T.DecisionLog.__table__), rec)
+                d.execute(sa.text("UPDATE log_head SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": rec["seq"], "hash": rec["hash"]})
         last = rows[-1][0]
         if last % (args.n // 10 or 1) == 0:
             log(f"pg: copied {last:,} records")
-    with dst.write() as d:
-        d.execute(sa.update(T.LogHead.__table__).where(T.LogHead.id == 1).values(seq=src_head[0], hash=src_head[1]))
+    if list(ledger.head(dst)) != src_head:
+        sys.exit(f"pg: the copied log's head {ledger.head(dst)} is not the source's {src_head}")
     with dst.engine.connect() as conn:
         conn.exec_driver_sql(f"ANALYZE {PG_SCHEMA}.decision_log")
     wall = time.perf_counter() - t0

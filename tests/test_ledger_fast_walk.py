@@ -8,13 +8,19 @@ import itertools
 
 import pytest
 
-from icv_permits.core.log import GENESIS, Record, record_hash, verify_records, verify_rows
+from icv_permits.core.log import (
+    GENESIS,
+    Record,
+    record_hash,
+    verify_records,
+    verify_rows,
+)
 
 
 def chain(n: int, *, actor: str = "auditor") -> list[Record]:
     out, prev = [], GENESIS
     for seq in range(1, n + 1):
-        body = '{"n":%d,"text":"审核 \\"quoted\\" \\\\ line"}' % seq
+        body = '{"n":' + str(seq) + ',"text":"审核 \\"quoted\\" \\\\ line"}'
         at = f"2026-11-27T02:00:{seq:02d}.{seq * 7919 % 1_000_000:06d}Z"
         did = f"00000000-0000-4000-8000-{seq:012d}"
         kind = "review" if seq % 3 else "engine_decision"

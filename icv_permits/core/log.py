@@ -10,9 +10,9 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
-from json.encoder import encode_basestring as _encode_str
 from dataclasses import dataclass, field
 from functools import cached_property
+from json.encoder import encode_basestring as _encode_str
 
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.checks.evidence import COUNTING_PARAMS
@@ -227,7 +227,7 @@ def verify_rows(batches: Iterable[list[Row]], *, from_seq: int = 1, anchor: str 
                     k = kinds[kind] = ',"kind":' + enc(kind) + ',"prev_hash":"'
                 h = sha256(head)
                 h.update(body)
-                h.update(f',"decision_id":{enc(did)}{k}{prev_hash}","recorded_at":{enc(at)},"seq":{seq}}}'.encode("utf-8"))
+                h.update(f',"decision_id":{enc(did)}{k}{prev_hash}","recorded_at":{enc(at)},"seq":{seq}}}'.encode())
             except (TypeError, ValueError):  # a value of an unexpected type or text: the general walk says what it is
                 rest = rows[i:]
                 break
