@@ -117,3 +117,43 @@ def test_records_past_the_head_are_named():
     base = chain(N)
     for head in itertools.islice(range(1, N), 0, None, 4):
         same(base, head_seq=head, head_hash=base[head - 1].hash)
+
+
+# ---------------------------------------------------------------- through the store's reader
+
+
+def test_the_store_reader_gives_every_record_as_the_general_reader_does(store):
+    """``_log_rows`` (bodies as stored bytes, ``recorded_at`` made by the database) holds the same
+    records as ``iter_records``: the same texts, the same hashes, on both backends."""
+    from test_ledger import fill
+
+    from icv_permits.services import audit as ledger
+
+    recs = fill(store, 9)
+    rows = [r for batch in ledger._log_rows(store, 1, batch=4) for r in batch]
+    assert [(r[0], r[1], r[2], r[3], r[4], r[5].decode("utf-8"), r[6], r[7]) for r in rows] == \
+        [(r.seq, r.decision_id, r.kind, r.recorded_at, r.actor, r.body_text, r.prev_hash, r.hash) for r in recs]
+    assert [r[0] for batch in ledger._log_rows(store, 3, to_seq=5, batch=2) for r in batch] == [3, 4, 5]
+    assert ledger.verify(store).intact and ledger.verify(store).checked == 9
+
+
+def test_an_unusual_stored_time_is_read_as_every_reader_reads_it(store):
+    """SQLite keeps ``recorded_at`` as text: one stored in another form SQLAlchemy reads (no
+    microseconds) is read through the column's type, as before — the chain still holds when the
+    instant is the same, and a changed instant is an edited record."""
+    if store.backend != "sqlite":
+        pytest.skip("PostgreSQL stores an instant, not its text")
+    from test_ledger import bypass, fill
+
+    from icv_permits.services import audit as ledger
+
+    recs = fill(store, 4)
+    assert recs[0].recorded_at == "2026-11-27T02:00:00.000000Z"
+    with bypass(store) as run:
+        run("UPDATE decision_log SET recorded_at = '2026-11-27 02:00:00' WHERE seq = 1")
+    report = ledger.verify(store)
+    assert report.intact and report.checked == 4
+    with bypass(store) as run:
+        run("UPDATE decision_log SET recorded_at = '2026-11-27 02:00:01' WHERE seq = 1")
+    report = ledger.verify(store)
+    assert [(b.seq, b.problem) for b in report.faults] == [(1, "edited")]
