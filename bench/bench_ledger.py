@@ -8,6 +8,8 @@ Run from the repository root::
     /work/main/.venv/bin/python bench/bench_ledger.py --quick              # n=5000, sample=500, 1 verify run (smoke run, ~2 min)
     /work/main/.venv/bin/python bench/bench_ledger.py --json out.json      # also write the figures as JSON
     /work/main/.venv/bin/python bench/bench_ledger.py --pg-url "$(bash .ci/pg-start)"
+    .venv/bin/python bench/bench_ledger.py --pairs 3 --baseline 87a00d5 --n 20000 --sample 1000 --steps verify,replay \
+        --keep --skip-profile --skip-prototypes --skip-parallel   # before/after alternately, one table with ratios
 
 ``--commit REV`` measures a ``git archive`` of that commit (its code, rules and examples) on
 ``PYTHONPATH``, so that the figures belong to one commit while the working tree changes.
@@ -15,8 +17,10 @@ Needs about 3.5 GB of disk in ``--workdir`` (the SQLite log, kept for the next r
 PostgreSQL during the run, and about 11 GB of RAM at n=100,000: ``replay_parallel`` holds every
 record in memory (the prototype after it does not).
 
-Goals: ``ledger.verify`` ≥ 50,000 records/s; replay ≥ 2,000 decisions/s per core, using
-all cores.
+Goals: ``ledger.verify`` ≥ 50,000 records/s and ≤ 1.2 × its floor — the same rows read by the
+bare DB-API cursor and each body hashed with SHA-256, nothing else, measured before each verify
+run in the same process (the report gives both and their ratio); replay ≥ 1,500 decisions per
+CPU-second of the replaying process (and, for ``replay_parallel``, ≥ 2,000 decisions/s per core).
 
 What it does (see ``docs/benchmarks.md``, section "Decision log: verify and replay of 100,000
 decisions"):
@@ -91,7 +95,9 @@ ACTOR = "bench"
 GENERATOR = "bench_ledger/1"  # change when the way the log is generated changes
 
 GOAL_VERIFY_PER_S = 50_000
-GOAL_REPLAY_PER_CORE_S = 2_000
+GOAL_VERIFY_FLOOR_RATIO = 1.2  # verify's time ≤ 1.2 × the floor (the same rows read raw and their bodies hashed)
+GOAL_REPLAY_PER_CPU_S = 1_500  # decisions per CPU-second of the replaying process
+GOAL_REPLAY_PER_CORE_S = 2_000  # (older goal of replay_parallel, per core)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -493,12 +499,17 @@ def child_pg_load(args) -> None:
         if not rows:
             break
         with dst.write() as d:
-            d.execute(sa.insert(T.DecisionLog.__table__), [dict(zip(cols, r)) for r in rows])
+            # one record after the other, the head moved to each (the log's triggers, migration 0004,
+            # let a record in only right after the head, and the head move only to the next record)
+            for r in rows:
+                rec = dict(zip(cols, r))
+                d.execute(sa.insert(T.DecisionLog.__table__), rec)
+                d.execute(sa.text("UPDATE log_head SET seq = :seq, hash = :hash WHERE id = 1"), {"seq": rec["seq"], "hash": rec["hash"]})
         last = rows[-1][0]
         if last % (args.n // 10 or 1) == 0:
             log(f"pg: copied {last:,} records")
-    with dst.write() as d:
-        d.execute(sa.update(T.LogHead.__table__).where(T.LogHead.id == 1).values(seq=src_head[0], hash=src_head[1]))
+    if list(ledger.head(dst)) != src_head:
+        sys.exit(f"pg: the copied log's head {ledger.head(dst)} is not the source's {src_head}")
     with dst.engine.connect() as conn:
         conn.exec_driver_sql(f"ANALYZE {PG_SCHEMA}.decision_log")
     wall = time.perf_counter() - t0
@@ -534,7 +545,7 @@ def _store_for(args, backend: str):
     return db.open_store(url), url
 
 
-def _raw_rows(store, backend: str, body_bytes: bool = False, batch: int = 2000):
+def _raw_rows(store, backend: str, body_bytes: bool = False, batch: int = 2000):  # noqa: C901
     """The log's rows in seq order straight from the DB-API cursor (keyset batches, like
     ``iter_records``); ``recorded_at`` as the driver gives it; the body as ``str``, or with
     ``body_bytes`` as its UTF-8 bytes, never decoded (SQLite: ``CAST(body AS BLOB)``; psycopg: a
@@ -655,6 +666,8 @@ def _forget_engines() -> None:
 def _read_path(ledger, store):
     """The records as ``ledger.verify`` reads them: ``_raw_records`` (bodies as bytes) where the
     product has it, else ``iter_records``."""
+    if hasattr(ledger, "_log_rows"):
+        return "_log_rows", lambda: (ledger.Record(*r) for rows in ledger._log_rows(store, 1) for r in rows)  # noqa: SLF001
     if hasattr(ledger, "_raw_records"):
         return "_raw_records", lambda: ledger._raw_records(store, 1)  # noqa: SLF001
     return "iter_records", lambda: ledger.iter_records(store)
@@ -683,9 +696,27 @@ def child_verify(args, backend: str) -> None:
     parallel = "jobs" in inspect.signature(ledger.verify).parameters
 
     # ---- ledger.verify, as `icv-permits log verify` runs it: one process, then --jobs processes
+    def floor_pass() -> float:
+        """The floor of verifying: the same rows read by the bare DB-API cursor (bodies as the
+        bytes received) and each body hashed with SHA-256 — nothing else."""
+        sha = hashlib.sha256
+        t0 = clk()
+        count = 0
+        for rows in _raw_rows(store, backend, True, batch=5000):
+            for row in rows:
+                sha(row[5]).hexdigest()
+                count += 1
+        wall = clk() - t0
+        if count != n:
+            sys.exit(f"floor pass read {count} rows, expected {n}")
+        return wall
+
     def timed_verify(label: str, **kw) -> dict:
-        runs, cpus, ccpus = [], [], []
+        runs, cpus, ccpus, floors = [], [], [], []
         for r in range(args.verify_runs):
+            if not kw:  # the floor, alternating with verify's runs in the same process (the load varies)
+                gc.collect()
+                floors.append(floor_pass())
             gc.collect()
             c0, cc0 = cpu_s(), cpu_s(resource.RUSAGE_CHILDREN)
             t0 = clk()
@@ -695,9 +726,17 @@ def child_verify(args, backend: str) -> None:
             ccpus.append(cpu_s(resource.RUSAGE_CHILDREN) - cc0)
             if not rep.intact or rep.checked != n:
                 sys.exit(f"verify {kw}: intact={rep.intact}, checked={rep.checked} (expected {n}): {rep.to_json()}")
-            log(f"verify {backend} {label} run {r + 1}: {runs[-1]:.2f} s, {n / runs[-1]:,.0f} records/s")
-        return {"runs_s": runs, "cpu_s": cpus, "children_cpu_s": ccpus, "median_s": statistics.median(runs), "min_s": min(runs),
-                "per_second_median": n / statistics.median(runs), "per_second_best": n / min(runs)}
+            log(f"verify {backend} {label} run {r + 1}: {runs[-1]:.2f} s, {n / runs[-1]:,.0f} records/s"
+                + (f"; floor {floors[-1]:.2f} s ({n / floors[-1]:,.0f}/s), ratio {runs[-1] / floors[-1]:.2f}" if floors else ""))
+        res = {"runs_s": runs, "cpu_s": cpus, "children_cpu_s": ccpus, "median_s": statistics.median(runs), "min_s": min(runs),
+               "per_second_median": n / statistics.median(runs), "per_second_best": n / min(runs)}
+        if floors:
+            res["floor_runs_s"] = floors
+            res["floor_median_s"] = statistics.median(floors)
+            res["floor_per_second_median"] = n / statistics.median(floors)
+            res["ratios"] = [a / b for a, b in zip(runs, floors)]
+            res["ratio_median"] = statistics.median(res["ratios"])
+        return res
 
     out["verify"] = timed_verify("jobs=1")
     out["rss_after_verify_mib"] = maxrss_mib()
@@ -1154,6 +1193,11 @@ def report(out: dict) -> str:
         row("`ledger.verify(store)` runs, s", lambda r: " / ".join(f"{x:.2f}" for x in r["verify"]["runs_s"]))
         row(f"**records/s, one process (median run)** — goal ≥ {GOAL_VERIFY_PER_S:,}", lambda r: f"**{r['verify']['per_second_median']:,.0f}**")
         row("records/s, one process (best run)", lambda r: f"{r['verify']['per_second_best']:,.0f}")
+        row("floor (DB-API rows, body bytes, SHA-256 of each body; alternating with verify's runs), s",
+            lambda r: " / ".join(f"{x:.2f}" for x in r["verify"]["floor_runs_s"]))
+        row("floor, records/s (median run)", lambda r: f"{r['verify']['floor_per_second_median']:,.0f}")
+        row(f"**verify ÷ floor (median of the run pairs)** — goal ≤ {GOAL_VERIFY_FLOOR_RATIO}",
+            lambda r: f"**{r['verify']['ratio_median']:.2f}** (" + " / ".join(f"{x:.2f}" for x in r["verify"]["ratios"]) + ")")
         row("µs per record (median run)", lambda r: f"{r['verify']['median_s'] / n * 1e6:.1f}")
         row("CPU s of the verify process (median run) → records per CPU-second",
             lambda r: f"{statistics.median(r['verify']['cpu_s']):.2f} → {n / statistics.median(r['verify']['cpu_s']):,.0f}")
@@ -1189,8 +1233,8 @@ def report(out: dict) -> str:
         r = rp["replay"]
         L += ["## Replay", "",
               f"One process, `ledger.replay(store)` over the first {out['sample']:,} decisions: **{r['per_second']:,.0f} decisions/s** "
-              f"({r['ms_per_decision']:.2f} ms each; {r['per_cpu_second']:,.0f} per CPU-second) — goal ≥ {GOAL_REPLAY_PER_CORE_S:,}/s per core: "
-              + _met(r["per_cpu_second"], GOAL_REPLAY_PER_CORE_S) + f". Load average {rp['loadavg_start'][0]:.2f} → {rp['loadavg_end'][0]:.2f}.", "",
+              f"({r['ms_per_decision']:.2f} ms each); **{r['per_cpu_second']:,.0f} decisions per CPU-second** of the process — goal ≥ {GOAL_REPLAY_PER_CPU_S:,}: "
+              + _met(r["per_cpu_second"], GOAL_REPLAY_PER_CPU_S) + f". Load average {rp['loadavg_start'][0]:.2f} → {rp['loadavg_end'][0]:.2f}.", "",
               "| step of `replay_record`, timed alone on the same records | ms per decision |", "|---|---:|"]
         L += [f"| {k} | {v:.3f} |" for k, v in rp["steps_ms_per_decision"].items()]
         L += [f"| **sum** | **{sum(rp['steps_ms_per_decision'].values()):.3f}** |", "",
@@ -1234,6 +1278,80 @@ def report(out: dict) -> str:
     return "\n".join(L)
 
 
+def run_pairs(args, argv: list[str]) -> int:
+    """``--pairs K --baseline REV``: this benchmark run 2·K times, the baseline commit and the
+    working tree alternately (B A A B B A …, so that neither always runs first on a warming or
+    cooling machine), each a whole run of its own with ``--json``; then one table of the figures
+    of each run, their medians and the ratios after ÷ before."""
+    rest = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in ("--pairs", "--baseline", "--json", "--commit"):
+            skip = True
+            continue
+        if a.startswith(("--pairs=", "--baseline=", "--json=", "--commit=")):
+            continue
+        rest.append(a)
+    runs: dict[str, list[dict]] = {"before": [], "after": []}
+    loads = []
+    for i in range(args.pairs):
+        order = ("before", "after") if i % 2 == 0 else ("after", "before")
+        for which in order:
+            out_json = Path(args.workdir) / f"pair-{i + 1}-{which}.json"
+            cmd = [sys.executable, str(Path(__file__).resolve()), *rest, "--json", str(out_json)]
+            if which == "before":
+                cmd += ["--commit", args.baseline]
+            log(f"pair {i + 1}/{args.pairs}: {which}")
+            loads.append(os.getloadavg()[0])
+            proc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL)
+            if proc.returncode:
+                sys.exit(f"run {which} {i + 1} failed ({proc.returncode})")
+            runs[which].append(json.loads(out_json.read_text(encoding="utf-8")))
+
+    def fig(o: dict) -> dict:
+        f = {}
+        for bk, r in o.get("verify", {}).items():
+            v = r["verify"]
+            f[f"verify {bk}, records/s"] = v["per_second_median"]
+            f[f"verify {bk}, records per CPU-second"] = o["n"] / statistics.median(v["cpu_s"])
+            if "floor_per_second_median" in v:
+                f[f"floor {bk} (raw read + SHA-256), records/s"] = v["floor_per_second_median"]
+                f[f"verify ÷ floor, {bk}"] = v["ratio_median"]
+        if "replay" in o:
+            f["replay, decisions per CPU-second"] = o["replay"]["replay"]["per_cpu_second"]
+            f["replay, decisions/s (wall)"] = o["replay"]["replay"]["per_second"]
+        return f
+
+    figs = {w: [fig(o) for o in rs] for w, rs in runs.items()}
+    keys = list(dict.fromkeys(k for w in ("after", "before") for f in figs[w] for k in f))
+    m = machine_info()
+    L = [f"# Audit: verify at the floor, replay — before/after, {args.pairs} pairs", "",
+         f"before: `{args.baseline}`; after: the working tree at {m['git'].get('commit', '?')}; n = {args.n:,}, replay sample {args.sample:,}; "
+         f"{m['nproc']} CPUs ({m['cpu_model']}), {m['memory']}; Python {m['python']}; {m['date']}; "
+         f"load average (1 min) at the start of each run: {', '.join(f'{x:.2f}' for x in loads)}", "",
+         "| figure | before, each run | after, each run | before (median) | after (median) | after ÷ before | goal |",
+         "|---|---|---|---:|---:|---:|---|"]
+    goals = {"verify ÷ floor": f"≤ {GOAL_VERIFY_FLOOR_RATIO}", "replay, decisions per CPU": f"≥ {GOAL_REPLAY_PER_CPU_S:,}", "verify sqlite": f"≥ {GOAL_VERIFY_PER_S:,}",
+             "verify postgresql": f"≥ {GOAL_VERIFY_PER_S:,}"}
+    for k in keys:
+        b = [f[k] for f in figs["before"] if k in f]
+        a = [f[k] for f in figs["after"] if k in f]
+        fmt = (lambda x: f"{x:.2f}") if "÷" in k else (lambda x: f"{x:,.0f}")
+        bm = statistics.median(b) if b else None
+        am = statistics.median(a) if a else None
+        goal = next((g for p, g in goals.items() if k.startswith(p)), "")
+        L.append(f"| {k} | {' / '.join(fmt(x) for x in b) or '—'} | {' / '.join(fmt(x) for x in a) or '—'} | "
+                 f"{fmt(bm) if bm is not None else '—'} | {fmt(am) if am is not None else '—'} | "
+                 f"{f'{am / bm:.2f}' if am is not None and bm else '—'} | {goal} |")
+    print("\n".join(L))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"runs": runs, "figures": figs, "loads": loads}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="engine decisions in the log (default 100000)")
@@ -1257,7 +1375,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="n=5000, sample=500, 1 verify run (smoke run)")
     ap.add_argument("--child", choices=("build", "pg-load", "pg-drop", "verify", "replay", "replay-parallel", "replay-parallel-proto"),
                     help=argparse.SUPPRESS)
+    ap.add_argument("--pairs", type=int, default=0, metavar="K",
+                    help="run K pairs: --baseline and the working tree alternately, whole runs each, then a table of both (see run_pairs)")
+    ap.add_argument("--baseline", default="87a00d5", metavar="REV", help="the commit --pairs compares with (default 87a00d5)")
     args = ap.parse_args(argv)
+    if args.pairs and not args.child:
+        return run_pairs(args, list(sys.argv[1:] if argv is None else argv))
     if args.quick:
         args.n, args.sample, args.verify_runs = min(args.n, 5000), min(args.sample, 500), 1
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -1275,7 +1398,8 @@ def main(argv: list[str] | None = None) -> int:
         measured = f"commit {commit} (git archive in {args.source})"
     log(f"measuring {measured}")
     out: dict = {"machine": machine_info(), "measured": measured, "n": args.n, "sample": args.sample, "jobs": args.jobs,
-                 "goals": {"verify_records_per_s": GOAL_VERIFY_PER_S, "replay_decisions_per_s_per_core": GOAL_REPLAY_PER_CORE_S}}
+                 "goals": {"verify_records_per_s": GOAL_VERIFY_PER_S, "verify_floor_ratio": GOAL_VERIFY_FLOOR_RATIO,
+                           "replay_decisions_per_cpu_second": GOAL_REPLAY_PER_CPU_S, "replay_decisions_per_s_per_core": GOAL_REPLAY_PER_CORE_S}}
     log(f"building (or reusing) the log of {args.n:,} records in {args.workdir}")
     out["build"] = run_child("build", args)
     steps = {x.strip() for x in args.steps.split(",") if x.strip()}
@@ -1302,7 +1426,8 @@ def main(argv: list[str] | None = None) -> int:
     out["goal_status"] = {
         "verify": None if v is None else v["verify"]["per_second_median"] >= GOAL_VERIFY_PER_S,
         "verify_all_cores": None if v is None or "verify_jobs" not in v else v["verify_jobs"]["per_second_median"] >= GOAL_VERIFY_PER_S,
-        "replay_per_core": None if "replay" not in out else out["replay"]["replay"]["per_cpu_second"] >= GOAL_REPLAY_PER_CORE_S,
+        "verify_floor_ratio": None if v is None or "ratio_median" not in v["verify"] else v["verify"]["ratio_median"] <= GOAL_VERIFY_FLOOR_RATIO,
+        "replay_per_cpu_second": None if "replay" not in out else out["replay"]["replay"]["per_cpu_second"] >= GOAL_REPLAY_PER_CPU_S,
         "replay_all_cores": None if "replay_parallel" not in out else
         out["replay_parallel"]["result"]["per_second"] >= GOAL_REPLAY_PER_CORE_S * args.jobs,
     }

@@ -41,11 +41,17 @@ import binascii
 import datetime as dt
 import hashlib
 import json
+import re
 import zlib
 from typing import Any
 
 from icv_permits.core.canonical import canonical_json, digest, is_plain
-from icv_permits.core.log_shape import loads_bounded
+from icv_permits.core.log_shape import (
+    MAX_DEPTH,
+    _no_constant,
+    loads_bounded,
+    nesting_depth,
+)
 from icv_permits.core.pack import Pack
 
 RECORD_FORMAT = 2
@@ -128,6 +134,28 @@ def _threshold(pack: Pack, param: str, value: Any, as_of: dt.date) -> dict:
             "source": c.source, "unit": defn.unit, "value": value}  # keys sorted (see _expand)
 
 
+def _rule_infos(pack: Pack, skip: set) -> list[dict]:
+    """:func:`_rule_info` of every rule of ``pack`` but those in ``skip``, in the pack's order: the
+    facts built once per pack (:func:`_rule_facts`), each decision given its own dicts."""
+    return [dict(info) for rid, info in _rule_facts(pack) if rid not in skip]
+
+
+_FACTS: dict[int, tuple[Pack, tuple[tuple[str, dict], ...]]] = {}
+
+
+def _rule_facts(pack: Pack) -> tuple[tuple[str, dict], ...]:
+    """The catalogue facts of every rule of ``pack``, kept for the last few packs (each entry
+    holds its pack, so that its ``id`` is not reused meanwhile)."""
+    hit = _FACTS.get(id(pack))
+    if hit is not None and hit[0] is pack:
+        return hit[1]
+    facts = tuple((rid, _rule_info(pack, rid)) for rid in pack.rules)
+    if len(_FACTS) >= 8:
+        _FACTS.pop(next(iter(_FACTS)))
+    _FACTS[id(pack)] = (pack, facts)
+    return facts
+
+
 def _rule_info(pack: Pack, rule_id: str) -> dict:
     rule = pack.rules.get(rule_id)
     if rule is None:
@@ -201,20 +229,48 @@ def seal(payload: dict) -> str:
 
 def unseal(text: str) -> dict:
     """What :func:`seal` sealed. :class:`ExpandError` for anything that is not such a text."""
+    return _unseal(text)[0]
+
+
+_ASTRAL = re.compile(rb"[\xf0-\xf4]")
+_LONG_DIGITS = re.compile(rb"[0-9]{16}")
+
+
+def _unseal(text: str) -> tuple[dict, bool]:
+    """:func:`unseal`, and whether the payload is plain data for ``json.dumps``
+    (:func:`~icv_permits.core.canonical.is_plain`) as far as its text shows: no float, no integer
+    beyond ±2^53, no character above U+FFFF (so no key holding one) — found while parsing and by
+    two scans of the bytes, which cost little, instead of walking the parsed payload again. ``False`` says only "not
+    shown": the caller then scans."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
         inflater = zlib.decompressobj()
         data = inflater.decompress(raw, MAX_INFLATED)
         if inflater.unconsumed_tail or not inflater.eof:
             raise ExpandError("the deflated part of the record is truncated or too large")
-        payload = loads_bounded(data.decode("utf-8"))  # nested no deeper than a line of an export: no parser recursion to exhaust
-    except (AttributeError, UnicodeError, binascii.Error, zlib.error, ValueError) as exc:
+        json_text = data.decode("utf-8")
+        if nesting_depth(json_text) > MAX_DEPTH:  # nested no deeper than a line of an export: no parser recursion to exhaust
+            loads_bounded(json_text)  # raises, as it always has
+        floats: list[str] = []
+
+        def parse_float(token: str) -> float:
+            floats.append(token)
+            return float(token)
+
+        try:
+            payload = json.loads(json_text, parse_constant=_no_constant, parse_float=parse_float)
+        except (ValueError, RecursionError):
+            payload = loads_bounded(json_text)  # raises the error it always has
+        # no float; no run of 16 digits anywhere (so no integer beyond 2^53 = 9007199254740992,
+        # 16 digits); no UTF-8 lead byte of a character above U+FFFF (so no key holding one)
+        plain = not floats and _LONG_DIGITS.search(data) is None and _ASTRAL.search(data) is None
+    except (AttributeError, UnicodeError, binascii.Error, zlib.error, ValueError, RecursionError) as exc:
         if isinstance(exc, ExpandError):
             raise
         raise ExpandError(f"the deflated part of the record cannot be read: {type(exc).__name__}") from None
     if not (isinstance(payload, dict) and isinstance(payload.get("input"), dict) and isinstance(payload.get("outcomes"), dict)):
         raise ExpandError("the deflated part of the record holds no input and outcomes")
-    return payload
+    return payload, plain
 
 
 def compact_body(body: dict, pack: Pack) -> dict:
@@ -294,7 +350,7 @@ def _expand(body: dict, payload: dict, pack: Pack) -> dict:
         "pack_id": body["pack"]["id"],
         "pack_revision": body["pack"]["revision"],
         "registry": c.get("registry"),
-        "rules": [_rule_info(pack, rid) for rid in pack.rules if rid not in skip],
+        "rules": _rule_infos(pack, skip),
         "rules_not_applicable": not_applicable,
         "verdict": body["verdict"],
     }
@@ -317,23 +373,23 @@ def expand(body: dict, pack: Pack, *, check: bool = True) -> tuple[dict, dict]:
         revision = body["pack"]["revision"]
         if pack.revision != revision:
             raise ExpandError(f"a record of pack revision {revision} cannot be rebuilt with pack revision {pack.revision}")
-        payload = unseal(body.get("deflated"))
+        payload, plain = _unseal(body.get("deflated"))
         decision = _expand(body, payload, pack)
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, ExpandError):
             raise
         raise ExpandError(f"the compact decision is malformed: {type(exc).__name__}: {str(exc)[:200]}") from None
-    if check and _digest(decision, payload["outcomes"]) != body.get("decision_digest"):
+    if check and _digest(decision, payload["outcomes"], plain) != body.get("decision_digest"):
         raise ExpandError("the decision rebuilt from the record and its pack snapshot does not have the recorded decision digest")
     return payload["input"], decision
 
 
-def _digest(decision: dict, outcomes: dict) -> str:
+def _digest(decision: dict, outcomes: dict, plain: bool = False) -> str:
     """:func:`~icv_permits.core.canonical.digest` of a rebuilt decision. What the rebuild adds to the
     recorded ``outcomes`` is text, small integers and nulls, so when the outcomes are plain data for
     ``json.dumps`` (:func:`~icv_permits.core.canonical.is_plain`) so is the decision, and it is
     written without scanning it again — the scan of a decision costs more than writing it."""
-    if is_plain(outcomes) and isinstance(decision["activity"], str) and isinstance(decision["application_id"], str | None):
+    if (plain or is_plain(outcomes)) and isinstance(decision["activity"], str) and isinstance(decision["application_id"], str | None):
         text = json.dumps(decision, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
         return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
     return digest(decision)

@@ -25,12 +25,14 @@ exactly the recorded rules and parameters, whatever ``rules/`` holds today.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import getpass
 import json
 import os
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -60,6 +62,7 @@ from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-expo
     record_preimage,
     replay_record,
     verify_records,
+    verify_rows,
 )
 from icv_permits.core.log_compact import ExpandError, compact_body, expand, expand_body, record_format  # noqa: F401 - re-exported
 from icv_permits.core.pack import Pack, build_pack, revision_of
@@ -341,15 +344,105 @@ def _built_pack(content: str, revision: str) -> Pack:
 # ---------------------------------------------------------------- verify
 
 
-def _raw_records(store: Store, from_seq: int, to_seq: int | None = None, batch: int = 2000) -> Iterator[Record]:
-    """Records with their body as UTF-8 bytes straight from the database (no decode/encode)."""
-    from sqlalchemy import LargeBinary, cast, func
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a walk over the log. Reading makes a tuple per row and
+    keeps a batch of them alive, so the collector would run every few hundred rows and, as they
+    pile into the older generations, walk every object of the process again and again (the built
+    packs, the models): time spent finding no garbage, for the walks build no reference cycles.
+    Reference counting still frees every row as it goes; the collector is back on afterwards."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
-    body = (func.convert_to(tables.DecisionLog.body, "UTF8") if store.backend == "postgresql" else cast(tables.DecisionLog.body, LargeBinary))
-    cols = _COLS[:5] + (body,) + _COLS[6:]
-    for rec in _batched(store, cols, from_seq, to_seq, batch):
-        rec.body_text = bytes(rec.body_text)
-        yield rec
+
+_SQLITE_AT = ("CASE WHEN recorded_at GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]' "
+              "THEN substr(recorded_at, 1, 10) || 'T' || substr(recorded_at, 12) || 'Z' END")
+"""SQLite: ``recorded_at`` as stored (naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``, the form SQLAlchemy
+writes) turned into the text the hash covers by the database; anything else is NULL here and read
+through the column's own type below, as every other reader reads it."""
+_PG_AT = "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')::varchar"
+
+
+def _log_rows(store: Store, from_seq: int, to_seq: int | None = None, batch: int = 5000) -> Iterator[list[tuple]]:
+    """The log's rows from ``from_seq`` (to ``to_seq``) in sequence order, in batches, as
+    :data:`icv_permits.core.log.Row` tuples straight from the DB-API cursor: the body as the UTF-8
+    bytes the database holds (SQLite ``CAST(body AS BLOB)``; PostgreSQL: the ``text`` column's bytes
+    as received, never decoded), ``recorded_at`` as the UTC text the hash covers, made by the
+    database. Verifying reads every byte of the log, so the reader is the floor that verifying can
+    reach: no ORM rows, no ``datetime`` round trip, no decode and re-encode of bodies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.exc import DBAPIError
+
+    from icv_permits.adapters.store.db import forbidden
+
+    pg = store.backend == "postgresql"
+    ph = "%s" if pg else "?"
+    at = _PG_AT if pg else _SQLITE_AT
+    body = "body" if pg else "CAST(body AS BLOB)"
+    sql = (f"SELECT seq, decision_id, kind, {at}, actor, {body}, prev_hash, hash FROM decision_log WHERE seq > {ph}"
+           + (f" AND seq <= {ph}" if to_seq is not None else "") + f" ORDER BY seq LIMIT {ph}")
+    dbapi = store.engine.dialect.dbapi
+    fix_at = None
+    conn_cm = nullcontext(store.engine) if isinstance(store.engine, Connection) else store.engine.connect()
+    with conn_cm as conn, ThreadPoolExecutor(1) as reader:
+        cur = conn.connection.dbapi_connection.cursor()
+        if pg:
+            from psycopg.adapt import Loader
+
+            class _TextBytes(Loader):
+                def load(self, data) -> bytes:
+                    return bytes(data)
+
+            cur.adapters.register_loader("text", _TextBytes)  # this cursor only; the other columns are varchar
+
+        def fetch(last: int) -> list[tuple]:
+            params = (last, to_seq, batch) if to_seq is not None else (last, batch)
+            nonlocal fix_at
+            try:
+                cur.execute(sql, params)
+                rows = cur.fetchall()
+            except dbapi.Error as exc:
+                wrapped = DBAPIError.instance(sql, params, exc, dbapi.Error, dialect=store.engine.dialect)
+                raise (forbidden(store.url, wrapped) or wrapped) from None
+            if not pg and any(r[3] is None for r in rows):
+                if fix_at is None:
+                    fix_at = _recorded_at_reader(store)
+                rows = [r if r[3] is not None else (r[0], r[1], r[2], fix_at(r[0]), *r[4:]) for r in rows]
+            return rows
+
+        try:
+            pending = reader.submit(fetch, from_seq - 1)
+            while True:
+                rows = pending.result()
+                pending = None
+                if not rows:
+                    return
+                # the next batch is read (the driver lets go of the GIL while the database works)
+                # while this one is hashed: on two cores verifying costs little more than reading
+                pending = reader.submit(fetch, rows[-1][0])
+                yield rows
+        finally:
+            if pending is not None:
+                pending.cancel() or pending.exception()  # never two statements on one cursor at once
+            cur.close()
+
+
+def _recorded_at_reader(store: Store) -> Callable[[int], str]:
+    """``recorded_at`` of one record read the ordinary way (an unusual stored text, see ``_SQLITE_AT``)."""
+
+    def read(seq: int) -> str:
+        with store.read() as s:
+            v = s.execute(select(tables.DecisionLog.recorded_at).where(tables.DecisionLog.seq == seq)).scalar_one()
+        return utc_timestamp(v if v.tzinfo is not None else v.replace(tzinfo=dt.timezone.utc))
+
+    return read
 
 
 @dataclass
@@ -374,7 +467,7 @@ def _hash_range(args: tuple[str, int, int]) -> list[tuple[int, str, str, str, bo
     url, a, b = args
     db.forget_engines()  # connections inherited through fork belong to the parent
     store = db.open_store(url, check_schema=False)
-    return [(r.seq, r.decision_id, r.recorded_at, r.prev_hash, r.hash, r.computed_hash() == r.hash) for r in _raw_records(store, a, b)]
+    return [(r[0], r[1], r[3], r[6], r[7], record_hash(*r[:7]) == r[7]) for rows in _log_rows(store, a, b) for r in rows]
 
 
 def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, jobs: int = 1, chunk: int = 25000) -> VerifyReport:
@@ -497,7 +590,8 @@ def _walk(store: Store, *, from_seq: int, anchor: str, anchor_at: str | None, hs
           max_seq: int, jobs: int, chunk: int) -> VerifyReport:
     kw = {"from_seq": from_seq, "anchor": anchor, "anchor_recorded_at": anchor_at, "head_seq": hseq, "head_hash": hhash, "expect_head": expect_head}
     if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
-        return verify_records(_raw_records(store, from_seq), **kw)
+        with collector_paused():
+            return verify_rows(_log_rows(store, from_seq), **kw)
     from concurrent.futures import ProcessPoolExecutor
 
     ranges = [(store.url, a, min(a + chunk - 1, max_seq)) for a in range(from_seq, max_seq + 1, chunk)]
@@ -575,8 +669,43 @@ def replay(store: Store, refs: list[str] | None = None, *, pack_mode: str = "rec
 
     ``pack_mode``: ``recorded`` (the pack snapshot each decision used), ``current`` (today's pack of
     the same id) or the path of a pack folder (an edited pack, for impact analysis)."""
-    records = iter(replay_targets(store, refs)) if refs else (r for r in iter_records(store) if r.kind == "engine_decision")
+    records = iter(replay_targets(store, refs)) if refs else _engine_records(store, 1)
     yield from _replay_engine_records(store, records, pack_mode, current_pack)
+
+
+def _engine_records(store: Store, from_seq: int, to_seq: int | None = None) -> Iterator[Record]:
+    """The engine decisions from ``from_seq`` (to ``to_seq``), read by the log's fast reader
+    (:func:`_log_rows`): a replay needs their bodies only, which it parses once each."""
+    for rows in _log_rows(store, from_seq, to_seq, batch=1000):
+        for row in rows:
+            if row[2] == "engine_decision":
+                yield Record(*row)
+
+
+@contextmanager
+def collector_tuned() -> Iterator[None]:
+    """The cyclic garbage collector tuned for replaying: a replay builds thousands of short-lived
+    objects per decision (models, findings, JSON), which set off a collection of the youngest
+    generation every 700 allocations and, as survivors pile up, full collections that walk every
+    object of the process — the built packs and models included, though they live as long as the
+    process. The objects alive now (imports, packs: see :func:`_frozen`) are left out of every
+    collection and the youngest generation is collected less often; reference cycles are still
+    collected. Set back as it was afterwards."""
+    before, frozen_before = gc.get_threshold(), gc.get_freeze_count()
+    gc.set_threshold(50_000, 20, 20)
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        if not frozen_before:  # a long-lived process (the TUI) gets its objects collectable again
+            gc.unfreeze()
+
+
+def _frozen(value):
+    """``value`` (a pack just built) moved out of the collector's reach with everything alive now."""
+    gc.freeze()
+    return value
 
 
 def _replay_engine_records(store: Store, records: Iterable[Record], pack_mode: str, current_pack: Pack | None = None) -> Iterator[ReplayResult]:
@@ -585,18 +714,19 @@ def _replay_engine_records(store: Store, records: Iterable[Record], pack_mode: s
 
     snapshots: dict[str, Pack | Broken] = {}
     currents: dict[str, Pack] = {}
-    for rec in records:
-        body = rec.body
-        rev = body["pack"]["revision"]
-        if rev not in snapshots:
-            snapshots[rev] = _snapshot_or_error(store, rev)
-        current = None
-        if pack_mode != "recorded":
-            pid = body["pack"]["id"]
-            if pid not in currents:
-                currents[pid] = current_pack if current_pack is not None else load_pack(_current_pack_ref(pack_mode, pid))
-            current = currents[pid]
-        yield _replay_one(rec, "recorded" if pack_mode == "recorded" else "current", snapshots[rev], current)
+    with collector_tuned():
+        for rec in records:
+            body = rec.body
+            rev = body["pack"]["revision"]
+            if rev not in snapshots:
+                snapshots[rev] = _frozen(_snapshot_or_error(store, rev))
+            current = None
+            if pack_mode != "recorded":
+                pid = body["pack"]["id"]
+                if pid not in currents:
+                    currents[pid] = _frozen(current_pack if current_pack is not None else load_pack(_current_pack_ref(pack_mode, pid)))
+                current = currents[pid]
+            yield _replay_one(rec, "recorded" if pack_mode == "recorded" else "current", snapshots[rev], current)
 
 
 @dataclass(frozen=True)
@@ -651,8 +781,9 @@ def _replay_range(args: tuple[str, int, int, str]) -> list[ReplayResult]:
 
     url, a, b, mode = args
     db.forget_engines()  # connections inherited through fork belong to the parent
+    gc.freeze()  # what the fork inherited is never collected here (nor its pages touched and copied)
     store = db.open_store(url, check_schema=False)
-    return list(_replay_engine_records(store, (r for r in iter_records(store, a, to_seq=b) if r.kind == "engine_decision"), mode))
+    return list(_replay_engine_records(store, _engine_records(store, a, b), mode))
 
 
 def replay_parallel(store: Store, refs: list[str] | None = None, *, pack_mode: str = "recorded", jobs: int | None = None,
