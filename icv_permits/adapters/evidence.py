@@ -531,7 +531,7 @@ class _TripParser:
 
 
 #: Rows per batch of the trip-log reader: the columns of one batch are held at once (a few MB).
-_BATCH_BYTES = 4 << 20
+_BATCH_BYTES = 2 << 20
 _BATCH_ROWS = 50_000
 _FIELD_LIMIT = csv.field_size_limit()
 _INT64 = 2**63
@@ -860,8 +860,8 @@ class _Classifier:
             table = pl.DataFrame(ranks[k], schema={"vin": pl.UInt16, "lo": pl.Int64, "hi": pl.Int64, "w_notice": pl.UInt16, "w_any": pl.Boolean},
                                  orient="row")
             self.windows.append((table, pairs[k]))
-        self.schema = {"file": pl.UInt16, "line": pl.Int64, "trip_id": pl.String, "vin": pl.UInt16, "s": pl.Int64, "e": pl.Int64,
-                       "m": pl.Int64, "section": pl.UInt16, "auto": pl.Boolean, "notice": pl.UInt16, "kmh": pl.Int64}
+        self.schema = {"file": pl.UInt16, "line": pl.UInt32, "trip_id": pl.String, "vin": pl.UInt16, "s": pl.Int64, "e": pl.Int64,
+                       "m": pl.Int64, "section": pl.UInt16, "auto": pl.Boolean, "notice": pl.UInt16}
 
     def empty(self):
         return self.pl.DataFrame(schema=self.schema)
@@ -930,10 +930,8 @@ class _Classifier:
             & (pl.col("e") >= pl.col("s")) & ((pl.col("m") == 0) | (pl.col("e") > pl.col("s"))),
         )
         fast = f.filter(pl.col("fast")).select(
-            pl.lit(file_no, dtype=pl.UInt16).alias("file"), "line", "trip_id", pl.col("vin_c").alias("vin"), "s", "e", "m",
-            pl.col("sec_c").alias("section"), "auto", pl.col("notice").alias("number"),
-            pl.when(pl.col("m") > 0).then((pl.col("m") * 3_600_000 + (pl.col("e") - pl.col("s")) - 1) // (pl.col("e") - pl.col("s")))
-            .otherwise(0).alias("kmh"))
+            pl.lit(file_no, dtype=pl.UInt16).alias("file"), pl.col("line").cast(pl.UInt32), "trip_id", pl.col("vin_c").alias("vin"), "s", "e", "m",
+            pl.col("sec_c").alias("section"), "auto", pl.col("notice").alias("number"))
         fast = self._under(fast)
         parts = [fast]
         if fast.height != frame.height:
@@ -949,7 +947,7 @@ class _Classifier:
                 if not (-_INT64 <= s < _INT64 and -_INT64 <= e < _INT64 and m < _INT64 and kmh < _INT64):
                     raise OverflowError("Python int too large to convert to SQLite INTEGER")  # as the reader always did
                 for c, v in zip(self.schema, (file_no, line, trip_id, self.vin_code[vin], s, e, m, self.section_code[section],
-                                              bool(auto), None if under is None else self.notice_code[under], kmh), strict=True):
+                                              bool(auto), None if under is None else self.notice_code[under]), strict=True):
                     cols[c].append(v)
             if cols["line"]:
                 parts.append(pl.DataFrame(cols, schema=self.schema))
@@ -1012,6 +1010,9 @@ _BUCKET_PARTS = 8
 def _part_buckets(pl, t, cls: _Classifier, applied: set[str], per_vin: dict[int, dict[tuple, list[int]]]) -> None:
     """Adds to ``per_vin`` the buckets of the trips ``t`` (all those of the vehicles in it)."""
     sections, notices = cls.sections, cls.notices
+    # the average speed, rounded up to a whole km/h (as _TripParser.parse): derived here, not kept
+    dur = pl.col("e") - pl.col("s")
+    t = t.with_columns(kmh=pl.when(pl.col("m") > 0).then((pl.col("m").cast(pl.Int128) * 3_600_000 + dur - 1) // dur).otherwise(0).cast(pl.Int64))
     n = FASTEST_TRIPS_APART  # a vehicle's slower trips share the speed class of its next fastest
     cut = dict(t.group_by("vin").agg(pl.len().alias("n"), pl.col("kmh").top_k(n + 1).min().alias("cut"))
                .filter(pl.col("n") > n).select("vin", "cut").iter_rows())
