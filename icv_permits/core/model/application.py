@@ -22,9 +22,7 @@ SCHEMA_VERSION = 1
 
 
 class _Model(BaseModel):
-    # defer_build: a model is built when first used, and a nested model inside its parent's schema
-    # only, so that a command pays for the models it uses (a cold `check` is mostly imports)
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
 # ---------------------------------------------------------------- enumerations

@@ -22,7 +22,7 @@ from icv_permits.core.model.application import Incident
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # see application._Model
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Exclusion(StrEnum):

@@ -15,7 +15,7 @@ from icv_permits.core.model.application import Notice
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # see application._Model
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class VinElsewhere(_M):
