@@ -7,7 +7,7 @@ well-formed trip is classified by vehicle, section, the road-test notice of the 
 (EVD-01…05, from the pack's parameters). A row is bad only when it cannot be read or classified.
 
 Trip logs are read in batches of a few megabytes and classified a column at a time with polars
-(imported only when a trip log is read); what is kept across batches is about 60 bytes a trip
+(imported only when a trip log is read); what is kept across batches is about 50 bytes a trip
 (codes, integers and the trip ID), enough to find duplicate trip IDs and the time order of each
 vehicle's trips; nothing is written to disk. Rows that are not plainly well-formed are classified
 row by row by :meth:`_TripParser.parse`, the one definition of a row's meaning and of every bad-row
@@ -545,7 +545,7 @@ def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Co
     vectorised tests do not recognise as plainly well-formed goes through :meth:`_TripParser.parse`,
     the one definition of what a row means, so every bad row is named exactly as that parser names
     it. What is kept across batches is a handful of compact columns per trip (codes for the VIN,
-    section and notice, five integers and the trip ID: about 60 bytes a trip), then sorted once per
+    section and notice, four integers and the trip ID: about 50 bytes a trip), then sorted once per
     vehicle to find duplicates and overlaps."""
     pl = _import_polars()
     cls = _Classifier(pl, parser, app)
