@@ -6,10 +6,12 @@ well-formed trip is classified by vehicle, section, the road-test notice of the 
 :class:`~icv_permits.core.model.evidence.TripBucket`; the pure engine decides which buckets count
 (EVD-01…05, from the pack's parameters). A row is bad only when it cannot be read or classified.
 
-Memory stays bounded whatever the number of rows: rows are streamed, and the few facts needed
-across rows (duplicate trip IDs, the time order of each vehicle's trips) are kept in SQLite's own
-anonymous temporary database, not in Python lists. See ``docs/evidence.md`` for the formats and the
-counting rules.
+Trip logs are read in batches of a few megabytes and classified a column at a time with polars
+(imported only when a trip log is read); what is kept across batches is about 50 bytes a trip
+(codes, integers and the trip ID), enough to find duplicate trip IDs and the time order of each
+vehicle's trips; nothing is written to disk. Rows that are not plainly well-formed are classified
+row by row by :meth:`_TripParser.parse`, the one definition of a row's meaning and of every bad-row
+message. See ``docs/evidence.md`` for the formats and the counting rules.
 
 The paths come from the application, that is from whoever wrote it, and this code may run in an
 office next to its key and its database: a path is read only when it names a regular file inside
@@ -19,14 +21,15 @@ never tells whether some file exists elsewhere.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
 import operator
 import os
-import sqlite3
 import stat
+import sys
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -37,22 +40,22 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from icv_permits.core.engine.core import history_notices
 from icv_permits.core.errors import InputError, Problem, show
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application, Incident, Notice, NoticeKind
 from icv_permits.core.model.evidence import (
     BAD_ROWS_LISTED,
+    FASTEST_TRIPS_APART,
     BadRow,
     BadRowReason,
     EvidenceFile,
     EvidenceSummary,
-    FASTEST_TRIPS_APART,
     TripBucket,
     TripMode,
 )
 from icv_permits.core.model.ids import normalize_identifier
 from icv_permits.core.model.types import TIMEZONE
-from icv_permits.core.engine.core import history_notices
 from icv_permits.core.pack import Pack
 
 SHANGHAI = ZoneInfo(TIMEZONE)
@@ -293,55 +296,82 @@ def _rows(src: _Read, name: str, required: tuple[str, ...], columns: tuple[str, 
     """``(line, values, error)`` for each data row of a CSV or JSON Lines file: ``values`` holds
     the row's ``columns`` in that order ("" where a column is absent), or is ``None`` with the
     reason the row cannot be read. A CSV header must name every ``required`` column."""
+    if Path(name).suffix.lower() not in (".jsonl", ".ndjson", ".json"):
+        yield from _csv_rows(src, name, required, columns, "utf-8-sig")
+        return
     fh = io.TextIOWrapper(io.BufferedReader(src, 1 << 20), encoding="utf-8-sig", newline="")
     try:
-        if Path(name).suffix.lower() in (".jsonl", ".ndjson", ".json"):
-            seen = False
-            for line_no, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                seen = True
-                try:
-                    obj = json.loads(line)
-                except ValueError as exc:
-                    yield line_no, None, f"JSON: {exc.msg}"
-                    continue
-                if not isinstance(obj, dict):
-                    yield line_no, None, "not a JSON object"
-                    continue
-                yield line_no, tuple("" if (v := obj.get(c)) is None else str(v) for c in columns), ""
-            if not seen:
-                raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
-            return
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
+        seen = False
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            seen = True
+            try:
+                obj = json.loads(line)
+            except ValueError as exc:
+                yield line_no, None, f"JSON: {exc.msg}"
+                continue
+            if not isinstance(obj, dict):
+                yield line_no, None, "not a JSON object"
+                continue
+            yield line_no, tuple("" if (v := obj.get(c)) is None else str(v) for c in columns), ""
+        if not seen:
             raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
-        cols = [h.strip().lower() for h in header]
-        missing = [c for c in required if c not in cols]
-        if missing:
-            raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
-        width = len(cols)
-        last = {c: i for i, c in enumerate(cols)}  # a repeated column name: the last one counts
-        pad = any(c not in last for c in columns)  # absent columns read an "" appended to the row
-        pick = operator.itemgetter(*(last.get(c, width) for c in columns))
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(name, M_NOT_UTF8, {"offset": exc.start}, "encoding")]) from None
+    except OSError as exc:  # a read error of a file already found inside the folder (EIO)
+        raise InputError([Problem(name, M_UNREADABLE, {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
+    finally:
+        fh.detach().detach()  # not closed: the caller reads the digest, then closes it
+
+
+M_NOT_UTF8 = N_("the evidence file is not UTF-8 (byte offset {offset})")
+M_UNREADABLE = N_("cannot read the evidence file: {reason}")
+
+
+def _header(name: str, header: list[str], required: tuple[str, ...], columns: tuple[str, ...]) -> tuple[int, tuple[int, ...]]:
+    """The width of a CSV header and where each of ``columns`` is (the width itself where absent)."""
+    cols = [h.strip().lower() for h in header]
+    missing = [c for c in required if c not in cols]
+    if missing:
+        raise InputError([Problem(name, N_("the header lacks the columns: {columns}"), {"columns": ", ".join(missing)}, "header")])
+    width = len(cols)
+    last = {c: i for i, c in enumerate(cols)}  # a repeated column name: the last one counts
+    return width, tuple(last.get(c, width) for c in columns)  # absent columns read an "" appended to the row
+
+
+def _csv_rows(raw: io.RawIOBase, name: str, required: tuple[str, ...], columns: tuple[str, ...], encoding: str, *,
+              header: tuple[int, tuple[int, ...]] | None = None, line_base: int = 0) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
+    """:func:`_rows` of a CSV file, from the start (``header`` None) or from line ``line_base`` + 1
+    with the header already read."""
+    fh = io.TextIOWrapper(io.BufferedReader(raw, 1 << 20), encoding=encoding, newline="")
+    try:
+        reader = csv.reader(fh)
+        if header is None:
+            first = next(reader, None)
+            if first is None:
+                raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
+            header = _header(name, first, required, columns)
+        width, idx = header
+        pad = width in idx
+        pick = operator.itemgetter(*idx)
         for row in reader:
             if len(row) != width:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
-                yield reader.line_num, None, f"{len(row)} columns, the header has {width}"
+                yield line_base + reader.line_num, None, f"{len(row)} columns, the header has {width}"
                 continue
             if width == 1 and not row[0].strip():
                 continue
             if pad:
                 row.append("")
-            yield reader.line_num, pick(row), ""
+            yield line_base + reader.line_num, pick(row), ""
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(name, N_("the evidence file is not UTF-8 (byte offset {offset})"), {"offset": exc.start}, "encoding")]) from None
+        raise InputError([Problem(name, M_NOT_UTF8, {"offset": exc.start}, "encoding")]) from None
     except csv.Error as exc:
         raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
     except OSError as exc:  # a read error of a file already found inside the folder (EIO)
-        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
+        raise InputError([Problem(name, M_UNREADABLE, {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
     finally:
         fh.detach().detach()  # not closed: the caller reads the digest, then closes it
 
@@ -419,64 +449,6 @@ def summarise(
         lenient=lenient,
         has_trips=bool(ev.trips),
     )
-
-
-def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Collector, app: Application) -> tuple[list[EvidenceFile], list[TripBucket]]:
-    """Read the trip logs and total them into buckets.
-
-    The rows are kept in SQLite's anonymous temporary database (``sqlite3.connect("")``): SQLite
-    keeps it in memory up to the cache size and then spills it to a file it unlinks as soon as it
-    has created it (and so for its sort files, ``temp_store=FILE``), so no file is left behind
-    however the process ends — even killed while it reads."""
-    files: list[EvidenceFile] = []
-    db = sqlite3.connect("")
-    try:
-        db.executescript(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000; PRAGMA temp_store=FILE;"
-            "CREATE TABLE t (id INTEGER PRIMARY KEY, file INTEGER, line INTEGER, trip_id TEXT, vin TEXT,"
-            " s INTEGER, e INTEGER, m INTEGER, section TEXT, auto INTEGER, notice TEXT, kmh INTEGER);"
-        )
-        insert = "INSERT INTO t (file,line,trip_id,vin,s,e,m,section,auto,notice,kmh) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-        parse = parser.parse
-        for file_no, rel in enumerate(trips):
-            with folder.open(rel, f"evidence.trips[{file_no}]") as src:
-                rows = 0
-                bad_before = sum(bad.counts.values())
-                batch: list[tuple[Any, ...]] = []
-                for line, rec, err in _rows(src, rel, TRIP_COLUMNS, _ALL_TRIP_COLUMNS):
-                    rows += 1
-                    if rec is None:
-                        bad.add(rel, line, BadRowReason.malformed_row, "", err)
-                        continue
-                    try:
-                        batch.append((file_no, line, *parse(*rec)))
-                    except _Bad as b:
-                        bad.add(rel, line, b.reason, b.field, b.detail)
-                        continue
-                    if len(batch) >= 20000:
-                        db.executemany(insert, batch)
-                        batch.clear()
-                if batch:
-                    db.executemany(insert, batch)
-                digest, size = src.finish()
-            files.append(EvidenceFile(path=rel, kind="trips", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
-
-        # duplicate trip IDs: the first occurrence counts, every later one is a bad row
-        db.execute("CREATE INDEX t_trip ON t (trip_id, id)")
-        dup_counts: dict[int, int] = defaultdict(int)
-        for file_no, line, trip_id, f_file, f_line in db.execute(
-            "SELECT t.file, t.line, t.trip_id, f.file, f.line FROM t JOIN "
-            "(SELECT trip_id, MIN(id) AS first FROM t GROUP BY trip_id HAVING COUNT(*) > 1) d ON t.trip_id = d.trip_id "
-            "JOIN t AS f ON f.id = d.first WHERE t.id != d.first ORDER BY t.id"
-        ):
-            dup_counts[file_no] += 1
-            bad.add(trips[file_no], line, BadRowReason.duplicate_trip_id, "trip_id", f"{show(trip_id)} ({trips[f_file]}:{f_line})")
-        if dup_counts:
-            db.execute("DELETE FROM t WHERE id NOT IN (SELECT MIN(id) FROM t GROUP BY trip_id)")
-            files = [f.model_copy(update={"bad_rows": f.bad_rows + dup_counts.get(i, 0)}) for i, f in enumerate(files)]
-        return files, _buckets(db, [v.vin for v in app.vehicles], set(app.sections))
-    finally:
-        db.close()
 
 
 _ALL_TRIP_COLUMNS = (*TRIP_COLUMNS, "notice")
@@ -558,40 +530,530 @@ class _TripParser:
         return trip_id, vin, s_us, e_us, metres, section, 1 if mode else 0, under, kmh
 
 
-def _speed_cutoffs(db: sqlite3.Connection) -> dict[str, int]:
-    """Per vehicle with more than FASTEST_TRIPS_APART trips: the speed class of its next fastest
-    trip, which labels the one class of all its slower trips."""
-    return dict(db.execute(
-        "SELECT vin, kmh FROM (SELECT vin, kmh, ROW_NUMBER() OVER (PARTITION BY vin ORDER BY kmh DESC) AS r FROM t) WHERE r = ?",
-        (FASTEST_TRIPS_APART + 1,)))
+#: Rows per batch of the trip-log reader: the columns of one batch are held at once (a few MB).
+_BATCH_BYTES = 2 << 20
+_BATCH_ROWS = 50_000
+_FIELD_LIMIT = csv.field_size_limit()
+_INT64 = 2**63
 
 
-def _buckets(db: sqlite3.Connection, vins: list[str], applied: set[str]) -> list[TripBucket]:
-    cutoffs = _speed_cutoffs(db)
-    sweeps: dict[str, _Sweep] = {}
-    sweep: _Sweep | None = None
-    cut = 0
-    for vin, trip_id, section, auto, notice, kmh, s, e, m in db.execute(
-            "SELECT vin, trip_id, section, auto, notice, kmh, s, e, m FROM t ORDER BY vin, s, e, trip_id"):
-        if sweep is None or sweep.vin != vin:
-            if sweep is not None:
-                sweep.finish()
-            sweep = sweeps[vin] = _Sweep(vin)
-            cut = cutoffs.get(vin, 0)
-        group = (0 if auto else 4) + (0 if section in applied else 2) + (0 if notice else 1)
-        sweep.add(trip_id, (section, notice or "", auto, kmh if kmh > cut else cut), group, s, e, m)
-    if sweep is not None:
-        sweep.finish()
+def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Collector, app: Application) -> tuple[list[EvidenceFile], list[TripBucket]]:
+    """Read the trip logs and total them into buckets.
+
+    The files are read in batches of a few megabytes and classified a column at a time by polars
+    (imported here, so that a ``check`` without trip logs never pays for it); a row that the
+    vectorised tests do not recognise as plainly well-formed goes through :meth:`_TripParser.parse`,
+    the one definition of what a row means, so every bad row is named exactly as that parser names
+    it. What is kept across batches is a handful of compact columns per trip (codes for the VIN,
+    section and notice, four integers and the trip ID: about 50 bytes a trip), then sorted once per
+    vehicle to find duplicates and overlaps."""
+    pl = _import_polars()
+    cls = _Classifier(pl, parser, app)
+    files: list[EvidenceFile] = []
+    parts: list[Any] = []
+    for file_no, rel in enumerate(trips):
+        with folder.open(rel, f"evidence.trips[{file_no}]") as src:
+            rows = 0
+            bad_before = sum(bad.counts.values())
+            for frame, odd in _trip_batches(pl, src, rel):
+                rows += frame.height + len(odd)
+                good, bad_rows = cls.classify(frame, odd, file_no)
+                for line, reason, field, detail in bad_rows:
+                    bad.add(rel, line, reason, field, detail)
+                if good.height:
+                    parts.append(good)
+            digest, size = src.finish()
+        files.append(EvidenceFile(path=rel, kind="trips", sha256=digest, bytes=size, rows=rows, bad_rows=sum(bad.counts.values()) - bad_before))
+    t = pl.concat(parts, rechunk=False) if parts else cls.empty()  # in the order of files and lines
+    del parts
+    # duplicate trip IDs: the first occurrence (by file, then line) counts, every later one is a bad row
+    first = _first_occurrences(pl, t.get_column("trip_id"))
+    if not first.all():
+        dups = t.filter(~first).select("file", "line", "trip_id")
+        firsts = t.filter(first & pl.col("trip_id").is_in(dups.get_column("trip_id").implode())).select(
+            "trip_id", pl.col("file").alias("f_file"), pl.col("line").alias("f_line"))
+        dup_counts: dict[int, int] = defaultdict(int)
+        for file_no, line, trip_id, f_file, f_line in dups.join(firsts, on="trip_id", how="left", maintain_order="left").iter_rows():
+            dup_counts[file_no] += 1
+            bad.add(trips[file_no], line, BadRowReason.duplicate_trip_id, "trip_id", f"{show(trip_id)} ({trips[f_file]}:{f_line})")
+        t = t.filter(first)
+        files = [f.model_copy(update={"bad_rows": f.bad_rows + dup_counts.get(i, 0)}) for i, f in enumerate(files)]
+    del first
+    holder = [t.drop("file", "line")]  # handed over: _buckets drops each column once it has a sorted copy
+    del t
+    return files, _buckets(pl, holder, cls, [v.vin for v in app.vehicles], set(app.sections))
+
+
+def _first_occurrences(pl, ids):
+    """Which of ``ids`` is the first of its value: through 64-bit hashes (a set of integers is a
+    fraction of a set of strings), the strings compared only where hashes repeat."""
+    h = ids.hash(seed=0)
+    first = h.is_first_distinct()
+    if first.all():
+        return first
+    maybe = h.is_duplicated()
+    idx = maybe.arg_true()
+    exact = ids.gather(idx).is_first_distinct()
+    return first.scatter(idx, exact)
+
+
+def _import_polars():
+    """polars, with its allocator told to give freed pages back at once (when nobody chose
+    otherwise): a trip log is read in batches, and the pages of finished batches would otherwise
+    stay in the process for seconds, adding a batch's worth of memory per batch to the peak."""
+    if "polars" not in sys.modules:
+        os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+    import polars
+
+    return polars
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already taken from an evidence file, then the rest of it: what the ``csv`` module
+    reads when the reader leaves the fast path in the middle of a file."""
+
+    def __init__(self, head: bytes, src: _Read) -> None:
+        super().__init__()
+        self.head, self.src = memoryview(head), src
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        return self.src.readinto(buffer)
+
+
+def _trip_batches(pl, src: _Read, name: str):
+    """``(frame, odd)`` batches of a trip log: ``frame`` has a ``line`` column and the eight
+    :data:`_ALL_TRIP_COLUMNS` as strings, one row per data row as the ``csv`` module would read it;
+    ``odd`` lists ``(line, values or None, error)`` of the rows that are not in ``frame`` (rows that
+    cannot be read), as :func:`_rows` gives them.
+
+    A CSV file is split into lines by bytes as long as what is read has no quote, no NUL and no
+    carriage return other than in CRLF: then a line is a row and a comma a field separator, exactly
+    as for ``csv``. From the first block that has one (or is not UTF-8), the rest of the file goes
+    through :func:`_csv_rows`, the ``csv`` module, with the line numbers carried on. JSON Lines go
+    through :func:`_rows` and are batched."""
+    if Path(name).suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        yield from _batched(pl, _rows(src, name, TRIP_COLUMNS, _ALL_TRIP_COLUMNS))
+        return
+    try:
+        head = src.read(_BATCH_BYTES) or b""
+        bom = head.startswith(b"\xef\xbb\xbf")
+        nl = head.find(b"\n")
+        while nl < 0:
+            more = src.read(_BATCH_BYTES)
+            if not more:
+                break
+            head += more
+            nl = head.find(b"\n")
+        header_bytes = head[3 if bom else 0:] if nl < 0 else head[3 if bom else 0:nl + 1]
+        if not _plain(header_bytes):
+            yield from _batched(pl, _csv_rows(_Prefixed(head, src), name, TRIP_COLUMNS, _ALL_TRIP_COLUMNS, "utf-8-sig"))
+            return
+        try:
+            header_text = header_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            yield from _batched(pl, _csv_rows(_Prefixed(head, src), name, TRIP_COLUMNS, _ALL_TRIP_COLUMNS, "utf-8-sig"))
+            return
+        if not header_text:
+            raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
+        header_line = header_text.rstrip("\n").removesuffix("\r")
+        header = header_line.split(",") if header_line else []
+        width, idx = _header(name, header, TRIP_COLUMNS, _ALL_TRIP_COLUMNS)
+        line_no = 1
+        rest = b"" if nl < 0 else head[nl + 1:]
+        at = len(head) - len(rest)  # the offset in the file of ``rest``
+        prev = head[:at][-_PREV:]  # the bytes before it that :func:`_csv_offset` may need
+        eof = nl < 0
+        while True:
+            if not eof and len(rest) < _BATCH_BYTES:
+                more = src.read(_BATCH_BYTES)
+                if more:
+                    rest += more
+                    continue
+                eof = True
+            cut = len(rest) if eof else rest.rfind(b"\n") + 1
+            if cut == 0:  # a line longer than a block: read on
+                more = src.read(_BATCH_BYTES)
+                if more:
+                    rest += more
+                    continue
+                eof, cut = True, len(rest)
+            chunk, rest = rest[:cut], rest[cut:]
+            if not chunk:
+                return
+            batch = None
+            if _plain(chunk):
+                batch = _read_block(pl, chunk, line_no, width, idx)
+                if batch is None:
+                    try:
+                        text = chunk.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        offset = _csv_offset(prev + chunk, at - len(prev), at + exc.start, eof and not rest)
+                        raise InputError([Problem(name, M_NOT_UTF8, {"offset": offset}, "encoding")]) from None
+                    batch = _split_lines(pl, text, line_no, width, idx)
+            if batch is None:
+                yield from _batched(pl, _csv_rows(_Prefixed(chunk + rest, src), name, TRIP_COLUMNS, _ALL_TRIP_COLUMNS, "utf-8",
+                                                  header=(width, idx), line_base=line_no))
+                return
+            yield batch
+            line_no += chunk.count(b"\n")
+            at += len(chunk)
+            prev = (prev + chunk)[-_PREV:]
+            if eof and not rest:
+                return
+    except OSError as exc:
+        raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
+
+
+_PREV = 8192 + 4
+
+
+def _csv_offset(data: bytes, base: int, bad: int, eof: bool) -> int:
+    """The byte offset :func:`_csv_rows` names for a file that is not UTF-8 at ``bad`` (``data``
+    holds the file's bytes from offset ``base``, at least 8196 before ``bad`` when there are): the
+    text layer decodes 8 KiB at a time, and its error counts from the start of that window (with
+    the bytes of a character cut by the window's start; after a BOM in the first window). The same
+    decoder is run over the same windows, so the message is the one the ``csv`` path would give."""
+    w = bad // 8192 * 8192
+    if w == 0:
+        dec = codecs.getincrementaldecoder("utf-8-sig")()
+    else:
+        dec = codecs.getincrementaldecoder("utf-8")()
+        q = max(base, w - 4)
+        while q < w and 0x80 <= data[q - base] < 0xC0:  # a continuation byte: not where a character starts
+            q += 1
+        try:
+            dec.decode(data[q - base:w - base])
+        except UnicodeDecodeError:
+            return bad - w
+    try:
+        while w - base < len(data):
+            dec.decode(data[w - base:w + 8192 - base])
+            w += 8192
+        if eof:
+            dec.decode(b"", True)
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return bad - bad // 8192 * 8192
+
+
+def _plain(chunk: bytes) -> bool:
+    """Lines of ``chunk`` are rows and commas separate fields, for ``csv`` as for a plain split."""
+    return b'"' not in chunk and b"\0" not in chunk and (b"\r" not in chunk or chunk.count(b"\r") == chunk.count(b"\r\n"))
+
+
+def _read_block(pl, chunk: bytes, line_no: int, width: int, idx: tuple[int, ...]):
+    """A plain block (see :func:`_plain`) of whole lines read by polars' CSV reader, when each of
+    its lines has exactly ``width`` fields and it is UTF-8; else None (and :func:`_split_lines`
+    reads it). Commas are counted first: as many as ``width - 1`` per line, no line left out, no
+    field missing, then no line has more or fewer."""
+    lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    if chunk.count(b",") != (width - 1) * lines:
+        return None
+    names = [f"c{i}" for i in range(width)]
+    try:
+        df = pl.read_csv(chunk, has_header=False, separator=",", quote_char=None, comment_prefix=None, schema=dict.fromkeys(names, pl.String),
+                         empty_string_is_null=False, encoding="utf8", raise_if_empty=False, truncate_ragged_lines=False)
+    except Exception:  # noqa: BLE001 - whatever polars refuses, the slower exact path reads
+        return None
+    if df.height != lines or df.null_count().sum_horizontal().item() or (
+            df.height and df.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item() > _FIELD_LIMIT):
+        return None
+    frame = df.select(pl.int_range(line_no + 1, line_no + 1 + df.height, dtype=pl.Int64).alias("line"),
+                      *[(pl.col(names[i]) if i < width else pl.lit("", dtype=pl.String)).alias(c) for c, i in zip(_ALL_TRIP_COLUMNS, idx, strict=True)])
+    return frame, []
+
+
+def _split_lines(pl, text: str, line_no: int, width: int, idx: tuple[int, ...]):
+    """One block of whole lines (after line ``line_no``) as a batch (see :func:`_trip_batches`)."""
+    lines = pl.Series("l", [text]).str.split("\n").explode()
+    if text.endswith("\n"):
+        lines = lines.head(-1)
+    lines = lines.str.strip_suffix("\r")
+    if lines.str.len_chars().max() > _FIELD_LIMIT:  # csv refuses a field longer than that: let it
+        return None
+    df = pl.DataFrame({"l": lines}).with_columns(
+        line=pl.int_range(line_no + 1, line_no + 1 + lines.len(), dtype=pl.Int64),
+        f=pl.col("l").str.split(","))
+    df = df.with_columns(n=pl.when(pl.col("l") == "").then(0).otherwise(pl.col("f").list.len()))
+    regular = df.filter(pl.col("n") == width)
+    odd: list[tuple[int, tuple[str, ...] | None, str]] = []
+    if regular.height != df.height:
+        for line, text_line in df.filter(pl.col("n") != width).select("line", "l").iter_rows():
+            row = text_line.split(",") if text_line else []
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            odd.append((line, None, f"{len(row)} columns, the header has {width}"))
+    frame = regular.select(
+        "line", *[(pl.col("f").list.get(i) if i < width else pl.lit("", dtype=pl.String)).alias(c)
+                  for c, i in zip(_ALL_TRIP_COLUMNS, idx, strict=True)])
+    return frame, odd
+
+
+def _batched(pl, rows):
+    """Batches (see :func:`_trip_batches`) of the ``(line, values, error)`` that :func:`_rows` yields."""
+    lines: list[int] = []
+    cols: list[list[str]] = [[] for _ in _ALL_TRIP_COLUMNS]
+    odd: list[tuple[int, tuple[str, ...] | None, str]] = []
+
+    def batch():
+        frame = pl.DataFrame({"line": pl.Series(lines, dtype=pl.Int64),
+                              **{c: pl.Series(v, dtype=pl.String) for c, v in zip(_ALL_TRIP_COLUMNS, cols, strict=True)}})
+        return frame, odd
+
+    for line, rec, err in rows:
+        if rec is None:
+            odd.append((line, None, err))
+        else:
+            lines.append(line)
+            for col, v in zip(cols, rec, strict=True):
+                col.append(v)
+        if len(lines) + len(odd) >= _BATCH_ROWS:
+            yield batch()
+            lines, cols, odd = [], [[] for _ in _ALL_TRIP_COLUMNS], []
+    if lines or odd:
+        yield batch()
+
+
+_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})?$"
+
+
+class _Classifier:
+    """Classifies a batch of trip rows a column at a time, with the same results as
+    :meth:`_TripParser.parse` row by row: a row takes the vectorised path only when each of its
+    values is in a form whose meaning is plain (a known VIN as written, printable ASCII trip ID,
+    ``YYYY-MM-DDTHH:MM:SS`` with ``Z``, an offset or none (Shanghai time, from 1992 on, when it has
+    no DST), a distance of at most nine digits and three decimals, a mode and a section written as
+    listed, the notice column empty or a notice number of the history); every other row, and every
+    row the checks of order or speed would refuse, is given to the parser, which names what is wrong."""
+
+    def __init__(self, pl, parser: _TripParser, app: Application) -> None:
+        self.pl, self.parser = pl, parser
+        self.vins: list[str] = list(dict.fromkeys(v.vin for v in app.vehicles))
+        self.vin_code = {v: i for i, v in enumerate(self.vins)}
+        self.sections: list[str] = sorted(parser.sections)
+        self.section_code = {s: i for i, s in enumerate(self.sections)}
+        nums = sorted({num for lst in parser.windows.values() for *_, num in lst})
+        self.notices: list[str] = nums
+        self.notice_code = {n: i for i, n in enumerate(nums)}
+        self.raw_vin: dict[str, int | None] = {}
+        # the windows as tables, one per rank k (a vehicle's k-th window): vin, lo, hi, notice code,
+        # whether it lists no section; and the (vin, section) pairs each lists, as vin << 16 | section
+        self.windows: list[tuple[Any, list[int]]] = []
+        ranks: dict[int, list[tuple[int, int, int, int, bool]]] = defaultdict(list)
+        pairs: dict[int, list[int]] = defaultdict(list)
+        for vin, lst in parser.windows.items():
+            if vin not in self.vin_code:
+                continue
+            code = self.vin_code[vin]
+            for k, (lo, hi, sections, num) in enumerate(lst):
+                ranks[k].append((code, lo, min(hi, _INT64 - 1), self.notice_code[num], not sections))
+                pairs[k].extend(code << 16 | self.section_code[sec] for sec in sections if sec in self.section_code)
+        for k in sorted(ranks):
+            table = pl.DataFrame(ranks[k], schema={"vin": pl.UInt16, "lo": pl.Int64, "hi": pl.Int64, "w_notice": pl.UInt16, "w_any": pl.Boolean},
+                                 orient="row")
+            self.windows.append((table, pairs[k]))
+        self.schema = {"file": pl.UInt16, "line": pl.UInt32, "trip_id": pl.String, "vin": pl.UInt16, "s": pl.Int64, "e": pl.Int64,
+                       "m": pl.Int64, "section": pl.UInt16, "auto": pl.Boolean, "notice": pl.UInt16}
+
+    def empty(self):
+        return self.pl.DataFrame(schema=self.schema)
+
+    def _vin_codes(self, raws) -> dict[str, int | None]:
+        for raw in raws:
+            if raw not in self.raw_vin and len(self.raw_vin) < _VIN_CACHE_MAX:
+                vin = normalize_identifier(raw) if raw.strip() else ""
+                self.raw_vin[raw] = self.vin_code.get(vin) if vin == raw else None
+        return self.raw_vin
+
+    def _micros(self, f, col: str):
+        """``f`` with the column ``col`` as microseconds since the epoch when it is a time in the
+        plain form, else null (the pieces are made columns first: polars evaluates each use of an
+        expression again)."""
+        pl = self.pl
+        c = pl.col(col)
+        parts = f.select(c.str.contains(_TIME).alias("ok"),
+                         *(c.str.slice(a, n).cast(pl.Int32, strict=False).alias(k)
+                           for k, a, n in (("y", 0, 4), ("mo", 5, 2), ("d", 8, 2), ("h", 11, 2), ("mi", 14, 2), ("s", 17, 2),
+                                           ("tz_h", 20, 2), ("tz_m", 23, 2))),
+                         c.str.slice(19, 1).alias("tz"))
+        y, mo, d, h, mi, s, tz, tz_h, tz_m = (pl.col(k) for k in ("y", "mo", "d", "h", "mi", "s", "tz", "tz_h", "tz_m"))
+        off = (pl.when(tz == "").then(pl.when(y >= 1992).then(8 * 3600).otherwise(None))
+               .when(tz == "Z").then(0)
+               .when((tz_h <= 23) & (tz_m <= 59)).then((tz_h * 3600 + tz_m * 60) * pl.when(tz == "-").then(-1).otherwise(1))
+               .otherwise(None))
+        leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+        dim = (pl.when(mo == 2).then(pl.when(leap).then(29).otherwise(28))
+               .when(mo.is_in([4, 6, 9, 11])).then(30).otherwise(31))
+        ok = pl.col("ok") & (y >= 1900) & (y <= 9998) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= dim) & (h <= 23) & (mi <= 59) & (s <= 59)
+        parts = parts.with_columns(yy=(y - (mo <= 2).cast(pl.Int32)).cast(pl.Int64), off=off, ok=ok)
+        yy = pl.col("yy")
+        era = yy // 400
+        yoe = yy - era * 400
+        doy = (153 * ((mo + 9) % 12) + 2) // 5 + d - 1
+        days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+        us = parts.select(pl.when(pl.col("ok")).then(((days * 86400 + h * 3600 + mi * 60 + s) - pl.col("off")) * 1_000_000)
+                          .otherwise(None).cast(pl.Int64).alias(col))
+        return f.with_columns(us.to_series().alias(col[0]))
+
+    def classify(self, frame, odd: list, file_no: int):
+        """``(trips, bad)``: the batch's well-formed trips as columns (see :attr:`schema`), and its
+        bad rows ``(line, reason, field, detail)`` in the order of their lines."""
+        pl = self.pl
+        bad: list[tuple[int, BadRowReason, str, str]] = [(line, BadRowReason.malformed_row, "", err) for line, _, err in odd]
+        if not frame.height:
+            return self.empty(), bad
+        codes = self._vin_codes(frame.get_column("vin").unique().to_list())
+        good_raw = {raw: c for raw, c in codes.items() if c is not None}
+        known = [n for n in self.notices if n and n == n.strip()]
+        f = frame.with_columns(
+            vin_c=pl.col("vin").replace_strict(good_raw, default=None, return_dtype=pl.UInt16) if good_raw else pl.lit(None, dtype=pl.UInt16),
+            dm=pl.col("distance_km").str.extract_groups(r"^([0-9]{1,9})(?:\.([0-9]{1,3}))?$"),
+            auto=pl.col("mode").replace_strict({k: v for k, v in MODES.items()}, default=None, return_dtype=pl.Boolean),
+            sec_c=pl.col("section").replace_strict(self.section_code, default=None, return_dtype=pl.UInt16),
+        )
+        f = self._micros(self._micros(f, "start"), "end").with_columns(
+            m=pl.col("dm").struct.field("1").cast(pl.Int64) * 1000
+            + pl.col("dm").struct.field("2").str.pad_end(3, "0").cast(pl.Int64).fill_null(0),
+        ).with_columns(
+            fast=pl.col("vin_c").is_not_null() & pl.col("s").is_not_null() & pl.col("e").is_not_null()
+            & pl.col("m").is_not_null() & pl.col("auto").is_not_null() & pl.col("sec_c").is_not_null()
+            & pl.col("trip_id").str.contains(r"^[!-~](?:[ -~]*[!-~])?$")
+            & ((pl.col("notice") == "") | pl.col("notice").is_in(known))
+            & (pl.col("e") >= pl.col("s")) & ((pl.col("m") == 0) | (pl.col("e") > pl.col("s"))),
+        )
+        fast = f.filter(pl.col("fast")).select(
+            pl.lit(file_no, dtype=pl.UInt16).alias("file"), pl.col("line").cast(pl.UInt32), "trip_id", pl.col("vin_c").alias("vin"), "s", "e", "m",
+            pl.col("sec_c").alias("section"), "auto", pl.col("notice").alias("number"))
+        fast = self._under(fast)
+        parts = [fast]
+        if fast.height != frame.height:
+            slow = f.filter(~pl.col("fast")).select("line", *_ALL_TRIP_COLUMNS)
+            cols: dict[str, list] = {c: [] for c in self.schema}
+            parse = self.parser.parse
+            for line, *rec in slow.iter_rows():
+                try:
+                    trip_id, vin, s, e, m, section, auto, under, kmh = parse(*rec)
+                except _Bad as b:
+                    bad.append((line, b.reason, b.field, b.detail))
+                    continue
+                if not (-_INT64 <= s < _INT64 and -_INT64 <= e < _INT64 and m < _INT64 and kmh < _INT64):
+                    raise OverflowError("Python int too large to convert to SQLite INTEGER")  # as the reader always did
+                for c, v in zip(self.schema, (file_no, line, trip_id, self.vin_code[vin], s, e, m, self.section_code[section],
+                                              bool(auto), None if under is None else self.notice_code[under]), strict=True):
+                    cols[c].append(v)
+            if cols["line"]:
+                parts.append(pl.DataFrame(cols, schema=self.schema))
+        bad.sort(key=operator.itemgetter(0))
+        return (pl.concat(parts).sort("line") if len(parts) > 1 else fast), bad
+
+    def _under(self, fast):
+        """Adds the ``notice`` column: the road-test notice the trip ran under (see :meth:`_TripParser.parse`):
+        the first of the vehicle's windows, in order, that admits it."""
+        pl = self.pl
+        code = {n: i for n, i in self.notice_code.items() if n}
+        f = fast.with_columns(notice=pl.lit(None, dtype=pl.UInt16),
+                              num=pl.col("number").replace_strict(code, default=None, return_dtype=pl.UInt16) if code else pl.lit(None, dtype=pl.UInt16),
+                              pair=pl.col("vin").cast(pl.Int64) * 65536 + pl.col("section").cast(pl.Int64))
+        for table, pairs in self.windows:
+            f = f.join(table, on="vin", how="left", maintain_order="left").with_columns(
+                notice=pl.col("notice").fill_null(
+                    pl.when((pl.col("lo") <= pl.col("s")) & (pl.col("e") < pl.col("hi"))
+                            & (pl.col("w_any") | (pl.col("pair").is_in(pairs) if pairs else pl.lit(False)))
+                            & ((pl.col("number") == "") | (pl.col("num") == pl.col("w_notice")))).then(pl.col("w_notice")))
+            ).drop("lo", "hi", "w_notice", "w_any")
+        return f.select(*self.schema)
+
+
+def _buckets(pl, holder: list, cls: _Classifier, vins: list[str], applied: set[str]) -> list[TripBucket]:
+    """The buckets of each vehicle's trips (the frame in ``holder``, one row per trip, without
+    duplicates; taken out of it, so that its columns are freed as they are sorted).
+
+    A trip that overlaps no other trip of its vehicle (it starts when or after every earlier trip
+    has ended, and ends when or before the next starts) is credited whole: its bucket is totalled a
+    column at a time. The others, usually a few per cent, go through :class:`_Sweep` in order of
+    start, exactly as all trips did: a sweep never carries anything across an instant at which no
+    trip runs, so leaving out the trips alone in their time changes nothing it credits."""
+    t = holder.pop()
+    per_vin: dict[int, dict[tuple, list[int]]] = defaultdict(dict)
+    # a share of the vehicles at a time: what sorting and grouping hold is that share's
+    parts = max(1, min(_BUCKET_PARTS, len(cls.vins)))
+    for k in range(parts):
+        part = t.filter(pl.col("vin") % parts == k) if parts > 1 else t
+        if part.height:
+            _part_buckets(pl, part, cls, applied, per_vin)
+        del part
+    del t
+    vin_names = cls.vins
     out = []
     for vin in vins:
-        sw = sweeps.get(vin)
-        if sw is None:
+        code = cls.vin_code.get(vin)
+        if code not in per_vin:
             continue
-        for (section, notice, auto, kmh), b in sorted(sw.buckets.items()):
-            out.append(TripBucket(vin=vin, section=section, notice=notice or None, mode=TripMode.autonomous if auto else TripMode.manual,
+        for (section, notice, auto, kmh), b in sorted(per_vin[code].items()):
+            out.append(TripBucket(vin=vin_names[code], section=section, notice=notice or None, mode=TripMode.autonomous if auto else TripMode.manual,
                                   max_kmh=kmh, trips=b[0], credited_trips=b[1], us=b[2], m=b[3], overlap_trips=b[4],
                                   overlap_us=b[5] - b[2], overlap_m=b[6] - b[3]))
     return out
+
+
+_BUCKET_PARTS = 8
+
+
+def _part_buckets(pl, t, cls: _Classifier, applied: set[str], per_vin: dict[int, dict[tuple, list[int]]]) -> None:
+    """Adds to ``per_vin`` the buckets of the trips ``t`` (all those of the vehicles in it)."""
+    sections, notices = cls.sections, cls.notices
+    # the average speed, rounded up to a whole km/h (as _TripParser.parse): derived here, not kept
+    dur = pl.col("e") - pl.col("s")
+    t = t.with_columns(kmh=pl.when(pl.col("m") > 0).then((pl.col("m").cast(pl.Int128) * 3_600_000 + dur - 1) // dur).otherwise(0).cast(pl.Int64))
+    n = FASTEST_TRIPS_APART  # a vehicle's slower trips share the speed class of its next fastest
+    cut = dict(t.group_by("vin").agg(pl.len().alias("n"), pl.col("kmh").top_k(n + 1).min().alias("cut"))
+               .filter(pl.col("n") > n).select("vin", "cut").iter_rows())
+    t = t.with_columns(pl.max_horizontal("kmh", pl.col("vin").replace_strict(cut, default=0, return_dtype=pl.Int64)).alias("kmh"))
+    # by vehicle and time (and by trip ID where that matters: below, for the trips that overlap)
+    t = t.sort("vin", "s", "e")
+    prev_end = pl.when(pl.col("vin") == pl.col("vin").shift(1)).then(pl.col("e").cum_max().over("vin").shift(1))
+    next_start = pl.when(pl.col("vin") == pl.col("vin").shift(-1)).then(pl.col("s").shift(-1))
+    t = t.with_columns(alone=(prev_end.is_null() | (pl.col("s") >= prev_end)) & (next_start.is_null() | (pl.col("e") <= next_start)))
+    a = pl.col("alone")
+    alone = (t.group_by("vin", "section", "notice", "auto", "kmh")
+             .agg(a.sum().alias("n"), pl.when(a).then(pl.col("e") - pl.col("s")).sum().alias("us"), pl.when(a).then(pl.col("m")).sum().alias("m"))
+             .filter(pl.col("n") > 0))
+    for vin, section, notice, auto, kmh, k, us, m in alone.iter_rows():
+        per_vin[vin][(sections[section], "" if notice is None else notices[notice], 1 if auto else 0, kmh)] = [k, k, us, m, 0, us, m]
+    rest = t.filter(~a).select("vin", "trip_id", "section", "auto", "notice", "kmh", "s", "e", "m").sort("vin", "s", "e", "trip_id")
+    del t
+    sweep: _Sweep | None = None
+    for vin, trip_id, section, auto, notice, kmh, s, e, m in rest.iter_rows():
+        if sweep is None or sweep.vin != vin:
+            if sweep is not None:
+                sweep.finish()
+                _merge(per_vin[sweep.vin], sweep.buckets)
+            sweep = _Sweep(vin)
+        sec = sections[section]
+        num = "" if notice is None else notices[notice]
+        group = (0 if auto else 4) + (0 if sec in applied else 2) + (0 if num else 1)
+        sweep.add(trip_id, (sec, num, 1 if auto else 0, kmh), group, s, e, m)
+    if sweep is not None:
+        sweep.finish()
+        _merge(per_vin[sweep.vin], sweep.buckets)
+
+
+def _merge(into: dict[tuple, list[int]], more: dict[tuple, list[int]]) -> None:
+    for key, b in more.items():
+        a = into.get(key)
+        if a is None:
+            into[key] = b
+        else:
+            for i, v in enumerate(b):
+                a[i] += v
 
 
 class _Sweep:
@@ -608,7 +1070,7 @@ class _Sweep:
     the trip's bucket (section, notice, mode, speed class).
     """
 
-    __slots__ = ("vin", "active", "t", "buckets", "pending", "cause")
+    __slots__ = ("active", "buckets", "cause", "pending", "t", "vin")
 
     def __init__(self, vin: str):
         self.vin = vin
