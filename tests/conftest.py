@@ -77,3 +77,9 @@ def store(db_url, monkeypatch):
     db.upgrade(db_url)
     monkeypatch.setenv("ICV_PERMITS_DATABASE_URL", db_url)
     return db.open_store(db_url)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_keymap(tmp_path, monkeypatch):
+    """The terminal app reads the user's key file; no test ever does."""
+    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))

@@ -7,7 +7,6 @@ new list item and F8/F9 move between the items of a list; then Ctrl+R shows the 
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pendulum
@@ -30,64 +29,12 @@ from icv_permits.tui.common import FieldInput, HelpScreen, show_text  # noqa: E4
 from icv_permits.tui.auditor import AuditorScreen
 from icv_permits.tui.regulator import RegulatorScreen  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
+from tui_support import CLOCK, EXAMPLES, make_app, quick_keys, seen, settle, sync  # noqa: E402,F401  (quick_keys: a fixture)
 
 
 @pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
-@pytest.fixture(autouse=True)
-def _quick_keys(monkeypatch):
-    """Pilot waits about 40 ms of idleness after every key; the walks type thousands of keys, so the
-    idleness is sampled every 4 ms instead of 20 (the app is still idle when the next key comes)."""
-    import textual._wait as wait
-
-    monkeypatch.setattr(wait, "SLEEP_GRANULARITY", 0.004)
-    monkeypatch.setattr(wait, "SLEEP_IDLE", 0.0002)
-
-
-def sync(fn):
-    """Run an async test with asyncio (no async plugin is needed)."""
-    import asyncio
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
-
-
-def make_app(**kw) -> ICVApp:
-    kw.setdefault("clock", CLOCK)
-    kw.setdefault("actor", "tester")
-    app = ICVApp(**kw)
-    app.animation_level = "none"  # no smooth scrolling to wait for after each Tab
-    return app
-
-
-def seen(widget, width: int = 300) -> str:
-    """The text a Static shows (whatever it holds: text, a table, a group of them), unwrapped."""
-    import io
-
-    from rich.console import Console
-
-    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(widget.content)
-    return console.export_text()
-
-
-async def settle(pilot, app: ICVApp) -> None:
-    """Wait until the debounced check has run on the latest edit."""
-    await pilot.pause()
-    for _ in range(50):
-        if app._timer is None:
-            break
-        await pilot.pause(0.05)
-    await pilot.pause()
+def _quick_keys(quick_keys):  # noqa: F811  (the fixture by its name)
+    """Every walk here types key by key (see ``tui_support.quick_keys``)."""
 
 
 async def tab_to(pilot, app: ICVApp, wanted, limit: int = 400) -> None:

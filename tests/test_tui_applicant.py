@@ -10,13 +10,11 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import pendulum
 import pytest
 
 pytest.importorskip("textual")
 
 from icv_permits.services import drafts as D
-from icv_permits.services.precheck import FixedClock
 from icv_permits.tui import fields as F
 from icv_permits.tui.app import ICVApp
 from icv_permits.tui.applicant import ChoiceScreen, PromptScreen
@@ -25,50 +23,16 @@ from icv_permits.tui.common import FieldInput
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 FIVE = ROOT / "bench" / "data" / "app-5x5.yaml"
-CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
-
-
-@pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
-def sync(fn):
-    import asyncio
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
+import tui_support as support  # noqa: E402
+from tui_support import CLOCK, sync, until  # noqa: E402,F401
 
 
 def make_app(**kw) -> ICVApp:
-    kw.setdefault("clock", CLOCK)
-    kw.setdefault("actor", "tester")
-    kw.setdefault("mode", "applicant")
-    app = ICVApp(**kw)
-    app.animation_level = "none"
-    return app
+    return support.make_app(**{"mode": "applicant", **kw})
 
 
 async def settle(pilot, app: ICVApp) -> None:
-    await pilot.pause()
-    for _ in range(60):
-        if app._timer is None and app.checks:
-            break
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
-async def until(pilot, condition, tries: int = 100) -> None:
-    """Wait (in the app's time) until ``condition()`` holds: a jump to another step is drawn, then
-    focused, over several refreshes, more of them on a busy machine."""
-    for _ in range(tries):
-        if condition():
-            return
-        await pilot.pause(0.02)
+    await support.settle(pilot, app, checked=True)
 
 
 def text_of(widget) -> str:

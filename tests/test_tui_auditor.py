@@ -9,7 +9,6 @@ fixture."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pendulum
 import pytest
@@ -23,37 +22,10 @@ from textual.widgets import Button, DataTable
 from icv_permits.core.canonical import canonical_json
 from icv_permits.services import audit as ledger
 from icv_permits.services import office as workflow
-from icv_permits.services.precheck import FixedClock
-from icv_permits.tui.app import ICVApp
 from icv_permits.tui.auditor import AuditorScreen
 from icv_permits.tui.common import HelpScreen
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
-
-
-@pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
-def sync(fn):
-    import asyncio
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
-
-
-def make_app(**kw) -> ICVApp:
-    kw.setdefault("clock", CLOCK)
-    kw.setdefault("actor", "tester")
-    app = ICVApp(**kw)
-    app.animation_level = "none"
-    return app
+from tui_support import CLOCK, EXAMPLES, make_app, sync  # noqa: E402,F401
 
 
 async def opened(pilot) -> AuditorScreen:

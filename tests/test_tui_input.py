@@ -16,7 +16,8 @@ import pytest
 
 pytest.importorskip("textual")
 
-from test_tui import EXAMPLES, make_app, settle, show_item, sync, tab_to  # noqa: E402  (the walk's helpers)
+from test_tui import show_item, tab_to  # noqa: E402  (the walk's helpers)
+from tui_support import EXAMPLES, make_app, quick_keys, settle, sync  # noqa: E402,F401  (quick_keys: a fixture)
 
 from icv_permits.adapters.documents import read_document  # noqa: E402
 from icv_permits.core import code_labels as L  # noqa: E402
@@ -48,16 +49,8 @@ ENGLISH_CODES = {m.value.lower() for e in ENUMS for m in e if len(m.value) > 2} 
 
 
 @pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
-@pytest.fixture(autouse=True)
-def _quick_keys(monkeypatch):
-    import textual._wait as wait
-
-    monkeypatch.setattr(wait, "SLEEP_GRANULARITY", 0.004)
-    monkeypatch.setattr(wait, "SLEEP_IDLE", 0.0002)
+def _quick_keys(quick_keys):  # noqa: F811  (the fixture by its name)
+    """The walks type key by key (see ``tui_support.quick_keys``)."""
 
 
 def field_input(app, path: str) -> FieldInput:

@@ -7,15 +7,12 @@ fixture)."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
 
 import pendulum
 import pytest
 
 pytest.importorskip("textual")
 
-from rich.console import Console  # noqa: E402
 
 from icv_permits.core.errors import InputError  # noqa: E402
 from icv_permits.services import office as workflow  # noqa: E402
@@ -24,38 +21,17 @@ from icv_permits.tui.app import ICVApp  # noqa: E402
 from icv_permits.tui.common import HelpScreen, KeyBar  # noqa: E402
 from icv_permits.tui.regulator import ConfirmDecision, RegulatorScreen  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
+import tui_support as support  # noqa: E402
+from tui_support import CLOCK, EXAMPLES, sync  # noqa: E402,F401
 SIZES = [(80, 24), (160, 45)]
 
 
-@pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
 def make_app(store, lang: str = "en", clock=CLOCK) -> ICVApp:
-    app = ICVApp(clock=clock, actor="reg-wang", mode="regulator", lang=lang, store_url=store.url)
-    app.animation_level = "none"
-    return app
-
-
-def sync(fn):
-    import asyncio
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        return asyncio.run(fn(*args, **kwargs))
-
-    return wrapper
+    return support.make_app(clock=clock, actor="reg-wang", mode="regulator", lang=lang, store_url=store.url)
 
 
 def seen(widget, width: int = 400) -> str:
-    """The text a Static shows (text, a grid, a group of them), unwrapped."""
-    console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
-    console.print(widget.content)
-    return console.export_text()
+    return support.seen(widget, width)
 
 
 async def start(pilot) -> RegulatorScreen:

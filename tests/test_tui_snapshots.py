@@ -21,11 +21,6 @@ CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
 SIZE = (80, 24)
 
 
-@pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
 def _app(**kw) -> ICVApp:
     return ICVApp(clock=CLOCK, actor="tester", **kw)
 

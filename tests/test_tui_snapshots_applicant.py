@@ -24,11 +24,6 @@ SIZES = [(80, 24), (160, 45)]
 FILE = EXAMPLES / "fail-night-no-roof-lamp.json"
 
 
-@pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
 def _app(lang: str) -> ICVApp:
     return ICVApp(clock=CLOCK, actor="tester", lang=lang, file=FILE)
 

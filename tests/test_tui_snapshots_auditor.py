@@ -23,11 +23,6 @@ from icv_permits.services import audit as ledger
 from icv_permits.tui.app import ICVApp
 
 
-@pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
 @pytest.fixture
 def broken_log(tmp_path, monkeypatch):
     counter = itertools.count(1)

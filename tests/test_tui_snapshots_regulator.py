@@ -21,11 +21,6 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CLOCK = FixedClock(pendulum.datetime(2026, 11, 27, 10, 0, tz="Asia/Shanghai"))
 
 
-@pytest.fixture(autouse=True)
-def _no_user_keymap(tmp_path, monkeypatch):
-    monkeypatch.setenv("ICV_PERMITS_KEYS", str(tmp_path / "no-keys.toml"))
-
-
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_regulator_submission_after_an_approval(snap_compare, lang, size, tmp_path):

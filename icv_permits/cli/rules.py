@@ -1,17 +1,29 @@
-"""``rules list|show|lint``: the rule packs."""
+"""``rules list|show|docs|diff|lint|test``: the rule packs."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, LangOpt, ListFormat, PackOpt, app, echo, errors, fail, write, write_json
+from icv_permits.cli import (
+    DEFAULT_LANG,
+    DEFAULT_PACK,
+    LangOpt,
+    ListFormat,
+    PackOpt,
+    app,
+    echo,
+    errors,
+    write,
+    write_json,
+)
 from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t
 
-rules_app = typer.Typer(help="The rule packs: list, show, lint, test. 规则包：列出、查看、检查、测试。", no_args_is_help=True)
+rules_app = typer.Typer(help="The rule packs: list, show, docs, diff, lint, test. 规则包：列出、查看、文档、比较、检查、测试。", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
 
@@ -30,17 +42,66 @@ def rules_list(pack: PackOpt = DEFAULT_PACK, lang: LangOpt = DEFAULT_LANG, fmt: 
 
 
 @rules_app.command("show")
-def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. EVD-01.")], pack: PackOpt = DEFAULT_PACK, lang: LangOpt = DEFAULT_LANG) -> None:
-    """Show one rule: text, citation, confidence, parameters over time. 查看一条规则。"""
-    from icv_permits.present.rules import rule_detail
-    from icv_permits.services import packs
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(help="Rule ID, e.g. EVD-01.")],
+    pack: PackOpt = DEFAULT_PACK,
+    lang: LangOpt = DEFAULT_LANG,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.text,
+) -> None:
+    """One page for one rule: its law and source, parameters over time with their citations, reason
+    codes, check code, pack cases and project tests. Exit 2 for an unknown ID (the closest are named).
+    查看一条规则的完整说明。"""
+    from icv_permits.present.rules import page_json, rule_page_text
+    from icv_permits.services import rules
 
     with errors(lang):
-        p = packs.load(pack)
-    rid = rule_id.strip().upper()
-    if rid not in p.rules:
-        fail(t(lang.value, N_("No rule {id} in pack {pack}."), id=rule_id, pack=p.id))
-    write(rule_detail(p, rid, lang.value))
+        page = rules.rule_page(pack, rule_id)
+    if fmt is ListFormat.json:
+        write_json(json.dumps(page_json(page), ensure_ascii=False, indent=2) + "\n")
+    else:
+        write(rule_page_text(page, lang.value))
+
+
+@rules_app.command("docs")
+def rules_docs(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the pages into (docs/rules in this repository).")],
+    pack: Annotated[str | None, typer.Option("--pack", "-p", help="One pack (id or folder); default every bundled pack.")] = None,
+    lang: LangOpt = DEFAULT_LANG,
+) -> None:
+    """Generate one Markdown page per rule and an index (deterministic: regenerate and commit). 生成每条规则一页的文档。"""
+    from icv_permits.present.rules import rules_docs as render
+    from icv_permits.services import rules
+
+    with errors(lang):
+        ids = [pack] if pack else rules.available_packs()
+        pages = {}
+        for pid in ids:
+            found = rules.rule_pages(pid)
+            pages[found[0].pack.id if found else pid] = found
+        written = rules.write_docs(out, render(pages, lang.value))
+    echo(t(lang.value, N_("{n} file(s) written under {out}"), n=len(written), out=str(out)), err=True)
+
+
+@rules_app.command("diff")
+def rules_diff(
+    a: Annotated[str, typer.Argument(help="The pack before: a pack folder, a bundled pack id, or a pack revision (hash or unique prefix) in the database.")],
+    b: Annotated[str, typer.Argument(help="The pack after, as A.")],
+    db: Annotated[str | None, typer.Option("--db", help="Database URL holding the pack snapshots (default $ICV_PERMITS_DATABASE_URL or the local database).")] = None,
+    lang: LangOpt = DEFAULT_LANG,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.text,
+) -> None:
+    """What changed between two packs: rules, fields, parameters and their dated values with
+    citations, sources, sections. Exit 0 identical, 1 they differ, 2 bad input. 比较两个规则包。"""
+    from icv_permits.present.rules import diff_json, diff_text
+    from icv_permits.services import rules
+
+    with errors(lang):
+        d = rules.diff(a, b, db)
+    if fmt is ListFormat.json:
+        write_json(json.dumps(diff_json(d), ensure_ascii=False, indent=2) + "\n")
+    else:
+        write(diff_text(d, lang.value))
+    raise typer.Exit(0 if d.identical else 1)
 
 
 @rules_app.command("lint")

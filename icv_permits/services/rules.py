@@ -27,7 +27,7 @@ from icv_permits.adapters.packs import (
 )
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
-from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.errors import InputError, PackError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application, Material
 from icv_permits.core.pack import CONDITIONS, OFFICE_PARAMETERS, Pack, Text
@@ -301,3 +301,286 @@ def coverage_gaps(pack_id: str, pack: Pack | None = None, cases: list[LoadedCase
                 if not any(rule_outcome(evaluate(c.app, moved, c.case.as_of), rid) != now[id(c)] for c in mine):
                     gaps.append(Gap(rid, name, value, value + step))
     return gaps
+
+
+# ---------------------------------------------------------------- one page per rule (rules show, rules docs)
+
+
+@dataclass(frozen=True)
+class CodeLocation:
+    """Where a rule's check is: ``module:function`` and ``file:line`` (the file relative to the
+    source checkout when it is inside it, so that generated pages read the same on every machine)."""
+
+    module: str
+    function: str
+    file: str
+    line: int
+
+    def to_json(self) -> dict:
+        return {"module": self.module, "function": self.function, "file": self.file, "line": self.line}
+
+
+@dataclass(frozen=True)
+class ProjectTest:
+    file: str  # tests/test_x.py
+    name: str | None  # the test function that mentions the rule; None: the file mentions it outside one
+    line: int
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "name": self.name, "line": self.line}
+
+
+@dataclass(frozen=True)
+class RulePage:
+    """Everything there is to know about one rule of one pack, gathered once for ``rules show`` and
+    the generated ``docs/rules/`` pages: the catalogue entry (titles, applicability, confidence,
+    citation and its source), the parameters it reads with every dated value and its citation, the
+    reason codes its check may emit with their messages, the check's code, the pack's own cases that
+    expect an outcome of it, and the project tests that name it."""
+
+    pack: Pack
+    rule_id: str
+    code: CodeLocation | None  # None: no check is registered (``rules lint`` reports it)
+    reasons: tuple[str, ...]  # sorted; the common ones (ok, missing) included
+    pack_cases: tuple[tuple[str, str, str], ...] | None  # (file, case name, expected outcome); None: a test file is malformed
+    project_tests: tuple[ProjectTest, ...] | None  # None: no tests folder next to the package
+
+    @property
+    def rule(self):
+        return self.pack.rules[self.rule_id]
+
+
+def _repo_root() -> Path:
+    """The folder holding the ``icv_permits`` package (a source checkout's root)."""
+    import icv_permits
+
+    return Path(icv_permits.__file__).resolve().parent.parent
+
+
+def code_location(rule_id: str) -> CodeLocation | None:
+    """The check function registered for ``rule_id``, located through :mod:`inspect`."""
+    import inspect
+
+    chk = REGISTRY.get(rule_id)
+    if chk is None:
+        return None
+    fn = inspect.unwrap(chk.fn)
+    try:
+        path = Path(inspect.getsourcefile(fn) or "")
+        line = inspect.getsourcelines(fn)[1]
+    except (OSError, TypeError):
+        path, line = Path(getattr(fn, "__code__", None).co_filename if hasattr(fn, "__code__") else "?"), 0
+    try:
+        shown = path.resolve().relative_to(_repo_root()).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    return CodeLocation(fn.__module__, fn.__qualname__, shown, line)
+
+
+def tests_folder() -> Path | None:
+    """The project's ``tests/`` folder (a source checkout has it; an installed wheel does not)."""
+    folder = _repo_root() / "tests"
+    return folder if folder.is_dir() else None
+
+
+def _id_pattern(rule_id: str):
+    import re
+
+    # the ID as a word: VEH-07 is not found inside VEH-07a or XVEH-07
+    return re.compile(r"(?<![\w-])" + re.escape(rule_id) + r"(?![\w])")
+
+
+def _test_functions(text: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, name) of each ``test_*`` function of a test module, decorators included."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return []
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            out.append((first, node.end_lineno or node.lineno, node.name))
+    return out
+
+
+def project_tests(rule_ids: list[str], folder: Path | None = None) -> dict[str, tuple[ProjectTest, ...]] | None:
+    """For each rule ID, the project tests (``tests/*.py``) that mention it as a word: the test
+    function holding the mention, or the file where it is outside a function (a parametrize list, a
+    constant). ``None`` when there is no tests folder (an installed wheel)."""
+    folder = folder if folder is not None else tests_folder()
+    if folder is None or not folder.is_dir():
+        return None
+    found: dict[str, list[ProjectTest]] = {rid: [] for rid in rule_ids}
+    patterns = {rid: _id_pattern(rid) for rid in rule_ids}
+    for path in sorted(folder.glob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        hits = {rid: p for rid, p in patterns.items() if rid in text and p.search(text)}
+        if not hits:
+            continue
+        funcs = _test_functions(text)
+        lines = text.splitlines()
+        rel = f"{folder.name}/{path.name}"
+        for rid, pat in hits.items():
+            seen: set[str | None] = set()
+            for no, line in enumerate(lines, 1):
+                if rid not in line or not pat.search(line):
+                    continue
+                holders = [f for f in funcs if f[0] <= no <= f[1]]
+                name = holders[-1][2] if holders else None
+                if name not in seen:
+                    seen.add(name)
+                    found[rid].append(ProjectTest(rel, name, no))
+    return {rid: tuple(v) for rid, v in found.items()}
+
+
+def closest_ids(rule_id: str, ids: list[str], n: int = 3) -> list[str]:
+    """The rule IDs nearest to a mistyped one (same family first, then by similarity)."""
+    import difflib
+
+    wanted = rule_id.strip().upper()
+    close = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.5)
+    if not close:
+        family = wanted.split("-")[0]
+        close = [i for i in sorted(ids) if i.startswith(family + "-")][:n]
+    return close
+
+
+class UnknownRule(InputError):
+    """A rule ID the pack does not have (exit 2); the message names the closest IDs."""
+
+
+def find_rule(pack: Pack, rule_id: str) -> str:
+    """The pack's rule ID for what was typed (case and surrounding spaces ignored), or
+    :class:`UnknownRule` naming the ID as typed (made visible when shown) and the closest IDs."""
+    rid = rule_id.strip().upper()
+    if rid in pack.rules:
+        return rid
+    close = closest_ids(rid, sorted(pack.rules))
+    raise UnknownRule([Problem("", N_("no rule {rule} in pack {pack}; closest: {closest}"),
+                               {"rule": rule_id[:80], "pack": pack.id, "closest": ", ".join(close) or "—"}, "unknown_rule")])
+
+
+def _case_outcomes(pack_id: str, pack: Pack) -> list[tuple[str, PackTestCase]]:
+    return [(c.file, c.case) for c in load_cases(pack_id, pack)]
+
+
+def rule_pages(pack_id: str, rule_ids: list[str] | None = None) -> list[RulePage]:
+    """The pages of a pack's rules (all, sorted by ID, or those named), gathered in one pass over
+    the pack's cases and the project's tests."""
+    pack = load_pack(pack_id)
+    ids = sorted(pack.rules) if rule_ids is None else [find_rule(pack, r) for r in rule_ids]
+    try:
+        cases: list[tuple[str, PackTestCase]] | None = _case_outcomes(pack_id, pack)
+    except (InputError, PackError):
+        cases = None  # a malformed test file: the page still shows, and says so (``rules test`` names the problem)
+    tests = project_tests(ids)
+    pages = []
+    for rid in ids:
+        chk = REGISTRY.get(rid)
+        mine = None if cases is None else tuple((f, c.name, c.expect[rid]) for f, c in cases if rid in c.expect)
+        pages.append(RulePage(pack, rid, code_location(rid), tuple(sorted(chk.reasons)) if chk else (), mine,
+                              None if tests is None else tests[rid]))
+    return pages
+
+
+def rule_page(pack_id: str, rule_id: str) -> RulePage:
+    return rule_pages(pack_id, [rule_id])[0]
+
+
+def write_docs(out: Path, files: dict[str, str]) -> list[Path]:
+    """Write generated pages under ``out`` (``{relative path: text}``), and remove the Markdown
+    files in the pack folders written that the generation no longer makes (a rule taken out of a
+    pack loses its page; another pack's folder is left alone).
+    Returns the files written, sorted."""
+    if out.exists() and not out.is_dir():
+        raise InputError([Problem(str(out), N_("not a folder"), {}, "not_a_folder")])
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for rel in sorted(files):
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(files[rel], encoding="utf-8", newline="\n")
+        written.append(path)
+    keep = {(out / rel).resolve() for rel in files}
+    folders = {(out / rel).parent.resolve() for rel in files} - {out.resolve()}
+    for folder in sorted(folders):  # only the folders of the packs generated now
+        for stale in sorted(folder.glob("*.md")):
+            if stale.resolve() not in keep:
+                stale.unlink()
+    return written
+
+
+# ---------------------------------------------------------------- rules diff
+
+
+def _looks_like_revision(spec: str) -> bool:
+    import re
+
+    return re.fullmatch(r"(sha256:)?[0-9a-f]{4,64}", spec.strip().lower()) is not None
+
+
+def snapshot_revisions(store, prefix: str) -> list[str]:
+    """The pack revisions stored in the log's pack snapshots that start with ``prefix`` (with or
+    without ``sha256:``)."""
+    from sqlalchemy import select
+
+    from icv_permits.adapters.store import tables
+
+    p = prefix.strip().lower()
+    p = p if p.startswith("sha256:") else "sha256:" + p
+    with store.read() as s:
+        rows = s.execute(select(tables.PackSnapshot.revision).where(tables.PackSnapshot.revision.like(p + "%"))).all()
+    return sorted(r[0] for r in rows)
+
+
+def resolve_pack(spec: str, db_url: str | None = None) -> Pack:
+    """A pack for ``rules diff``: a pack folder, a bundled pack's id, or a pack revision (its
+    content hash or a unique prefix of it, 4 hex digits at least) stored in the log's pack snapshots
+    of the database (``db_url``, else the configured one). Bad input (exit 2) when it is none of
+    these or the prefix matches several revisions; a snapshot that does not hash to its revision is
+    refused (exit 4), as ``audit replay`` refuses it."""
+    import os
+
+    raw = spec
+    spec = spec.strip()
+    bad = Problem(raw[:200], N_("neither a rule pack folder, a bundled pack ({known}) nor a pack revision stored in the database"),
+                  {"known": ", ".join(available_packs()) or "—"}, "bad_pack")
+    if not spec or any(ord(ch) < 32 or ord(ch) == 127 for ch in spec):
+        raise InputError([bad])
+    path = Path(spec)
+    if os.sep in spec or (os.altsep and os.altsep in spec) or path.exists():
+        if path.is_file():
+            raise InputError([Problem(raw[:200], N_("a file, not a rule pack folder"), {}, "bad_pack")])
+        if not path.is_dir():
+            raise InputError([Problem(raw[:200], N_("no such folder"), {}, "bad_pack")])
+        if not (path / "pack.yaml").is_file():
+            raise InputError([Problem(raw[:200], N_("not a rule pack folder (it has no pack.yaml)"), {}, "bad_pack")])
+        return load_pack(str(path.resolve()))
+    if spec in available_packs():
+        return load_pack(spec)
+    if not _looks_like_revision(spec):
+        raise InputError([bad])
+    from icv_permits.services.audit import pack_from_snapshot
+    from icv_permits.services.database import open_store
+
+    store = open_store(db_url)
+    found = snapshot_revisions(store, spec)
+    if not found:
+        raise InputError([bad])
+    if len(found) > 1:
+        raise InputError([Problem(raw[:200], N_("this prefix matches {n} pack revisions; give more of it: {revisions}"),
+                                  {"n": len(found), "revisions": ", ".join(r[:19] for r in found[:5])}, "ambiguous_revision")])
+    return pack_from_snapshot(store, found[0])
+
+
+def diff(a: str, b: str, db_url: str | None = None):
+    """:func:`~icv_permits.core.pack_diff.diff_packs` of two packs named as :func:`resolve_pack` takes them."""
+    from icv_permits.core.pack_diff import diff_packs
+
+    return diff_packs(resolve_pack(a, db_url), resolve_pack(b, db_url))
