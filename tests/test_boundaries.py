@@ -375,7 +375,7 @@ def test_dop_02_an_operation_notice_of_another_province_does_not_make_it_not_fir
         ({"issued": "2026-11-28"}, FAIL, "no_da_notice"),
         ({"issuer_province": "shanghai"}, FAIL, "no_da_notice"),
         ({"kind": RT}, FAIL, "no_da_notice"),
-        ({"sections": ["HF-GX-002"]}, FAIL, "sections_not_covered"),
+        ({"sections": ["HF-GX-002"]}, PASS, "ok"),  # the sections are DOP-01a's (inferred, switchable)
     ],
 )
 def test_dop_01_valid_anhui_da_notice(change, expected, reason):
@@ -384,6 +384,22 @@ def test_dop_01_valid_anhui_da_notice(change, expected, reason):
     d = evaluate_dict(base)
     assert outcome(d, "DOP-01") is expected
     assert reasons(d, "DOP-01") == [reason]
+
+
+@pytest.mark.parametrize(
+    "change, expected, reason",
+    [
+        ({}, PASS, "ok"),
+        ({"sections": ["HF-GX-002"]}, FAIL, "sections_not_covered"),
+        ({"valid_until": "2026-11-26"}, NA, "judged_by_dop_01"),  # no DA notice: DOP-01 fails, not this
+    ],
+)
+def test_dop_01a_the_da_notice_covers_the_sections(change, expected, reason):
+    base = baseline(DO)
+    base["notices"][0].update(change)
+    d = evaluate_dict(base)
+    assert outcome(d, "DOP-01a") is expected
+    assert reasons(d, "DOP-01a") == [reason]
 
 
 @pytest.mark.parametrize("valid_until, expected", [(PERIOD_END, PASS), ("2027-11-29", FAIL), ("2027-12-01", PASS)])
@@ -659,7 +675,8 @@ def test_veh_06_retention_months(months, expected):
         (DA, "自动驾驶示范应用", PASS),
         (DA, "自动驾驶道路测试", FAIL),
         (DO, "自动驾驶示范应用", PASS),
-        (DO, "自动驾驶示范运营", FAIL),
+        (DO, "自动驾驶示范运营", PASS),  # anhui-2025 lists both texts for operation (no marking seen)
+        (DO, "自动驾驶道路测试", FAIL),
         (DA, None, MISSING),
     ],
 )
@@ -800,7 +817,7 @@ def test_yrd_01_recognised_provinces(province, expected):
     d = evaluate_dict(base)
     assert outcome(d, "YRD-01") is expected
     if expected is FAIL:
-        assert reasons(d, "YRD-01") == ["no_yrd_notice"]
+        assert reasons(d, "YRD-01") == ["no_yrd_plates"]
 
 
 @pytest.mark.parametrize("plates_valid_until, expected", [("2026-11-27", PASS), ("2026-11-26", FAIL)])

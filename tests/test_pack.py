@@ -16,7 +16,7 @@ from builders import REPO, RULES, copy_rules, edit_pack_yaml, entry
 from icv_permits.adapters.packs import load_pack, pack_content
 from icv_permits.core.pack import revision_of
 
-ANHUI_ONLY = {"ENT-08", "SCO-04", "MAT-03", "DOP-01", "DOP-02", "DOP-03", "YRD-01"}
+ANHUI_ONLY = {"ENT-08", "SCO-04", "MAT-03", "DOP-01", "DOP-01a", "DOP-02", "DOP-03", "DOP-04", "YRD-01", "YRD-01a"}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -220,7 +220,7 @@ def test_rules_show_accepts_a_lower_case_id_and_rejects_an_unknown_one():
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-def test_rules_list_json_has_57_rules_for_anhui(anhui):
+def test_rules_list_json_has_62_rules_for_anhui(anhui):
     proc = run_cli("rules", "list", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
@@ -228,7 +228,7 @@ def test_rules_list_json_has_57_rules_for_anhui(anhui):
     assert data["pack_revision"] == anhui.revision
     assert data["chain"] == ["anhui-2025", "national-2021"]
     ids = [r["id"] for r in data["rules"]]
-    assert len(ids) == 57 and len(set(ids)) == 57
+    assert len(ids) == 62 and len(set(ids)) == 62
     assert {"DRV-01", "ENT-08", "EVD-01", "DOP-02"} <= set(ids)
     evd = next(p for p in data["parameters"] if p["id"] == "evidence.min_hours")
     assert [v["citation"]["source"] for v in evd["values"]] == ["NAT-2021", "AH-2025"]
@@ -238,7 +238,7 @@ def test_rules_list_json_for_the_national_pack():
     proc = run_cli("rules", "list", "--format", "json", "--pack", "national-2021")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert len(data["rules"]) == 57 - len(ANHUI_ONLY)
+    assert len(data["rules"]) == 62 - len(ANHUI_ONLY)
     assert not ANHUI_ONLY & {r["id"] for r in data["rules"]}
 
 

@@ -49,13 +49,13 @@ def test_every_case_of_both_packs_passes():
     assert "FAIL" not in proc.stdout
     for pid in PACKS:
         assert f"rules/{pid}/tests/thresholds.yaml: EVD-01 240 h exactly suffices" in proc.stdout
-    assert "anhui-2025: 26 of 26 case(s) pass" in proc.stdout
+    assert "anhui-2025: 44 of 44 case(s) pass" in proc.stdout
 
 
 def test_each_pack_runs_only_its_own_cases_against_itself():
     results = run_tests("anhui-2025")
     assert set(results) == {"anhui-2025"}
-    assert {r.file for r in results["anhui-2025"]} == {"rules/anhui-2025/tests/thresholds.yaml"}
+    assert {r.file for r in results["anhui-2025"]} == {"rules/anhui-2025/tests/thresholds.yaml", "rules/anhui-2025/tests/labels.yaml"}
     assert all(r.passed for r in results["anhui-2025"])
     national = run_tests("national-2021")["national-2021"]
     assert not any(r.name.startswith("DOP-02") for r in national)  # Anhui's rule, not in the national pack
@@ -65,7 +65,7 @@ def test_the_output_is_chinese_with_lang_zh():
     proc = run_cli("rules", "test", "--pack", "national-2021", lang="zh")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "通过  rules/national-2021/tests/thresholds.yaml" in proc.stdout
-    assert "national-2021：21 个用例中 21 个通过" in proc.stdout
+    assert "national-2021：23 个用例中 23 个通过" in proc.stdout
 
 
 @pytest.mark.parametrize(

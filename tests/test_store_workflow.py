@@ -647,7 +647,8 @@ def test_dop01_counts_only_the_entity_s_own_da_notice_for_the_sections_it_covers
     approved(store, tmp_path, baseline(DA))
     do = with_(revin(do_without_notices(), 10), "sections", [SECTION, "HF-GX-002"])
     d = submit(store, tmp_path, do, IN_FORCE).decision
-    f = findings(d, "DOP-01")
+    assert reasons(d, "DOP-01") == ["ok"]  # a demonstration-application entity; the sections are DOP-01a's
+    f = findings(d, "DOP-01a")
     assert [(x.outcome, x.reason, x.observed) for x in f] == [(Outcome.failed, "sections_not_covered", ["HF-GX-002"])]
 
 

@@ -124,6 +124,7 @@ STEPS: tuple[Step, ...] = (
         Field("entity.independent_legal_person", N_("Independent legal person"), B, example="yes"),
         Field("entity.registered_in_prc", N_("Registered in the PRC"), B, example="yes"),
         Field("entity.business_scopes", N_("Business scopes"), "enums", BusinessScope, example="icv_manufacturing, technology_rd"),
+        Field("entity.business_scope_other", N_("Other business scope (what it is)"), example="自动驾驶出行服务平台运营"),
         Field("entity.capabilities.test_evaluation_procedure", N_("Test and evaluation procedure"), B, example="yes"),
         Field("entity.capabilities.remote_monitoring", N_("Remote real-time monitoring"), B, example="yes"),
         Field("entity.capabilities.event_recording", N_("Event recording, analysis and reconstruction"), B, example="yes"),

@@ -85,15 +85,26 @@ class Citation(_M):
         """The locator in ``lang``."""
         return self.locator(lang) if isinstance(self.locator, Text) else self.locator
     quote: str | None = None  # the words seen there, where we have them
+    # the source entry (a news report, a reprint) in which the quote or the rule was read, where that
+    # is not the cited document itself: every quote is traceable to an entry with an address
+    seen_in: str | None = None
     note: Text | None = None
 
 
 class Source(_M):
+    """A document a citation names. ``issuer`` is who issued the document; ``publisher`` who
+    published the copy we read, where that differs (a newspaper, a news site). ``address`` is the
+    public web address of that copy; where none is known, ``why`` says why (not found, not public,
+    a stored copy only), so that an empty address is never silent."""
+
     key: str
     title: Text
     issuer: str
+    publisher: str | None = None
     date: Date | None = None
     effective: Date | None = None
+    address: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    why: Text | None = None  # why there is no address
     what_we_have: Text
 
 

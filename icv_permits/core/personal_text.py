@@ -197,6 +197,7 @@ def mask_value(value: object, *, strict: bool = False) -> object:
 
 FREE_TEXT_FIELDS: tuple[str, ...] = (
     "entity.name",
+    "entity.business_scope_other",
     "entity.consortium.members[].name",
     "drivers[].name",
     "drivers[].serious_violations[].kind",

@@ -28,6 +28,7 @@ def rules_json(pack: Pack) -> dict[str, Any]:
         "rules": [r.model_dump(mode="json") for r in pack.rules.values()],
         "parameters": [p.model_dump(mode="json") for p in pack.parameters.values()],
         "sections": [s.model_dump(mode="json") for s in pack.sections.values()],
+        "sources": [s.model_dump(mode="json") for s in pack.sources.values()],
     }
 
 

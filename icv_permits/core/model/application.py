@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationInfo, field_validator, model_serializer
 
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.types import Count, Date, Identifier, Phone, Quantity, Ref, Text, Yuan
@@ -207,10 +207,22 @@ class Entity(_Model):
     independent_legal_person: bool | None = None
     registered_in_prc: bool | None = None
     business_scopes: list[BusinessScope] | None = None
+    # what the business is, where business_scopes names ``other``: the list of scopes in the rules
+    # ends in "等" (and the like), so another scope is judged by a reviewer (ENT-02 warns)
+    business_scope_other: Text | None = None
     capabilities: Capabilities = Capabilities()
     consortium: Consortium | None = None
     operating_qualification: OperatingQualification | None = None
     contact_phone: Phone | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_other(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """Without a description the entity serialises as before the field existed, so that the
+        content hash of every application written before it stays the same."""
+        out = handler(self)
+        if isinstance(out, dict) and out.get("business_scope_other") is None:
+            out.pop("business_scope_other", None)
+        return out
 
 
 class Licence(_Model):

@@ -15,27 +15,52 @@ from datetime import date
 from icv_permits.core.model.application import Notice, NoticeKind
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.engine.decision import Outcome
-from icv_permits.core.engine.dates import last_day_of
+from icv_permits.core.engine.dates import last_day_of, whole_months
 
 
 def valid_on(n: Notice, day: date) -> bool:
     return n.start <= day <= n.valid_until
 
 
+def _valid_home_das(ctx: Ctx) -> list[tuple[str, Notice]]:
+    return [(i, n) for i, n in ctx.notice_entries()
+            if n.kind is NoticeKind.demonstration_application and n.issuer_province is ctx.home and valid_on(n, ctx.as_of)]
+
+
 @check("DOP-01", reasons=("no_da_notice", "sections_not_covered"), home=True)
 def dop_01(ctx: Ctx):
+    """"示范应用主体可以开展示范运营": the operator is a demonstration-application entity, i.e. holds a
+    valid demonstration notice of the home province. That the notice must cover the sections is
+    DOP-01a (inferred, switchable); a pack without DOP-01a (every pack logged before the split)
+    still judges the sections here, so that its decisions replay alike."""
     s = ctx.entity_subject()
-    das = [(i, n) for i, n in ctx.notice_entries()
-           if n.kind is NoticeKind.demonstration_application and n.issuer_province is ctx.home and valid_on(n, ctx.as_of)]
+    das = _valid_home_das(ctx)
     if not das:
         yield ctx.fail(s, "no_da_notice", field="notices")
+        return
+    if "DOP-01a" not in ctx.pack.rules:
+        covered = {sec for _, n in das for sec in n.sections}
+        beyond = [sec for sec in ctx.app.sections if sec not in covered]
+        if beyond:
+            yield ctx.fail(s, "sections_not_covered", field="sections", observed=beyond, notices=[n.number for _, n in das])
+            return
+    yield ctx.ok(s, field="notices", notices=[n.number for _, n in das])
+
+
+@check("DOP-01a", reasons=("sections_not_covered", "judged_by_dop_01"), home=True)
+def dop_01a(ctx: Ctx):
+    """The valid demonstration notices cover every section applied for (not seen in the sources)."""
+    s = ctx.entity_subject()
+    das = _valid_home_das(ctx)
+    if not das:
+        yield ctx.na(s, "judged_by_dop_01")
         return
     covered = {sec for _, n in das for sec in n.sections}
     beyond = [sec for sec in ctx.app.sections if sec not in covered]
     if beyond:
         yield ctx.fail(s, "sections_not_covered", field="sections", observed=beyond, notices=[n.number for _, n in das])
     else:
-        yield ctx.ok(s, field="notices", notices=[n.number for _, n in das])
+        yield ctx.ok(s, field="sections", notices=[n.number for _, n in das])
 
 
 @check("DOP-02", params=("operation.first_max_vehicles",), reasons=("first_too_many", "not_first"), home=True)
@@ -81,10 +106,28 @@ def add_01(ctx: Ctx):
     yield from bad or [ctx.ok(s, field="adding", notice=notice.number)]
 
 
-@check("YRD-01", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "plates_not_valid"))
+def _yrd_notices(ctx: Ctx, p) -> list[Notice]:
+    """Notices of a recognised YRD province whose temporary plates are valid on the as-of date."""
+    return [n for n in ctx.notices
+            if p.met_by(n.issuer_province.value) and n.plates_valid_until is not None and n.plates_valid_until >= ctx.as_of]
+
+
+@check("YRD-01", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "plates_not_valid", "no_yrd_plates"))
 def yrd_01(ctx: Ctx):
+    """What the report shows: an entity holding temporary plates issued by another YRD province or
+    city is recognised. That these come with a valid road-test notice is YRD-01a (inferred,
+    switchable). A pack without YRD-01a (every pack logged before the split) is judged as before —
+    a valid road-test notice with valid plates — so that its decisions replay alike."""
     s = ctx.entity_subject()
     p = ctx.param("yrd.recognised_provinces")
+    if "YRD-01a" in ctx.pack.rules:
+        with_plates = _yrd_notices(ctx, p)
+        if not with_plates:
+            yield ctx.fail(s, "no_yrd_plates", field="notices", threshold=p)
+        else:
+            yield ctx.ok(s, field="notices", observed=[n.number for n in with_plates], threshold=p,
+                         provinces=sorted({n.issuer_province.value for n in with_plates}))
+        return
     notices = [n for n in ctx.notices
                if n.kind is NoticeKind.road_test and p.met_by(n.issuer_province.value) and valid_on(n, ctx.as_of)]
     if not notices:
@@ -96,6 +139,51 @@ def yrd_01(ctx: Ctx):
     else:
         yield ctx.ok(s, field="notices", observed=[n.number for n in with_plates], threshold=p,
                      provinces=sorted({n.issuer_province.value for n in with_plates}))
+
+
+@check("YRD-01a", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "judged_by_yrd_01"))
+def yrd_01a(ctx: Ctx):
+    """The recognised plates come with a road-test notice of the same province valid on the as-of
+    date (inferred: the report is cut off after the plates)."""
+    s = ctx.entity_subject()
+    p = ctx.param("yrd.recognised_provinces")
+    with_plates = _yrd_notices(ctx, p)
+    if not with_plates:
+        yield ctx.na(s, "judged_by_yrd_01")
+        return
+    notices = [n for n in with_plates if n.kind is NoticeKind.road_test and valid_on(n, ctx.as_of)]
+    if not notices:
+        yield ctx.fail(s, "no_yrd_notice", field="notices", threshold=p, observed=[n.number for n in with_plates])
+    else:
+        yield ctx.ok(s, field="notices", observed=[n.number for n in notices], threshold=p)
+
+
+@check("DOP-04", params=("operation.prior_operation_gate",), reasons=("no_gate", "gate_months_short", "gate_not_judged"), home=True)
+def dop_04(ctx: Ctx):
+    """A gate before demonstration operation, as other cities publish (months of demonstration, total
+    and per-vehicle kilometres, supervised trips). Anhui's is not known: the parameter is unset
+    (null) and this rule says so. Once set, the months are judged from the entity's earliest valid
+    home demonstration notice; the kilometres and trips are facts no application holds, so a set
+    value for them makes the rule *missing* (the decision incomplete, for a reviewer to judge) —
+    never a value that silently does nothing."""
+    s = ctx.entity_subject()
+    gate = ctx.param("operation.prior_operation_gate").value
+    if not gate:
+        yield ctx.na(s, "no_gate")
+        return
+    months = gate.get("min_months")
+    if months is not None:
+        das = [n for _, n in _valid_home_das(ctx)]
+        start = min((n.start for n in das), default=None)
+        held = whole_months(start, ctx.as_of) if start is not None else 0
+        if held < int(months):
+            yield ctx.fail(s, "gate_months_short", field="notices", observed=held, minimum=int(months))
+    # every other part set (the kilometres, the trips, a key this code does not know) needs a reviewer
+    unjudged = {k: v for k, v in gate.items() if k != "min_months" and v is not None}
+    if unjudged:
+        yield ctx.finding(Outcome.missing, s, "gate_not_judged", field="notices", gate=unjudged)
+    elif months is not None and held >= int(months):
+        yield ctx.ok(s, field="notices", observed=held, minimum=int(months))
 
 
 def latest_notice_end(start: date, pack_months: int) -> date:

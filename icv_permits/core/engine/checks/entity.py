@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from icv_permits.core.engine.core import Ctx, check
+from icv_permits.core.engine.decision import Outcome
+from icv_permits.core.model.application import BusinessScope
 from icv_permits.core.model.ids import uscc_problems
 
 
@@ -25,8 +27,11 @@ def ent_01(ctx: Ctx):
         yield ctx.ok(s, field="entity.credit_code", observed=e.credit_code)
 
 
-@check("ENT-02", params=("entity.allowed_business_scopes",), reasons=("scope_not_allowed",))
+@check("ENT-02", params=("entity.allowed_business_scopes",), reasons=("scope_not_allowed", "scope_other"))
 def ent_02(ctx: Ctx):
+    """A scope in the pack's list passes. The rules' list ends in "等" (and the like), so ``other``
+    with a description of the business is not refused but warned: a reviewer judges it. ``other``
+    without a description fails as any scope outside the list does (as it always did)."""
     s = ctx.entity_subject()
     scopes = ctx.app.entity.business_scopes
     if scopes is None:
@@ -34,8 +39,11 @@ def ent_02(ctx: Ctx):
         return
     p = ctx.param("entity.allowed_business_scopes")
     matching = [sc.value for sc in scopes if p.met_by(sc.value)]
+    other = ctx.app.entity.business_scope_other
     if matching:
         yield ctx.ok(s, field="entity.business_scopes", observed=matching, threshold=p)
+    elif BusinessScope.other in scopes and other:
+        yield ctx.finding(Outcome.warned, s, "scope_other", field="entity.business_scope_other", observed=other, threshold=p)
     else:
         yield ctx.fail(s, "scope_not_allowed", field="entity.business_scopes", observed=[x.value for x in scopes], threshold=p)
 

@@ -50,8 +50,10 @@ def ins_01(ctx: Ctx):
             yield ctx.ok(s, field="insurance", policies=[p.number for _, p in pols])
 
 
-@check("INS-02", params=("insurance.min_liability_yuan",), reasons=("no_liability_cover", "amount_below", "liability_gap"))
 def ins_02(ctx: Ctx):
+    """Liability insurance or a guarantee letter of at least the pack's amount. Registered twice:
+    INS-02 for demonstration (where the draft states the amount) and INS-02a for road tests (where
+    no text we have states it), so that each carries its own confidence and can be switched off."""
     p = ctx.param("insurance.min_liability_yuan")
     period = ctx.app.period
     for path, v, s in ctx.vehicles():
@@ -76,6 +78,10 @@ def ins_02(ctx: Ctx):
         else:
             yield ctx.ok(s, field="insurance", observed=min(pol.amount_yuan or 0 for _, pol in qualifying), threshold=p,
                          policies=[pol.number for _, pol in qualifying])
+
+
+for _rid in ("INS-02", "INS-02a"):
+    check(_rid, params=("insurance.min_liability_yuan",), reasons=("no_liability_cover", "amount_below", "liability_gap"))(ins_02)
 
 
 @check("INS-03", params=("insurance.min_per_seat_yuan",), reasons=("no_seat_cover", "no_accident_cover", "cover_gap", "per_seat_below"))

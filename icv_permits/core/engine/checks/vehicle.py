@@ -103,28 +103,52 @@ def veh_06(ctx: Ctx):
 
 @check("VEH-07", reasons=("no_test_zone", "no_third_party_pass"))
 def veh_07(ctx: Ctx):
+    """Testing in a test zone — the duty the national final is seen to state. The third-party
+    inspection is its own rule, VEH-07a, which a pack may switch off; a pack without VEH-07a (every
+    pack logged before the split) still judges both here, so its decisions replay alike."""
+    split = "VEH-07a" in ctx.pack.rules
     for path, v, s in ctx.vehicles():
         tz = v.test_zone
         if tz is None:
             yield ctx.missing(s, f"{path}.test_zone")
             continue
-        results = [
-            ctx.flag(s, tz.tested, f"{path}.test_zone.tested", "no_test_zone"),
-            ctx.flag(s, tz.third_party_inspection_passed, f"{path}.test_zone.third_party_inspection_passed", "no_third_party_pass"),
-        ]
+        results = [ctx.flag(s, tz.tested, f"{path}.test_zone.tested", "no_test_zone")]
+        if not split:
+            results.append(ctx.flag(s, tz.third_party_inspection_passed, f"{path}.test_zone.third_party_inspection_passed", "no_third_party_pass"))
         yield from ctx.all_of(results, ctx.ok(s, field=f"{path}.test_zone", report=tz.report_number))
+
+
+@check("VEH-07a", reasons=("no_third_party_pass",))
+def veh_07a(ctx: Ctx):
+    """The third-party inspection of the AD functions: not seen in any text we have (unconfirmed)."""
+    for path, v, s in ctx.vehicles():
+        tz = v.test_zone
+        if tz is None:
+            yield ctx.missing(s, f"{path}.test_zone")
+            continue
+        yield ctx.flag(s, tz.third_party_inspection_passed, f"{path}.test_zone.third_party_inspection_passed", "no_third_party_pass")
+
+
+def accepted_markings(value: str | list[str]) -> list[str]:
+    """The texts a pack accepts on the body for one activity. The sources require the text "or
+    similar wording" (等字样): what counts as similar is the pack's list, not a guess of the code. A
+    single text (packs before the lists) is the only one accepted."""
+    return [value] if isinstance(value, str) else [str(x).replace(" ", "") for x in value]
 
 
 @check("VEH-08", params=("vehicle.body_marking",), reasons=("wrong_marking",))
 def veh_08(ctx: Ctx):
     p = ctx.param("vehicle.body_marking")
     activity = ctx.app.activity.value
-    expected = p.value[activity]
+    value = p.value[activity]
+    accepted = accepted_markings(value)
+    # a single text is shown as it always was; a list as the list (old findings replay alike)
+    expected = value if isinstance(value, str) else accepted
     for path, v, s in ctx.vehicles():
         field = f"{path}.body_marking"
         if v.body_marking is None:
             yield ctx.missing(s, field)
-        elif v.body_marking.replace(" ", "") != expected:
+        elif v.body_marking.replace(" ", "") not in accepted:
             yield ctx.fail(s, "wrong_marking", field=field, observed=v.body_marking, expected=expected, threshold=p)
         else:
             yield ctx.ok(s, field=field, observed=v.body_marking)
