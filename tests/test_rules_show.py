@@ -201,3 +201,16 @@ def test_a_malformed_pack_test_file_does_not_hide_the_page(tmp_path, lang):
     assert r.exit_code == 0, r.output
     assert "rules test" in r.stdout
     assert cli("rules", "test", "--pack", rules / "anhui-2025").exit_code == 2  # where the problem is named
+
+
+@pytest.mark.parametrize("typed", ["VEH-07a", "veh-07a", "VEH-07A", " Veh-07a "])
+def test_a_sub_id_with_a_lower_case_letter_is_found_however_it_is_typed(typed):
+    r = cli("rules", "show", typed, "--lang", "en", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["rule"]["id"] == "VEH-07a"
+
+
+def test_a_near_miss_names_the_closest_ids_in_the_packs_spelling():
+    r = cli("rules", "show", "VEH-07b", "--lang", "en")
+    assert r.exit_code == 2
+    assert "VEH-07a" in r.output and "VEH-07A" not in r.output

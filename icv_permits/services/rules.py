@@ -443,11 +443,12 @@ def closest_ids(rule_id: str, ids: list[str], n: int = 3) -> list[str]:
     """The rule IDs nearest to a mistyped one (same family first, then by similarity)."""
     import difflib
 
-    wanted = rule_id.strip().upper()
-    close = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.5)
+    wanted = rule_id.strip()
+    folded = {i.casefold(): i for i in ids}
+    close = [folded[c] for c in difflib.get_close_matches(wanted.casefold(), list(folded), n=n, cutoff=0.5)]
     if not close:
-        family = wanted.split("-")[0]
-        close = [i for i in sorted(ids) if i.startswith(family + "-")][:n]
+        family = wanted.split("-")[0].upper()
+        close = [i for i in sorted(ids) if i.upper().startswith(family + "-")][:n]
     return close
 
 
@@ -458,9 +459,10 @@ class UnknownRule(InputError):
 def find_rule(pack: Pack, rule_id: str) -> str:
     """The pack's rule ID for what was typed (case and surrounding spaces ignored), or
     :class:`UnknownRule` naming the ID as typed (made visible when shown) and the closest IDs."""
-    rid = rule_id.strip().upper()
-    if rid in pack.rules:
-        return rid
+    rid = rule_id.strip()
+    by_case = {i.casefold(): i for i in pack.rules}  # sub-IDs are lower-case letters: VEH-07a
+    if rid.casefold() in by_case:
+        return by_case[rid.casefold()]
     close = closest_ids(rid, sorted(pack.rules))
     raise UnknownRule([Problem("", N_("no rule {rule} in pack {pack}; closest: {closest}"),
                                {"rule": rule_id[:80], "pack": pack.id, "closest": ", ".join(close) or "—"}, "unknown_rule")])
