@@ -31,7 +31,7 @@ from test_properties import SETTINGS, applications
 from icv_permits.adapters.packs import load_pack
 from icv_permits.adapters.store import db
 from icv_permits.core import log_compact as LC
-from icv_permits.core.canonical import canonical_json, digest
+from icv_permits.core.canonical import canonical_json, digest, is_plain
 from icv_permits.core.engine import evaluate
 from icv_permits.core.model.registry import DriverLoad, RegistryFacts, VinElsewhere
 from icv_permits.present.report import render_json
@@ -463,3 +463,26 @@ def test_seal_and_unseal():
     p = {"input": {"名称": "合肥", "n": 1}, "outcomes": {"entries": [["VEH-10", "pass", "ok"]]}}
     assert LC.unseal(LC.seal(p)) == p
     assert zlib.decompress(base64.b64decode(LC.seal(p))).decode("utf-8") == canonical_json(p)
+
+
+def _sealed_text(text: bytes) -> str:
+    return base64.b64encode(zlib.compress(text)).decode()
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    (b'{"input":{"id_number":"3401041990010112345678"},"outcomes":{}}', True),  # digits in a string: not a number
+    (b'{"input":{"n":900719925474099},"outcomes":{}}', True),  # 15 digits: within 2^53 - 1
+    (b'{"input":{"n":9007199254740992},"outcomes":{}}', False),
+    (b'{"input":{"n": \n -9007199254740992},"outcomes":{}}', False),  # after whitespace (a text not written by seal)
+    (b'{"input":{"n":[1,12345678901234567]},"outcomes":{}}', False),
+    (b'{"input":{"r":1.5},"outcomes":{}}', False),
+    (b'{"input":{"r":1e3},"outcomes":{}}', False),
+    ('{"input":{"\U0001F697":1},"outcomes":{}}'.encode(), False),
+])
+def test_unseal_tells_plain_payloads_from_its_text(text, plain):
+    """What the payload's text shows decides whether a rebuilt decision is written without a scan:
+    only a payload that is plain data may say so (a wrong "not plain" costs a scan, nothing more)."""
+    payload, said = LC._unseal(_sealed_text(text))
+    assert said is plain
+    if said:
+        assert is_plain(payload)

@@ -1,10 +1,14 @@
 """The canonical forms: one canonical JSON, one content digest, one UTC timestamp.
 
-Canonical JSON is RFC 8785 (JCS). For the data this tool hashes — strings, integers within ±2^53,
-booleans, nulls, lists and objects whose keys hold no character above U+FFFF — ``json.dumps`` with
-sorted keys and no spaces writes exactly the RFC 8785 bytes, several times faster than the general
-implementation; anything else (a float, a huge integer, an astral-plane key) goes through
-``rfc8785``. ``tests/test_canonical.py`` holds the two equal.
+Canonical JSON is RFC 8785 (JCS). For the data this tool hashes — strings, integers within ±(2^53 − 1),
+booleans, nulls, lists and objects whose keys hold no character above U+FFFF ("plain" data, see
+:func:`is_plain`) — a JSON writer that sorts keys by code point, writes no spaces, escapes only
+``"``, ``\\`` and the control characters (``\\b \\t \\n \\f \\r``, else ``\\u00xx``) and leaves
+every other character as it is writes exactly the RFC 8785 bytes. ``orjson`` (with sorted keys) is
+such a writer and about ten times faster than ``json.dumps``, which is one too and writes what
+``orjson`` refuses (nesting deeper than 254, text that is not UTF-8); anything that is not plain (a
+float, a huge integer, an astral-plane key) goes through ``rfc8785``. ``tests/test_canonical.py``
+holds the three equal.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import hashlib
 import json
 from typing import Any, overload
 
+import orjson
 import rfc8785
+
+
+_MAX_SAFE = 2**53 - 1  # RFC 8785 (I-JSON) integers: ±(2^53 − 1)
 
 
 def _plain(data: Any) -> bool:
     """Whether ``json.dumps`` with sorted keys writes exactly the RFC 8785 form of ``data``: no
-    floats (number formatting differs), integers within ±2^53, and keys that sort the same by code
+    floats (number formatting differs), integers within ±(2^53 − 1), and keys that sort the same by code
     point as by UTF-16 code unit (no character above U+FFFF)."""
     stack = [data]
     pop, extend = stack.pop, stack.extend
@@ -38,7 +46,7 @@ def _plain(data: Any) -> bool:
         elif isinstance(x, (bool, str)):
             continue
         elif isinstance(x, int):
-            if abs(x) > 2**53:
+            if abs(x) > _MAX_SAFE:
                 return False
         else:
             return False
@@ -50,16 +58,29 @@ def is_plain(data: Any) -> bool:
     return _plain(data)
 
 
+def plain_json_bytes(data: Any) -> bytes:
+    """The RFC 8785 form of plain data (:func:`is_plain` holds; not checked here), as UTF-8."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: deeper than orjson nests, a lone surrogate, a key of a str subclass
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def canonical_bytes(data: Any) -> bytes:
+    """RFC 8785 canonical JSON of ``data``, as UTF-8."""
+    if _plain(data):
+        return plain_json_bytes(data)
+    return rfc8785.dumps(data)
+
+
 def canonical_json(data: Any) -> str:
     """RFC 8785 canonical JSON of ``data``, as text."""
-    if _plain(data):
-        return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return rfc8785.dumps(data).decode("utf-8")
+    return canonical_bytes(data).decode("utf-8")
 
 
 def digest(data: Any) -> str:
     """``sha256:<hex>`` of the canonical JSON of ``data``: a content hash."""
-    return "sha256:" + hashlib.sha256(canonical_json(data).encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_bytes(data)).hexdigest()
 
 
 @overload

@@ -45,7 +45,12 @@ import re
 import zlib
 from typing import Any
 
-from icv_permits.core.canonical import canonical_json, digest, is_plain
+from icv_permits.core.canonical import (
+    canonical_bytes,
+    digest,
+    is_plain,
+    plain_json_bytes,
+)
 from icv_permits.core.log_shape import (
     MAX_DEPTH,
     _no_constant,
@@ -224,7 +229,7 @@ def _trim_subjects(outcomes: dict, app: dict, pack: Pack) -> None:
 
 def seal(payload: dict) -> str:
     """``deflated``: the canonical JSON of ``payload``, zlib-compressed (RFC 1950, level 9), in base64."""
-    return base64.b64encode(zlib.compress(canonical_json(payload).encode("utf-8"), 9)).decode("ascii")
+    return base64.b64encode(zlib.compress(canonical_bytes(payload), 9)).decode("ascii")
 
 
 def unseal(text: str) -> dict:
@@ -233,7 +238,9 @@ def unseal(text: str) -> dict:
 
 
 _ASTRAL = re.compile(rb"[\xf0-\xf4]")
-_LONG_DIGITS = re.compile(rb"[0-9]{16}")
+# a number of 16 digits or more: in JSON a number follows a colon, a comma or an opening bracket (and
+# whitespace); a run of digits inside a string (an ID number) does not count
+_LONG_NUMBER = re.compile(rb"[:,\[][ \t\n\r]*-?[0-9]{16}")
 
 
 def _unseal(text: str) -> tuple[dict, bool]:
@@ -261,9 +268,9 @@ def _unseal(text: str) -> tuple[dict, bool]:
             payload = json.loads(json_text, parse_constant=_no_constant, parse_float=parse_float)
         except (ValueError, RecursionError):
             payload = loads_bounded(json_text)  # raises the error it always has
-        # no float; no run of 16 digits anywhere (so no integer beyond 2^53 = 9007199254740992,
-        # 16 digits); no UTF-8 lead byte of a character above U+FFFF (so no key holding one)
-        plain = not floats and _LONG_DIGITS.search(data) is None and _ASTRAL.search(data) is None
+        # no float; no number of 16 digits (so no integer beyond 2^53 = 9007199254740992, 16
+        # digits); no UTF-8 lead byte of a character above U+FFFF (so no key holding one)
+        plain = not floats and _LONG_NUMBER.search(data) is None and _ASTRAL.search(data) is None
     except (AttributeError, UnicodeError, binascii.Error, zlib.error, ValueError, RecursionError) as exc:
         if isinstance(exc, ExpandError):
             raise
@@ -386,12 +393,11 @@ def expand(body: dict, pack: Pack, *, check: bool = True) -> tuple[dict, dict]:
 
 def _digest(decision: dict, outcomes: dict, plain: bool = False) -> str:
     """:func:`~icv_permits.core.canonical.digest` of a rebuilt decision. What the rebuild adds to the
-    recorded ``outcomes`` is text, small integers and nulls, so when the outcomes are plain data for
-    ``json.dumps`` (:func:`~icv_permits.core.canonical.is_plain`) so is the decision, and it is
+    recorded ``outcomes`` is text, small integers and nulls, so when the outcomes are plain data
+    (:func:`~icv_permits.core.canonical.is_plain`) so is the decision, and it is
     written without scanning it again — the scan of a decision costs more than writing it."""
     if (plain or is_plain(outcomes)) and isinstance(decision["activity"], str) and isinstance(decision["application_id"], str | None):
-        text = json.dumps(decision, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return "sha256:" + hashlib.sha256(plain_json_bytes(decision)).hexdigest()
     return digest(decision)
 
 

@@ -107,6 +107,8 @@ def jv(value: Any) -> Any:
     """A JSON-native, deterministic form of a value for a finding."""
     if type(value) in _NATIVE:  # the common case, by exact type (most values of most findings)
         return value
+    if type(value) is list:  # the next most common: a list of texts
+        return [v if type(v) in _NATIVE else jv(v) for v in value]
     if isinstance(value, bool) or value is None or isinstance(value, int | str):
         return value
     if isinstance(value, Decimal):
@@ -123,6 +125,11 @@ def jv(value: Any) -> Any:
     if hasattr(value, "value"):  # enums
         return jv(value.value)
     return str(value)
+
+
+def _jv_values(values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`jv` of each value of a finding's keyword values (most are already JSON-native)."""
+    return {k: v if type(v) in _NATIVE else jv(v) for k, v in values.items()}
 
 
 def format_decimal(value: Decimal) -> str:
@@ -371,18 +378,18 @@ class Ctx:
         threshold: Param | None = None,
         **values: Any,
     ) -> Found:
-        return Found(self.rule.id, outcome, subject, reason, {k: jv(v) for k, v in values.items()} if values else {},
+        return Found(self.rule.id, outcome, subject, reason, _jv_values(values) if values else {},
                      field, observed if type(observed) in _NATIVE else jv(observed), threshold)
 
     # ok, fail and missing are :meth:`finding` written out (they make most findings)
     def ok(self, subject: Subj, reason: str = "ok", *, field: str | None = None, observed: Any = None,
            threshold: Param | None = None, **values: Any) -> Found:
-        return Found(self.rule.id, Outcome.passed, subject, reason, {k: jv(v) for k, v in values.items()} if values else {},
+        return Found(self.rule.id, Outcome.passed, subject, reason, _jv_values(values) if values else {},
                      field, observed if type(observed) in _NATIVE else jv(observed), threshold)
 
     def fail(self, subject: Subj, reason: str, *, field: str | None = None, observed: Any = None,
              threshold: Param | None = None, **values: Any) -> Found:
-        return Found(self.rule.id, Outcome.failed, subject, reason, {k: jv(v) for k, v in values.items()} if values else {},
+        return Found(self.rule.id, Outcome.failed, subject, reason, _jv_values(values) if values else {},
                      field, observed if type(observed) in _NATIVE else jv(observed), threshold)
 
     def missing(self, subject: Subj, field: str) -> Found:

@@ -17,6 +17,7 @@ Everything here is pure: no I/O, standard library only.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -101,7 +102,8 @@ def vin_problems(vin: str) -> list[IdProblem]:
     problems: list[IdProblem] = []
     if len(vin) != VIN_LENGTH:
         problems.append(_length(vin, VIN_LENGTH))
-    problems.extend(_illegal_chars(vin, lambda _position, char: char in _VIN_VALUES))
+    if not _VIN_CHARS.fullmatch(vin):
+        problems.extend(_illegal_chars(vin, lambda _position, char: char in _VIN_VALUES))
     if not problems:
         expected = vin_check_digit(vin)
         found = vin[VIN_CHECK_POSITION - 1]
@@ -154,7 +156,8 @@ def uscc_problems(code: str) -> list[IdProblem]:
     problems: list[IdProblem] = []
     if len(code) != USCC_LENGTH:
         problems.append(_length(code, USCC_LENGTH))
-    problems.extend(_illegal_chars(code, lambda _position, char: char in _USCC_VALUES))
+    if not _USCC_CHARS.fullmatch(code):
+        problems.extend(_illegal_chars(code, lambda _position, char: char in _USCC_VALUES))
     if problems:
         return problems
     division = code[_USCC_DIVISION]
@@ -209,7 +212,8 @@ def resident_id_problems(number: str) -> list[IdProblem]:
     def legal(position: int, char: str) -> bool:
         return _is_ascii_digits(char) or (char == "X" and position == last)
 
-    problems.extend(_illegal_chars(number, legal))
+    if not _RESIDENT_ID_CHARS.fullmatch(number):
+        problems.extend(_illegal_chars(number, legal))
     if problems:
         return problems
     birth = number[_RESIDENT_ID_BIRTH]
@@ -316,6 +320,8 @@ def normalize_identifier(value: str | int) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TypeError(f"an identifier must be a str or an int, not {type(value).__name__}")
     text = value if isinstance(value, str) else str(int(value))
+    if text.isascii() and text.isalnum():  # the common case: nothing to remove or convert
+        return text.upper()
     out: list[str] = []
     for char in text:
         if char.isspace() or char in _INVISIBLE:
@@ -336,6 +342,13 @@ def normalize_identifier(value: str | int) -> str:
 
 def _length(value: str, expected: int) -> IdProblem:
     return IdProblem("length", {"length": len(value), "expected": expected})
+
+
+# what each kind of number may hold, as one pattern: a number that matches has no illegal character
+# (the common case), one that does not is looked at a character at a time
+_VIN_CHARS = re.compile("[" + re.escape("".join(_VIN_VALUES)) + "]*")
+_USCC_CHARS = re.compile("[" + re.escape("".join(_USCC_VALUES)) + "]*")
+_RESIDENT_ID_CHARS = re.compile("[0-9]*X?")  # digits; an X only as the last character
 
 
 def _illegal_chars(value: str, legal: Callable[[int, str], bool]) -> list[IdProblem]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.model.application import Insurance, InsuranceKind
@@ -11,20 +11,21 @@ from icv_permits.core.model.application import Insurance, InsuranceKind
 
 def uncovered(start: date, end: date, spans: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
     """The days of ``[start, end]`` (inclusive) that no span ``[a, b]`` (inclusive) covers."""
-    gaps: list[tuple[date, date]] = []
-    cursor = start
-    for a, b in sorted(spans):
+    # counted in day numbers (ordinals): the dates may be pendulum's, whose arithmetic is slow
+    gaps: list[tuple[int, int]] = []
+    first, last = start.toordinal(), end.toordinal()
+    cursor = first
+    for a, b in sorted((a.toordinal(), b.toordinal()) for a, b in spans):
         if b < cursor:
             continue
         if a > cursor:
-            gap_end = min(a - timedelta(days=1), end)
-            gaps.append((cursor, gap_end))
-        cursor = max(cursor, b + timedelta(days=1))
-        if cursor > end:
+            gaps.append((cursor, min(a - 1, last)))
+        cursor = max(cursor, b + 1)
+        if cursor > last:
             break
-    if cursor <= end:
-        gaps.append((cursor, end))
-    return gaps
+    if cursor <= last:
+        gaps.append((cursor, last))
+    return [(date.fromordinal(a), date.fromordinal(b)) for a, b in gaps]
 
 
 def _policies(ctx: Ctx, vin: str, kinds: tuple[InsuranceKind, ...]) -> list[tuple[int, Insurance]]:
