@@ -267,6 +267,24 @@ def test_a_compact_record_edited_without_its_digest_is_not_shown_as_recorded(sto
     assert r.exit_code == 4 and f"日志记录 {rec.seq} 无法由其紧凑形式和规则包快照" in r.output, r.output
 
 
+def test_a_compact_record_nested_too_deeply_is_refused_by_replay_not_replayed(store, tmp_path):
+    """Replay reads a record of format 2 the lean way first (no nesting measured before parsing);
+    a payload nested beyond what an export may hold is still refused — by the strict read, with
+    the reason — and neither shown as identical nor crashing the replay."""
+    submit(store, tmp_path, baseline(DA))
+    (rec,) = [r for r in records(store) if r.kind == "engine_decision"]
+
+    def nest(p):
+        deep: list = []
+        for _ in range(LC.MAX_DEPTH + 10):
+            deep = [deep]
+        p["outcomes"]["conditions"] = deep
+
+    _rewrite(store, rec.seq, resealed(rec.body, nest))
+    r = cli("audit", "replay", str(rec.seq), "--lang", "en")
+    assert r.exit_code == 1 and "could not be replayed: ExpandError: the deflated part of the record cannot be read" in r.stdout, r.output
+
+
 def test_a_consistently_forged_compact_record_shows_the_rule_that_differs(store, tmp_path, monkeypatch):
     submit(store, tmp_path, baseline(DA))
     (rec,) = [r for r in records(store) if r.kind == "engine_decision"]

@@ -243,12 +243,17 @@ _ASTRAL = re.compile(rb"[\xf0-\xf4]")
 _LONG_NUMBER = re.compile(rb"[:,\[][ \t\n\r]*-?[0-9]{16}")
 
 
-def _unseal(text: str) -> tuple[dict, bool]:
-    """:func:`unseal`, and whether the payload is plain data for ``json.dumps``
-    (:func:`~icv_permits.core.canonical.is_plain`) as far as its text shows: no float, no integer
-    beyond ±2^53, no character above U+FFFF (so no key holding one) — found while parsing and by
-    two scans of the bytes, which cost little, instead of walking the parsed payload again. ``False`` says only "not
-    shown": the caller then scans."""
+def _unseal(text: str, lean: bool = False) -> tuple[dict, bool]:
+    """:func:`unseal`, and whether the payload is plain data (:func:`~icv_permits.core.canonical.is_plain`)
+    as far as its text shows: no float, no integer beyond ±(2^53 − 1), no character above U+FFFF
+    (so no key holding one) — found while parsing and by two scans of the bytes, which cost
+    little, instead of walking the parsed payload again. ``False`` says only "not shown": the
+    caller then scans.
+
+    ``lean``: for a reader that, on any failure, reads the record again the strict way — the bytes
+    are not scanned (``False`` is said) and the nesting is not measured before parsing (the parser
+    stops at its own limit with an error, which sends such a reader to the strict read, where a
+    nesting beyond :data:`~icv_permits.core.log_shape.MAX_DEPTH` is refused as always)."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
         inflater = zlib.decompressobj()
@@ -256,7 +261,7 @@ def _unseal(text: str) -> tuple[dict, bool]:
         if inflater.unconsumed_tail or not inflater.eof:
             raise ExpandError("the deflated part of the record is truncated or too large")
         json_text = data.decode("utf-8")
-        if nesting_depth(json_text) > MAX_DEPTH:  # nested no deeper than a line of an export: no parser recursion to exhaust
+        if not lean and nesting_depth(json_text) > MAX_DEPTH:  # nested no deeper than a line of an export: no parser recursion to exhaust
             loads_bounded(json_text)  # raises, as it always has
         floats: list[str] = []
 
@@ -270,7 +275,7 @@ def _unseal(text: str) -> tuple[dict, bool]:
             payload = loads_bounded(json_text)  # raises the error it always has
         # no float; no number of 16 digits (so no integer beyond 2^53 = 9007199254740992, 16
         # digits); no UTF-8 lead byte of a character above U+FFFF (so no key holding one)
-        plain = not floats and _LONG_NUMBER.search(data) is None and _ASTRAL.search(data) is None
+        plain = not lean and not floats and _LONG_NUMBER.search(data) is None and _ASTRAL.search(data) is None
     except (AttributeError, UnicodeError, binascii.Error, zlib.error, ValueError, RecursionError) as exc:
         if isinstance(exc, ExpandError):
             raise
@@ -364,6 +369,21 @@ def _expand(body: dict, payload: dict, pack: Pack) -> dict:
     if c["format"] == LEGACY_DECISION_FORMAT:
         del decision["evidence_counted"]  # format 1 had no such key
     return decision
+
+
+def rebuilt_unchecked(body: dict, pack: Pack) -> tuple[dict, dict]:
+    """:func:`expand` of a body of format 2 whose pack revision is ``pack``'s, read the lean way
+    (see :func:`_unseal`) and **not** held against its decision digest: for a caller that holds
+    what it makes of the parts against ``decision_digest`` itself (a replay, whose decision made
+    again must equal the rebuilt one and have the recorded digest), and on any failure reads the
+    record again with :func:`expand`. :class:`ExpandError` (or another error of the same kinds as
+    :func:`expand` catches) for a body that cannot be read so."""
+    if type(body.get("record_format")) is not int or body["record_format"] != RECORD_FORMAT:
+        raise ExpandError("not a record of format 2")
+    if pack.revision != body["pack"]["revision"]:
+        raise ExpandError("another pack revision")
+    payload = _unseal(body["deflated"], lean=True)[0]
+    return payload["input"], _expand(body, payload, pack)
 
 
 def expand(body: dict, pack: Pack, *, check: bool = True) -> tuple[dict, dict]:
