@@ -104,6 +104,8 @@ class _Plan:
             self.rules.append((rule, info, info.model_dump(mode="json")))
         self._applicable: dict[tuple, tuple[list, list[str]]] = {}
         self._in_force: dict[date, dict[str, Param | None]] = {}
+        self._positions: dict[tuple, dict[str, int]] = {}
+        self._steps: dict[tuple, list[tuple]] = {}
 
     def applicable(self, activity: Activity, conds: frozenset[str]) -> tuple[list, list[str]]:
         """(the rules that apply with their positions, the IDs of those that do not)."""
@@ -119,6 +121,43 @@ class _Plan:
                 else:
                     not_applicable.append(entry[0].id)
             hit = self._applicable[key] = (applied, not_applicable)
+        return hit
+
+    def positions(self, activity: Activity, conds: frozenset[str]) -> dict[str, int]:
+        """Each applicable rule's position among them (findings are ordered by it)."""
+        key = (activity, conds)
+        hit = self._positions.get(key)
+        if hit is None:
+            if len(self._positions) >= self.MAX_ENTRIES:
+                self._positions.clear()
+            hit = self._positions[key] = {entry[0].id: i for i, entry in enumerate(self.applicable(activity, conds)[0])}
+        return hit
+
+    def steps(self, activity: Activity, conds: frozenset[str], as_of: date) -> list[tuple]:
+        """What evaluating each applicable rule takes, in order: ``(rule, check function, parameters
+        in force, why it is not evaluated or None, advisory)`` — all of it known from the pack, the
+        activity, the conditions and the as-of date, before any application is looked at."""
+        key = (activity, conds, as_of)
+        hit = self._steps.get(key)
+        if hit is None:
+            if len(self._steps) >= self.MAX_ENTRIES:
+                self._steps.clear()
+            in_force = self.in_force(as_of)
+            home = self.pack.meta.home_province
+            hit = []
+            for rule, _info, _json in self.applicable(activity, conds)[0]:
+                params = {name: in_force[name] for name in rule.params if in_force[name] is not None}
+                unset = [name for name in rule.params if in_force[name] is None]
+                chk = REGISTRY[rule.id]
+                skipped = None
+                if not rule.enabled:
+                    skipped = ("disabled", {})
+                elif unset:
+                    skipped = ("param_not_in_force", {"params": unset, "as_of": as_of})
+                elif chk.home and home is None:
+                    skipped = ("no_home_province", {})
+                hit.append((rule, chk.fn, params, skipped, rule.severity == "advisory"))
+            self._steps[key] = hit
         return hit
 
     def in_force(self, as_of: date) -> dict[str, Param | None]:
@@ -168,38 +207,22 @@ def _run(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummary | 
     conds = conditions_of(app, registry, as_of, home)
     plan = _plan(pack)
     applied, not_applicable = plan.applicable(app.activity, conds)
-    in_force = plan.in_force(as_of)
     shared: dict = {}
     found: list[Found] = []
     ctx = Ctx(app, pack, as_of, applied[0][0] if applied else None, {}, conds, evidence, Subjects(app, pack.id_mask),
               registry, notice_entries_of(app, registry, as_of, home), shared)
-    for pos, (rule, _info, _json) in enumerate(applied):
-        params: dict[str, Param] = {}
-        unset = []
-        for name in rule.params:
-            param = in_force[name]
-            if param is None:
-                unset.append(name)
-            else:
-                params[name] = param
+    for rule, fn, params, skipped, advisory in plan.steps(app.activity, conds, as_of):
         ctx.rule = rule  # one context for the whole evaluation: a check runs to its end before the next
         ctx._params = params
-        if not rule.enabled:
-            found.append(_not_evaluated(ctx, "disabled"))
+        if skipped is not None:
+            found.append(_not_evaluated(ctx, skipped[0], **skipped[1]))
             continue
-        if unset:
-            found.append(_not_evaluated(ctx, "param_not_in_force", params=unset, as_of=as_of))
-            continue
-        chk = REGISTRY[rule.id]
-        if chk.home and home is None:
-            found.append(_not_evaluated(ctx, "no_home_province"))
-            continue
-        advisory = rule.severity == "advisory"
-        for f in chk.fn(ctx):
-            if advisory and f.outcome is Outcome.failed:
-                f = f._replace(outcome=Outcome.warned)
-            found.append(f)
-    rule_pos = {entry[0].id: i for i, entry in enumerate(applied)}
+        if advisory:
+            for f in fn(ctx):
+                found.append(f._replace(outcome=Outcome.warned) if f.outcome is Outcome.failed else f)
+        else:
+            found.extend(fn(ctx))
+    rule_pos = plan.positions(app.activity, conds)
     kind_rank, outcome_rank = _KIND_ORDER, _OUTCOME_RANK
     found.sort(key=lambda f: (kind_rank[f.subject.kind._value_], f.subject.order, outcome_rank[f.outcome._value_], rule_pos[f.rule_id]))
     run = _Run()

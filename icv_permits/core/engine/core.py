@@ -74,6 +74,8 @@ class Found(NamedTuple):
 
 CheckFn = Callable[["Ctx"], Iterable[Found]]
 
+_found = tuple.__new__  # Found made as its tuple (``_found(Found, (...))``), without the named tuple's own ``__new__`` call
+
 
 @dataclass(frozen=True)
 class Check:
@@ -378,22 +380,22 @@ class Ctx:
         threshold: Param | None = None,
         **values: Any,
     ) -> Found:
-        return Found(self.rule.id, outcome, subject, reason, _jv_values(values) if values else {},
-                     field, observed if type(observed) in _NATIVE else jv(observed), threshold)
+        return _found(Found, (self.rule.id, outcome, subject, reason, _jv_values(values) if values else {},
+                     field, observed if type(observed) in _NATIVE else jv(observed), threshold))
 
     # ok, fail and missing are :meth:`finding` written out (they make most findings)
     def ok(self, subject: Subj, reason: str = "ok", *, field: str | None = None, observed: Any = None,
            threshold: Param | None = None, **values: Any) -> Found:
-        return Found(self.rule.id, Outcome.passed, subject, reason, _jv_values(values) if values else {},
-                     field, observed if type(observed) in _NATIVE else jv(observed), threshold)
+        return _found(Found, (self.rule.id, Outcome.passed, subject, reason, _jv_values(values) if values else {},
+                     field, observed if type(observed) in _NATIVE else jv(observed), threshold))
 
     def fail(self, subject: Subj, reason: str, *, field: str | None = None, observed: Any = None,
              threshold: Param | None = None, **values: Any) -> Found:
-        return Found(self.rule.id, Outcome.failed, subject, reason, _jv_values(values) if values else {},
-                     field, observed if type(observed) in _NATIVE else jv(observed), threshold)
+        return _found(Found, (self.rule.id, Outcome.failed, subject, reason, _jv_values(values) if values else {},
+                     field, observed if type(observed) in _NATIVE else jv(observed), threshold))
 
     def missing(self, subject: Subj, field: str) -> Found:
-        return Found(self.rule.id, Outcome.missing, subject, "missing", {"field_path": jv(field)}, field, None, None)
+        return _found(Found, (self.rule.id, Outcome.missing, subject, "missing", {"field_path": jv(field)}, field, None, None))
 
     def na(self, subject: Subj, reason: str, **kw: Any) -> Found:
         return self.finding(Outcome.not_applicable, subject, reason, **kw)
@@ -413,7 +415,7 @@ class Ctx:
     def flag(self, subject: Subj, value: bool | None, field: str, reason: str, *, expected: bool = True) -> Found:
         """A yes/no fact that must be ``expected``: pass, fail with ``reason``, or missing."""
         if value is None:
-            return Found(self.rule.id, Outcome.missing, subject, "missing", {"field_path": jv(field)}, field, None, None)
+            return _found(Found, (self.rule.id, Outcome.missing, subject, "missing", {"field_path": jv(field)}, field, None, None))
         if value is expected:
-            return Found(self.rule.id, Outcome.passed, subject, "ok", {}, field, value if type(value) in _NATIVE else jv(value), None)
-        return Found(self.rule.id, Outcome.failed, subject, reason, {}, field, value if type(value) in _NATIVE else jv(value), None)
+            return _found(Found, (self.rule.id, Outcome.passed, subject, "ok", {}, field, value if type(value) in _NATIVE else jv(value), None))
+        return _found(Found, (self.rule.id, Outcome.failed, subject, reason, {}, field, value if type(value) in _NATIVE else jv(value), None))
