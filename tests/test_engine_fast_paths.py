@@ -10,6 +10,7 @@ check, and a finding's list values against the general conversion.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import itertools
 import json
 from decimal import Decimal
@@ -30,6 +31,7 @@ from icv_permits.core.canonical import (
 from icv_permits.core.engine.checks.insurance import uncovered
 from icv_permits.core.engine.core import jv
 from icv_permits.core.model import ids
+from icv_permits.core.model.application import InsuranceKind, Liability
 
 # ---------------------------------------------------------------- canonical JSON
 
@@ -144,3 +146,41 @@ def test_a_list_value_is_converted_item_by_item(items) -> None:
                 else (str(x.quantize(Decimal(1))) if isinstance(x, Decimal) else x)) for x in items]
     assert jv(items) == expected
     assert jv(tuple(items)) == expected
+
+
+def _exactly_json(x) -> bool:
+    t = type(x)
+    if t in (str, int, bool, type(None)):
+        return True
+    if t is list:
+        return all(_exactly_json(v) for v in x)
+    if t is dict:
+        return all(type(k) is str and _exactly_json(v) for k, v in x.items())
+    return False
+
+
+class _Seats(enum.IntEnum):
+    two = 2
+
+
+class _Plain(enum.Enum):
+    a = "a"
+
+
+_members = st.sampled_from([*InsuranceKind, *Liability, *_Seats, *_Plain])
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _texts | st.dates() | _members
+    | st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner) | st.dictionaries(_texts | _members, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_values)
+def test_a_finding_value_is_made_of_exact_json_types(value) -> None:
+    """Enum members become their plain values, so the decision's JSON is the values as they are."""
+    out = jv(value)
+    assert _exactly_json(out)
+    assert jv(out) == out
+    assert json.loads(json.dumps(out)) == out

@@ -8,7 +8,6 @@ bytes. This package imports neither textual nor sqlmodel (``tests/test_engine_pu
 from __future__ import annotations
 
 from datetime import date
-from enum import Enum
 from typing import Any
 
 import pendulum
@@ -322,31 +321,6 @@ def evaluate(
     return _decision(_run(app, pack, as_of, evidence, registry))
 
 
-def _json_value(x: Any) -> Any:
-    """What pydantic's JSON mode makes of a finding's value (already :func:`jv`-normalised): enum
-    members (``str``/``int`` subclasses) become their plain values."""
-    t = type(x)
-    if t is str or t is int or t is bool or x is None:
-        return x
-    if t is list:
-        return [_json_value(v) for v in x]
-    if t is dict:
-        return {k: _json_value(v) for k, v in x.items()}
-    if isinstance(x, Enum):
-        return _json_value(x.value)
-    if isinstance(x, str):
-        return str(x)
-    if isinstance(x, int):
-        return int(x)
-    return _pydantic_json(x)  # pragma: no cover - not made by jv
-
-
-def _pydantic_json(x: Any) -> Any:  # pragma: no cover - not made by jv
-    from pydantic import TypeAdapter
-
-    return TypeAdapter(Any).dump_python(x, mode="json")
-
-
 def evaluate_json(
     app: Application,
     pack: Pack,
@@ -377,10 +351,9 @@ def evaluate_json(
         if ref is None:
             ref = subjects[id(s)] = {"kind": s.kind._value_, "ref": s.ref, "label": s.label, "path": s.path, "order": s.order}
         th = f.threshold
-        values = f.values
         findings.append({
             "rule_id": f.rule_id, "outcome": f.outcome._value_, "subject": dict(ref), "reason": f.reason,
-            "values": _json_value(values) if values else {}, "field": f.field, "observed": _json_value(f.observed),
+            "values": f.values, "field": f.field, "observed": f.observed,
             "threshold": None if th is None else dict(th.threshold_json),
         })
     out = {

@@ -106,13 +106,17 @@ _NATIVE = frozenset({str, int, bool, type(None)})
 
 
 def jv(value: Any) -> Any:
-    """A JSON-native, deterministic form of a value for a finding."""
+    """A JSON-native, deterministic form of a value for a finding: built of exactly ``str``,
+    ``int``, ``bool``, ``None``, ``list`` and ``dict`` (an enum member becomes its plain value), so
+    that the decision's JSON is made of a finding's values as they are."""
     if type(value) in _NATIVE:  # the common case, by exact type (most values of most findings)
         return value
     if type(value) is list:  # the next most common: a list of texts
         return [v if type(v) in _NATIVE else jv(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return value
+    if isinstance(value, str):  # a str enum (its text is its value), or another subclass of str
+        return str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):  # an int enum, or another subclass of int
+        return int.__int__(value)
     if isinstance(value, Decimal):
         return format_decimal(value)
     if isinstance(value, float):
