@@ -309,10 +309,12 @@ def compact_body(body: dict, pack: Pack) -> dict:
 # ---------------------------------------------------------------- expand
 
 
-def _expand(body: dict, payload: dict, pack: Pack) -> dict:
+def _expand(body: dict, payload: dict, pack: Pack, shared: bool = False) -> dict:
     """The whole decision. Every object is built with its keys in sorted order — the order of a
     decision read back from the canonical JSON a record of format 1 stored — so that a view which
-    keeps key order (``render_json``) shows the same bytes for both formats."""
+    keeps key order (``render_json``) shows the same bytes for both formats. ``shared``: the findings
+    of one subject share its object, and those of one parameter its threshold (for a reader that
+    only compares the decision; not for one that may change a part of it)."""
     c = payload["outcomes"]
     app = payload["input"]
     as_of = dt.date.fromisoformat(body["as_of"])
@@ -337,8 +339,8 @@ def _expand(body: dict, payload: dict, pack: Pack) -> dict:
             field = _absolute(row[3], path) if len(row) > 3 else None
             param = row[5] if len(row) > 5 else None
             findings.append({"field": field, "observed": row[4] if len(row) > 4 else None, "outcome": outcome, "reason": reason,
-                             "rule_id": rule_id, "subject": dict(subject),
-                             "threshold": dict(thresholds[param]) if param is not None else None,
+                             "rule_id": rule_id, "subject": subject if shared else dict(subject),
+                             "threshold": None if param is None else thresholds[param] if shared else dict(thresholds[param]),
                              "values": (row[6] if len(row) > 6 else None) or {}})
             counts[outcome] += 1
             if outcome == "missing" and field:
@@ -376,14 +378,15 @@ def rebuilt_unchecked(body: dict, pack: Pack) -> tuple[dict, dict]:
     (see :func:`_unseal`) and **not** held against its decision digest: for a caller that holds
     what it makes of the parts against ``decision_digest`` itself (a replay, whose decision made
     again must equal the rebuilt one and have the recorded digest), and on any failure reads the
-    record again with :func:`expand`. :class:`ExpandError` (or another error of the same kinds as
-    :func:`expand` catches) for a body that cannot be read so."""
+    record again with :func:`expand`. The findings share their subjects' and thresholds' objects
+    (``_expand`` with ``shared``): for reading only. :class:`ExpandError` (or another error of the
+    same kinds as :func:`expand` catches) for a body that cannot be read so."""
     if type(body.get("record_format")) is not int or body["record_format"] != RECORD_FORMAT:
         raise ExpandError("not a record of format 2")
     if pack.revision != body["pack"]["revision"]:
         raise ExpandError("another pack revision")
     payload = _unseal(body["deflated"], lean=True)[0]
-    return payload["input"], _expand(body, payload, pack)
+    return payload["input"], _expand(body, payload, pack, shared=True)
 
 
 def expand(body: dict, pack: Pack, *, check: bool = True) -> tuple[dict, dict]:

@@ -332,7 +332,10 @@ def evaluate_json(
     """``evaluate(...).in_format(fmt).to_json_dict()`` (``fmt`` ``None``: the decision's own
     layout), built straight from the engine's compact findings without the decision's models: the
     path of ``audit replay``, which compares whole decisions as JSON. ``tests/test_engine_golden.py``
-    holds its bytes equal to the model's."""
+    holds its bytes equal to the model's. The findings of one subject share its object, and those
+    of one parameter its threshold: the result is for reading (comparing, hashing, showing); a
+    caller that changes a part of a finding copies it first. The evaluation's own objects are
+    never shared with what it returns."""
     run = _run(app, pack, as_of, evidence, registry)
     counts, verdict, missing, legacy = _head(run)
     own = LEGACY_DECISION_FORMAT if legacy else DECISION_FORMAT
@@ -344,6 +347,7 @@ def evaluate_json(
         elif not (fmt == DECISION_FORMAT and evidence is None):
             fmt = own
     subjects: dict[int, dict] = {}
+    thresholds: dict[int, dict] = {}
     findings = []
     for f in run.found:
         s = f.subject
@@ -351,10 +355,14 @@ def evaluate_json(
         if ref is None:
             ref = subjects[id(s)] = {"kind": s.kind._value_, "ref": s.ref, "label": s.label, "path": s.path, "order": s.order}
         th = f.threshold
+        if th is not None:
+            th_json = thresholds.get(id(th))
+            if th_json is None:
+                th_json = thresholds[id(th)] = dict(th.threshold_json)  # the parameter's own is kept for the next evaluation
         findings.append({
-            "rule_id": f.rule_id, "outcome": f.outcome._value_, "subject": dict(ref), "reason": f.reason,
+            "rule_id": f.rule_id, "outcome": f.outcome._value_, "subject": ref, "reason": f.reason,
             "values": f.values, "field": f.field, "observed": f.observed,
-            "threshold": None if th is None else dict(th.threshold_json),
+            "threshold": None if th is None else th_json,
         })
     out = {
         "format": fmt,
