@@ -390,3 +390,17 @@ async def test_the_decision_buttons_fit_their_labels_after_f2(store):
         for bid, word in (("approve", "批准"), ("return", "退回补正"), ("reject", "不予批准")):
             button = screen.query_one(f"#{bid}")
             assert str(button.label) == word and button.region.width >= len(word) * 2 + 2, bid
+
+
+@pytest.mark.parametrize("lang,label", [("zh", "其他经营范围（说明）"), ("en", "Other business scope (what it is)")])
+def test_the_other_business_scope_is_shown_in_the_applicants_words(lang, label):
+    """An entity whose scope is "other" says what it is: the regulator reads it beside the scopes."""
+    from icv_permits.present.office import application_sections
+
+    doc = {"activity": "road_test", "entity": {"name": "甲", "business_scopes": ["other"], "business_scope_other": "自动驾驶出行服务平台运营\x1b[2J"}}
+    (rows,) = [rows for title, rows in application_sections(doc, lang) if title in ("主体", "Entity")]
+    shown = dict(rows)
+    assert shown[label] == "自动驾驶出行服务平台运营\\x1b[2J"  # made visible: no escape sequence reaches the screen
+    without = {"activity": "road_test", "entity": {"name": "甲", "business_scopes": ["icv_manufacturing"]}}
+    (rows,) = [rows for title, rows in application_sections(without, lang) if title in ("主体", "Entity")]
+    assert label not in dict(rows)

@@ -284,6 +284,8 @@ def application_sections(doc: dict, lang: str) -> list[tuple[str, list[Row]]]:
         (L(N_("Registered in the PRC")), _val(lang, e.get("registered_in_prc"))),
         (L(N_("Business scopes")), _codes(lang, "business_scopes", e.get("business_scopes"))),
     ]
+    if e.get("business_scope_other") is not None:  # what "other" is, in the applicant's words
+        rows.append((L(N_("Other business scope (what it is)")), _val(lang, e.get("business_scope_other"))))
     caps = e.get("capabilities") if isinstance(e.get("capabilities"), dict) else {}
     for key, msgid in (("test_evaluation_procedure", N_("Test and evaluation procedure")), ("remote_monitoring", N_("Remote monitoring")),
                        ("event_recording", N_("Event recording")), ("cybersecurity", N_("Cybersecurity"))):
