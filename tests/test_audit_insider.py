@@ -277,3 +277,45 @@ def test_the_head_moves_only_with_the_log_and_records_only_follow_it(store, stat
     assert "log_head" in str(e.value.orig) or "a record must follow the head" in str(e.value.orig), e.value.orig
     assert ledger.head(store) == (4, recs[-1].hash) and [r.hash for r in records(store)] == [r.hash for r in recs]
     assert ledger.verify(store).intact
+
+
+# ---------------------------------------------------------------- explain of a record that fails verification
+
+
+@pytest.mark.parametrize("lang,first", [("en", "✗ Record 4 FAILS verification: its content cannot be trusted — its content does not match its hash"), ("zh", "✗ 记录 4 未通过校验，其内容不可信")])
+def test_explain_warns_first_of_a_record_edited_and_exits_4(store, tmp_path, lang, first):
+    """An insider's edit of a record's body (its hash left as it was): explain still shows what the
+    record claims — an auditor needs to see it — but under a warning naming why it cannot be
+    trusted, and with the exit code of a broken log; the records around it are not flagged."""
+    populate(store, tmp_path)
+    rec = next(r for r in records(store) if r.seq == 4)  # the review of the DA (explained with engine decision 3)
+    assert cli("audit", "explain", "4", "--lang", lang).exit_code == 0
+    body = dict(rec.body, reason="同意（后改）")
+    with bypass(store) as run:
+        run("UPDATE decision_log SET body = :b WHERE seq = 4", b=canonical_json(body))
+    r = cli("audit", "explain", "4", "--lang", lang)
+    assert r.exit_code == 4, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(first), lines[0]
+    assert "同意（后改）" in r.stdout  # what it claims, shown below the warning
+    assert len([x for x in lines if x.startswith("✗")]) == 1  # the engine decision it was made on (3) holds up
+    for seq in ("3", "5"):
+        assert cli("audit", "explain", seq, "--lang", lang).exit_code == 0, seq
+
+
+def test_explain_names_a_missing_record_before_the_one_shown(store, tmp_path):
+    populate(store, tmp_path)
+    with bypass(store) as run:
+        run("DELETE FROM decision_log WHERE seq = 6")  # the submission of the RT; 7 is the engine decision it was returned on
+    r = cli("audit", "explain", "7", "--lang", "en")
+    assert r.exit_code == 4 and r.stdout.startswith("✗ Record 7 FAILS verification"), r.output
+    assert "6" in r.stdout.splitlines()[0]
+    faults = ledger.explain_faults(store, ledger.explain(store, "7"))
+    assert [b.problem for b in faults[7]] == ["gap"]
+    assert ledger.explain_faults(store, ledger.explain(store, "4")) == {}
+
+
+def test_explain_of_an_intact_log_costs_no_walk_and_finds_nothing(store, tmp_path):
+    populate(store, tmp_path)
+    for seq in range(1, 9):
+        assert ledger.explain_faults(store, ledger.explain(store, str(seq))) == {}, seq

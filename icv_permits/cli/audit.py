@@ -173,13 +173,20 @@ def audit_explain(
     ref: Annotated[str, typer.Argument(help="Decision ID or sequence number.")],
     lang: LangOpt = DEFAULT_LANG,
 ) -> None:
-    """Explain one logged decision, from what was recorded only. 解释一条决策。"""
+    """Explain one logged decision, from what was recorded only; exit 4 (and a warning first) when a
+    record shown fails verification. 解释一条决策。"""
     from icv_permits.present import audit as views
     from icv_permits.services import audit
 
     with errors(lang):
-        parts = audit.explain(_store(), ref)
-    write(views.explanation(parts, lang.value))
+        store = _store()
+        parts = audit.explain(store, ref)
+        faults = audit.explain_faults(store, parts)
+    text = views.explanation(parts, lang.value)
+    if faults:  # shown all the same (what the record claims), under a warning, with the exit code of a broken log
+        write("\n".join(views.untrusted(seq, faults[seq], lang.value) for seq in sorted(faults)) + "\n\n" + text)
+        raise typer.Exit(4)
+    write(text)
 
 
 @audit_app.command("export")

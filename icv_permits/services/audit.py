@@ -542,7 +542,8 @@ def _no_anchor(store: Store, from_seq: int, max_seq: int, head: tuple[int, str] 
                         [Break(before, None, "gap", {"expected_seq": before, "found_seq": found})])
 
 
-def record_faults(store: Store, records: list[Record], report: VerifyReport | None = None) -> dict[int, list[Break]]:
+def record_faults(store: Store, records: list[Record], report: VerifyReport | None = None, before: Record | None = None,
+                  snapshots: list[Break] | None = None) -> dict[int, list[Break]]:
     """Every record of ``records`` (the log read from its first record, in order) that fails
     verification, with why — not only the first, where :func:`verify` stops: its content does not
     hash to its hash (``edited``); its ``prev_hash`` is not the hash of the record before it
@@ -551,6 +552,10 @@ def record_faults(store: Store, records: list[Record], report: VerifyReport | No
     snapshot that does not hash to its revision (``snapshot``, from ``report`` when given, else
     checked here). An auditor's list marks each of them, and explain and replay say so.
 
+    ``before``: the record just before the first of ``records``, when they are a part of the log that
+    does not start at its first record (what :func:`explain_faults` checks); ``snapshots``: the
+    pack snapshots' breaks, when already known.
+
     Read-only; costs one hash per record (what verify costs), on records already read."""
     out: dict[int, list[Break]] = {}
 
@@ -558,7 +563,7 @@ def record_faults(store: Store, records: list[Record], report: VerifyReport | No
         out.setdefault(rec.seq, []).append(Break(rec.seq, rec.decision_id, problem, detail))
 
     head = head_row(store)
-    prev_hash, prev_at, expected = GENESIS, None, 1
+    prev_hash, prev_at, expected = (GENESIS, None, 1) if before is None else (before.hash, before.recorded_at, before.seq + 1)
     for rec in records:
         if rec.seq != expected:
             fault(rec, "gap", expected_seq=expected, found_seq=rec.seq)
@@ -571,7 +576,8 @@ def record_faults(store: Store, records: list[Record], report: VerifyReport | No
         if head is not None and rec.seq > head[0]:
             fault(rec, "head", head_seq=head[0], last_seq=records[-1].seq)
         prev_hash, prev_at, expected = rec.hash, rec.recorded_at, rec.seq + 1
-    snapshots = report.faults if report is not None else snapshot_breaks(store)
+    if snapshots is None:
+        snapshots = report.faults if report is not None else snapshot_breaks(store)
     forged = {b.detail["revision"]: b.detail for b in snapshots if b.problem == "snapshot"}
     if forged:
         for rec in records:
@@ -583,6 +589,34 @@ def record_faults(store: Store, records: list[Record], report: VerifyReport | No
                 continue
             if rev in forged:
                 fault(rec, "snapshot", revision=rev)
+    return out
+
+
+def explain_faults(store: Store, parts: list[ExplainPart]) -> dict[int, list[Break]]:
+    """Why each record an explanation shows fails verification, as far as it and the record before it
+    show (what :func:`record_faults` finds for it: its own hash, its link to the record before it
+    or a missing record before it, its time, the log head, its pack snapshot) — without walking the
+    whole log, so that explaining one record costs what reading two does. Empty when every record
+    shown holds up; ``audit verify`` checks the rest of the log."""
+    out: dict[int, list[Break]] = {}
+    snapshots: list[Break] | None = None
+    seen: set[int] = set()
+    for rec in (p.record for p in parts):
+        if rec.seq in seen:
+            continue
+        seen.add(rec.seq)
+        before = None
+        if rec.seq > 1:
+            try:
+                before = find(store, str(rec.seq - 1))
+            except NotFound:
+                out.setdefault(rec.seq, []).append(Break(rec.seq, rec.decision_id, "gap", {"expected_seq": rec.seq - 1, "found_seq": rec.seq}))
+        if rec.kind == "engine_decision" and snapshots is None:
+            snapshots = snapshot_breaks(store)
+        found = record_faults(store, [rec], before=before, snapshots=snapshots if rec.kind == "engine_decision" else [])
+        for seq, breaks in found.items():
+            # without the record before it, the walk from the first record would call every record a gap: said above, once
+            out.setdefault(seq, []).extend(b for b in breaks if before is not None or rec.seq == 1 or b.problem != "gap")
     return out
 
 
