@@ -568,7 +568,7 @@ def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Co
     del parts
     # duplicate trip IDs: the first occurrence (by file, then line) counts, every later one is a bad row
     first = _first_occurrences(pl, t.get_column("trip_id"))
-    if not first.all():
+    if first is not None:
         dups = t.filter(~first).select("file", "line", "trip_id")
         firsts = t.filter(first & pl.col("trip_id").is_in(dups.get_column("trip_id").implode())).select(
             "trip_id", pl.col("file").alias("f_file"), pl.col("line").alias("f_line"))
@@ -585,12 +585,22 @@ def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Co
 
 
 def _first_occurrences(pl, ids):
-    """Which of ``ids`` is the first of its value: through 64-bit hashes (a set of integers is a
-    fraction of a set of strings), the strings compared only where hashes repeat."""
+    """Which of ``ids`` is the first of its value, or None when every one is (no duplicate).
+
+    Through 64-bit hashes. Whether any repeats is seen on the sorted hashes, an eighth of the range
+    of hash values at a time: with the hashes, that holds 10 bytes a trip where a hash set of all of
+    them would hold about four times as much, at the peak of the whole read. Only when one repeats are
+    the first occurrences found, the strings compared where hashes repeat."""
     h = ids.hash(seed=0)
+    step = 1 << 61
+    for lo in range(0, 1 << 64, step):
+        s = h.filter((h >= lo) & (h <= lo + step - 1)).sort()
+        if s.len() > 1 and (s.slice(1) == s.slice(0, s.len() - 1)).any():
+            break
+    else:
+        return None
+    del s
     first = h.is_first_distinct()
-    if first.all():
-        return first
     maybe = h.is_duplicated()
     idx = maybe.arg_true()
     exact = ids.gather(idx).is_first_distinct()
@@ -598,14 +608,38 @@ def _first_occurrences(pl, ids):
 
 
 def _import_polars():
-    """polars, with its allocator told to give freed pages back at once (when nobody chose
-    otherwise): a trip log is read in batches, and the pages of finished batches would otherwise
-    stay in the process for seconds, adding a batch's worth of memory per batch to the peak."""
+    """polars, with the allocators told to give freed memory back at once: a trip log is read in
+    batches, and what finished batches used would otherwise stay in the process, adding to the peak.
+
+    polars' own allocator (jemalloc) keeps freed pages for seconds unless told otherwise (when nobody
+    chose: ``_RJEM_MALLOC_CONF``, read when polars is loaded). The C library's (glibc), which holds
+    the blocks of a batch's bytes, raises the size from which it maps a block of its own each time
+    such a block is freed, then keeps blocks of that size in its heap: after the first batches, a few
+    megabytes of freed batches stay in the process. Fixing that size (``mallopt``, as the
+    ``MALLOC_MMAP_THRESHOLD_`` environment variable would, when nobody set it) returns every block of
+    a megabyte or more as it is freed: a few system calls per batch."""
     if "polars" not in sys.modules:
         os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+        if sys.platform.startswith("linux") and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+            _map_large_blocks()
     import polars
 
     return polars
+
+
+def _map_large_blocks() -> None:
+    """glibc's ``mallopt(M_MMAP_THRESHOLD, 1 MiB)`` where there is one (see :func:`_import_polars`)."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+
+
+_M_MMAP_THRESHOLD = -3  # <malloc.h>
 
 
 class _Prefixed(io.RawIOBase):
@@ -822,7 +856,9 @@ def _batched(pl, rows):
         yield batch()
 
 
-_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})?$"
+# a time in the plain form, each field in its range; the day in its month is left to polars' parser
+_TIME = (r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+         r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$")
 
 
 class _Classifier:
@@ -875,32 +911,23 @@ class _Classifier:
 
     def _micros(self, f, col: str):
         """``f`` with the column ``col`` as microseconds since the epoch when it is a time in the
-        plain form, else null (the pieces are made columns first: polars evaluates each use of an
-        expression again)."""
+        plain form, else null. :data:`_TIME` checks the form and the range of each field; polars'
+        parser reads the date and time (null where the day is not in its month, as 2025-02-29), and
+        the offset is subtracted (none: Shanghai time, from 1992 on, when it has no DST). The pieces
+        are made columns first: polars evaluates each use of an expression again."""
         pl = self.pl
         c = pl.col(col)
         parts = f.select(c.str.contains(_TIME).alias("ok"),
-                         *(c.str.slice(a, n).cast(pl.Int32, strict=False).alias(k)
-                           for k, a, n in (("y", 0, 4), ("mo", 5, 2), ("d", 8, 2), ("h", 11, 2), ("mi", 14, 2), ("s", 17, 2),
-                                           ("tz_h", 20, 2), ("tz_m", 23, 2))),
+                         c.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False, cache=False)
+                         .cast(pl.Int64).alias("local"),
+                         *(c.str.slice(a, n).cast(pl.Int32, strict=False).alias(k) for k, a, n in (("y", 0, 4), ("tz_h", 20, 2), ("tz_m", 23, 2))),
                          c.str.slice(19, 1).alias("tz"))
-        y, mo, d, h, mi, s, tz, tz_h, tz_m = (pl.col(k) for k in ("y", "mo", "d", "h", "mi", "s", "tz", "tz_h", "tz_m"))
+        y, tz, tz_h, tz_m = (pl.col(k) for k in ("y", "tz", "tz_h", "tz_m"))
         off = (pl.when(tz == "").then(pl.when(y >= 1992).then(8 * 3600).otherwise(None))
                .when(tz == "Z").then(0)
-               .when((tz_h <= 23) & (tz_m <= 59)).then((tz_h * 3600 + tz_m * 60) * pl.when(tz == "-").then(-1).otherwise(1))
-               .otherwise(None))
-        leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-        dim = (pl.when(mo == 2).then(pl.when(leap).then(29).otherwise(28))
-               .when(mo.is_in([4, 6, 9, 11])).then(30).otherwise(31))
-        ok = pl.col("ok") & (y >= 1900) & (y <= 9998) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= dim) & (h <= 23) & (mi <= 59) & (s <= 59)
-        parts = parts.with_columns(yy=(y - (mo <= 2).cast(pl.Int32)).cast(pl.Int64), off=off, ok=ok)
-        yy = pl.col("yy")
-        era = yy // 400
-        yoe = yy - era * 400
-        doy = (153 * ((mo + 9) % 12) + 2) // 5 + d - 1
-        days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-        us = parts.select(pl.when(pl.col("ok")).then(((days * 86400 + h * 3600 + mi * 60 + s) - pl.col("off")) * 1_000_000)
-                          .otherwise(None).cast(pl.Int64).alias(col))
+               .otherwise((tz_h * 3600 + tz_m * 60) * pl.when(tz == "-").then(-1).otherwise(1)))
+        ok = pl.col("ok") & (y >= 1900) & (y <= 9998)
+        us = parts.select(pl.when(ok).then(pl.col("local") - off.cast(pl.Int64) * 1_000_000).otherwise(None).alias(col))
         return f.with_columns(us.to_series().alias(col[0]))
 
     def classify(self, frame, odd: list, file_no: int):
@@ -1004,7 +1031,7 @@ def _buckets(pl, holder: list, cls: _Classifier, vins: list[str], applied: set[s
     return out
 
 
-_BUCKET_PARTS = 8
+_BUCKET_PARTS = 16
 
 
 def _part_buckets(pl, t, cls: _Classifier, applied: set[str], per_vin: dict[int, dict[tuple, list[int]]]) -> None:
