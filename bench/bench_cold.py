@@ -78,11 +78,13 @@ print(json.dumps({"phases": [b - a for a, b in zip(t, t[1:])], "code": code}))
 PHASE_NAMES = ("import icv_permits.cli", "register the groups", "build the click command", "the check's imports", "run the check")
 
 
-def phases(python: Path, rounds: int) -> list[float]:
-    """Median seconds of each of :data:`PHASE_NAMES` over ``rounds`` children of ``python``."""
+def phases(python: Path, tree: Path, rounds: int) -> list[float]:
+    """Median seconds of each of :data:`PHASE_NAMES` over ``rounds`` children of ``python`` (run in
+    ``tree``, the checkout whose ``icv_permits`` it imports)."""
     runs = []
     for _ in range(rounds):
-        r = subprocess.run([str(python), "-c", PHASES, "check", str(APP), "--as-of", AS_OF], capture_output=True, text=True, check=False)
+        r = subprocess.run([str(python), "-c", PHASES, "check", str(APP), "--as-of", AS_OF], capture_output=True, text=True, check=False,
+                           cwd=tree)
         runs.append(json.loads(r.stdout.strip().splitlines()[-1])["phases"])
     return [statistics.median(r[i] for r in runs) for i in range(len(PHASE_NAMES))]
 
@@ -133,9 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"goal median <= {GOAL_MS:g} ms (on an idle machine): {'met' if mine['wall_median_ms'] <= GOAL_MS else 'missed'} "
           f"at this load")
     if args.phases:
-        pythons = {"before": args.before / ".venv" / "bin" / "python"} if args.before else {}
-        pythons["after" if args.before else "check"] = python
-        out["phases_ms"] = {name: [x * 1e3 for x in phases(py, args.rounds)] for name, py in pythons.items()}
+        trees = {"before": (args.before / ".venv" / "bin" / "python", args.before.resolve())} if args.before else {}
+        trees["after" if args.before else "check"] = (python, ROOT)
+        out["phases_ms"] = {name: [x * 1e3 for x in phases(py, tree, args.rounds)] for name, (py, tree) in trees.items()}
         print("\n| phase (in process, median ms) | " + " | ".join(out["phases_ms"]) + " |")
         print("| --- |" + " --- |" * len(out["phases_ms"]))
         for i, ph in enumerate(PHASE_NAMES):
