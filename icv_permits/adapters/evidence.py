@@ -608,38 +608,14 @@ def _first_occurrences(pl, ids):
 
 
 def _import_polars():
-    """polars, with the allocators told to give freed memory back at once: a trip log is read in
-    batches, and what finished batches used would otherwise stay in the process, adding to the peak.
-
-    polars' own allocator (jemalloc) keeps freed pages for seconds unless told otherwise (when nobody
-    chose: ``_RJEM_MALLOC_CONF``, read when polars is loaded). The C library's (glibc), which holds
-    the blocks of a batch's bytes, raises the size from which it maps a block of its own each time
-    such a block is freed, then keeps blocks of that size in its heap: after the first batches, a few
-    megabytes of freed batches stay in the process. Fixing that size (``mallopt``, as the
-    ``MALLOC_MMAP_THRESHOLD_`` environment variable would, when nobody set it) returns every block of
-    a megabyte or more as it is freed: a few system calls per batch."""
+    """polars, with its allocator told to give freed pages back at once (when nobody chose
+    otherwise): a trip log is read in batches, and the pages of finished batches would otherwise
+    stay in the process for seconds, adding a batch's worth of memory per batch to the peak."""
     if "polars" not in sys.modules:
         os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
-        if sys.platform.startswith("linux") and "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-            _map_large_blocks()
     import polars
 
     return polars
-
-
-def _map_large_blocks() -> None:
-    """glibc's ``mallopt(M_MMAP_THRESHOLD, 1 MiB)`` where there is one (see :func:`_import_polars`)."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-
-
-_M_MMAP_THRESHOLD = -3  # <malloc.h>
 
 
 class _Prefixed(io.RawIOBase):
@@ -701,30 +677,35 @@ def _trip_batches(pl, src: _Read, name: str):
         header = header_line.split(",") if header_line else []
         width, idx = _header(name, header, TRIP_COLUMNS, _ALL_TRIP_COLUMNS)
         line_no = 1
-        rest = b"" if nl < 0 else head[nl + 1:]
+        # the bytes read and not yet given out: each read fills ``block``, appended to ``rest``, and a
+        # batch is copied out of it once (a new block of a batch's size per batch, not one per step)
+        rest = bytearray(b"" if nl < 0 else head[nl + 1:])
+        block = bytearray(_BATCH_BYTES)
         at = len(head) - len(rest)  # the offset in the file of ``rest``
         prev = head[:at][-_PREV:]  # the bytes before it that :func:`_csv_offset` may need
         eof = nl < 0
+        del head
         while True:
             if not eof and len(rest) < _BATCH_BYTES:
-                more = src.read(_BATCH_BYTES)
-                if more:
-                    rest += more
+                if n := src.readinto(block):
+                    rest += memoryview(block)[:n]
                     continue
                 eof = True
             cut = len(rest) if eof else rest.rfind(b"\n") + 1
             if cut == 0:  # a line longer than a block: read on
-                more = src.read(_BATCH_BYTES)
-                if more:
-                    rest += more
+                if n := src.readinto(block):
+                    rest += memoryview(block)[:n]
                     continue
                 eof, cut = True, len(rest)
-            chunk, rest = rest[:cut], rest[cut:]
+            with memoryview(rest) as whole, whole[:cut] as part:
+                chunk = bytes(part)
+            del rest[:cut]
             if not chunk:
                 return
             batch = None
+            newlines = chunk.count(b"\n")
             if _plain(chunk):
-                batch = _read_block(pl, chunk, line_no, width, idx)
+                batch = _read_block(pl, chunk, newlines, line_no, width, idx)
                 if batch is None:
                     try:
                         text = chunk.decode("utf-8")
@@ -737,9 +718,9 @@ def _trip_batches(pl, src: _Read, name: str):
                                                   header=(width, idx), line_base=line_no))
                 return
             yield batch
-            line_no += chunk.count(b"\n")
+            line_no += newlines
             at += len(chunk)
-            prev = (prev + chunk)[-_PREV:]
+            prev = chunk[-_PREV:] if len(chunk) >= _PREV else (prev + chunk)[-_PREV:]
             if eof and not rest:
                 return
     except OSError as exc:
@@ -783,12 +764,12 @@ def _plain(chunk: bytes) -> bool:
     return b'"' not in chunk and b"\0" not in chunk and (b"\r" not in chunk or chunk.count(b"\r") == chunk.count(b"\r\n"))
 
 
-def _read_block(pl, chunk: bytes, line_no: int, width: int, idx: tuple[int, ...]):
+def _read_block(pl, chunk: bytes, newlines: int, line_no: int, width: int, idx: tuple[int, ...]):
     """A plain block (see :func:`_plain`) of whole lines read by polars' CSV reader, when each of
     its lines has exactly ``width`` fields and it is UTF-8; else None (and :func:`_split_lines`
     reads it). Commas are counted first: as many as ``width - 1`` per line, no line left out, no
-    field missing, then no line has more or fewer."""
-    lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    field missing, then no line has more or fewer. ``newlines``: how many line feeds ``chunk`` has."""
+    lines = newlines + (not chunk.endswith(b"\n"))
     if chunk.count(b",") != (width - 1) * lines:
         return None
     names = [f"c{i}" for i in range(width)]
