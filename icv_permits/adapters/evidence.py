@@ -530,8 +530,16 @@ class _TripParser:
         return trip_id, vin, s_us, e_us, metres, section, 1 if mode else 0, under, kmh
 
 
-#: Rows per batch of the trip-log reader: the columns of one batch are held at once (a few MB).
+#: Bytes of a CSV trip log per batch of the reader (a technical tuning: no result depends on it).
+#: Each batch has fixed costs (a dozen polars calls, whatever the rows), and what one batch holds
+#: while it is classified (its bytes, its columns as strings, their pieces) adds to the peak. Measured
+#: on a million rows of 200 vehicles (``bench/bench_evidence.py --batch-sweep``): below 2 MiB the
+#: time grows fast (half a megabyte: about 40 % slower), above it the peak grows by about 8 MiB
+#: per MiB of batch while the time gains little (3 MiB: about 7 % faster, 8 MiB more at the peak).
 _BATCH_BYTES = 2 << 20
+#: Rows per batch where the csv module reads (JSON Lines, or a CSV file from its first quote, NUL or
+#: lone carriage return on): about three times the rows of a 2 MiB batch of the generated trip log
+#: (not part of the sweep above, whose file is read by polars throughout).
 _BATCH_ROWS = 50_000
 _FIELD_LIMIT = csv.field_size_limit()
 _INT64 = 2**63
