@@ -6,6 +6,7 @@ Run from the repository root::
     /work/main/.venv/bin/python bench/bench_evidence.py --json out.json  # also write the figures as JSON
     /work/main/.venv/bin/python bench/bench_evidence.py --quick          # 20k/50k/100k rows, 1 run (smoke)
     /work/main/.venv/bin/python bench/bench_evidence.py --sizes 500000,1000000,2000000
+    /work/main/.venv/bin/python bench/bench_evidence.py --batch-sweep 0.5,1,2,3,4   # the reader's batch size
 
 Goal: aggregating 1,000,000 rows of 200 vehicles in <= 3 s with a peak RSS <= 200 MB,
 memory bounded whatever the number of rows.
@@ -28,7 +29,12 @@ process would report at least this process's peak; see ``bench/bench_check.py``)
 Reported: the median (and min) over ``--runs`` runs at the main size (1,000,000 rows) and over
 ``--scaling-runs`` runs at the other sizes, of the time in process and of the process's wall time
 (from fork to exit, measured by the go-between), and the largest peak RSS over the runs; for (a)-(c)
-also the RSS before the timed part; the ratio of (c) to (a), the floor. Standard library only
+also the RSS before the timed part; the ratio of (c) to (a), the floor.
+
+``--batch-sweep MB,…`` measures only (c) at 1,000,000 rows, once per batch size (megabytes of the file
+per batch, set on the reader's ``_BATCH_BYTES`` in the child), the sizes alternating run by run: what
+the reader's batch size trades, the time of each batch's fixed costs against the memory of one batch
+held at once. Standard library only
 (the children import ``icv_permits``, which reads trip logs with polars).
 """
 
@@ -101,10 +107,13 @@ def child_parse(path: str) -> None:
     _result(seconds=(time.perf_counter_ns() - t0) / 1e9, rows=rows, rss_before_kib=before)
 
 
-def child_summarise(app_path: str, as_of: str) -> None:
+def child_summarise(app_path: str, as_of: str, batch_mb: str = "") -> None:
     import datetime as dt
 
     from icv_permits.adapters import evidence
+
+    if batch_mb:
+        evidence._BATCH_BYTES = int(float(batch_mb) * 2**20)
     from icv_permits.adapters.packs import load_pack
     from icv_permits.core.pack import DEFAULT_PACK
     from icv_permits.services.precheck import load_application
@@ -158,7 +167,7 @@ def _env() -> dict[str, str]:
 
 def probe(argv: list[str], *, quiet: bool, expect_rc: int = 0) -> dict:
     proc = subprocess.run([sys.executable, "-S", "-c", _PROBE, "quiet" if quiet else "pass", *argv],
-                          capture_output=True, text=True, env=_env(), cwd=ROOT)
+                          check=False, capture_output=True, text=True, env=_env(), cwd=ROOT)
     if proc.returncode != expect_rc:
         sys.exit(f"{' '.join(argv)} exited {proc.returncode} (expected {expect_rc}):\n{proc.stderr[-3000:]}")
     out: dict = {}
@@ -223,7 +232,7 @@ def bench_size(out: Path, rows: int, runs: int, skip_cli: bool, jsonl: bool) -> 
         assert got == rows, f"{key} saw {got} rows, expected {rows}"
     s0 = m["summarise"]["samples"][0]
     res["summary"] = {k: s0[k] for k in ("buckets", "trips_by_mode", "vehicles")}
-    for k, v in m.items():
+    for v in m.values():
         print(f"    {v['name']}: median {v.get('median_s', v['wall_median_s']):.2f} s, peak RSS {v['peak_rss_mib']:.1f} MiB", file=sys.stderr)
     return res
 
@@ -266,6 +275,28 @@ def report(out: dict) -> str:
     return "\n".join(lines)
 
 
+def batch_sweep(out: Path, sizes_mb: list[str], runs: int) -> str:
+    """(c) at :data:`MAIN_ROWS` rows for each batch size, alternating; a Markdown table."""
+    sys.path.insert(0, str(BENCH))
+    import gen_trips
+
+    meta = gen_trips.generate(out, MAIN_ROWS, VEHICLES, jsonl=False)
+    app_path = out / meta["app"]
+    probe(_self_child("read", str(out / meta["csv"])), quiet=False)  # page cache warm-up (untimed)
+    load0 = os.getloadavg()
+    samples: dict[str, list[dict]] = {mb: [] for mb in sizes_mb}
+    for _ in range(runs):
+        for mb in sizes_mb:
+            samples[mb].append(probe(_self_child("summarise", str(app_path), AS_OF, mb), quiet=False))
+    load1 = os.getloadavg()
+    lines = [f"{MAIN_ROWS:,} rows, {runs} runs per size, alternating; load average (1 min) {load0[0]:.2f} at start, {load1[0]:.2f} at end",
+             "", "| batch MB | summarise median s (min) | peak RSS MiB (max) |", "|---:|---:|---:|"]
+    for mb, ss in samples.items():
+        secs = sorted(x["seconds"] for x in ss)
+        lines.append(f"| {mb} | {statistics.median(secs):.2f} ({secs[0]:.2f}) | {max(x['peak_rss_kib'] for x in ss) / 1024:.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child"]:
@@ -280,7 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-cli", action="store_true", help="skip (d), the whole icv-permits check")
     ap.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     ap.add_argument("--quick", action="store_true", help="20k/50k/100k rows, 1 run each (smoke run)")
+    ap.add_argument("--batch-sweep", metavar="MB,…", help="only (c) at 1,000,000 rows for each of these batch sizes (see above)")
     args = ap.parse_args(argv)
+    if args.batch_sweep:
+        print(batch_sweep(args.out, [x.strip() for x in args.batch_sweep.split(",") if x.strip()], args.runs))
+        return 0
     if args.quick:
         args.sizes, args.runs, args.scaling_runs = "20000,50000,100000", 1, 1
     if not hasattr(os, "fork") or not hasattr(os, "wait4"):

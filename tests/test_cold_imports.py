@@ -1,4 +1,5 @@
-"""A ``check`` of an application without trip logs loads none of the heavy libraries it does not use.
+"""A ``check`` of an application without trip logs loads none of the heavy libraries it does not use,
+nor the command groups it does not run.
 
 What a command imports is most of what a cold ``icv-permits check`` costs (docs/benchmarks.md): the
 database layer (SQLAlchemy, SQLModel), the terminal app (Textual) and the columnar engine of the
@@ -32,15 +33,20 @@ except SystemExit as exc:
 else:
     code = 0
 loaded = sorted({m.split(".")[0] for m in sys.modules})
-sys.__stderr__.write("\\nLOADED " + json.dumps({"code": code, "loaded": loaded}) + "\\n")
+groups = sorted(m.rpartition(".")[2] for m in sys.modules if m.startswith("icv_permits.cli."))
+sys.__stderr__.write("\\nLOADED " + json.dumps({"code": code, "loaded": loaded, "groups": groups}) + "\\n")
 """
 
 
-def _loaded(*args: str) -> tuple[object, set[str]]:
+def _run(*args: str) -> dict:
     r = subprocess.run([sys.executable, "-c", CHILD, json.dumps(list(args))], capture_output=True, encoding="utf-8",
                        timeout=120, check=False, cwd=ROOT)
     line = next(ln for ln in r.stderr.splitlines() if ln.startswith("LOADED "))
-    out = json.loads(line.removeprefix("LOADED "))
+    return json.loads(line.removeprefix("LOADED "))
+
+
+def _loaded(*args: str) -> tuple[object, set[str]]:
+    out = _run(*args)
     return out["code"], set(out["loaded"])
 
 
@@ -63,3 +69,70 @@ def test_a_check_with_trip_logs_loads_the_columnar_library_then_only(heavy):
     assert code in (0, 1, 3), code
     assert heavy in loaded
     assert not loaded & {"sqlalchemy", "sqlmodel", "textual"}
+
+
+# ---------------------------------------------------------------- command groups
+
+REGISTERED = """
+import json, sys
+from icv_permits import cli
+
+def names():
+    return ({c.name or c.callback.__name__.replace("_", "-") for c in cli.root.registered_commands}
+            | {g.name for g in cli.root.registered_groups})
+
+out = {}
+for group in cli.GROUPS:
+    before = names()
+    __import__(f"icv_permits.cli.{group}")
+    out[group] = sorted(names() - before)
+import typer.main
+cmd = typer.main.get_command(cli.app)
+out["*app*"] = list(cmd.list_commands(None))
+print(json.dumps(out))
+"""
+
+
+def test_each_command_group_registers_what_the_table_of_groups_says():
+    """The console script imports the one group a command line names (``GROUPS``): a command missing
+    from the table would be missing from the command line, one in the wrong group would not be found."""
+    from icv_permits.cli import GROUPS
+
+    r = subprocess.run([sys.executable, "-c", REGISTERED], capture_output=True, encoding="utf-8", timeout=120, check=True, cwd=ROOT)
+    out = json.loads(r.stdout)
+    for group, names in GROUPS.items():
+        assert out[group] == sorted(names), group
+    # ``app`` has every group, listed in the order of the table (commands first, then sub-groups, as typer lists them)
+    assert sorted(out["*app*"]) == sorted(n for names in GROUPS.values() for n in names)
+
+
+@pytest.mark.parametrize(("argv", "groups"), [
+    (["check", str(APP), "--as-of", "2026-11-27"], ["check"]),
+    (["schema"], ["check"]),
+    (["rules", "list"], ["rules"]),
+    (["audit", "--help"], ["audit"]),
+    (["entity", "--help"], ["office"]),
+    (["--help"], ["app_cmd", "audit", "check", "database", "office", "rules"]),
+    (["chek"], ["app_cmd", "audit", "check", "database", "office", "rules"]),  # a mistyped command: suggestions from all
+    ([], ["app_cmd", "audit", "check", "database", "office", "rules"]),
+])
+def test_the_console_script_imports_the_command_group_it_runs(argv, groups):
+    assert _run(*argv)["groups"] == groups
+
+
+def test_the_app_object_has_every_command_whatever_was_imported_first():
+    """``icv_permits.cli.app`` (what tests and tools drive with typer's runner) lists every command in
+    the order of ``--help``, also after the console script registered one group alone."""
+    child = """
+import json, sys
+from icv_permits import cli
+cli._register(["rules"])
+cli._register(["audit", "check"])
+import typer.main
+print(json.dumps(list(typer.main.get_command(cli.app).list_commands(None))))
+"""
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, encoding="utf-8", timeout=120, check=True, cwd=ROOT)
+    from icv_permits.cli import GROUPS
+
+    commands = [n for names in GROUPS.values() for n in names if n not in ("entity", "plates", "audit", "db", "rules")]
+    assert json.loads(r.stdout) == [*commands, "entity", "plates", "audit", "db", "rules"]

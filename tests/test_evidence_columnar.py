@@ -23,6 +23,8 @@ from evidence_builders import (
     road_test_notice,
     vins_of,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from icv_permits.adapters import evidence as ev
 from icv_permits.adapters.packs import load_pack
@@ -142,6 +144,55 @@ def test_a_plain_block_reads_as_the_csv_module_reads_it(tmp_path, crlf):
     expected = [(line, rec if rec is not None else err)
                 for line, rec, err in ev._csv_rows(_Bytes(data), "t.csv", ev.TRIP_COLUMNS, ev._ALL_TRIP_COLUMNS, "utf-8-sig")]
     assert sorted(got) == sorted(expected)
+
+
+def _outcome(read) -> tuple:
+    """The rows ``read()`` yields, or the problems of the input error it raises."""
+    try:
+        return "rows", sorted(read())
+    except ev.InputError as exc:
+        return "error", [(p.msgid, p.params) for p in exc.problems]
+
+
+def _by_batches(data: bytes) -> list:
+    return [(line, tuple(v)) for f, odd in ev._trip_batches(pl, _Bytes(data), "t.csv")
+            for line, *v in (*f.iter_rows(), *((line, err) for line, _, err in odd))]
+
+
+def _by_csv(data: bytes) -> list:
+    return [(line, rec if rec is not None else (err,))
+            for line, rec, err in ev._csv_rows(_Bytes(data), "t.csv", ev.TRIP_COLUMNS, ev._ALL_TRIP_COLUMNS, "utf-8-sig")]
+
+
+_LINE = st.lists(st.sampled_from(["a", "1", "T", "é", "行", ",", ",", ",", ",", " ", '"', "\r", "\x00", "\udcff"]), max_size=24).map(
+    lambda xs: "".join(xs).encode("utf-8", "surrogateescape"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_LINE, max_size=12), block=st.integers(1, 48), crlf=st.booleans(), last_nl=st.booleans())
+def test_a_trip_log_read_in_blocks_of_any_size_reads_as_the_csv_module_reads_it(monkeypatch, lines, block, crlf, last_nl):
+    """Whatever the size of the reader's batches (:data:`_BATCH_BYTES`): the same rows, line numbers
+    and errors, or the same refusal (a byte that is not UTF-8, at the same offset), as the csv module.
+
+    Where the reader hands the rest of a file to the csv module (from a block with a quote, a NUL
+    or a lone carriage return), a byte that is not UTF-8 after that point is refused with the same
+    message but an offset counted from where the csv module took over: only the message is compared."""
+    monkeypatch.setattr(ev, "_BATCH_BYTES", block)
+    nl = b"\r\n" if crlf else b"\n"
+    data = nl.join([b"vin,trip_id,start,end,distance_km,mode,section,notice", *lines]) + (nl if last_nl else b"")
+    got, expected = _outcome(lambda: _by_batches(data)), _outcome(lambda: _by_csv(data))
+    if got[0] == expected[0] == "error" and not ev._plain(data):
+        got, expected = [p[0] for p in got[1]], [p[0] for p in expected[1]]
+    assert got == expected
+
+
+def test_long_lines_across_small_blocks_read_as_the_csv_module_reads_them(monkeypatch):
+    monkeypatch.setattr(ev, "_BATCH_BYTES", 16)
+    rows = [",".join(f"v{i}-{j}" * (1 + (i * j) % 7) for j in range(8)) for i in range(40)]
+    data = ("vin,trip_id,start,end,distance_km,mode,section,notice\n" + "\n".join(rows) + "\n\n,,\n").encode()
+    got = _by_batches(data)
+    assert sorted(got) == sorted(_by_csv(data))
+    assert len(got) == 41
 
 
 class _Bytes(ev.io.RawIOBase):

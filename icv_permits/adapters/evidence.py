@@ -530,8 +530,16 @@ class _TripParser:
         return trip_id, vin, s_us, e_us, metres, section, 1 if mode else 0, under, kmh
 
 
-#: Rows per batch of the trip-log reader: the columns of one batch are held at once (a few MB).
+#: Bytes of a CSV trip log per batch of the reader (a technical tuning: no result depends on it).
+#: Each batch has fixed costs (a dozen polars calls, whatever the rows), and what one batch holds
+#: while it is classified (its bytes, its columns as strings, their pieces) adds to the peak. Measured
+#: on a million rows of 200 vehicles (``bench/bench_evidence.py --batch-sweep``): below 2 MiB the
+#: time grows fast (half a megabyte: about 40 % slower), above it the peak grows by about 8 MiB
+#: per MiB of batch while the time gains little (3 MiB: about 7 % faster, 8 MiB more at the peak).
 _BATCH_BYTES = 2 << 20
+#: Rows per batch where the csv module reads (JSON Lines, or a CSV file from its first quote, NUL or
+#: lone carriage return on): about three times the rows of a 2 MiB batch of the generated trip log
+#: (not part of the sweep above, whose file is read by polars throughout).
 _BATCH_ROWS = 50_000
 _FIELD_LIMIT = csv.field_size_limit()
 _INT64 = 2**63
@@ -568,7 +576,7 @@ def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Co
     del parts
     # duplicate trip IDs: the first occurrence (by file, then line) counts, every later one is a bad row
     first = _first_occurrences(pl, t.get_column("trip_id"))
-    if not first.all():
+    if first is not None:
         dups = t.filter(~first).select("file", "line", "trip_id")
         firsts = t.filter(first & pl.col("trip_id").is_in(dups.get_column("trip_id").implode())).select(
             "trip_id", pl.col("file").alias("f_file"), pl.col("line").alias("f_line"))
@@ -585,12 +593,22 @@ def _read_trips(folder: _Folder, trips: list[str], parser: _TripParser, bad: _Co
 
 
 def _first_occurrences(pl, ids):
-    """Which of ``ids`` is the first of its value: through 64-bit hashes (a set of integers is a
-    fraction of a set of strings), the strings compared only where hashes repeat."""
+    """Which of ``ids`` is the first of its value, or None when every one is (no duplicate).
+
+    Through 64-bit hashes. Whether any repeats is seen on the sorted hashes, an eighth of the range
+    of hash values at a time: with the hashes, that holds 10 bytes a trip where a hash set of all of
+    them would hold about four times as much, at the peak of the whole read. Only when one repeats are
+    the first occurrences found, the strings compared where hashes repeat."""
     h = ids.hash(seed=0)
+    step = 1 << 61
+    for lo in range(0, 1 << 64, step):
+        s = h.filter((h >= lo) & (h <= lo + step - 1)).sort()
+        if s.len() > 1 and (s.slice(1) == s.slice(0, s.len() - 1)).any():
+            break
+    else:
+        return None
+    del s
     first = h.is_first_distinct()
-    if first.all():
-        return first
     maybe = h.is_duplicated()
     idx = maybe.arg_true()
     exact = ids.gather(idx).is_first_distinct()
@@ -667,30 +685,35 @@ def _trip_batches(pl, src: _Read, name: str):
         header = header_line.split(",") if header_line else []
         width, idx = _header(name, header, TRIP_COLUMNS, _ALL_TRIP_COLUMNS)
         line_no = 1
-        rest = b"" if nl < 0 else head[nl + 1:]
+        # the bytes read and not yet given out: each read fills ``block``, appended to ``rest``, and a
+        # batch is copied out of it once (a new block of a batch's size per batch, not one per step)
+        rest = bytearray(b"" if nl < 0 else head[nl + 1:])
+        block = bytearray(_BATCH_BYTES)
         at = len(head) - len(rest)  # the offset in the file of ``rest``
         prev = head[:at][-_PREV:]  # the bytes before it that :func:`_csv_offset` may need
         eof = nl < 0
+        del head
         while True:
             if not eof and len(rest) < _BATCH_BYTES:
-                more = src.read(_BATCH_BYTES)
-                if more:
-                    rest += more
+                if n := src.readinto(block):
+                    rest += memoryview(block)[:n]
                     continue
                 eof = True
             cut = len(rest) if eof else rest.rfind(b"\n") + 1
             if cut == 0:  # a line longer than a block: read on
-                more = src.read(_BATCH_BYTES)
-                if more:
-                    rest += more
+                if n := src.readinto(block):
+                    rest += memoryview(block)[:n]
                     continue
                 eof, cut = True, len(rest)
-            chunk, rest = rest[:cut], rest[cut:]
+            with memoryview(rest) as whole, whole[:cut] as part:
+                chunk = bytes(part)
+            del rest[:cut]
             if not chunk:
                 return
             batch = None
+            newlines = chunk.count(b"\n")
             if _plain(chunk):
-                batch = _read_block(pl, chunk, line_no, width, idx)
+                batch = _read_block(pl, chunk, newlines, line_no, width, idx)
                 if batch is None:
                     try:
                         text = chunk.decode("utf-8")
@@ -703,9 +726,9 @@ def _trip_batches(pl, src: _Read, name: str):
                                                   header=(width, idx), line_base=line_no))
                 return
             yield batch
-            line_no += chunk.count(b"\n")
+            line_no += newlines
             at += len(chunk)
-            prev = (prev + chunk)[-_PREV:]
+            prev = chunk[-_PREV:] if len(chunk) >= _PREV else (prev + chunk)[-_PREV:]
             if eof and not rest:
                 return
     except OSError as exc:
@@ -749,12 +772,12 @@ def _plain(chunk: bytes) -> bool:
     return b'"' not in chunk and b"\0" not in chunk and (b"\r" not in chunk or chunk.count(b"\r") == chunk.count(b"\r\n"))
 
 
-def _read_block(pl, chunk: bytes, line_no: int, width: int, idx: tuple[int, ...]):
+def _read_block(pl, chunk: bytes, newlines: int, line_no: int, width: int, idx: tuple[int, ...]):
     """A plain block (see :func:`_plain`) of whole lines read by polars' CSV reader, when each of
     its lines has exactly ``width`` fields and it is UTF-8; else None (and :func:`_split_lines`
     reads it). Commas are counted first: as many as ``width - 1`` per line, no line left out, no
-    field missing, then no line has more or fewer."""
-    lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+    field missing, then no line has more or fewer. ``newlines``: how many line feeds ``chunk`` has."""
+    lines = newlines + (not chunk.endswith(b"\n"))
     if chunk.count(b",") != (width - 1) * lines:
         return None
     names = [f"c{i}" for i in range(width)]
@@ -822,7 +845,9 @@ def _batched(pl, rows):
         yield batch()
 
 
-_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})?$"
+# a time in the plain form, each field in its range; the day in its month is left to polars' parser
+_TIME = (r"^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+         r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?$")
 
 
 class _Classifier:
@@ -875,32 +900,23 @@ class _Classifier:
 
     def _micros(self, f, col: str):
         """``f`` with the column ``col`` as microseconds since the epoch when it is a time in the
-        plain form, else null (the pieces are made columns first: polars evaluates each use of an
-        expression again)."""
+        plain form, else null. :data:`_TIME` checks the form and the range of each field; polars'
+        parser reads the date and time (null where the day is not in its month, as 2025-02-29), and
+        the offset is subtracted (none: Shanghai time, from 1992 on, when it has no DST). The pieces
+        are made columns first: polars evaluates each use of an expression again."""
         pl = self.pl
         c = pl.col(col)
         parts = f.select(c.str.contains(_TIME).alias("ok"),
-                         *(c.str.slice(a, n).cast(pl.Int32, strict=False).alias(k)
-                           for k, a, n in (("y", 0, 4), ("mo", 5, 2), ("d", 8, 2), ("h", 11, 2), ("mi", 14, 2), ("s", 17, 2),
-                                           ("tz_h", 20, 2), ("tz_m", 23, 2))),
+                         c.str.slice(0, 19).str.to_datetime("%Y-%m-%dT%H:%M:%S", time_unit="us", strict=False, cache=False)
+                         .cast(pl.Int64).alias("local"),
+                         *(c.str.slice(a, n).cast(pl.Int32, strict=False).alias(k) for k, a, n in (("y", 0, 4), ("tz_h", 20, 2), ("tz_m", 23, 2))),
                          c.str.slice(19, 1).alias("tz"))
-        y, mo, d, h, mi, s, tz, tz_h, tz_m = (pl.col(k) for k in ("y", "mo", "d", "h", "mi", "s", "tz", "tz_h", "tz_m"))
+        y, tz, tz_h, tz_m = (pl.col(k) for k in ("y", "tz", "tz_h", "tz_m"))
         off = (pl.when(tz == "").then(pl.when(y >= 1992).then(8 * 3600).otherwise(None))
                .when(tz == "Z").then(0)
-               .when((tz_h <= 23) & (tz_m <= 59)).then((tz_h * 3600 + tz_m * 60) * pl.when(tz == "-").then(-1).otherwise(1))
-               .otherwise(None))
-        leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-        dim = (pl.when(mo == 2).then(pl.when(leap).then(29).otherwise(28))
-               .when(mo.is_in([4, 6, 9, 11])).then(30).otherwise(31))
-        ok = pl.col("ok") & (y >= 1900) & (y <= 9998) & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= dim) & (h <= 23) & (mi <= 59) & (s <= 59)
-        parts = parts.with_columns(yy=(y - (mo <= 2).cast(pl.Int32)).cast(pl.Int64), off=off, ok=ok)
-        yy = pl.col("yy")
-        era = yy // 400
-        yoe = yy - era * 400
-        doy = (153 * ((mo + 9) % 12) + 2) // 5 + d - 1
-        days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-        us = parts.select(pl.when(pl.col("ok")).then(((days * 86400 + h * 3600 + mi * 60 + s) - pl.col("off")) * 1_000_000)
-                          .otherwise(None).cast(pl.Int64).alias(col))
+               .otherwise((tz_h * 3600 + tz_m * 60) * pl.when(tz == "-").then(-1).otherwise(1)))
+        ok = pl.col("ok") & (y >= 1900) & (y <= 9998)
+        us = parts.select(pl.when(ok).then(pl.col("local") - off.cast(pl.Int64) * 1_000_000).otherwise(None).alias(col))
         return f.with_columns(us.to_series().alias(col[0]))
 
     def classify(self, frame, odd: list, file_no: int):
@@ -1004,7 +1020,7 @@ def _buckets(pl, holder: list, cls: _Classifier, vins: list[str], applied: set[s
     return out
 
 
-_BUCKET_PARTS = 8
+_BUCKET_PARTS = 16
 
 
 def _part_buckets(pl, t, cls: _Classifier, applied: set[str], per_vin: dict[int, dict[tuple, list[int]]]) -> None:

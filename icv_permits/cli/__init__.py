@@ -21,7 +21,7 @@ import os
 import sys
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -57,7 +57,9 @@ def _default_lang() -> Lang:
 
 DEFAULT_LANG = _default_lang()
 
-app = typer.Typer(
+#: The command line, on which each command group registers its commands when its module is imported
+#: (:data:`GROUPS`); ``app``, the same object, is had with every group registered.
+root = typer.Typer(
     name="icv-permits",
     help="Pre-check ICV road-test and demonstration applications against the Anhui 2025 rules. "
     "智能网联汽车道路测试与示范应用申请预审。",
@@ -117,29 +119,68 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
+@root.callback()
 def main_options(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
     """icv-permits."""
 
 
-# the command groups register themselves on ``app`` when imported, in the order ``--help`` lists them
-from icv_permits.cli import check  # noqa: E402,F401,I001  (check, schema)
-from icv_permits.cli import office  # noqa: E402,F401  (submit, queue, show, decide, notices; entity, plates)
-from icv_permits.cli import app_cmd  # noqa: E402,F401  (tui)
-from icv_permits.cli import audit, database, rules  # noqa: E402,F401
+#: The command groups: the modules of this package that register commands on :data:`root` when
+#: imported, in the order ``--help`` lists them, each with the names of what it registers.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "check": ("check", "schema"),
+    "office": ("submit", "queue", "show", "decide", "notices", "entity", "plates"),
+    "app_cmd": ("tui",),
+    "audit": ("audit",),
+    "database": ("db",),
+    "rules": ("rules",),
+}
+_GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
+
+
+def _register(groups) -> None:
+    """Import the command groups ``groups`` (names of :data:`GROUPS`), so that their commands are on
+    :data:`root`, listed in the order of :data:`GROUPS` whatever the order they were imported in."""
+    from importlib import import_module
+
+    for group in groups:
+        import_module(f"{__name__}.{group}")
+    order = list(GROUPS)
+    root.registered_commands.sort(key=lambda c: order.index(c.callback.__module__.rpartition(".")[2]))
+    root.registered_groups.sort(key=lambda g: order.index(_GROUP_OF[g.name]))
+
+
+def __getattr__(name: str):
+    """``app``: the command line with every command group registered (what ``--help`` lists)."""
+    if name == "app":
+        _register(GROUPS)
+        globals()["app"] = root
+        return root
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    app = root
+
+
+def _groups_for(argv: list[str]) -> tuple[str, ...]:
+    """The command groups a command line needs: that of the command it names first, when it does;
+    else all of them (the help, the version, a mistyped command and its suggestions list them)."""
+    group = _GROUP_OF.get(argv[0]) if argv else None
+    return (group,) if group is not None else tuple(GROUPS)
 
 
 def main() -> None:
     """Console entry point: never shows a traceback unless ICV_PERMITS_DEBUG is set."""
     try:
-        app()
+        _register(_groups_for(sys.argv[1:]))
+        root()
     except SystemExit:
         raise
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last line of defence
+    except Exception as exc:
         if os.environ.get("ICV_PERMITS_DEBUG"):
             raise
         msgid = N_("Internal error (exit 70): {error}. Set ICV_PERMITS_DEBUG=1 to see the traceback, and please report it.")

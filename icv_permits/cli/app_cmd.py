@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, LangOpt, app
+from icv_permits.cli import DEFAULT_LANG, LangOpt, root
 
 
 class Mode(StrEnum):
@@ -17,7 +17,7 @@ class Mode(StrEnum):
     auditor = "auditor"
 
 
-@app.command()
+@root.command()
 def tui(
     file: Annotated[Path | None, typer.Argument(help="An application or draft to open (applicant mode). 打开的申请文件。", show_default=False)] = None,
     mode: Annotated[Mode | None, typer.Option("--mode", "-m", help="Start in this mode; default: choose on the first screen.")] = None,

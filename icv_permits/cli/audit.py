@@ -11,13 +11,24 @@ from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, echo, errors, fail, write, write_json
+from icv_permits.cli import (
+    DEFAULT_LANG,
+    FmtOpt,
+    LangOpt,
+    ListFormat,
+    echo,
+    errors,
+    fail,
+    root,
+    write,
+    write_json,
+)
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t
 
 audit_app = typer.Typer(help="The decision log: log, verify, reconcile, replay, explain, export, import. 决策日志审计。", no_args_is_help=True)
-app.add_typer(audit_app, name="audit")
+root.add_typer(audit_app, name="audit")
 
 
 class PackMode(StrEnum):

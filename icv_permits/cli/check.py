@@ -8,10 +8,20 @@ from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, Format, LangOpt, PackOpt, app, errors, write, write_json
+from icv_permits.cli import (
+    DEFAULT_LANG,
+    DEFAULT_PACK,
+    Format,
+    LangOpt,
+    PackOpt,
+    errors,
+    root,
+    write,
+    write_json,
+)
 
 
-@app.command()
+@root.command()
 def check(
     file: Annotated[Path, typer.Argument(help="Application file (YAML or JSON). 申请文件。", show_default=False)],
     pack: PackOpt = DEFAULT_PACK,
@@ -33,7 +43,7 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
+@root.command()
 def schema() -> None:
     """Print the JSON Schema of an application file. 打印申请文件的JSON Schema。"""
     from icv_permits.core.schema import application_schema_json

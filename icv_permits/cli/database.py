@@ -6,7 +6,16 @@ import json
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, FmtOpt, LangOpt, ListFormat, app, echo, errors, write_json
+from icv_permits.cli import (
+    DEFAULT_LANG,
+    FmtOpt,
+    LangOpt,
+    ListFormat,
+    echo,
+    errors,
+    root,
+    write_json,
+)
 from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t
 
@@ -29,7 +38,7 @@ GUARANTEES = {
 }
 
 db_app = typer.Typer(help="The store's database: upgrade, status, keygen, roles. 数据库：升级、状态、密钥、角色。", no_args_is_help=True)
-app.add_typer(db_app, name="db")
+root.add_typer(db_app, name="db")
 
 
 @db_app.command("upgrade")

@@ -8,15 +8,29 @@ from typing import Annotated
 
 import typer
 
-from icv_permits.cli import DEFAULT_LANG, DEFAULT_PACK, ActorOpt, FmtOpt, Lang, LangOpt, ListFormat, PackOpt, app, errors, fail, write, write_json
+from icv_permits.cli import (
+    DEFAULT_LANG,
+    DEFAULT_PACK,
+    ActorOpt,
+    FmtOpt,
+    Lang,
+    LangOpt,
+    ListFormat,
+    PackOpt,
+    errors,
+    fail,
+    root,
+    write,
+    write_json,
+)
 from icv_permits.core.i18n import N_
 from icv_permits.core.labels import STATES
 from icv_permits.core.visible import t
 
 entity_app = typer.Typer(help="Entities on record. 主体记录。", no_args_is_help=True)
 plates_app = typer.Typer(help="Temporary plates. 临时号牌。", no_args_is_help=True)
-app.add_typer(entity_app, name="entity")
-app.add_typer(plates_app, name="plates")
+root.add_typer(entity_app, name="entity")
+root.add_typer(plates_app, name="plates")
 
 
 def open_store():
@@ -25,7 +39,7 @@ def open_store():
     return open_store()
 
 
-@app.command()
+@root.command()
 def submit(
     file: Annotated[Path, typer.Argument(help="Application file (YAML or JSON). 申请文件。", show_default=False)],
     resubmits: Annotated[int | None, typer.Option("--resubmits", help="The returned submission this file corrects. 补正的申请编号。")] = None,
@@ -48,7 +62,7 @@ def submit(
         write(views.submitted(result, lang.value))
 
 
-@app.command("queue")
+@root.command("queue")
 def queue_cmd(
     state: Annotated[list[str] | None, typer.Option("--state", help="under_review (default), returned, approved, rejected; repeatable.")] = None,
     all_states: Annotated[bool, typer.Option("--all", help="Every state. 全部。")] = False,
@@ -72,7 +86,7 @@ def queue_cmd(
         write(views.queue(found, lang.value))
 
 
-@app.command("show")
+@root.command("show")
 def show_cmd(
     submission_id: Annotated[int, typer.Argument(help="Submission number. 申请编号。")],
     lang: LangOpt = DEFAULT_LANG,
@@ -80,9 +94,8 @@ def show_cmd(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show passing rules in full too.")] = False,
 ) -> None:
     """A submission: versions, engine runs, decisions, notices and its latest report. 查看申请。"""
-    from icv_permits.services import packs
     from icv_permits.present import office as views
-    from icv_permits.services import office
+    from icv_permits.services import office, packs
 
     with errors(lang):
         view, decision = office.show(open_store(), submission_id)
@@ -93,7 +106,7 @@ def show_cmd(
         write(views.submission(view, decision, pack, lang.value, verbose=verbose))
 
 
-@app.command()
+@root.command()
 def decide(
     submission_id: Annotated[int, typer.Argument(help="Submission number. 申请编号。")],
     approve: Annotated[bool, typer.Option("--approve", help="Approve: issue the notice and plates. 批准。")] = False,
@@ -132,7 +145,7 @@ def _days(text: str, lang: Lang) -> int:
     return int(m.group(1))
 
 
-@app.command("notices")
+@root.command("notices")
 def notices_cmd(
     expiring_within: Annotated[str | None, typer.Option("--expiring-within", help="Only those whose notice or plates end within N days, e.g. 30d.")] = None,
     entity: Annotated[str | None, typer.Option("--entity", help="Only this entity's (credit code).")] = None,

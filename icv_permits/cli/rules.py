@@ -14,9 +14,9 @@ from icv_permits.cli import (
     LangOpt,
     ListFormat,
     PackOpt,
-    app,
     echo,
     errors,
+    root,
     write,
     write_json,
 )
@@ -24,7 +24,7 @@ from icv_permits.core.i18n import N_
 from icv_permits.core.visible import t
 
 rules_app = typer.Typer(help="The rule packs: list, show, docs, diff, lint, test. 规则包：列出、查看、文档、比较、检查、测试。", no_args_is_help=True)
-app.add_typer(rules_app, name="rules")
+root.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("list")
