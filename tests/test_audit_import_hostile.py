@@ -224,6 +224,8 @@ CASES = {
     "body a list": (on_record(2, lambda r: r.update(body=[1, 2])), 2, 4, "field body must be a mapping, not a list"),
     "a number without canonical form": (on_record(2, lambda r: r["body"].update(big=2**60), chain=False), 2, 4,
                                         "field body holds a number that has no canonical JSON form"),
+    "a number of 2^53, one beyond what RFC 8785 writes": (on_record(2, lambda r: r["body"].update(big=-(2**53)), chain=False), 2, 4,
+                                                          "field body holds a number that has no canonical JSON form"),
     "NaN": (raw_replace(2, '"body": {', '"body": {"x": NaN, '), 2, 4, "holds NaN, which is not a number JSON can exchange"),
     # duplicates
     "decision id of an earlier record": (on_lines(lambda objs: record(objs, 2).update(decision_id=record(objs, 1)["decision_id"])), 2, 4,

@@ -1061,8 +1061,8 @@ class _Importer:
             body_text.encode("utf-8")
         except UnicodeEncodeError:
             raise _bad_line(lineno, N_("field {field} holds a character that cannot be stored (NUL, or half of a UTF-16 surrogate pair)"), field="body") from None
-        except (ValueError, TypeError, OverflowError):  # RFC 8785 has no form for it: a float not finite, an integer beyond ±2^53
-            raise _bad_line(lineno, N_("field {field} holds a number that has no canonical JSON form (not finite, or a whole number beyond ±2^53)"), field="body") from None
+        except (ValueError, TypeError, OverflowError):  # RFC 8785 has no form for it: a float not finite, an integer beyond ±(2^53 − 1)
+            raise _bad_line(lineno, N_("field {field} holds a number that has no canonical JSON form (not finite, or a whole number beyond ±(2^53 − 1))"), field="body") from None
         return Record(seq, did, kind, recorded_at, actor, body_text, prev, h), body
 
     def _check(self, lineno: int, rec: Record, body: dict) -> tuple[Decision | None, Pack | None]:
