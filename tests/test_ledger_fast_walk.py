@@ -33,7 +33,7 @@ def chain(n: int, *, actor: str = "auditor") -> list[Record]:
 def rows_of(records: list[Record], size: int) -> list[list[tuple]]:
     rows = [(r.seq, r.decision_id, r.kind, r.recorded_at, r.actor, r.body_text.encode("utf-8") if isinstance(r.body_text, str) else r.body_text,
              r.prev_hash, r.hash) for r in records]
-    return [rows[i:i + size] for i in range(0, len(rows), size)] or [[]]
+    return [(rows[i:i + size], [r[3] for r in rows[i:i + size]]) for i in range(0, len(rows), size)] or [([], [])]
 
 
 def same(records: list[Record], **kw) -> dict:
