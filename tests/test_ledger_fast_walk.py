@@ -134,6 +134,10 @@ def test_the_store_reader_gives_every_record_as_the_general_reader_does(store):
     assert [(r[0], r[1], r[2], r[3], r[4], r[5].decode("utf-8"), r[6], r[7]) for r in rows] == \
         [(r.seq, r.decision_id, r.kind, r.recorded_at, r.actor, r.body_text, r.prev_hash, r.hash) for r in recs]
     assert [r[0] for batch in ledger._log_rows(store, 3, to_seq=5, batch=2) for r in batch] == [3, 4, 5]
+    for prefetch in (False, True):  # verify's reader, in its own thread or reading ahead: the same rows, the same times
+        got = [(r[0], at, r[5].decode("utf-8"), r[7]) for rows, ats in ledger._log_batches(store, 1, batch=4, prefetch=prefetch)
+               for r, at in zip(rows, ats, strict=True)]
+        assert got == [(r.seq, r.recorded_at, r.body_text, r.hash) for r in recs]
     assert ledger.verify(store).intact and ledger.verify(store).checked == 9
 
 
