@@ -113,6 +113,23 @@ def test_an_actor_or_kind_that_needs_escaping():
     assert same(recs)["intact"]
 
 
+def test_actors_changing_from_row_to_row_and_ids_that_need_escaping():
+    """The prefix of each actor and the kind are made again whenever they change; a batch with a
+    decision ID that JSON escapes is walked by the general walk, the batches around it by the fast one."""
+    out, prev = [], GENESIS
+    for seq in range(1, N + 1):
+        actor = ["auditor", 'Ann "A"', "auditor", "审计 \\ x"][seq % 4 if seq > 4 else 0]
+        did = f"00000000-0000-4000-8000-{seq:012d}" if seq != 7 else "id with \"quote\" and \u0001"
+        at = f"2026-11-27T02:00:{seq:02d}.000000Z"
+        h = record_hash(seq, did, "review", at, actor, "{}", prev)
+        out.append(Record(seq, did, "review", at, actor, "{}", prev, h))
+        prev = h
+    assert same(out)["intact"]
+    assert same(out, head_seq=N, head_hash=out[-1].hash, expect_head=out[8].hash)["intact"]
+    broken = out[:9] + [replace(out[9], actor="Ann \"A\"")] + out[10:]  # another actor's prefix, unchanged hash
+    assert not same(broken)["intact"]
+
+
 def test_records_past_the_head_are_named():
     base = chain(N)
     for head in itertools.islice(range(1, N), 0, None, 4):

@@ -207,10 +207,11 @@ def verify_rows(batches: Iterable[Batch], *, from_seq: int = 1, anchor: str | No
 
     An intact log is a long run of records that each follow the one before: this walks that run in
     one tight loop — the hash of each record computed from its stored body bytes with only the
-    short fields around it serialised (the ``{"actor":…,"body":`` prefix once per actor, the kind
-    once per kind, the times of a batch checked to need no escaping at once), no object per record.
+    short fields around it serialised (the ``{"actor":…,"body":`` prefix and the kind again only
+    when they change from the row before; the decision IDs and times of a batch checked at once to
+    need no escaping), no object per record.
     At the first record that is not plainly in order (a gap, a broken link, an edited record, time
-    going backwards, a record past the head, a time that needs escaping), the rest is handed to
+    going backwards, a record past the head, a decision ID or time that needs escaping), the rest is handed to
     :func:`verify_records` from there, anchored on the last record that was in order: the breaks,
     their details and the counts are what a walk by :func:`verify_records` alone gives."""
     sha256 = hashlib.sha256
@@ -220,17 +221,17 @@ def verify_rows(batches: Iterable[Batch], *, from_seq: int = 1, anchor: str | No
     expected = from_seq
     beyond = head_seq + 1 if head_seq is not None else -1
     seen = expect_head is not None and expect_head == prev and from_seq > 1  # the anchor itself, as verify_records has it
-    heads: dict[str, bytes] = {}
-    kinds: dict[str, str] = {}
+    last_actor = last_kind = object()  # equal to no value read: the first row sets head and k
+    head, k = b"", ""
     rest: list[Row] = []
     rest_at: list[str] = []
     it = iter(batches)
-    # prev_hash and recorded_at are written unescaped below: prev_hash equals the hash before it,
-    # which is the anchor (when it needs no escaping) or a hash just computed here ("sha256:" + hex
-    # digits); the times of each batch are checked first
+    # prev_hash, decision_id and recorded_at are written unescaped below: prev_hash equals the hash
+    # before it, which is the anchor (when it needs no escaping) or a hash just computed here
+    # ("sha256:" + hex digits); the decision IDs and times of each batch are checked first
     plain_anchor = type(prev) is str and enc(prev) == '"' + prev + '"'
     for rows, ats in it if plain_anchor else ():
-        if not _plain(ats):
+        if not (_plain(ats) and _plain([r[1] for r in rows])):
             rest, rest_at = rows, ats
             break
         for i, (row, at) in enumerate(zip(rows, ats)):
@@ -239,15 +240,15 @@ def verify_rows(batches: Iterable[Batch], *, from_seq: int = 1, anchor: str | No
                 if seq != expected or seq == beyond or prev_hash != prev or (prev_at is not None and at < prev_at):
                     rest, rest_at = rows[i:], ats[i:]
                     break
-                head = heads.get(actor)
-                if head is None:
-                    head = heads[actor] = ('{"actor":' + enc(actor) + ',"body":').encode("utf-8")
-                k = kinds.get(kind)
-                if k is None:
-                    k = kinds[kind] = ',"kind":' + enc(kind) + ',"prev_hash":"'
+                if actor != last_actor:  # the same actor as the row before, mostly: no lookup
+                    head = ('{"actor":' + enc(actor) + ',"body":').encode("utf-8")
+                    last_actor = actor
+                if kind != last_kind:
+                    k = ',"kind":' + enc(kind) + ',"prev_hash":"'
+                    last_kind = kind
                 h = sha256(head)
                 h.update(body)
-                h.update(f',"decision_id":{enc(did)}{k}{prev_hash}","recorded_at":"{at}","seq":{seq}}}'.encode())
+                h.update(f',"decision_id":"{did}"{k}{prev_hash}","recorded_at":"{at}","seq":{seq}}}'.encode())
             except (TypeError, ValueError):  # a value of an unexpected type or text: the general walk says what it is
                 rest, rest_at = rows[i:], ats[i:]
                 break
