@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 
-BATCH = {"sqlite": 500, "postgresql": 2000}
+BATCH = {"sqlite": 500, "postgresql": 5000}
 """Rows per keyset batch, as verify's reader reads them on each backend (``audit._walk``); on
 SQLite also the fastest batch for the floor itself (500 rows stay in the processor's cache)."""
 

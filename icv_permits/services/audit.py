@@ -426,7 +426,7 @@ def _log_batches(store: Store, from_seq: int, to_seq: int | None = None, batch: 
     On SQLite, batches of 500 rows (about 3 MB of engine decisions) stay in the processor's cache
     between reading and hashing: on the 2-core machine of ``docs/benchmarks.md`` a few per cent
     faster than 1,000 or 5,000, for verify and for the bare read-and-hash floor alike; PostgreSQL
-    gains from fewer round trips (2,000 rows, read ahead)."""
+    gains from fewer round trips (5,000 rows, read ahead)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from sqlalchemy.engine import Connection
@@ -658,7 +658,7 @@ def _walk(store: Store, *, from_seq: int, anchor: str, anchor_at: str | None, hs
     if jobs <= 1 or max_seq - from_seq + 1 < 2 * chunk or store.url.endswith(":memory:"):
         with collector_paused():
             pg = store.backend == "postgresql"  # see _log_batches: how each backend is read fastest
-            return verify_rows(_log_batches(store, from_seq, batch=2000 if pg else 500, prefetch=pg), **kw)
+            return verify_rows(_log_batches(store, from_seq, batch=5000 if pg else 500, prefetch=pg), **kw)
     from concurrent.futures import ProcessPoolExecutor
 
     ranges = [(store.url, a, min(a + chunk - 1, max_seq)) for a in range(from_seq, max_seq + 1, chunk)]
