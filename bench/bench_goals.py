@@ -29,8 +29,9 @@ The rows (``docs/benchmarks.md``, section "The goals farm"):
    file in a fresh process of the same interpreter. Goal: ≤ 3 s and ≤ 200 MB (10**6 bytes).
 4. ``audit.verify(store)`` records/s on a SQLite log of ``--ledger-n`` engine decisions, built once
    per tree by that tree's own ``bench/bench_ledger.py --child build`` (its builder); baseline, the
-   floor: the same rows read with ``sqlite3`` (every text column as stored bytes) and hashed with
-   SHA-256. Goal: ≥ 50,000 records/s and ≤ 1.2 × the floor.
+   floor (``bench/_floor.py``, the same in ``bench_ledger.py``): what verify cannot avoid — every
+   column the record hash covers and the stored hash read with ``sqlite3`` as the bytes stored, in
+   keyset batches of 500, each row through SHA-256. Goal: ≥ 50,000 records/s and ≤ 1.2 × the floor.
 5. ``audit.replay(store)`` over the first ``--replay-sample`` decisions of that log: decisions per
    CPU-second (this process and any workers it starts); baseline, reading the same bodies with
    ``sqlite3`` and ``json.loads``. Goal: ≥ 1,500 per CPU-second.
@@ -192,37 +193,13 @@ def child_trips(spec: dict) -> None:
              "peak_rss_mb": _maxrss_mb(), "rss_before_mb": rss_before})
 
 
-def _text_columns(con, table: str) -> list[str]:
-    cols = con.execute(f"PRAGMA table_info({table})").fetchall()
-    return [c[1] for c in cols if c[1] != "seq"]
-
-
 def _floor_pass(path: str) -> int:
-    """The rows of the log in seq order, keyset batches like the product's reader, every column but
-    ``seq`` as the bytes stored (``CAST … AS BLOB``: no decoding), each row through SHA-256."""
-    import sqlite3
+    """The floor of verifying (``bench/_floor.py``, shared with ``bench_ledger.py``): every column
+    the record hash covers and the stored hash, read with ``sqlite3`` as the bytes stored in keyset
+    batches as verify reads them, each row through SHA-256."""
+    from _floor import sqlite_floor_pass  # bench/, beside this script
 
-    sha = hashlib.sha256
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        cols = ", ".join(f"CAST({c} AS BLOB)" for c in _text_columns(con, "decision_log"))
-        q = f"SELECT seq, {cols} FROM decision_log WHERE seq > ? ORDER BY seq LIMIT 2000"
-        last, n = 0, 0
-        while True:
-            rows = con.execute(q, (last,)).fetchall()
-            if not rows:
-                break
-            for row in rows:
-                h = sha()
-                for v in row[1:]:
-                    if v is not None:
-                        h.update(v)
-                h.digest()
-            n += len(rows)
-            last = rows[-1][0]
-        return n
-    finally:
-        con.close()
+    return sqlite_floor_pass(path)
 
 
 def child_verify(spec: dict) -> None:

@@ -33,7 +33,7 @@ def chain(n: int, *, actor: str = "auditor") -> list[Record]:
 def rows_of(records: list[Record], size: int) -> list[list[tuple]]:
     rows = [(r.seq, r.decision_id, r.kind, r.recorded_at, r.actor, r.body_text.encode("utf-8") if isinstance(r.body_text, str) else r.body_text,
              r.prev_hash, r.hash) for r in records]
-    return [rows[i:i + size] for i in range(0, len(rows), size)] or [[]]
+    return [(rows[i:i + size], [r[3] for r in rows[i:i + size]]) for i in range(0, len(rows), size)] or [([], [])]
 
 
 def same(records: list[Record], **kw) -> dict:
@@ -113,6 +113,23 @@ def test_an_actor_or_kind_that_needs_escaping():
     assert same(recs)["intact"]
 
 
+def test_actors_changing_from_row_to_row_and_ids_that_need_escaping():
+    """The prefix of each actor and the kind are made again whenever they change; a batch with a
+    decision ID that JSON escapes is walked by the general walk, the batches around it by the fast one."""
+    out, prev = [], GENESIS
+    for seq in range(1, N + 1):
+        actor = ["auditor", 'Ann "A"', "auditor", "审计 \\ x"][seq % 4 if seq > 4 else 0]
+        did = f"00000000-0000-4000-8000-{seq:012d}" if seq != 7 else "id with \"quote\" and \u0001"
+        at = f"2026-11-27T02:00:{seq:02d}.000000Z"
+        h = record_hash(seq, did, "review", at, actor, "{}", prev)
+        out.append(Record(seq, did, "review", at, actor, "{}", prev, h))
+        prev = h
+    assert same(out)["intact"]
+    assert same(out, head_seq=N, head_hash=out[-1].hash, expect_head=out[8].hash)["intact"]
+    broken = out[:9] + [replace(out[9], actor="Ann \"A\"")] + out[10:]  # another actor's prefix, unchanged hash
+    assert not same(broken)["intact"]
+
+
 def test_records_past_the_head_are_named():
     base = chain(N)
     for head in itertools.islice(range(1, N), 0, None, 4):
@@ -134,6 +151,10 @@ def test_the_store_reader_gives_every_record_as_the_general_reader_does(store):
     assert [(r[0], r[1], r[2], r[3], r[4], r[5].decode("utf-8"), r[6], r[7]) for r in rows] == \
         [(r.seq, r.decision_id, r.kind, r.recorded_at, r.actor, r.body_text, r.prev_hash, r.hash) for r in recs]
     assert [r[0] for batch in ledger._log_rows(store, 3, to_seq=5, batch=2) for r in batch] == [3, 4, 5]
+    for prefetch in (False, True):  # verify's reader, in its own thread or reading ahead: the same rows, the same times
+        got = [(r[0], at, r[5].decode("utf-8"), r[7]) for rows, ats in ledger._log_batches(store, 1, batch=4, prefetch=prefetch)
+               for r, at in zip(rows, ats, strict=True)]
+        assert got == [(r.seq, r.recorded_at, r.body_text, r.hash) for r in recs]
     assert ledger.verify(store).intact and ledger.verify(store).checked == 9
 
 

@@ -184,19 +184,35 @@ def verify_records(records: Iterable[Record], *, from_seq: int = 1, anchor: str 
 
 
 Row = tuple  # (seq, decision_id, kind, recorded_at, actor, body as UTF-8 bytes, prev_hash, hash)
-"""A record as the store's fast reader gives it: ``recorded_at`` already the UTC text the hash
-covers, the body the bytes stored (never decoded, never re-serialised)."""
+"""A record as the store's fast reader gives it: the body the bytes stored (never decoded, never
+re-serialised); ``recorded_at`` as read, its text for the hash given beside the rows (:data:`Batch`)."""
+
+Batch = tuple  # (list[Row], list[str]): rows as read, and each row's recorded_at as the text the hash covers
+"""Rows as read and, one per row, their ``recorded_at`` as the UTC text the hash covers (the
+store turns what it holds into that text a batch at a time: no new tuple per row)."""
 
 
-def verify_rows(batches: Iterable[list[Row]], *, from_seq: int = 1, anchor: str | None = None, anchor_recorded_at: str | None = None,
+def _plain(texts: list) -> bool:
+    """Every text is a ``str`` that JSON writes as it is between its quotes (no ``"``, no ``\\``,
+    no control character): a whole batch checked in a few calls."""
+    try:
+        joined = "".join(texts)
+    except TypeError:
+        return False
+    return '"' not in joined and "\\" not in joined and joined.isprintable()
+
+
+def verify_rows(batches: Iterable[Batch], *, from_seq: int = 1, anchor: str | None = None, anchor_recorded_at: str | None = None,
                 head_seq: int | None = None, head_hash: str | None = None, expect_head: str | None = None) -> VerifyReport:
-    """:func:`verify_records` over rows (:data:`Row`, in batches as read), the same report.
+    """:func:`verify_records` over rows (:data:`Batch`\\ es as read), the same report.
 
     An intact log is a long run of records that each follow the one before: this walks that run in
     one tight loop — the hash of each record computed from its stored body bytes with only the
-    short fields around it serialised (the ``{"actor":…,"body":`` prefix once per actor), no object
-    per record. At the first record that is not plainly in order (a gap, a broken link, an edited
-    record, time going backwards, a record past the head), the rest is handed to
+    short fields around it serialised (the ``{"actor":…,"body":`` prefix and the kind again only
+    when they change from the row before; the decision IDs and times of a batch checked at once to
+    need no escaping), no object per record.
+    At the first record that is not plainly in order (a gap, a broken link, an edited record, time
+    going backwards, a record past the head, a decision ID or time that needs escaping), the rest is handed to
     :func:`verify_records` from there, anchored on the last record that was in order: the breaks,
     their details and the counts are what a walk by :func:`verify_records` alone gives."""
     sha256 = hashlib.sha256
@@ -206,34 +222,39 @@ def verify_rows(batches: Iterable[list[Row]], *, from_seq: int = 1, anchor: str 
     expected = from_seq
     beyond = head_seq + 1 if head_seq is not None else -1
     seen = expect_head is not None and expect_head == prev and from_seq > 1  # the anchor itself, as verify_records has it
-    heads: dict[str, bytes] = {}
-    kinds: dict[str, str] = {}
+    last_actor = last_kind = object()  # equal to no value read: the first row sets head and k
+    head, k = b"", ""
     rest: list[Row] = []
+    rest_at: list[str] = []
     it = iter(batches)
-    # prev_hash is written unescaped below: it equals the hash before it, which is the anchor (when
-    # it needs no escaping) or a hash just computed here ("sha256:" + hex digits)
+    # prev_hash, decision_id and recorded_at are written unescaped below: prev_hash equals the hash
+    # before it, which is the anchor (when it needs no escaping) or a hash just computed here
+    # ("sha256:" + hex digits); the decision IDs and times of each batch are checked first
     plain_anchor = type(prev) is str and enc(prev) == '"' + prev + '"'
-    for rows in it if plain_anchor else ():
-        for i, row in enumerate(rows):
+    for rows, ats in it if plain_anchor else ():
+        if not (_plain(ats) and _plain([r[1] for r in rows])):
+            rest, rest_at = rows, ats
+            break
+        for i, (row, at) in enumerate(zip(rows, ats)):
             try:
-                seq, did, kind, at, actor, body, prev_hash, stored = row
+                seq, did, kind, _, actor, body, prev_hash, stored = row
                 if seq != expected or seq == beyond or prev_hash != prev or (prev_at is not None and at < prev_at):
-                    rest = rows[i:]
+                    rest, rest_at = rows[i:], ats[i:]
                     break
-                head = heads.get(actor)
-                if head is None:
-                    head = heads[actor] = ('{"actor":' + enc(actor) + ',"body":').encode("utf-8")
-                k = kinds.get(kind)
-                if k is None:
-                    k = kinds[kind] = ',"kind":' + enc(kind) + ',"prev_hash":"'
+                if actor != last_actor:  # the same actor as the row before, mostly: no lookup
+                    head = ('{"actor":' + enc(actor) + ',"body":').encode("utf-8")
+                    last_actor = actor
+                if kind != last_kind:
+                    k = ',"kind":' + enc(kind) + ',"prev_hash":"'
+                    last_kind = kind
                 h = sha256(head)
                 h.update(body)
-                h.update(f',"decision_id":{enc(did)}{k}{prev_hash}","recorded_at":{enc(at)},"seq":{seq}}}'.encode())
+                h.update(f',"decision_id":"{did}"{k}{prev_hash}","recorded_at":"{at}","seq":{seq}}}'.encode())
             except (TypeError, ValueError):  # a value of an unexpected type or text: the general walk says what it is
-                rest = rows[i:]
+                rest, rest_at = rows[i:], ats[i:]
                 break
             if "sha256:" + h.hexdigest() != stored:
-                rest = rows[i:]
+                rest, rest_at = rows[i:], ats[i:]
                 break
             if stored == expect_head:
                 seen = True
@@ -246,11 +267,11 @@ def verify_rows(batches: Iterable[list[Row]], *, from_seq: int = 1, anchor: str 
     walked = expected - from_seq
 
     def remaining() -> Iterable[Record]:
-        for r in rest:
-            yield Record(*r)
-        for rows in it:
-            for r in rows:
-                yield Record(*r)
+        for r, at in zip(rest, rest_at):
+            yield Record(r[0], r[1], r[2], at, r[4], r[5], r[6], r[7])
+        for rows, ats in it:
+            for r, at in zip(rows, ats):
+                yield Record(r[0], r[1], r[2], at, r[4], r[5], r[6], r[7])
 
     if walked == 0:
         return verify_records(remaining(), from_seq=from_seq, anchor=anchor, anchor_recorded_at=anchor_recorded_at, head_seq=head_seq,
