@@ -267,6 +267,33 @@ def test_a_compact_record_edited_without_its_digest_is_not_shown_as_recorded(sto
     assert r.exit_code == 4 and f"日志记录 {rec.seq} 无法由其紧凑形式和规则包快照" in r.output, r.output
 
 
+@pytest.mark.parametrize("kind", ["float", "bool"])
+def test_a_compact_record_whose_value_equals_in_python_is_judged_by_its_canonical_json(store, tmp_path, kind):
+    """Replay compares the rebuilt decision byte for byte before it believes it. A 1 written back
+    as ``true`` compares equal in Python but is another JSON value: the record no longer has its
+    digest and is reported. A whole number written back as ``2.0`` is the same JSON number (RFC
+    8785 writes it ``2``): the strict reading finds the recorded digest and the decision identical."""
+    submit(store, tmp_path, baseline(DA))
+    (rec,) = [r for r in records(store) if r.kind == "engine_decision"]
+    wanted = (lambda v: type(v) is int and v > 1) if kind == "float" else (lambda v: v == 1 and type(v) is int)
+    entries = payload(rec.body)["outcomes"]["entries"]
+    assert any(len(e) > 4 and wanted(e[4]) for e in entries), "the decision has no such observed value"
+
+    def retype(p):
+        e = next(e for e in p["outcomes"]["entries"] if len(e) > 4 and wanted(e[4]))
+        e[4] = float(e[4]) if kind == "float" else True
+
+    edited = resealed(rec.body, retype)
+    assert LC._expand(edited, LC.unseal(edited["deflated"]), PACK) == LC._expand(rec.body, payload(rec.body), PACK)  # equal to Python
+    assert LC.rebuilt_unchecked(edited, PACK)[1] == LC.rebuilt_unchecked(rec.body, PACK)[1]
+    _rewrite(store, rec.seq, edited)
+    r = cli("audit", "replay", str(rec.seq), "--lang", "en")
+    if kind == "bool":
+        assert r.exit_code == 1 and "does not have the recorded decision digest" in r.stdout, r.output
+    else:
+        assert r.exit_code == 0 and "1 identical" in r.stdout, r.output
+
+
 def test_a_compact_record_nested_too_deeply_is_refused_by_replay_not_replayed(store, tmp_path):
     """Replay reads a record of format 2 the lean way first (no nesting measured before parsing);
     a payload nested beyond what an export may hold is still refused — by the strict read, with
@@ -298,6 +325,25 @@ def test_a_consistently_forged_compact_record_shows_the_rule_that_differs(store,
     _rewrite(store, rec.seq, forged)
     r = cli("audit", "replay", str(rec.seq), "--lang", "en")
     assert r.exit_code == 1 and "VEH-10" in r.stdout and "fail:" in r.stdout, r.output
+
+
+def test_a_consistently_forged_record_with_true_for_1_is_not_identical(store, tmp_path):
+    """An insider forges a record whose one observed 1 reads ``true``, with the digest recomputed:
+    equal in Python, another decision in JSON. Replay names the rule whose finding differs."""
+    submit(store, tmp_path, baseline(DA))
+    (rec,) = [r for r in records(store) if r.kind == "engine_decision"]
+    forged_rule = []
+
+    def one_to_true(body):
+        f = next(f for f in body["decision"]["findings"] if type(f["observed"]) is int and f["observed"] == 1)
+        f["observed"] = True
+        forged_rule.append(f["rule_id"])
+
+    _rewrite(store, rec.seq, forged_engine_body(store, rec, one_to_true))
+    r = cli("audit", "replay", str(rec.seq), "--lang", "en", "--format", "json")
+    assert r.exit_code == 1, r.output
+    (res,) = json.loads(r.stdout)
+    assert not res["match"] and not res["error"] and [d["rule_id"] for d in res["rule_diffs"]] == forged_rule, res
 
 
 def test_a_snapshot_whose_citation_was_edited_does_not_rebuild_a_compact_record(store, tmp_path):

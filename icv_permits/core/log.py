@@ -12,9 +12,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from json.encoder import encode_basestring as _encode_str
 
-from icv_permits.core.canonical import plain_json_bytes
+from icv_permits.core.canonical import canonical_bytes, plain_json_bytes
 from icv_permits.core.engine import evaluate_json
 from icv_permits.core.engine.checks.evidence import COUNTING_PARAMS
 from icv_permits.core.engine.decision import DECISION_FORMAT
@@ -328,12 +329,26 @@ def _findings_by_rule(decision: dict) -> dict[tuple[str, str], list[dict]]:
     return out
 
 
+def same_json(a: Any, b: Any) -> bool:
+    """Whether two JSON values are the same JSON: equal in Python (which also holds 1, 1.0 and
+    ``true`` equal) and with the same canonical form (where ``1`` and ``1.0`` are one number, and
+    ``true`` is not a number)."""
+    if a != b:
+        return False
+    if plain_json_bytes(a) == plain_json_bytes(b):
+        return True
+    try:
+        return canonical_bytes(a) == canonical_bytes(b)
+    except ValueError:  # a value RFC 8785 cannot write: not a decision the log could have recorded
+        return False
+
+
 def diff_decisions(recorded: dict, replayed: dict) -> list[RuleDiff]:
     a, b = _findings_by_rule(recorded), _findings_by_rule(replayed)
     diffs = []
     for key in sorted(set(a) | set(b)):
         fa, fb = a.get(key, []), b.get(key, [])
-        if fa == fb:
+        if same_json(fa, fb):
             continue
         sa = [f"{f['outcome']}:{f['reason']}" for f in fa]
         sb = [f"{f['outcome']}:{f['reason']}" for f in fb]
@@ -375,7 +390,11 @@ def _replay_by_digest(rec: Record, pack: Pack) -> ReplayResult | None:
         evidence = EvidenceSummary.model_validate(recorded["evidence"]) if recorded.get("evidence") else None
         registry = RegistryFacts.model_validate(recorded["registry"]) if recorded.get("registry") else None
         replayed = evaluate_json(app, pack, dt.date.fromisoformat(body["as_of"]), evidence, registry, recorded.get("format", DECISION_FORMAT))
-        if replayed != recorded or "sha256:" + hashlib.sha256(plain_json_bytes(replayed)).hexdigest() != body["decision_digest"]:
+        # byte for byte, not ``==`` (which holds 1, 1.0 and true equal): the record's outcomes
+        # rebuild to exactly the decision made again, whose bytes have the recorded digest (bytes
+        # of data that is not plain are not its RFC 8785 form: no digest to match, the strict way)
+        made = plain_json_bytes(replayed)
+        if made != plain_json_bytes(recorded) or "sha256:" + hashlib.sha256(made).hexdigest() != body["decision_digest"]:
             return None
     except Exception:  # noqa: BLE001 - whatever this path cannot do, the strict path does (and reports)
         return None
@@ -420,7 +439,7 @@ def replay_record(rec: Record, pack: Pack, mode: str, recorded_pack: Pack | None
         # compare what matters to the applicant: the pack's revision and the engine version are expected to differ
         for k in ("pack_revision", "pack_chain", "engine_version"):
             replayed[k] = recorded.get(k)
-    match = replayed == recorded
+    match = same_json(replayed, recorded)
     changes = parameter_changes(recorded_pack, pack, as_of) if (mode == "current" and recorded_pack is not None and not match) else []
     return ReplayResult(rec.seq, rec.decision_id, body["submission_id"], mode, pack.revision, recorded["verdict"], replayed["verdict"],
                         match, [] if match else diff_decisions(recorded, replayed), changes, notes=notes)

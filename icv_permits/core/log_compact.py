@@ -45,6 +45,8 @@ import re
 import zlib
 from typing import Any
 
+import orjson
+
 from icv_permits.core.canonical import (
     canonical_bytes,
     digest,
@@ -122,26 +124,44 @@ def _relative(field: str | None, path: str) -> str | None:
     return field
 
 
-def _absolute(field: str | None, path: str) -> str | None:
-    if isinstance(field, str) and field.startswith("@"):
-        return path + field[1:]
-    return field
-
-
 def _threshold(pack: Pack, param: str, value: Any, as_of: dt.date) -> dict:
+    out = dict(_threshold_facts(pack, param, as_of))
+    out["value"] = value  # the last key: sorted (see _expand)
+    return out
+
+
+_THRESHOLDS: dict[int, tuple[Pack, dict[tuple[str, dt.date], dict]]] = {}
+
+
+def _threshold_facts(pack: Pack, param: str, as_of: dt.date) -> dict:
+    """A threshold's facts but its value, as the pack gives them on ``as_of`` (kept per pack, as
+    :func:`_rule_facts`); never changed by a caller."""
+    hit = _THRESHOLDS.get(id(pack))
+    if hit is None or hit[0] is not pack:
+        if len(_THRESHOLDS) >= 8:
+            _THRESHOLDS.pop(next(iter(_THRESHOLDS)))
+        hit = _THRESHOLDS[id(pack)] = (pack, {})
+    facts = hit[1].get((param, as_of))
+    if facts is not None:
+        return facts
     defn = pack.parameters.get(param)
     current = defn.at(as_of) if defn is not None else None
     if current is None:
         raise ExpandError(f"the pack snapshot has no value of parameter {param} in force on {as_of.isoformat()}")
     c = current.citation
-    return {"article": c.article, "comparison": defn.comparison.value if defn.comparison is not None else None,
-            "confidence": current.confidence.value, "effective_from": current.effective_from.isoformat(), "param": param,
-            "source": c.source, "unit": defn.unit, "value": value}  # keys sorted (see _expand)
+    facts = hit[1][(param, as_of)] = {
+        "article": c.article, "comparison": defn.comparison.value if defn.comparison is not None else None,
+        "confidence": current.confidence.value, "effective_from": current.effective_from.isoformat(), "param": param,
+        "source": c.source, "unit": defn.unit}
+    return facts
 
 
-def _rule_infos(pack: Pack, skip: set) -> list[dict]:
+def _rule_infos(pack: Pack, skip: set, shared: bool = False) -> list[dict]:
     """:func:`_rule_info` of every rule of ``pack`` but those in ``skip``, in the pack's order: the
-    facts built once per pack (:func:`_rule_facts`), each decision given its own dicts."""
+    facts built once per pack (:func:`_rule_facts`), each decision given its own dicts (``shared``:
+    the pack's own, for a reader that only reads them)."""
+    if shared:
+        return [info for rid, info in _rule_facts(pack) if rid not in skip]
     return [dict(info) for rid, info in _rule_facts(pack) if rid not in skip]
 
 
@@ -250,18 +270,28 @@ def _unseal(text: str, lean: bool = False) -> tuple[dict, bool]:
     little, instead of walking the parsed payload again. ``False`` says only "not shown": the
     caller then scans.
 
-    ``lean``: for a reader that, on any failure, reads the record again the strict way — the bytes
-    are not scanned (``False`` is said) and the nesting is not measured before parsing (the parser
-    stops at its own limit with an error, which sends such a reader to the strict read, where a
-    nesting beyond :data:`~icv_permits.core.log_shape.MAX_DEPTH` is refused as always)."""
+    ``lean``: for a reader that, on any failure, reads the record again the strict way and holds
+    what it makes of the payload against the record's digest byte for byte — the text is parsed
+    by orjson, the bytes are not scanned (``False`` is said) and the nesting is not measured before
+    parsing (the parser stops at its own limit with an error, which sends such a reader to the
+    strict read, where a nesting beyond :data:`~icv_permits.core.log_shape.MAX_DEPTH` is refused
+    as always)."""
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
         inflater = zlib.decompressobj()
         data = inflater.decompress(raw, MAX_INFLATED)
         if inflater.unconsumed_tail or not inflater.eof:
             raise ExpandError("the deflated part of the record is truncated or too large")
+        if lean:
+            # orjson: several times faster than json. Where the two read one text differently (an
+            # integer beyond 64 bits comes back as a float) the rebuilt decision's bytes differ
+            # from the decision made again, and the reader goes the strict way
+            payload = orjson.loads(data)
+            if not (isinstance(payload, dict) and isinstance(payload.get("input"), dict) and isinstance(payload.get("outcomes"), dict)):
+                raise ExpandError("the deflated part of the record holds no input and outcomes")
+            return payload, False
         json_text = data.decode("utf-8")
-        if not lean and nesting_depth(json_text) > MAX_DEPTH:  # nested no deeper than a line of an export: no parser recursion to exhaust
+        if nesting_depth(json_text) > MAX_DEPTH:  # nested no deeper than a line of an export: no parser recursion to exhaust
             loads_bounded(json_text)  # raises, as it always has
         floats: list[str] = []
 
@@ -275,7 +305,7 @@ def _unseal(text: str, lean: bool = False) -> tuple[dict, bool]:
             payload = loads_bounded(json_text)  # raises the error it always has
         # no float; no number of 16 digits (so no integer beyond 2^53 = 9007199254740992, 16
         # digits); no UTF-8 lead byte of a character above U+FFFF (so no key holding one)
-        plain = not lean and not floats and _LONG_NUMBER.search(data) is None and _ASTRAL.search(data) is None
+        plain = not floats and _LONG_NUMBER.search(data) is None and _ASTRAL.search(data) is None
     except (AttributeError, UnicodeError, binascii.Error, zlib.error, ValueError, RecursionError) as exc:
         if isinstance(exc, ExpandError):
             raise
@@ -309,6 +339,9 @@ def compact_body(body: dict, pack: Pack) -> dict:
 # ---------------------------------------------------------------- expand
 
 
+_ABSENT = (None,) * 7
+
+
 def _expand(body: dict, payload: dict, pack: Pack, shared: bool = False) -> dict:
     """The whole decision. Every object is built with its keys in sorted order — the order of a
     decision read back from the canonical JSON a record of format 1 stored — so that a view which
@@ -329,19 +362,19 @@ def _expand(body: dict, payload: dict, pack: Pack, shared: bool = False) -> dict
     findings = []
     counts = dict.fromkeys(sorted(_OUTCOMES), 0)
     missing = set()
-    entries = c["entries"]
+    # each entry once: (rule, outcome, reason, field, observed, parameter, values), absent ones None
+    entries = [row if len(row) == 7 else [*row, *_ABSENT[len(row):]] for row in c["entries"]]
     for subject_index, indices in c["findings"]:
         subject = subjects[subject_index]
         path = subject["path"]
         for i in indices:
-            row = entries[i]
-            rule_id, outcome, reason = row[0], row[1], row[2]
-            field = _absolute(row[3], path) if len(row) > 3 else None
-            param = row[5] if len(row) > 5 else None
-            findings.append({"field": field, "observed": row[4] if len(row) > 4 else None, "outcome": outcome, "reason": reason,
+            rule_id, outcome, reason, field, observed, param, values = entries[i]
+            if type(field) is str and field.startswith("@"):
+                field = path + field[1:]
+            findings.append({"field": field, "observed": observed, "outcome": outcome, "reason": reason,
                              "rule_id": rule_id, "subject": subject if shared else dict(subject),
                              "threshold": None if param is None else thresholds[param] if shared else dict(thresholds[param]),
-                             "values": (row[6] if len(row) > 6 else None) or {}})
+                             "values": values or {}})
             counts[outcome] += 1
             if outcome == "missing" and field:
                 missing.add(field)
@@ -364,7 +397,7 @@ def _expand(body: dict, payload: dict, pack: Pack, shared: bool = False) -> dict
         "pack_id": body["pack"]["id"],
         "pack_revision": body["pack"]["revision"],
         "registry": c.get("registry"),
-        "rules": _rule_infos(pack, skip),
+        "rules": _rule_infos(pack, skip, shared),
         "rules_not_applicable": not_applicable,
         "verdict": body["verdict"],
     }

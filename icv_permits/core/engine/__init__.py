@@ -7,13 +7,14 @@ bytes. This package imports neither textual nor sqlmodel (``tests/test_engine_pu
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any
 
 import pendulum
 
 from icv_permits import __version__
-from icv_permits.core.canonical import digest
+from icv_permits.core.canonical import canonical_bytes_floatless
 from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
 from icv_permits.core.engine.core import (
     REGISTRY,
@@ -72,8 +73,9 @@ def conditions_of(app: Application, registry: RegistryFacts | None = None, as_of
 
 
 def application_digest(app: Application) -> str:
-    """The content hash of the validated application (its canonical JSON)."""
-    return digest(app.model_dump(mode="json"))
+    """The content hash of the validated application (its canonical JSON; the model's schema holds
+    no float and no free mapping key, see :func:`~icv_permits.core.canonical.canonical_bytes_floatless`)."""
+    return "sha256:" + hashlib.sha256(canonical_bytes_floatless(app.model_dump(mode="json"))).hexdigest()
 
 
 def _not_evaluated(ctx: Ctx, reason: str, **values: object) -> Found:
