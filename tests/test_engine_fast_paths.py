@@ -4,7 +4,9 @@ Each fast path (a common case answered without the general walk) is held against
 statement of what the result must be, over generated values: canonical JSON against ``rfc8785``,
 the days an insurance span leaves uncovered against a day-by-day count, identifier normalisation
 against its character rules, the "no illegal character" patterns against a character-by-character
-check, and a finding's list values against the general conversion.
+check, a finding's list and keyword values against the general conversion, whole years against
+pendulum's addition, a parameter's judgement against the general comparison, and the policy index
+against a scan.
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from icv_permits.core.canonical import (
     is_plain,
     plain_json_bytes,
 )
-from icv_permits.core.engine.checks.insurance import uncovered
-from icv_permits.core.engine.core import jv
+from icv_permits.core.engine.checks.insurance import _policies, uncovered
+from icv_permits.core.engine.core import Param, _jv_values, compare, jv
+from icv_permits.core.engine.dates import plus_months
+from icv_permits.core.pack import Comparison
 from icv_permits.core.model import ids
 from icv_permits.core.model.application import InsuranceKind, Liability
 
@@ -184,3 +188,62 @@ def test_a_finding_value_is_made_of_exact_json_types(value) -> None:
     assert _exactly_json(out)
     assert jv(out) == out
     assert json.loads(json.dumps(out)) == out
+
+
+# ---------------------------------------------------------------- calendar years, thresholds, policies
+
+_calendar = st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2100, 12, 31))
+
+
+@settings(max_examples=400, deadline=None)
+@given(day=_calendar, years=st.integers(-30, 30))
+def test_whole_years_added_or_taken_are_pendulums(day, years) -> None:
+    """The driver rules add and take whole years with :func:`plus_months` where pendulum's
+    ``add(years=…)`` / ``subtract(years=…)`` was used: the same date, Feb 29 clamped alike."""
+    p = pendulum.Date(day.year, day.month, day.day)
+    expected = p.add(years=years) if years >= 0 else p.subtract(years=-years)
+    assert plus_months(day, 12 * years) == dt.date(expected.year, expected.month, expected.day)
+
+
+@settings(max_examples=400, deadline=None)
+@given(threshold=st.integers(-10**6, 10**6) | st.decimals(min_value=-10**6, max_value=10**6, places=3),
+       observed=st.integers(-10**7, 10**7) | st.decimals(min_value=-10**7, max_value=10**7, places=4) | st.booleans(),
+       comparison=st.sampled_from([Comparison.ge, Comparison.gt, Comparison.le, Comparison.lt, Comparison.eq]))
+def test_a_parameters_judgement_is_the_general_comparison(threshold, observed, comparison) -> None:
+    """A parameter in force compares an int or a Decimal with its threshold as they are, anything
+    else through its text: the same answer as :func:`compare`."""
+    class _Defn:
+        id = "x"
+        unit = None
+
+    _Defn.comparison = comparison
+    param = Param(_Defn, type("V", (), {"value": threshold})())
+    try:
+        expected = compare(observed, comparison, threshold)
+    except ArithmeticError as exc:  # a boolean is no number: refused alike
+        with pytest.raises(type(exc)):
+            param.met_by(observed)
+    else:
+        assert param.met_by(observed) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(list(InsuranceKind)), st.lists(st.sampled_from("ABC"), max_size=4)), max_size=8),
+       st.sampled_from("ABCD"), st.lists(st.sampled_from(list(InsuranceKind)), min_size=1, max_size=3))
+def test_the_policies_of_a_vehicle_are_those_a_scan_finds(policies, vin, kinds) -> None:
+    class _Pol:
+        def __init__(self, kind, vins):
+            self.kind, self.vins = kind, vins
+
+    pols = [_Pol(k, v) for k, v in policies]
+    ctx = type("C", (), {"shared": {}, "app": type("A", (), {"insurance": pols})()})()
+    scan = [(i, p) for i, p in enumerate(pols) if p.kind in tuple(kinds) and vin in p.vins]
+    assert _policies(ctx, vin, tuple(kinds)) == scan
+    assert _policies(ctx, vin, tuple(kinds)) == scan  # the index made once serves again
+
+
+@given(st.dictionaries(st.text(max_size=5), _values, max_size=4))
+def test_keyword_values_are_converted_only_where_needed(values) -> None:
+    out = _jv_values(dict(values))
+    assert out == {k: jv(v) for k, v in values.items()}
+    assert _exactly_json(out)

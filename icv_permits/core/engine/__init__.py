@@ -272,6 +272,7 @@ def _decision(run: _Run) -> Decision:
     counts, verdict, missing, legacy = _head(run)
     subjects: dict[int, SubjectRef] = {}  # by id: the subjects live as long as the run
     findings = []
+    append, new, set_, fields_set = findings.append, _new, _set, _FINDING_FIELDS
     for f in run.found:
         s = f.subject
         ref = subjects.get(id(s))
@@ -279,10 +280,13 @@ def _decision(run: _Run) -> Decision:
             ref = subjects[id(s)] = _made(SubjectRef, _SUBJECT_FIELDS,
                                       {"kind": s.kind, "ref": s.ref, "label": s.label, "path": s.path, "order": s.order})
         th = f.threshold
-        findings.append(_made(Finding, _FINDING_FIELDS, {
-            "rule_id": f.rule_id, "outcome": f.outcome, "subject": ref, "reason": f.reason, "values": f.values,
-            "field": f.field, "observed": f.observed, "threshold": None if th is None else th.threshold(),
-        }))
+        m = new(Finding)  # _made written out: one per finding
+        set_(m, "__dict__", {"rule_id": f.rule_id, "outcome": f.outcome, "subject": ref, "reason": f.reason, "values": f.values,
+                             "field": f.field, "observed": f.observed, "threshold": None if th is None else th.threshold()})
+        set_(m, "__pydantic_fields_set__", fields_set)
+        set_(m, "__pydantic_extra__", None)
+        set_(m, "__pydantic_private__", None)
+        append(m)
     app, pack = run.app, run.pack
     return Decision(
         **({"format": LEGACY_DECISION_FORMAT} if legacy else {}),

@@ -134,8 +134,12 @@ def jv(value: Any) -> Any:
 
 
 def _jv_values(values: dict[str, Any]) -> dict[str, Any]:
-    """:func:`jv` of each value of a finding's keyword values (most are already JSON-native)."""
-    return {k: v if type(v) in _NATIVE else jv(v) for k, v in values.items()}
+    """:func:`jv` of each value of a finding's keyword values (most are already JSON-native: then
+    the dict itself, a check's own keyword arguments)."""
+    for v in values.values():
+        if type(v) not in _NATIVE:
+            return {k: v if type(v) in _NATIVE else jv(v) for k, v in values.items()}
+    return values
 
 
 def format_decimal(value: Decimal) -> str:
@@ -222,6 +226,8 @@ class Param:
         t = Decimal(str(value))
 
         def judge(observed: Any) -> bool:
+            if type(observed) is int or type(observed) is Decimal:  # compared with a Decimal exactly as they are
+                return op(observed, t)
             return op(Decimal(str(observed)) if isinstance(observed, int | float | Decimal) else observed, t)
 
         return judge
@@ -233,8 +239,10 @@ class Subjects:
     def __init__(self, app: Application, id_form: IdMask):
         self.application = Subj(Subject.application, app.application_id or "", "", "", 0)
         self.entity = Subj(Subject.entity, app.entity.credit_code, app.entity.name, "entity", 0)
+        # each driver's ID number as it may be shown (the pack's mask), made once
+        self.masked_ids = [mask("id_number", d.id_number, id_form) for d in app.drivers]
         self.drivers = [
-            (f"drivers[{i}]", d, Subj(Subject.driver, d.ref, f"{d.name} ({mask('id_number', d.id_number, id_form)})", f"drivers[{i}]", i))
+            (f"drivers[{i}]", d, Subj(Subject.driver, d.ref, f"{d.name} ({self.masked_ids[i]})", f"drivers[{i}]", i))
             for i, d in enumerate(app.drivers)
         ]
         self.vehicles = [

@@ -17,6 +17,7 @@ Everything here is pure: no I/O, standard library only.
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -192,7 +193,7 @@ def resident_id_check_char(first17: str) -> str:
     """
     if len(first17) != RESIDENT_ID_LENGTH - 1 or not _is_ascii_digits(first17):
         raise ValueError(f"expected {RESIDENT_ID_LENGTH - 1} digits, got {first17!r}")
-    total = sum(int(d) * w for d, w in zip(first17, _RESIDENT_ID_WEIGHTS))
+    total = sum(map(operator.mul, map(int, first17), _RESIDENT_ID_WEIGHTS))
     return _RESIDENT_ID_CHECKS[total % 11]
 
 

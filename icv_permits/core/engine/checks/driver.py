@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pendulum
+from datetime import date
 
 from icv_permits.core.engine.core import Ctx, check
-from icv_permits.core.engine.dates import whole_years
+from icv_permits.core.engine.dates import plus_months, whole_years
 from icv_permits.core.model.application import Contract, Driver, Liability
-from icv_permits.core.model.ids import mask, resident_id_problems
+from icv_permits.core.model.ids import resident_id_problems
 
 
 @check("DRV-01", reasons=("no_contract",))
@@ -65,16 +65,16 @@ def drv_02(ctx: Ctx):
             if all_ok:
                 yield ctx.ok(s, field=f"{path}.licence", observed=years, threshold=p, classes=held)
         else:
-            eligible = d.licence.first_issued.add(years=int(p.value))
+            eligible = plus_months(d.licence.first_issued, 12 * int(p.value))
             yield ctx.fail(s, "too_few_years", field=f"{path}.licence.first_issued", observed=years, threshold=p,
                            first_issued=d.licence.first_issued, eligible_from=eligible)
 
 
-def _window_start(first_issued: pendulum.Date, as_of: pendulum.Date, cycles: int) -> pendulum.Date:
+def _window_start(first_issued: date, as_of: date, cycles: int) -> date:
     """Start of the ``cycles`` most recent scoring cycles (记分周期: 12 months from each anniversary
     of the licence's first issue), the current one included."""
     current = whole_years(first_issued, as_of)
-    return first_issued.add(years=max(current - (cycles - 1), 0))
+    return plus_months(first_issued, 12 * max(current - (cycles - 1), 0))
 
 
 @check("DRV-03", params=("driver.full_score_lookback_cycles",), reasons=("full_score",))
@@ -99,7 +99,7 @@ def drv_03(ctx: Ctx):
 @check("DRV-04", params=("driver.serious_violation_lookback_years",), reasons=("serious_violation",))
 def drv_04(ctx: Ctx):
     p = ctx.param("driver.serious_violation_lookback_years")
-    since = ctx.as_of.subtract(years=int(p.value))
+    since = plus_months(ctx.as_of, -12 * int(p.value))
     for path, d, s in ctx.drivers():
         if d.serious_violations is None:
             yield ctx.missing(s, f"{path}.serious_violations")
@@ -154,14 +154,15 @@ def drv_07(ctx: Ctx):
 @check("DRV-08", reasons=("id_length", "id_illegal_char", "id_birth_date", "id_check_char", "duplicate_id_number"))
 def drv_08(ctx: Ctx):
     seen: dict[str, str] = {}
+    masked = ctx.subjects.masked_ids  # the number is personal data: shown masked (the pack's mask)
     for path, d, s in ctx.drivers():
         problems = resident_id_problems(d.id_number)
         for p in problems:
-            # the number is personal data: only the position is shown, never a character from it
+            # only the position is shown, never a character from the number
             params = {k: v for k, v in p.params.items() if k in ("position", "length", "expected")}
-            yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=mask("id_number", d.id_number, ctx.pack.id_mask), **params)
+            yield ctx.fail(s, f"id_{p.code}", field=f"{path}.id_number", observed=masked[s.order], **params)
         if d.id_number in seen:
-            yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=mask("id_number", d.id_number, ctx.pack.id_mask), other=seen[d.id_number])
+            yield ctx.fail(s, "duplicate_id_number", field=f"{path}.id_number", observed=masked[s.order], other=seen[d.id_number])
         seen.setdefault(d.id_number, d.ref)
         if not problems:
-            yield ctx.ok(s, field=f"{path}.id_number", observed=mask("id_number", d.id_number, ctx.pack.id_mask))
+            yield ctx.ok(s, field=f"{path}.id_number", observed=masked[s.order])

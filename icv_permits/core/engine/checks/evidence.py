@@ -212,10 +212,11 @@ def evd_01(ctx: Ctx):
 
 def _incidents(ctx: Ctx, vin: str, kind: IncidentKind) -> list[tuple[str, Incident]]:
     """The vehicle's incidents during road testing, from the application and the incident files."""
-    found = [(f"incidents[{i}]", x) for i, x in enumerate(ctx.app.incidents)]
+    found = [(f"incidents[{i}]", x) for i, x in enumerate(ctx.app.incidents) if x.vin == vin and x.kind is kind and x.during_road_test]
     if ctx.evidence is not None:
-        found += [(f"evidence.incidents[{i}]", x) for i, x in enumerate(ctx.evidence.incidents)]
-    return [(where, x) for where, x in found if x.vin == vin and x.kind is kind and x.during_road_test]
+        found += [(f"evidence.incidents[{i}]", x) for i, x in enumerate(ctx.evidence.incidents)
+                  if x.vin == vin and x.kind is kind and x.during_road_test]
+    return found
 
 
 @check("EVD-02", params=("evidence.max_violations",), reasons=("violations", "renewed"))

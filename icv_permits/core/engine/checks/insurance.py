@@ -29,7 +29,14 @@ def uncovered(start: date, end: date, spans: Iterable[tuple[date, date]]) -> lis
 
 
 def _policies(ctx: Ctx, vin: str, kinds: tuple[InsuranceKind, ...]) -> list[tuple[int, Insurance]]:
-    return [(i, p) for i, p in enumerate(ctx.app.insurance) if p.kind in kinds and vin in p.vins]
+    """The policies (index, policy) of ``kinds`` that name ``vin``, in the application's order."""
+    by_vin = ctx.shared.get("insurance_by_vin")
+    if by_vin is None:  # once per evaluation: every insurance rule looks up every vehicle
+        by_vin = ctx.shared["insurance_by_vin"] = {}
+        for i, p in enumerate(ctx.app.insurance):
+            for v in dict.fromkeys(p.vins):  # a VIN named twice in one policy: the policy once
+                by_vin.setdefault(v, []).append((i, p))
+    return [(i, p) for i, p in by_vin.get(vin, ()) if p.kind in kinds]
 
 
 def _gap_values(gaps: list[tuple[date, date]]) -> list[str]:
