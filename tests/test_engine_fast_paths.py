@@ -247,3 +247,51 @@ def test_keyword_values_are_converted_only_where_needed(values) -> None:
     out = _jv_values(dict(values))
     assert out == {k: jv(v) for k, v in values.items()}
     assert _exactly_json(out)
+
+
+# ---------------------------------------------------------------- check characters
+
+
+def _vin_check_by_the_letter(vin: str) -> str:
+    total = 0
+    for position, (char, weight) in enumerate(zip(vin, ids._VIN_WEIGHTS), start=1):
+        if position == ids.VIN_CHECK_POSITION:
+            continue
+        if char not in ids._VIN_VALUES:
+            raise ValueError(f"illegal VIN character {char!r} at position {position}")
+        total += ids._VIN_VALUES[char] * weight
+    return "X" if total % 11 == 10 else str(total % 11)
+
+
+def _uscc_check_by_the_letter(first17: str) -> str:
+    total = 0
+    for position, (char, weight) in enumerate(zip(first17, ids._USCC_WEIGHTS), start=1):
+        if char not in ids._USCC_VALUES:
+            raise ValueError(f"illegal USCC character {char!r} at position {position}")
+        total += ids._USCC_VALUES[char] * weight
+    return ids.USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _same_answer(fast, slow, text):
+    try:
+        expected = slow(text)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as got:
+            fast(text)
+        assert str(got.value) == str(exc)
+    else:
+        assert fast(text) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789ABCHJKLMNPRSTUVWXYZIOQa中"), min_size=17, max_size=17))
+def test_a_vin_check_digit_is_the_weighted_sum_character_by_character(vin) -> None:
+    """Legal characters give the digit; an illegal one is named with its position — unless it
+    stands at the check position itself, which weighs nothing."""
+    _same_answer(ids.vin_check_digit, _vin_check_by_the_letter, vin)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789ABCDEFGHJKLMNPQRTUWXYIOSVZ中"), min_size=17, max_size=17))
+def test_a_credit_code_check_character_is_the_weighted_sum_character_by_character(first17) -> None:
+    _same_answer(ids.uscc_check_char, _uscc_check_by_the_letter, first17)

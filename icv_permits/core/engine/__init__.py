@@ -236,10 +236,10 @@ def _head(run: _Run) -> tuple[dict[str, int], Verdict, list[str], bool]:
     counts = dict.fromkeys(_OUTCOME_VALUES, 0)
     missing = set()
     for f in run.found:
-        value = f.outcome._value_
+        value = f[1]._value_  # the outcome
         counts[value] += 1
-        if value == "missing" and f.field:
-            missing.add(f.field)
+        if value == "missing" and f[5]:  # the field
+            missing.add(f[5])
     if counts["fail"]:
         verdict = Verdict.non_compliant
     elif counts["missing"]:
@@ -355,19 +355,18 @@ def evaluate_json(
     subjects: dict[int, dict] = {}
     thresholds: dict[int, dict] = {}
     findings = []
-    for f in run.found:
-        s = f.subject
+    append = findings.append
+    for rule_id, outcome, s, reason, values, field, observed, th in run.found:  # a Found, unpacked
         ref = subjects.get(id(s))
         if ref is None:
             ref = subjects[id(s)] = {"kind": s.kind._value_, "ref": s.ref, "label": s.label, "path": s.path, "order": s.order}
-        th = f.threshold
         if th is not None:
             th_json = thresholds.get(id(th))
             if th_json is None:
                 th_json = thresholds[id(th)] = dict(th.threshold_json)  # the parameter's own is kept for the next evaluation
-        findings.append({
-            "rule_id": f.rule_id, "outcome": f.outcome._value_, "subject": ref, "reason": f.reason,
-            "values": f.values, "field": f.field, "observed": f.observed,
+        append({
+            "rule_id": rule_id, "outcome": outcome._value_, "subject": ref, "reason": reason,
+            "values": values, "field": field, "observed": observed,
             "threshold": None if th is None else th_json,
         })
     out = {

@@ -71,6 +71,7 @@ _VIN_LETTER_VALUES: dict[str, int] = {
 _VIN_VALUES: dict[str, int] = {d: int(d) for d in _VIN_DIGITS} | _VIN_LETTER_VALUES
 VIN_ALPHABET = _VIN_DIGITS + "".join(_VIN_LETTER_VALUES)
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+_VIN_WEIGHTS_BUT_CHECK = _VIN_WEIGHTS[: VIN_CHECK_POSITION - 1] + _VIN_WEIGHTS[VIN_CHECK_POSITION:]  # position 9 weighs nothing
 
 
 def vin_check_digit(vin: str) -> str:
@@ -82,13 +83,12 @@ def vin_check_digit(vin: str) -> str:
     """
     if len(vin) != VIN_LENGTH:
         raise ValueError(f"a VIN has {VIN_LENGTH} characters, got {len(vin)}")
-    total = 0
-    for position, (char, weight) in enumerate(zip(vin, _VIN_WEIGHTS), start=1):
-        if position == VIN_CHECK_POSITION:
-            continue
-        if char not in _VIN_VALUES:
-            raise ValueError(f"illegal VIN character {char!r} at position {position}")
-        total += _VIN_VALUES[char] * weight
+    c = VIN_CHECK_POSITION - 1
+    try:
+        total = sum(map(operator.mul, map(_VIN_VALUES.__getitem__, vin[:c] + vin[c + 1:]), _VIN_WEIGHTS_BUT_CHECK))
+    except KeyError:
+        position, char = next((i, ch) for i, ch in enumerate(vin, start=1) if i != VIN_CHECK_POSITION and ch not in _VIN_VALUES)
+        raise ValueError(f"illegal VIN character {char!r} at position {position}") from None
     remainder = total % 11
     return "X" if remainder == 10 else str(remainder)
 
@@ -138,11 +138,11 @@ def uscc_check_char(first17: str) -> str:
     """
     if len(first17) != USCC_LENGTH - 1:
         raise ValueError(f"expected the first {USCC_LENGTH - 1} characters, got {len(first17)}")
-    total = 0
-    for position, (char, weight) in enumerate(zip(first17, _USCC_WEIGHTS), start=1):
-        if char not in _USCC_VALUES:
-            raise ValueError(f"illegal USCC character {char!r} at position {position}")
-        total += _USCC_VALUES[char] * weight
+    try:
+        total = sum(map(operator.mul, map(_USCC_VALUES.__getitem__, first17), _USCC_WEIGHTS))
+    except KeyError:
+        position, char = next((i, ch) for i, ch in enumerate(first17, start=1) if ch not in _USCC_VALUES)
+        raise ValueError(f"illegal USCC character {char!r} at position {position}") from None
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.engine.dates import last_day_of, months_and_days
 from icv_permits.core.pack import SectionKind
@@ -44,7 +46,7 @@ def sco_02(ctx: Ctx):
         return  # SCO-03 reports it
     # the period covers its end day: N months from 2026-12-01 end on 2028-05-31 at the latest
     limit = last_day_of(period.start, int(p.value))
-    months, days = months_and_days(period.start, period.end.add(days=1))
+    months, days = months_and_days(period.start, date.fromordinal(period.end.toordinal() + 1))
     if period.end <= limit:
         yield ctx.ok(s, field="period", observed=months, threshold=p, months=months, days=days, latest_end=limit)
     else:
