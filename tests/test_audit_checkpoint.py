@@ -331,3 +331,23 @@ def base64_signature(doc: dict) -> bytes:
     import base64
 
     return base64.b64decode(doc["signature"].removeprefix("ed25519:"))
+
+
+@pytest.mark.parametrize("argv, expected", [((), 1), (("--jobs", "2"), 2), (("--jobs", "0"), "every core")])
+def test_verify_and_checkpoint_use_one_process_unless_asked(office, keys, monkeypatch, argv, expected):
+    """On two cores one process verifies faster than two (docs/benchmarks.md): one is the default;
+    ``--jobs 0`` asks for every core."""
+    import os
+
+    seen = []
+    real_verify = ledger.verify
+
+    def verify(store, **kw):
+        seen.append(kw["jobs"])
+        return real_verify(store, **kw)
+
+    monkeypatch.setattr(ledger, "verify", verify)
+    want = (os.cpu_count() or 1) if expected == "every core" else expected
+    assert cli("audit", "verify", *argv).exit_code == 0
+    assert cli("audit", "checkpoint", "-o", keys[0].parent / f"cp-{len(argv)}-{want}.json", "--key", keys[0], *argv).exit_code == 0
+    assert seen == [want, want]
