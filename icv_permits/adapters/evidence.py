@@ -21,7 +21,6 @@ never tells whether some file exists elsewhere.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -292,6 +291,31 @@ class _Read(io.RawIOBase):
         return self.hash.hexdigest(), self.size
 
 
+class _Counted(io.BufferedReader):
+    """A buffered reader that counts the bytes it hands to the text layer, so that a byte that is
+    not UTF-8 is named by its offset in the file (the text layer's error counts from the start of
+    the window it was decoding)."""
+
+    def __init__(self, raw: io.RawIOBase, base: int = 0) -> None:
+        super().__init__(raw, 1 << 20)
+        self.given = base  # the file's offset of the next byte handed out
+
+    def read1(self, size: int = -1) -> bytes:
+        out = super().read1(size)
+        self.given += len(out)
+        return out
+
+    def read(self, size: int | None = -1) -> bytes:
+        out = super().read(size)
+        self.given += len(out)
+        return out
+
+    def offset(self, exc: UnicodeDecodeError) -> int:
+        """The file offset of the byte ``exc`` names: the decoder's input (the bytes of a character
+        cut by the window's start, then the window) ends at the last byte handed out."""
+        return self.given - len(exc.object) + exc.start
+
+
 def _rows(src: _Read, name: str, required: tuple[str, ...], columns: tuple[str, ...]) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
     """``(line, values, error)`` for each data row of a CSV or JSON Lines file: ``values`` holds
     the row's ``columns`` in that order ("" where a column is absent), or is ``None`` with the
@@ -299,7 +323,8 @@ def _rows(src: _Read, name: str, required: tuple[str, ...], columns: tuple[str, 
     if Path(name).suffix.lower() not in (".jsonl", ".ndjson", ".json"):
         yield from _csv_rows(src, name, required, columns, "utf-8-sig")
         return
-    fh = io.TextIOWrapper(io.BufferedReader(src, 1 << 20), encoding="utf-8-sig", newline="")
+    buffered = _Counted(src)
+    fh = io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="")
     try:
         seen = False
         for line_no, line in enumerate(fh, 1):
@@ -318,14 +343,15 @@ def _rows(src: _Read, name: str, required: tuple[str, ...], columns: tuple[str, 
         if not seen:
             raise InputError([Problem(name, N_("the evidence file is empty"), {}, "empty")])
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(name, M_NOT_UTF8, {"offset": exc.start}, "encoding")]) from None
+        raise InputError([Problem(name, M_NOT_UTF8, {"offset": buffered.offset(exc)}, "encoding")]) from None
     except OSError as exc:  # a read error of a file already found inside the folder (EIO)
         raise InputError([Problem(name, M_UNREADABLE, {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
     finally:
         fh.detach().detach()  # not closed: the caller reads the digest, then closes it
 
 
-M_NOT_UTF8 = N_("the evidence file is not UTF-8 (byte offset {offset})")
+M_NOT_UTF8 = N_("the evidence file is not UTF-8 text: the byte at byte offset {offset} cannot be decoded; save the file as UTF-8 "
+                "(files saved as GBK/GB 2312 often cause this)")
 M_UNREADABLE = N_("cannot read the evidence file: {reason}")
 
 
@@ -341,10 +367,12 @@ def _header(name: str, header: list[str], required: tuple[str, ...], columns: tu
 
 
 def _csv_rows(raw: io.RawIOBase, name: str, required: tuple[str, ...], columns: tuple[str, ...], encoding: str, *,
-              header: tuple[int, tuple[int, ...]] | None = None, line_base: int = 0) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
+              header: tuple[int, tuple[int, ...]] | None = None, line_base: int = 0,
+              byte_base: int = 0) -> Iterator[tuple[int, tuple[str, ...] | None, str]]:
     """:func:`_rows` of a CSV file, from the start (``header`` None) or from line ``line_base`` + 1
-    with the header already read."""
-    fh = io.TextIOWrapper(io.BufferedReader(raw, 1 << 20), encoding=encoding, newline="")
+    with the header already read, ``raw`` starting at the file's offset ``byte_base``."""
+    buffered = _Counted(raw, byte_base)
+    fh = io.TextIOWrapper(buffered, encoding=encoding, newline="")
     try:
         reader = csv.reader(fh)
         if header is None:
@@ -367,7 +395,7 @@ def _csv_rows(raw: io.RawIOBase, name: str, required: tuple[str, ...], columns: 
                 row.append("")
             yield line_base + reader.line_num, pick(row), ""
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(name, M_NOT_UTF8, {"offset": exc.start}, "encoding")]) from None
+        raise InputError([Problem(name, M_NOT_UTF8, {"offset": buffered.offset(exc)}, "encoding")]) from None
     except csv.Error as exc:
         raise InputError([Problem(name, N_("the CSV cannot be read: {reason}"), {"reason": str(exc)}, "csv")]) from None
     except OSError as exc:  # a read error of a file already found inside the folder (EIO)
@@ -690,7 +718,6 @@ def _trip_batches(pl, src: _Read, name: str):
         rest = bytearray(b"" if nl < 0 else head[nl + 1:])
         block = bytearray(_BATCH_BYTES)
         at = len(head) - len(rest)  # the offset in the file of ``rest``
-        prev = head[:at][-_PREV:]  # the bytes before it that :func:`_csv_offset` may need
         eof = nl < 0
         del head
         while True:
@@ -718,53 +745,19 @@ def _trip_batches(pl, src: _Read, name: str):
                     try:
                         text = chunk.decode("utf-8")
                     except UnicodeDecodeError as exc:
-                        offset = _csv_offset(prev + chunk, at - len(prev), at + exc.start, eof and not rest)
-                        raise InputError([Problem(name, M_NOT_UTF8, {"offset": offset}, "encoding")]) from None
+                        raise InputError([Problem(name, M_NOT_UTF8, {"offset": at + exc.start}, "encoding")]) from None
                     batch = _split_lines(pl, text, line_no, width, idx)
             if batch is None:
                 yield from _batched(pl, _csv_rows(_Prefixed(chunk + rest, src), name, TRIP_COLUMNS, _ALL_TRIP_COLUMNS, "utf-8",
-                                                  header=(width, idx), line_base=line_no))
+                                                  header=(width, idx), line_base=line_no, byte_base=at))
                 return
             yield batch
             line_no += newlines
             at += len(chunk)
-            prev = chunk[-_PREV:] if len(chunk) >= _PREV else (prev + chunk)[-_PREV:]
             if eof and not rest:
                 return
     except OSError as exc:
         raise InputError([Problem(name, N_("cannot read the evidence file: {reason}"), {"reason": exc.strerror or str(exc)}, "unreadable")]) from None
-
-
-_PREV = 8192 + 4
-
-
-def _csv_offset(data: bytes, base: int, bad: int, eof: bool) -> int:
-    """The byte offset :func:`_csv_rows` names for a file that is not UTF-8 at ``bad`` (``data``
-    holds the file's bytes from offset ``base``, at least 8196 before ``bad`` when there are): the
-    text layer decodes 8 KiB at a time, and its error counts from the start of that window (with
-    the bytes of a character cut by the window's start; after a BOM in the first window). The same
-    decoder is run over the same windows, so the message is the one the ``csv`` path would give."""
-    w = bad // 8192 * 8192
-    if w == 0:
-        dec = codecs.getincrementaldecoder("utf-8-sig")()
-    else:
-        dec = codecs.getincrementaldecoder("utf-8")()
-        q = max(base, w - 4)
-        while q < w and 0x80 <= data[q - base] < 0xC0:  # a continuation byte: not where a character starts
-            q += 1
-        try:
-            dec.decode(data[q - base:w - base])
-        except UnicodeDecodeError:
-            return bad - w
-    try:
-        while w - base < len(data):
-            dec.decode(data[w - base:w + 8192 - base])
-            w += 8192
-        if eof:
-            dec.decode(b"", True)
-    except UnicodeDecodeError as exc:
-        return exc.start
-    return bad - bad // 8192 * 8192
 
 
 def _plain(chunk: bytes) -> bool:
