@@ -170,7 +170,9 @@ def _new_engine(url: str) -> Engine:
         raise InputError([Problem(URL_ENV, N_("unsupported database {value}: use sqlite:/// or postgresql+psycopg://"),
                                   {"value": u.drivername}, "bad_url")])
     try:
-        return create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        # UTF-8 whatever PGCLIENTENCODING or the URL says: the log's hashes are over UTF-8 bytes,
+        # which verify reads as the server sends them, and the text is Chinese
+        return create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": 10, "client_encoding": "utf8"})
     except (ImportError, ArgumentError) as exc:
         raise InputError([Problem(URL_ENV, N_("cannot use {value}: {error_text}"), {"value": shown_url(url), "error_text": str(exc)[:200]}, "bad_url")]) from None
 
