@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import pendulum
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field
 
 TIMEZONE = "Asia/Shanghai"
 """The time zone of the rules' days: a day is a day in Shanghai."""
@@ -54,17 +54,13 @@ def _in_range(d: _dt.date) -> pendulum.Date:
     return pendulum.Date(d.year, d.month, d.day)
 
 
-def _date_to_str(value: _dt.date) -> str:
-    return value.isoformat()
-
-
 Date = Annotated[
     _dt.date,
     BeforeValidator(_parse_date),
-    PlainSerializer(_date_to_str, return_type=str, when_used="json"),
     Field(json_schema_extra={"format": "date", "type": "string"}),
 ]
-"""A calendar date, ``YYYY-MM-DD``; held as ``pendulum.Date``."""
+"""A calendar date, ``YYYY-MM-DD``; held as ``pendulum.Date`` (a ``date``: written back as
+``YYYY-MM-DD`` by pydantic's own serializer, with no call into Python per date)."""
 
 
 NUL_MESSAGE = N_("must not contain the NUL character (\\x00): it is not text, and no database stores it")
