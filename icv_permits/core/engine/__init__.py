@@ -235,11 +235,11 @@ def _run(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummary | 
 def _head(run: _Run) -> tuple[dict[str, int], Verdict, list[str], bool]:
     counts = dict.fromkeys(_OUTCOME_VALUES, 0)
     missing = set()
-    for f in run.found:
-        value = f[1]._value_  # the outcome
+    for _rule, outcome, _subject, _reason, _values, field, _observed, _threshold in run.found:
+        value = outcome._value_
         counts[value] += 1
-        if value == "missing" and f[5]:  # the field
-            missing.add(f[5])
+        if value == "missing" and field:
+            missing.add(field)
     if counts["fail"]:
         verdict = Verdict.non_compliant
     elif counts["missing"]:
@@ -272,21 +272,16 @@ def _decision(run: _Run) -> Decision:
     counts, verdict, missing, legacy = _head(run)
     subjects: dict[int, SubjectRef] = {}  # by id: the subjects live as long as the run
     findings = []
-    append, new, set_, fields_set = findings.append, _new, _set, _FINDING_FIELDS
-    for f in run.found:
-        s = f.subject
+    append = findings.append
+    for rule_id, outcome, s, reason, values, field, observed, th in run.found:  # a Found, unpacked
         ref = subjects.get(id(s))
         if ref is None:
             ref = subjects[id(s)] = _made(SubjectRef, _SUBJECT_FIELDS,
                                       {"kind": s.kind, "ref": s.ref, "label": s.label, "path": s.path, "order": s.order})
-        th = f.threshold
-        m = new(Finding)  # _made written out: one per finding
-        set_(m, "__dict__", {"rule_id": f.rule_id, "outcome": f.outcome, "subject": ref, "reason": f.reason, "values": f.values,
-                             "field": f.field, "observed": f.observed, "threshold": None if th is None else th.threshold()})
-        set_(m, "__pydantic_fields_set__", fields_set)
-        set_(m, "__pydantic_extra__", None)
-        set_(m, "__pydantic_private__", None)
-        append(m)
+        append(_made(Finding, _FINDING_FIELDS, {
+            "rule_id": rule_id, "outcome": outcome, "subject": ref, "reason": reason, "values": values,
+            "field": field, "observed": observed, "threshold": None if th is None else th.threshold(),
+        }))
     app, pack = run.app, run.pack
     return Decision(
         **({"format": LEGACY_DECISION_FORMAT} if legacy else {}),
