@@ -19,12 +19,13 @@ import pendulum
 import pytest
 import yaml
 
-from builders import DA, RT, SECTION, baseline, copy_rules, edit_pack_yaml, make_vin, with_
+from builders import DA, RT, SECTION, baseline, copy_rules, edit_pack_yaml, entry, make_vin, with_
 from icv_permits.services import office as W
 from icv_permits.core.engine import evaluate
 from icv_permits.core.engine.decision import Outcome
 from icv_permits.core.errors import PackError
 from icv_permits.core.model.application import Application
+from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.adapters.packs import load_pack
 from icv_permits.present.report import render
 from icv_permits.present.rules import rule_detail
@@ -240,3 +241,27 @@ def test_a_pack_snapshot_from_before_home_provinces_replays_with_anhui():
     assert old.meta.home_province.value == "anhui" and old.home_name("zh") == "安徽"
     app = Application.model_validate(with_(baseline(RT), "notices", [_notice("AH-RT-2025-0001", "anhui", sections=[SECTION])]))
     assert evaluate(app, old, AS_OF).to_json_dict()["findings"] == evaluate(app, pack, AS_OF).to_json_dict()["findings"]
+
+
+def test_a_records_rule_a_pack_lets_apply_to_a_pre_check_is_not_evaluated_not_a_crash(tmp_path):
+    """REC-01 and REC-02 read the office's records. A maintainer who drops ``requires: [on_record]``
+    from their applicability makes them apply to a pre-check too, where there are no records: they
+    are then *not evaluated*, saying why (zh/en), instead of failing the whole check."""
+    rules = copy_rules(tmp_path)
+
+    def open_to_pre_checks(data):
+        for rid in ("REC-01", "REC-02"):
+            entry(data["rules"], "id", rid)["applies_to"].pop("requires")
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", open_to_pre_checks)
+    pack = load_pack(str(rules / "anhui-2025"))
+    app = Application.model_validate(baseline(DA))
+    d = evaluate(app, pack, AS_OF)
+    got = {f.rule_id: (f.outcome, f.reason) for f in d.findings if f.rule_id in ("REC-01", "REC-02")}
+    assert got == {"REC-01": (Outcome.not_evaluated, "no_records"), "REC-02": (Outcome.not_evaluated, "no_records")}
+    assert "applies only when a submission is reviewed" in " ".join(render(d, pack, "text", "en").split())  # (lines wrapped)
+    assert "仅在审核提交时适用" in "".join(render(d, pack, "text", "zh").split())
+    # under review (records given) the same pack judges them
+    registry = RegistryFacts(database="sqlite 0003", read_at="2026-11-27T02:00:00.000000Z", notices=[], vins_elsewhere=[], driver_loads=[])
+    reviewed = evaluate(app, pack, AS_OF, registry=registry)
+    assert {f.rule_id: f.outcome for f in reviewed.findings if f.rule_id in ("REC-01", "REC-02")} == {"REC-01": Outcome.passed, "REC-02": Outcome.passed}

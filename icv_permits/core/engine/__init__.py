@@ -157,6 +157,8 @@ class _Plan:
                     skipped = ("param_not_in_force", {"params": unset, "as_of": as_of})
                 elif chk.home and home is None:
                     skipped = ("no_home_province", {})
+                elif chk.records and "on_record" not in conds:  # a pack whose rule does not require on_record
+                    skipped = ("no_records", {})
                 hit.append((rule, chk.fn, params, skipped, rule.severity == "advisory"))
             self._steps[key] = hit
         return hit

@@ -84,16 +84,18 @@ class Check:
     params: tuple[str, ...]
     reasons: frozenset[str]
     home: bool = False  # judges notices by whether the pack's home province issued them
+    records: bool = False  # reads the regulator's records (``Ctx.registry``): judged only under review
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...] = (), home: bool = False) -> Callable[[CheckFn], CheckFn]:
+def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...] = (), home: bool = False,
+          records: bool = False) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         if rule_id in REGISTRY:
             raise RuntimeError(f"two checks registered for {rule_id}")
-        REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS, home)
+        REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS, home, records)
         return fn
 
     return register

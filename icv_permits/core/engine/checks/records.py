@@ -23,7 +23,7 @@ def _differences(declared: Notice, recorded: Notice) -> list[str]:
     return out
 
 
-@check("REC-01", reasons=("not_on_record", "differs_from_record", "history_from_record"), home=True)
+@check("REC-01", reasons=("not_on_record", "differs_from_record", "history_from_record"), home=True, records=True)
 def rec_01(ctx: Ctx):
     s = ctx.entity_subject()
     reg = ctx.registry
@@ -44,7 +44,7 @@ def rec_01(ctx: Ctx):
     yield ctx.ok(s, "history_from_record", field="notices", observed=sorted(on_record))
 
 
-@check("REC-02", reasons=("vin_on_other_entity_notice",))
+@check("REC-02", reasons=("vin_on_other_entity_notice",), records=True)
 def rec_02(ctx: Ctx):
     elsewhere: dict[str, list] = {}
     for e in ctx.registry.vins_elsewhere:
