@@ -29,8 +29,8 @@ from icv_permits.core.model.evidence import (
     hours_of,
     km_of,
 )
-from icv_permits.core.engine.core import DEMONSTRATION_NOTICES, Ctx, Param, check, format_decimal
-from icv_permits.core.engine.decision import Finding, Outcome
+from icv_permits.core.engine.core import DEMONSTRATION_NOTICES, Ctx, Found, Param, check, format_decimal
+from icv_permits.core.engine.decision import Outcome
 
 COUNTING_PARAMS = (
     "evidence.counted_modes",
@@ -142,13 +142,13 @@ def _excluded(ve: VehicleEvidence) -> list[str]:
     return [f"{e.reason.value}: {e.trips} / {format_decimal(e.hours)} h / {format_decimal(e.km)} km" for e in ve.excluded]
 
 
-def _renewed(ctx: Ctx, v: Vehicle, s) -> Finding | None:
+def _renewed(ctx: Ctx, v: Vehicle, s) -> Found | None:
     """Not applicable to a vehicle whose renewal the history backs."""
     n = ctx.renewed_by(v.vin)
     return None if n is None else ctx.na(s, "renewed", notice=n.number, issued=n.issued)
 
 
-def _renewal_not_accepted(ctx: Ctx, v: Vehicle, s) -> Finding | None:
+def _renewal_not_accepted(ctx: Ctx, v: Vehicle, s) -> Found | None:
     """Why a vehicle of a renewal is judged as a first application: no earlier demonstration notice
     of the entity lists it (issued in Anhui on or before the as-of date)."""
     if not ctx.app.modifiers.renewal:
