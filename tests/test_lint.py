@@ -188,6 +188,23 @@ def test_a_reason_without_a_message(rules):
     assert "VEH-02: no message for reason 'registered'" in problems(rules)
 
 
+def test_a_records_rule_open_to_pre_checks(rules):
+    def drop_requires(data):
+        entry(data["rules"], "id", "REC-02")["applies_to"].pop("requires")
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", drop_requires)
+    found = problems(rules)
+    assert any(p.startswith("REC-02: the code reads the office's records, but applies_to does not require on_record") for p in found), found
+
+
+def test_a_not_evaluated_reason_without_its_common_message(rules):
+    def drop(data):
+        del data["common_messages"]["no_records"]
+
+    edit_pack_yaml(rules / "national-2021" / "rules.yaml", drop)
+    assert "common_messages.no_records: missing: the engine says with it why a rule was not evaluated" in problems(rules)
+
+
 def test_a_threshold_without_a_comparison(rules):
     def drop_comparison(data):
         del entry(data["parameters"], "id", "vehicle.pre_event_seconds")["comparison"]

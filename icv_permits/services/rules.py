@@ -26,7 +26,7 @@ from icv_permits.adapters.packs import (
     read_test_file,
 )
 from icv_permits.core.engine import evaluate
-from icv_permits.core.engine.core import COMMON_REASONS, REGISTRY
+from icv_permits.core.engine.core import COMMON_REASONS, NOT_EVALUATED_REASONS, REGISTRY
 from icv_permits.core.errors import InputError, PackError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application, Material
@@ -95,6 +95,9 @@ def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintP
         for reason in sorted(rule.remedies):
             if reason not in chk.reasons:
                 out.append(P(rid, f"remedy for {reason!r}, a reason the code never emits"))
+        if chk.records and "on_record" not in rule.applies_to.requires:
+            out.append(P(rid, "the code reads the office's records, but applies_to does not require on_record: "
+                              "in a pre-check the rule is not evaluated (no_records)"))
         for cond in (*rule.applies_to.requires, *rule.applies_to.unless):
             if cond not in CONDITIONS:
                 out.append(P(rid, f"applies_to names unknown condition {cond!r} (known: {', '.join(sorted(CONDITIONS))})"))
@@ -109,6 +112,9 @@ def lint_pack(pack: Pack, *, all_rule_ids: set[str] | None = None) -> list[LintP
                     out.append(P(rid, f"parameter {name} lists material {m!r} but fields does not name materials.{m}"))
     for reason, text in pack.common_messages.items():
         out += _text_pair(f"common_messages.{reason}", text)
+    for reason in NOT_EVALUATED_REASONS:
+        if reason not in pack.common_messages:
+            out.append(P(f"common_messages.{reason}", "missing: the engine says with it why a rule was not evaluated"))
     if all_rule_ids is not None:
         for rid in sorted(set(REGISTRY) - all_rule_ids):
             out.append(P(rid, "a check function is registered but no pack has this rule"))

@@ -45,6 +45,8 @@ from icv_permits.core.pack import (
 )
 
 COMMON_REASONS = frozenset({"ok", "missing"})
+NOT_EVALUATED_REASONS = ("disabled", "param_not_in_force", "no_home_province", "no_records")
+"""Why the engine leaves a rule not evaluated (a pack's ``common_messages`` say each in zh and en)."""
 
 
 class Subj(NamedTuple):
