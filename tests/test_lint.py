@@ -309,6 +309,30 @@ def test_other_malformed_packs_are_pack_errors(rules, file, text, needle):
     assert needle in str(exc.value)
 
 
+@pytest.mark.parametrize("param, value, needle", [
+    ("driver.min_licence_years", 100000, "100000 is outside 0–200 (year)"),  # years a calendar cannot add
+    ("driver.min_licence_years", 3.5, "a whole number is needed (unit: year), not 3.5"),
+    ("driver.min_licence_years", "three", "a number is needed, not 'three'"),
+    ("insurance.min_liability_yuan", True, "a number is needed, not True"),
+    ("evidence.min_hours", -1, "-1 is outside 0–9007199254740991 (h)"),
+    ("plate.renewal_window_days", 10**6, "1000000 is outside 0–73000 (day)"),
+    ("evidence.sections_applied_for_only", "yes", "a switch is true or false, not 'yes'"),
+    ("vehicle.allowed_categories", "passenger", "a list or a mapping is needed, not 'passenger'"),
+    ("driver.licence_coverage", 5, "a list or a mapping is needed, not 5"),
+])
+def test_a_parameter_value_of_the_wrong_shape_is_a_pack_error_naming_it(rules, param, value, needle):
+    """A value every check reading it would fail on is refused where the pack is read (exit 2 in
+    the CLI), naming the parameter and the value's date — not left to fail a check (exit 70)."""
+    pack_id = "anhui-2025" if param == "plate.renewal_window_days" else "national-2021"
+    edit_pack_yaml(rules / pack_id / "parameters.yaml", lambda d: entry(d["parameters"], "id", param)["values"][-1].update(value=value))
+    with pytest.raises(PackError) as exc:
+        anhui(rules)
+    assert param in str(exc.value) and needle in str(exc.value), str(exc.value)
+    if param == "driver.min_licence_years" and value == 100000:
+        proc = run_cli("check", "examples/da-compliant.yaml", "--as-of", "2026-11-27", rules_dir=rules)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr and needle in proc.stderr, (proc.returncode, proc.stderr)
+
+
 def test_a_missing_pack_file_is_a_pack_error(rules):
     (rules / "anhui-2025" / "sections.yaml").unlink()
     with pytest.raises(PackError, match="file missing"):

@@ -138,6 +138,13 @@ class ParamValue(_M):
     confidence: Confidence
 
 
+# A number a parameter may hold: whole in these units, and within what a calendar can add (the
+# engine adds years, months and days to dates of 1900–2199); other numbers within ±(2^53 − 1).
+CALENDAR_LIMITS = {"year": 200, "month": 2400, "day": 73_000, "cycle": 200}
+WHOLE_UNITS = frozenset({*CALENDAR_LIMITS, "yuan", "case", "vehicle", "member", "person", "s"})
+NUMBER_LIMIT = 2**53 - 1
+
+
 class ParamDef(_M):
     id: str = Field(pattern=r"^[a-z_]+(\.[a-z0-9_]+)+$")
     title: Text
@@ -145,6 +152,34 @@ class ParamDef(_M):
     kind: Literal["threshold", "window", "table", "list", "switch"] = "threshold"  # switch: true or false
     comparison: Comparison | None = None  # required for a threshold
     values: list[ParamValue] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _values_fit_the_kind(self) -> ParamDef:
+        """Each dated value is of the shape the engine reads: a number (not negative, whole in
+        whole units, within :data:`CALENDAR_LIMITS` for calendar units) for a window or a threshold
+        with an ordering comparison, true or false for a switch, a list or a mapping for a
+        membership threshold, a table or a list; ``null`` is "not set" for any of them. A value of
+        another shape would fail every check that reads it, so the pack is refused where it is read."""
+        membership = self.comparison in (Comparison.in_, Comparison.not_in)
+        numeric = self.kind == "window" or (self.comparison is not None and not membership)
+        for v in self.values:
+            x, where = v.value, f"the value from {v.effective_from.isoformat()}"
+            if x is None:
+                continue
+            if self.kind == "switch":
+                if not isinstance(x, bool):
+                    raise ValueError(f"{where}: a switch is true or false, not {x!r}")
+            elif numeric:
+                if isinstance(x, bool) or not isinstance(x, int | float) or x != x or x in (float("inf"), float("-inf")):
+                    raise ValueError(f"{where}: a number is needed, not {x!r}")
+                limit = CALENDAR_LIMITS.get(self.unit or "", NUMBER_LIMIT)
+                if not 0 <= x <= limit:
+                    raise ValueError(f"{where}: {x!r} is outside 0–{limit}" + (f" ({self.unit})" if self.unit else ""))
+                if self.unit in WHOLE_UNITS and x != int(x):
+                    raise ValueError(f"{where}: a whole number is needed (unit: {self.unit}), not {x!r}")
+            elif (membership or self.kind in ("table", "list")) and not isinstance(x, list | dict):
+                raise ValueError(f"{where}: a list or a mapping is needed, not {x!r}")
+        return self
 
     def at(self, as_of: date) -> ParamValue | None:
         """The value in force on ``as_of`` (the latest whose effective date is not after it)."""
