@@ -319,11 +319,17 @@ def test_other_malformed_packs_are_pack_errors(rules, file, text, needle):
     ("evidence.sections_applied_for_only", "yes", "a switch is true or false, not 'yes'"),
     ("vehicle.allowed_categories", "passenger", "a list or a mapping is needed, not 'passenger'"),
     ("driver.licence_coverage", 5, "a list or a mapping is needed, not 5"),
+    # the shape the checks read a table or a list as
+    ("driver.licence_coverage", {"A1": 5}, "at ['A1']: Input should be a valid list (as DRV-02 reads it)"),
+    ("vehicle.body_marking", {"road_test": ["自动驾驶道路测试"]}, "at ['demonstration_application']: Field required (as VEH-08 reads it)"),
+    ("materials.road_test", {"always": "basic_information"}, "at ['always']: Input should be a valid list (as MAT-01 reads it)"),
+    ("vehicle.allowed_categories", [1, 2], "at [0]: Input should be a valid string (as VEH-01 reads it)"),
+    ("operation.prior_operation_gate", {"min_months": "24"}, "at ['min_months']"),
 ])
 def test_a_parameter_value_of_the_wrong_shape_is_a_pack_error_naming_it(rules, param, value, needle):
     """A value every check reading it would fail on is refused where the pack is read (exit 2 in
     the CLI), naming the parameter and the value's date — not left to fail a check (exit 70)."""
-    pack_id = "anhui-2025" if param == "plate.renewal_window_days" else "national-2021"
+    pack_id = "anhui-2025" if param in ("plate.renewal_window_days", "operation.prior_operation_gate") else "national-2021"
     edit_pack_yaml(rules / pack_id / "parameters.yaml", lambda d: entry(d["parameters"], "id", param)["values"][-1].update(value=value))
     with pytest.raises(PackError) as exc:
         anhui(rules)
@@ -331,6 +337,13 @@ def test_a_parameter_value_of_the_wrong_shape_is_a_pack_error_naming_it(rules, p
     if param == "driver.min_licence_years" and value == 100000:
         proc = run_cli("check", "examples/da-compliant.yaml", "--as-of", "2026-11-27", rules_dir=rules)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr and needle in proc.stderr, (proc.returncode, proc.stderr)
+
+
+def test_a_marking_may_be_one_text_per_activity(rules):
+    """The shapes refuse what a check cannot read, not what it reads in another accepted form."""
+    edit_pack_yaml(rules / "national-2021" / "parameters.yaml", lambda d: entry(d["parameters"], "id", "vehicle.body_marking")["values"][-1].update(
+        value={"road_test": "自动驾驶道路测试", "demonstration_application": "自动驾驶示范应用", "demonstration_operation": ["自动驾驶示范运营", "自动驾驶示范应用"]}))
+    assert anhui(rules).parameters["vehicle.body_marking"].values[0].value["road_test"] == "自动驾驶道路测试"
 
 
 def test_a_missing_pack_file_is_a_pack_error(rules):

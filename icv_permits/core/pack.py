@@ -450,6 +450,10 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: 
             loc = ".".join(str(p) for p in err["loc"])
             lines.append(f"  {loc}: {err['msg']}")
         raise PackError("\n".join(lines)) from None
+    from icv_permits.core.engine import parameter_shape_problems  # the checks say what they read (the engine imports this module)
+
+    if problems := parameter_shape_problems(pack):
+        raise PackError("\n".join([f"{where}: the pack is malformed:", *(f"  {p}" for p in problems[:20])]))
     pack._source = {"chain": list(chain), "content": _jsonable(content)}
     return pack
 

@@ -18,6 +18,7 @@ from icv_permits.core.canonical import canonical_bytes_floatless
 from icv_permits.core.engine import checks as _checks  # noqa: F401  (registers the check functions)
 from icv_permits.core.engine.core import (
     REGISTRY,
+    parameter_shape_problems,
     Ctx,
     Found,
     Param,
@@ -42,7 +43,8 @@ from icv_permits.core.model.evidence import EvidenceSummary
 from icv_permits.core.model.registry import RegistryFacts
 from icv_permits.core.pack import Pack, applies
 
-__all__ = ["Decision", "Finding", "Outcome", "Verdict", "application_digest", "conditions_of", "evaluate", "evaluate_json"]
+__all__ = ["Decision", "Finding", "Outcome", "Verdict", "application_digest", "conditions_of", "evaluate", "evaluate_json",
+           "parameter_shape_problems"]
 
 _KIND_ORDER = {"application": 0, "entity": 1, "section": 2, "driver": 3, "vehicle": 4}
 

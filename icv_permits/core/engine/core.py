@@ -87,20 +87,57 @@ class Check:
     reasons: frozenset[str]
     home: bool = False  # judges notices by whether the pack's home province issued them
     records: bool = False  # reads the regulator's records (``Ctx.registry``): judged only under review
+    shapes: tuple[tuple[str, Any], ...] = ()  # (parameter, the type its set values must have)
 
 
 REGISTRY: dict[str, Check] = {}
 
 
 def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...] = (), home: bool = False,
-          records: bool = False) -> Callable[[CheckFn], CheckFn]:
+          records: bool = False, shapes: dict[str, Any] | None = None) -> Callable[[CheckFn], CheckFn]:
+    """Register ``fn`` as the check of ``rule_id``. ``shapes``: for a parameter whose value is a
+    list, a table or a mapping, the type the check reads it as (a pack whose value has another
+    shape is refused when it is read: :func:`parameter_shape_problems`)."""
+
     def register(fn: CheckFn) -> CheckFn:
         if rule_id in REGISTRY:
             raise RuntimeError(f"two checks registered for {rule_id}")
-        REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS, home, records)
+        REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS, home, records,
+                                  tuple((shapes or {}).items()))
         return fn
 
     return register
+
+
+_ADAPTERS: dict[int, Any] = {}
+
+
+def parameter_shape_problems(pack: Pack) -> list[str]:
+    """Where a set value of a parameter does not have the shape a check of ``pack`` reads it as
+    (strictly: a number is no text, a text no list): ``parameters.<id>: the value from <date>…``.
+    A pack with such a value would fail that check on every application."""
+    from pydantic import TypeAdapter, ValidationError
+
+    out: list[str] = []
+    for rid in pack.rules:
+        chk = REGISTRY.get(rid)
+        for name, shape in chk.shapes if chk is not None else ():
+            param = pack.parameters.get(name)
+            if param is None:
+                continue
+            adapter = _ADAPTERS.get(id(shape))
+            if adapter is None:
+                adapter = _ADAPTERS[id(shape)] = TypeAdapter(shape)
+            for v in param.values:
+                if v.value is None:  # not set
+                    continue
+                try:
+                    adapter.validate_python(v.value, strict=True)
+                except ValidationError as exc:
+                    err = exc.errors()[0]
+                    at = (" at " + "".join(f"[{p!r}]" for p in err["loc"])) if err["loc"] else ""
+                    out.append(f"parameters.{name}: the value from {v.effective_from.isoformat()}{at}: {err['msg']} (as {rid} reads it)")
+    return sorted(set(out))
 
 
 # ---------------------------------------------------------------- values

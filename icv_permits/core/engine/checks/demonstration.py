@@ -112,7 +112,8 @@ def _yrd_notices(ctx: Ctx, p) -> list[Notice]:
             if p.met_by(n.issuer_province.value) and n.plates_valid_until is not None and n.plates_valid_until >= ctx.as_of]
 
 
-@check("YRD-01", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "plates_not_valid", "no_yrd_plates"))
+@check("YRD-01", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "plates_not_valid", "no_yrd_plates"),
+       shapes={"yrd.recognised_provinces": list[str]})
 def yrd_01(ctx: Ctx):
     """What the report shows: an entity holding temporary plates issued by another YRD province or
     city is recognised. That these come with a valid road-test notice is YRD-01a (inferred,
@@ -141,7 +142,8 @@ def yrd_01(ctx: Ctx):
                      provinces=sorted({n.issuer_province.value for n in with_plates}))
 
 
-@check("YRD-01a", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "judged_by_yrd_01"))
+@check("YRD-01a", params=("yrd.recognised_provinces",), reasons=("no_yrd_notice", "judged_by_yrd_01"),
+       shapes={"yrd.recognised_provinces": list[str]})
 def yrd_01a(ctx: Ctx):
     """The recognised plates come with a road-test notice of the same province valid on the as-of
     date (inferred: the report is cut off after the plates)."""
@@ -158,7 +160,8 @@ def yrd_01a(ctx: Ctx):
         yield ctx.ok(s, field="notices", observed=[n.number for n in notices], threshold=p)
 
 
-@check("DOP-04", params=("operation.prior_operation_gate",), reasons=("no_gate", "gate_months_short", "gate_not_judged"), home=True)
+@check("DOP-04", params=("operation.prior_operation_gate",), reasons=("no_gate", "gate_months_short", "gate_not_judged"), home=True,
+       shapes={"operation.prior_operation_gate": dict[str, int | float | None]})
 def dop_04(ctx: Ctx):
     """A gate before demonstration operation, as other cities publish (months of demonstration, total
     and per-vehicle kilometres, supervised trips). Anhui's is not known: the parameter is unset

@@ -31,6 +31,7 @@ def _assigned_vehicles(ctx: Ctx, d: Driver):
     "DRV-02",
     params=("driver.min_licence_years", "driver.licence_coverage", "vehicle.licence_required"),
     reasons=("class_not_covered", "too_few_years", "licence_in_future"),
+    shapes={"driver.licence_coverage": dict[str, list[str]], "vehicle.licence_required": dict[str, str]},
 )
 def drv_02(ctx: Ctx):
     coverage: dict[str, list[str]] = ctx.param("driver.licence_coverage").value

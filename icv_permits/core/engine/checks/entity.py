@@ -27,7 +27,8 @@ def ent_01(ctx: Ctx):
         yield ctx.ok(s, field="entity.credit_code", observed=e.credit_code)
 
 
-@check("ENT-02", params=("entity.allowed_business_scopes",), reasons=("scope_not_allowed", "scope_other"))
+@check("ENT-02", params=("entity.allowed_business_scopes",), reasons=("scope_not_allowed", "scope_other"),
+       shapes={"entity.allowed_business_scopes": list[str]})
 def ent_02(ctx: Ctx):
     """A scope in the pack's list passes. The rules' list ends in "等" (and the like), so ``other``
     with a description of the business is not refused but warned: a reviewer judges it. ``other``

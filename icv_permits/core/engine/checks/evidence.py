@@ -170,7 +170,8 @@ def _sections_applied_for_only(ctx: Ctx) -> bool:
 
 
 @check("EVD-01", params=("evidence.min_hours", "evidence.min_km", *COUNTING_PARAMS),
-       reasons=("below", "ok_hours", "ok_km", "declared_differs", "renewed", "renewal_no_earlier_notice", "renewal_vehicle_not_on_notice"))
+       reasons=("below", "ok_hours", "ok_km", "declared_differs", "renewed", "renewal_no_earlier_notice", "renewal_vehicle_not_on_notice"),
+       shapes={"evidence.counted_modes": list[str]})
 def evd_01(ctx: Ctx):
     ph, pk = ctx.param("evidence.min_hours"), ctx.param("evidence.min_km")
     only_applied = _sections_applied_for_only(ctx)
@@ -230,7 +231,8 @@ def evd_02(ctx: Ctx):
                            dates=[x.date for _, x in found], records=[w for w, _ in found])
 
 
-@check("EVD-03", params=("evidence.max_responsible_accidents", "evidence.responsible_liabilities"), reasons=("responsible_accidents", "renewed"))
+@check("EVD-03", params=("evidence.max_responsible_accidents", "evidence.responsible_liabilities"), reasons=("responsible_accidents", "renewed"),
+       shapes={"evidence.responsible_liabilities": list[str]})
 def evd_03(ctx: Ctx):
     responsible = ctx.param("evidence.responsible_liabilities")
     for path, v, s in ctx.vehicles():
@@ -249,7 +251,7 @@ def evd_03(ctx: Ctx):
                            records=[w for w, _ in counted], not_counted=len(found) - len(counted))
 
 
-@check("EVD-04", params=COUNTING_PARAMS, reasons=("beyond_tested", "renewed"))
+@check("EVD-04", params=COUNTING_PARAMS, reasons=("beyond_tested", "renewed"), shapes={"evidence.counted_modes": list[str]})
 def evd_04(ctx: Ctx):
     for path, v, s in ctx.vehicles():
         if (skip := _renewed(ctx, v, s)) is not None:

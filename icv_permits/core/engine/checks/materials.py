@@ -6,7 +6,16 @@ Which materials are required is pack data: a parameter whose value is
 
 from __future__ import annotations
 
+from typing_extensions import TypedDict
+
 from icv_permits.core.engine.core import Ctx, check
+
+
+class _Materials(TypedDict, total=False):
+    """A materials parameter: those always required, and those a condition adds."""
+
+    always: list[str]
+    when: dict[str, list[str]]
 
 
 def _materials(ctx: Ctx, param: str):
@@ -27,16 +36,16 @@ def _materials(ctx: Ctx, param: str):
         yield ctx.ok(s, field="materials", observed=len(required), required=required)
 
 
-@check("MAT-01", params=("materials.road_test",), reasons=("not_provided",))
+@check("MAT-01", params=("materials.road_test",), reasons=("not_provided",), shapes={"materials.road_test": _Materials})
 def mat_01(ctx: Ctx):
     yield from _materials(ctx, "materials.road_test")
 
 
-@check("MAT-02", params=("materials.demonstration",), reasons=("not_provided",))
+@check("MAT-02", params=("materials.demonstration",), reasons=("not_provided",), shapes={"materials.demonstration": _Materials})
 def mat_02(ctx: Ctx):
     yield from _materials(ctx, "materials.demonstration")
 
 
-@check("MAT-03", params=("materials.operation",), reasons=("not_provided",))
+@check("MAT-03", params=("materials.operation",), reasons=("not_provided",), shapes={"materials.operation": _Materials})
 def mat_03(ctx: Ctx):
     yield from _materials(ctx, "materials.operation")

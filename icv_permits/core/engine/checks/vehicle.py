@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing_extensions import TypedDict
+
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.model.ids import vin_problems
 
 
-@check("VEH-01", params=("vehicle.allowed_categories", "vehicle.excluded_categories"), reasons=("excluded_category", "category_not_allowed"))
+@check("VEH-01", params=("vehicle.allowed_categories", "vehicle.excluded_categories"), reasons=("excluded_category", "category_not_allowed"),
+       shapes={"vehicle.allowed_categories": list[str], "vehicle.excluded_categories": list[str]})
 def veh_01(ctx: Ctx):
     allowed = ctx.param("vehicle.allowed_categories")
     excluded = ctx.param("vehicle.excluded_categories")
@@ -63,7 +66,8 @@ def veh_04(ctx: Ctx):
         yield from ctx.all_of(results, ctx.ok(s, field=f"{path}.modes"))
 
 
-@check("VEH-05", params=("vehicle.required_upload_items",), reasons=("no_state_recording", "no_online_monitoring", "upload_items_missing"))
+@check("VEH-05", params=("vehicle.required_upload_items",), reasons=("no_state_recording", "no_online_monitoring", "upload_items_missing"),
+       shapes={"vehicle.required_upload_items": list[str]})
 def veh_05(ctx: Ctx):
     p = ctx.param("vehicle.required_upload_items")
     for path, v, s in ctx.vehicles():
@@ -136,7 +140,15 @@ def accepted_markings(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else [str(x).replace(" ", "") for x in value]
 
 
-@check("VEH-08", params=("vehicle.body_marking",), reasons=("wrong_marking",))
+class _Markings(TypedDict):
+    """``vehicle.body_marking``: the accepted marking (a text, or several) for each activity."""
+
+    road_test: str | list[str]
+    demonstration_application: str | list[str]
+    demonstration_operation: str | list[str]
+
+
+@check("VEH-08", params=("vehicle.body_marking",), reasons=("wrong_marking",), shapes={"vehicle.body_marking": _Markings})
 def veh_08(ctx: Ctx):
     p = ctx.param("vehicle.body_marking")
     activity = ctx.app.activity.value
