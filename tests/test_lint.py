@@ -20,6 +20,9 @@ from icv_permits.core.pack import PackError
 from icv_permits.services.rules import lint, lint_pack
 
 
+AS_OF_LINT = __import__("datetime").date(2026, 11, 27)
+
+
 def run_cli(*args: str, rules_dir: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("ICV_PERMITS_RULES_DIR", "ICV_PERMITS_DEBUG")}
     env["ICV_PERMITS_LANG"] = "en"
@@ -350,3 +353,54 @@ def test_a_missing_pack_file_is_a_pack_error(rules):
     (rules / "anhui-2025" / "sections.yaml").unlink()
     with pytest.raises(PackError, match="file missing"):
         anhui(rules)
+
+
+@pytest.mark.parametrize("param, needle", [
+    ("plate.max_validity_months", "the value from 2022-05-01 is null (not set), but PER-02 cannot judge without it"),
+    ("vehicle.licence_required", "is null (not set), but DRV-02 cannot judge without it"),
+])
+def test_a_null_value_a_check_cannot_do_without_is_a_pack_error(rules, param, needle):
+    edit_pack_yaml(rules / "national-2021" / "parameters.yaml", lambda d: entry(d["parameters"], "id", param)["values"][-1].update(value=None))
+    with pytest.raises(PackError) as exc:
+        anhui(rules)
+    assert needle in str(exc.value), str(exc.value)
+
+
+def test_a_licence_table_must_name_every_vehicle_type(rules):
+    def drop_tractor(d):
+        del entry(d["parameters"], "id", "vehicle.licence_required")["values"][-1]["value"]["tractor"]
+
+    edit_pack_yaml(rules / "national-2021" / "parameters.yaml", drop_tractor)
+    with pytest.raises(PackError, match=r"vehicle.licence_required: the value from .* at \['tractor'\]: Field required \(as DRV-02 reads it\)"):
+        anhui(rules)
+
+
+def test_any_parameter_of_any_shape_is_refused_or_judged_never_a_crash(tmp_path):
+    """Every parameter of both packs, set in turn to values of other shapes: the pack is refused
+    when read (a pack error), or every example is evaluated — never an exception from a check."""
+    from builders import read_pack_yaml, write_pack_yaml
+
+    from icv_permits.core.engine import evaluate
+    from icv_permits.services.precheck import load_application
+
+    apps = [load_application(p) for p in sorted((REPO / "examples").glob("*.yaml")) if p.name != "expected.yaml"][:4]
+    odd = [None, "x", [1], {"a": 1}]
+    n = refused = judged = 0
+    for pack_id in ("national-2021", "anhui-2025"):
+        base = read_pack_yaml(REPO / "rules" / pack_id / "parameters.yaml")
+        for param in [p["id"] for p in base["parameters"]]:
+            for value in odd:
+                n += 1
+                rules = copy_rules(tmp_path / str(n))
+                data = read_pack_yaml(rules / pack_id / "parameters.yaml")
+                entry(data["parameters"], "id", param)["values"][-1]["value"] = value
+                write_pack_yaml(rules / pack_id / "parameters.yaml", data)
+                try:
+                    pack = load_pack(str(rules / "anhui-2025"))
+                except PackError:
+                    refused += 1
+                    continue
+                for app in apps:
+                    evaluate(app, pack, AS_OF_LINT)
+                judged += 1
+    assert refused and judged and refused + judged == n

@@ -88,22 +88,25 @@ class Check:
     home: bool = False  # judges notices by whether the pack's home province issued them
     records: bool = False  # reads the regulator's records (``Ctx.registry``): judged only under review
     shapes: tuple[tuple[str, Any], ...] = ()  # (parameter, the type its set values must have)
+    optional: frozenset[str] = frozenset()  # parameters it judges without when null (not set)
 
 
 REGISTRY: dict[str, Check] = {}
 
 
 def check(rule_id: str, *, params: tuple[str, ...] = (), reasons: tuple[str, ...] = (), home: bool = False,
-          records: bool = False, shapes: dict[str, Any] | None = None) -> Callable[[CheckFn], CheckFn]:
+          records: bool = False, shapes: dict[str, Any] | None = None, optional: tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn`` as the check of ``rule_id``. ``shapes``: for a parameter whose value is a
-    list, a table or a mapping, the type the check reads it as (a pack whose value has another
-    shape is refused when it is read: :func:`parameter_shape_problems`)."""
+    list, a table or a mapping, the type the check reads it as; ``optional``: the parameters it
+    can judge without, when the pack leaves them null (not set). A pack whose value has another
+    shape, or is null where the check needs it, is refused when it is read
+    (:func:`parameter_shape_problems`)."""
 
     def register(fn: CheckFn) -> CheckFn:
         if rule_id in REGISTRY:
             raise RuntimeError(f"two checks registered for {rule_id}")
         REGISTRY[rule_id] = Check(rule_id, fn, tuple(params), frozenset(reasons) | COMMON_REASONS, home, records,
-                                  tuple((shapes or {}).items()))
+                                  tuple((shapes or {}).items()), frozenset(optional))
         return fn
 
     return register
@@ -121,7 +124,14 @@ def parameter_shape_problems(pack: Pack) -> list[str]:
     out: list[str] = []
     for rid in pack.rules:
         chk = REGISTRY.get(rid)
-        for name, shape in chk.shapes if chk is not None else ():
+        if chk is None:
+            continue
+        for name in chk.params:
+            param = pack.parameters.get(name)
+            if param is not None and name not in chk.optional:
+                out += [f"parameters.{name}: the value from {v.effective_from.isoformat()} is null (not set), but {rid} cannot judge without it"
+                        for v in param.values if v.value is None]
+        for name, shape in chk.shapes:
             param = pack.parameters.get(name)
             if param is None:
                 continue

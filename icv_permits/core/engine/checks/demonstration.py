@@ -161,7 +161,7 @@ def yrd_01a(ctx: Ctx):
 
 
 @check("DOP-04", params=("operation.prior_operation_gate",), reasons=("no_gate", "gate_months_short", "gate_not_judged"), home=True,
-       shapes={"operation.prior_operation_gate": dict[str, int | float | None]})
+       shapes={"operation.prior_operation_gate": dict[str, int | float | None]}, optional=("operation.prior_operation_gate",))
 def dop_04(ctx: Ctx):
     """A gate before demonstration operation, as other cities publish (months of demonstration, total
     and per-vehicle kilometres, supervised trips). Anhui's is not known: the parameter is unset

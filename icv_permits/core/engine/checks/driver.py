@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from typing_extensions import TypedDict
+
 from icv_permits.core.engine.core import Ctx, check
 from icv_permits.core.engine.dates import plus_months, whole_years
-from icv_permits.core.model.application import Contract, Driver, Liability
+from icv_permits.core.model.application import Contract, Driver, Liability, VehicleType
 from icv_permits.core.model.ids import resident_id_problems
 
 
@@ -21,6 +23,11 @@ def drv_01(ctx: Ctx):
             yield ctx.ok(s, field=f"{path}.contract", observed=d.contract)
 
 
+# ``vehicle.licence_required``: the licence class each vehicle type needs — every type, or a vehicle
+# of a missing one could not be judged
+_LICENCE_REQUIRED = TypedDict("_LICENCE_REQUIRED", {t.value: str for t in VehicleType})  # type: ignore[misc]
+
+
 def _assigned_vehicles(ctx: Ctx, d: Driver):
     """The vehicles a driver drives: those naming the driver, or every vehicle if none does."""
     named = [(i, v) for i, v in enumerate(ctx.app.vehicles) if d.ref in v.drivers]
@@ -31,7 +38,7 @@ def _assigned_vehicles(ctx: Ctx, d: Driver):
     "DRV-02",
     params=("driver.min_licence_years", "driver.licence_coverage", "vehicle.licence_required"),
     reasons=("class_not_covered", "too_few_years", "licence_in_future"),
-    shapes={"driver.licence_coverage": dict[str, list[str]], "vehicle.licence_required": dict[str, str]},
+    shapes={"driver.licence_coverage": dict[str, list[str]], "vehicle.licence_required": _LICENCE_REQUIRED},
 )
 def drv_02(ctx: Ctx):
     coverage: dict[str, list[str]] = ctx.param("driver.licence_coverage").value
@@ -131,7 +138,8 @@ def drv_06(ctx: Ctx):
             yield ctx.ok(s, field=f"{path}.accidents", observed=0)
 
 
-@check("DRV-07", params=("driver.min_training_hours",), reasons=("not_certified", "no_plan_training", "no_emergency_training", "too_few_hours"))
+@check("DRV-07", params=("driver.min_training_hours",), reasons=("not_certified", "no_plan_training", "no_emergency_training", "too_few_hours"),
+       optional=("driver.min_training_hours",))
 def drv_07(ctx: Ctx):
     p = ctx.param("driver.min_training_hours")
     for path, d, s in ctx.drivers():

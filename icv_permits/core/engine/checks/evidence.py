@@ -32,6 +32,10 @@ from icv_permits.core.model.evidence import (
 from icv_permits.core.engine.core import DEMONSTRATION_NOTICES, Ctx, Found, Param, check, format_decimal
 from icv_permits.core.engine.decision import Outcome
 
+# the counting parameters the evidence rules judge without when null: a switch left unset is off,
+# and no speed limit means none is applied
+UNSET_ALLOWED = ("evidence.sections_applied_for_only", "evidence.road_test_notice_required", "evidence.max_average_speed_kmh")
+
 COUNTING_PARAMS = (
     "evidence.counted_modes",
     "evidence.sections_applied_for_only",
@@ -171,7 +175,7 @@ def _sections_applied_for_only(ctx: Ctx) -> bool:
 
 @check("EVD-01", params=("evidence.min_hours", "evidence.min_km", *COUNTING_PARAMS),
        reasons=("below", "ok_hours", "ok_km", "declared_differs", "renewed", "renewal_no_earlier_notice", "renewal_vehicle_not_on_notice"),
-       shapes={"evidence.counted_modes": list[str]})
+       shapes={"evidence.counted_modes": list[str]}, optional=UNSET_ALLOWED)
 def evd_01(ctx: Ctx):
     ph, pk = ctx.param("evidence.min_hours"), ctx.param("evidence.min_km")
     only_applied = _sections_applied_for_only(ctx)
@@ -251,7 +255,7 @@ def evd_03(ctx: Ctx):
                            records=[w for w, _ in counted], not_counted=len(found) - len(counted))
 
 
-@check("EVD-04", params=COUNTING_PARAMS, reasons=("beyond_tested", "renewed"), shapes={"evidence.counted_modes": list[str]})
+@check("EVD-04", params=COUNTING_PARAMS, reasons=("beyond_tested", "renewed"), shapes={"evidence.counted_modes": list[str]}, optional=UNSET_ALLOWED)
 def evd_04(ctx: Ctx):
     for path, v, s in ctx.vehicles():
         if (skip := _renewed(ctx, v, s)) is not None:
@@ -269,7 +273,8 @@ def evd_04(ctx: Ctx):
             yield ctx.ok(s, field="sections", observed=list(ctx.app.sections))
 
 
-@check("EVD-05", params=("evidence.max_average_speed_kmh",), reasons=("no_records", "records_not_submitted", "ok_trips", "implausible_speed", "renewed"))
+@check("EVD-05", params=("evidence.max_average_speed_kmh",), reasons=("no_records", "records_not_submitted", "ok_trips", "implausible_speed", "renewed"),
+       optional=("evidence.max_average_speed_kmh",))
 def evd_05(ctx: Ctx):
     applied = set(ctx.app.sections)
     speed = ctx.param("evidence.max_average_speed_kmh")

@@ -92,7 +92,8 @@ for _rid in ("INS-02", "INS-02a"):
     check(_rid, params=("insurance.min_liability_yuan",), reasons=("no_liability_cover", "amount_below", "liability_gap"))(ins_02)
 
 
-@check("INS-03", params=("insurance.min_per_seat_yuan",), reasons=("no_seat_cover", "no_accident_cover", "cover_gap", "per_seat_below"))
+@check("INS-03", params=("insurance.min_per_seat_yuan",), reasons=("no_seat_cover", "no_accident_cover", "cover_gap", "per_seat_below"),
+       optional=("insurance.min_per_seat_yuan",))
 def ins_03(ctx: Ctx):
     p = ctx.param("insurance.min_per_seat_yuan")
     period = ctx.app.period
