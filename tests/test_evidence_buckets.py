@@ -171,10 +171,10 @@ def test_each_counting_condition_on_and_off(tmp_path, param, value, hours):
 
 
 def test_a_switch_must_be_true_or_false(tmp_path):
-    from icv_permits.services.rules import lint_pack
+    from icv_permits.core.errors import PackError
 
-    pack = load_pack(str(edited_pack(tmp_path, **{"evidence.road_test_notice_required": "yes"})))
-    assert any("a switch takes true or false" in str(p) for p in lint_pack(pack))
+    with pytest.raises(PackError, match="evidence.road_test_notice_required: Value error, the value from .*: a switch is true or false, not 'yes'"):
+        load_pack(str(edited_pack(tmp_path, **{"evidence.road_test_notice_required": "yes"})))
 
 
 # ---------------------------------------------------------------- replay under an edited pack folder

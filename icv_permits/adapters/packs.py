@@ -197,12 +197,12 @@ def _load_cached(pack_id: str, root: str) -> Pack:
         entry = cache / f"{pack_id}-{_source_key(Path(root), pack_id)}.json"
         try:
             data = json.loads(entry.read_bytes())
-            return build_pack(data["chain"], data["content"], where, data["revision"])
+            return build_pack(data["chain"], data["content"], where, data["revision"], check_values=True)
         except (OSError, ValueError, KeyError, TypeError, PackError):
             pass
     chain, content = _resolve(Path(root), pack_id)
     revision = revision_of(content)
-    pack = build_pack(chain, content, where, revision)
+    pack = build_pack(chain, content, where, revision, check_values=True)
     if entry is not None:
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from icv_permits.core.canonical import digest
 from icv_permits.core.errors import DEFAULT_PACK, PackError  # noqa: F401 - defined there so the CLI starts without the model
@@ -154,12 +154,17 @@ class ParamDef(_M):
     values: list[ParamValue] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _values_fit_the_kind(self) -> ParamDef:
+    def _values_fit_the_kind(self, info: ValidationInfo) -> ParamDef:
         """Each dated value is of the shape the engine reads: a number (not negative, whole in
         whole units, within :data:`CALENDAR_LIMITS` for calendar units) for a window or a threshold
         with an ordering comparison, true or false for a switch, a list or a mapping for a
         membership threshold, a table or a list; ``null`` is "not set" for any of them. A value of
-        another shape would fail every check that reads it, so the pack is refused where it is read."""
+        another shape would fail every check that reads it, so a pack folder is refused where it is
+        read. Only a pack folder (``check_values`` in the validation context): a pack snapshot in
+        the log is the pack a decision used, read back as it was, whatever a later version of this
+        tool would say of its values (a replay must be able to use it)."""
+        if not (info.context or {}).get("check_values"):
+            return self
         membership = self.comparison in (Comparison.in_, Comparison.not_in)
         numeric = self.kind == "window" or (self.comparison is not None and not membership)
         for v in self.values:
@@ -428,7 +433,12 @@ def _fill_home(content: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return rules, fill(content["common_messages"])
 
 
-def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: str | None = None) -> Pack:
+def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: str | None = None, *,
+               check_values: bool = False) -> Pack:
+    """The pack of ``content``. ``check_values``: a pack folder being read — every parameter value
+    must have the shape its rules read (:meth:`ParamDef._values_fit_the_kind`,
+    :func:`~icv_permits.core.engine.parameter_shape_problems`); a snapshot from the log is taken as
+    it was recorded."""
     rules, common = _fill_home(content)
     try:
         pack = Pack.model_validate(
@@ -442,7 +452,8 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: 
                 "parameters": content["parameters"],
                 "sections": content["sections"],
                 "revision": revision or revision_of(content),
-            }
+            },
+            context={"check_values": check_values},
         )
     except ValidationError as exc:
         lines = [f"{where}: the pack is malformed:"]
@@ -452,7 +463,7 @@ def build_pack(chain: list[str], content: dict[str, Any], where: str, revision: 
         raise PackError("\n".join(lines)) from None
     from icv_permits.core.engine import parameter_shape_problems  # the checks say what they read (the engine imports this module)
 
-    if problems := parameter_shape_problems(pack):
+    if check_values and (problems := parameter_shape_problems(pack)):
         raise PackError("\n".join([f"{where}: the pack is malformed:", *(f"  {p}" for p in problems[:20])]))
     pack._source = {"chain": list(chain), "content": _jsonable(content)}
     return pack
