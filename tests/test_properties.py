@@ -475,6 +475,23 @@ def test_verdict_is_consistent_with_the_findings(d, as_of):
     assert applied | set(decision.rules_not_applicable) == set(PACK.rules)
 
 
+_KINDS = ["application", "entity", "section", "driver", "vehicle"]
+_OUTCOMES_SHOWN = [Outcome.failed, Outcome.missing, Outcome.warned, Outcome.not_evaluated, Outcome.passed, Outcome.not_applicable]
+
+
+@SETTINGS
+@given(applications(), AS_OFS)
+def test_findings_are_grouped_by_subject_then_outcome_then_rule(d, as_of):
+    """The order ``docs/decision-format.md`` gives: by subject (application, entity, sections,
+    drivers, vehicles, each in application order), failures first within a subject, then the
+    other outcomes, and within one outcome in the order of the decision's ``rules``."""
+    decision = decide(d, as_of)
+    rule_pos = {r.id: i for i, r in enumerate(decision.rules)}
+    keys = [(_KINDS.index(f.subject.kind.value), f.subject.order, _OUTCOMES_SHOWN.index(f.outcome), rule_pos[f.rule_id])
+            for f in decision.findings]
+    assert keys == sorted(keys)
+
+
 @st.composite
 def increases(draw, d):
     """(vehicle index, prior_testing index or None, extra hours, extra km)."""

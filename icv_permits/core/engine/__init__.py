@@ -107,7 +107,6 @@ class _Plan:
             self.rules.append((rule, info, info.model_dump(mode="json")))
         self._applicable: dict[tuple, tuple[list, list[str]]] = {}
         self._in_force: dict[date, dict[str, Param | None]] = {}
-        self._positions: dict[tuple, dict[str, int]] = {}
         self._steps: dict[tuple, list[tuple]] = {}
 
     def applicable(self, activity: Activity, conds: frozenset[str]) -> tuple[list, list[str]]:
@@ -124,16 +123,6 @@ class _Plan:
                 else:
                     not_applicable.append(entry[0].id)
             hit = self._applicable[key] = (applied, not_applicable)
-        return hit
-
-    def positions(self, activity: Activity, conds: frozenset[str]) -> dict[str, int]:
-        """Each applicable rule's position among them (findings are ordered by it)."""
-        key = (activity, conds)
-        hit = self._positions.get(key)
-        if hit is None:
-            if len(self._positions) >= self.MAX_ENTRIES:
-                self._positions.clear()
-            hit = self._positions[key] = {entry[0].id: i for i, entry in enumerate(self.applicable(activity, conds)[0])}
         return hit
 
     def steps(self, activity: Activity, conds: frozenset[str], as_of: date) -> list[tuple]:
@@ -227,9 +216,10 @@ def _run(app: Application, pack: Pack, as_of: date, evidence: EvidenceSummary | 
                 found.append(f._replace(outcome=Outcome.warned) if f.outcome is Outcome.failed else f)
         else:
             found.extend(fn(ctx))
-    rule_pos = plan.positions(app.activity, conds)
+    # by subject, then outcome, then rule: the steps run in the rules' order and each appends only
+    # its own rule's findings, so a stable sort keeps the rules' order within a subject and outcome
     kind_rank, outcome_rank = _KIND_ORDER, _OUTCOME_RANK
-    found.sort(key=lambda f: (kind_rank[f.subject.kind._value_], f.subject.order, outcome_rank[f.outcome._value_], rule_pos[f.rule_id]))
+    found.sort(key=lambda f: (kind_rank[f[2][0]._value_], f[2][4], outcome_rank[f[1]._value_]))  # (subject.kind, subject.order, outcome)
     run = _Run()
     run.app, run.pack, run.as_of, run.conds, run.evidence, run.registry = app, pack, as_of, conds, evidence, registry
     run.found, run.applied, run.not_applicable, run.shared = found, applied, not_applicable, shared
