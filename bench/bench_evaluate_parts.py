@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     import pendulum
     import yaml
 
-    from icv_permits.core import engine
     from icv_permits.adapters.packs import load_pack
+    from icv_permits.core import engine
     from icv_permits.core.model import Application
 
     missing = [name for name in ("_run", "_decision", "_head", "_plan", "application_digest", "conditions_of", "notice_entries_of")
