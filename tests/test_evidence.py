@@ -783,6 +783,62 @@ def test_more_than_1000_bad_rows(tmp_path):
     assert vehicle(run_check(d, tmp_path, lenient=True).decision, vin).counted.trips == 1
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_distance_at_and_beyond_what_one_trip_can_record(tmp_path, fmt):
+    """A trip records less than 100,000,000 km (the reader's bound, which keeps every total an exact
+    64-bit integer): just below it the row is read — in the form the vectorised reader takes
+    (digits) and in the forms it leaves to the row parser (an exponent, a fourth decimal) alike —
+    at it and far beyond it (an exponent, 5,000 digits) the row is bad, named, never a crash."""
+    d = ev_app(sections=[SECTION])
+    vin = vins_of(d)[0]
+    read = ["99999999", "99999999.999", "9.9999999999E7", "99999999.9999"]
+    bad = ["100000000", "100000000.0", "1E8", "1e16", "99999999999999999", "1e309", "9" * 5000]
+    rows = [_row(vin, f"R{i}", 1, h0=i, h1=i + 1, km=km) for i, km in enumerate(read)]
+    rows += [_row(vin, f"B{i}", 2 + i, km=km) for i, km in enumerate(bad)]
+    name = f"trips.{fmt}"
+    if fmt == "csv":
+        write_csv(tmp_path / name, COLS, rows)
+    else:
+        write_jsonl(tmp_path / name, [dict(zip(COLS, r, strict=True)) for r in rows])
+    d["evidence"]["trips"] = [name]
+    with pytest.raises(InputError) as exc:
+        run_check(d, tmp_path)
+    listed = [(p.params["line"], p.code) for p in exc.value.problems if "line" in p.params]
+    first = 2 if fmt == "csv" else 1
+    assert listed == [(first + len(read) + i, "distance_too_large") for i in range(len(bad))]
+    en = exc.value.render("en")
+    assert "100,000,000 km or more" in en and "Traceback" not in en
+    assert "100,000,000 公里" in exc.value.render("zh")
+    ev = run_check(d, tmp_path, lenient=True).decision.evidence
+    assert ev.bad_row_counts == {"distance_too_large": len(bad)}
+    v = vehicle(run_check(d, tmp_path, lenient=True).decision, vin)
+    (x,) = v.excluded  # read, and for the engine an impossible speed
+    assert (x.reason.value, x.trips) == ("implausible_speed", len(read))
+    assert x.km == D("99999999") + 3 * D("99999999.999")  # each to the metre, down
+
+
+def test_hostile_json_lines_are_bad_rows(tmp_path):
+    """A line nested past any parser's depth, a lone surrogate, an integer beyond 64 bits: each its
+    line's malformed row, the rest of the file read."""
+    d = ev_app(sections=[SECTION])
+    vin = vins_of(d)[0]
+    good = dict(zip(COLS, _row(vin, "G1", 1), strict=True))
+    lines = [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({**good, "trip_id": "S"}).replace('"S"', '"\\ud800"'),
+        json.dumps({**good, "trip_id": "N"}).replace('"20"', "9" * 5000),
+        json.dumps(good),
+    ]
+    assert "\\ud800" in lines[1] and "9" * 5000 in lines[2]
+    (tmp_path / "trips.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    d["evidence"]["trips"] = ["trips.jsonl"]
+    with pytest.raises(InputError) as exc:
+        run_check(d, tmp_path)
+    assert [(p.params["line"], p.code) for p in exc.value.problems if "line" in p.params] == [
+        (1, "malformed_row"), (2, "malformed_row"), (3, "malformed_row")]
+    assert vehicle(run_check(d, tmp_path, lenient=True).decision, vin).counted.trips == 1
+
+
 # ====================================================================== 8. incidents
 
 INCIDENT_COLS_PLUS = ["date", "vin", "section", "kind", "liability", "police_reference", "description", "during_road_test"]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import operator
 import os
 import stat
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any, Self
 from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import ValidationError
 
 from icv_permits.core.engine.core import history_notices
@@ -73,6 +73,7 @@ BAD_ROW_MESSAGES = {
     BadRowReason.bad_value: N_("line {line}: {field} has a value that is not allowed: {detail}"),
     BadRowReason.end_before_start: N_("line {line}: the trip ends before it starts ({detail})"),
     BadRowReason.negative_distance: N_("line {line}: the distance is negative: {detail}"),
+    BadRowReason.distance_too_large: N_("line {line}: the distance is 100,000,000 km or more, beyond what one trip can record: {detail}"),
     BadRowReason.impossible_speed: N_("line {line}: impossible average speed: {detail}"),
     BadRowReason.unknown_vin: N_("line {line}: VIN {detail} is not a vehicle of this application"),
     BadRowReason.unknown_section: N_("line {line}: section {detail} is not in the register of open sections"),
@@ -90,6 +91,13 @@ def _micros(dt: datetime) -> int:
     return (dt - EPOCH) // US
 
 
+#: The distance one trip may record, in km: below 100,000,000 (eight digits before the point; the
+#: Sun is 150 million km away). A bound of what the reader can hold, not a judgement of what is
+#: plausible (the engine judges speeds): a trip's metres, its speed in km/h and every total stay
+#: exact 64-bit integers. (The row's message says the figure: keep them together.)
+MAX_TRIP_KM = 10**8
+
+
 def parse_metres(text: str) -> int:
     try:
         value = Decimal(text.strip())
@@ -99,6 +107,8 @@ def parse_metres(text: str) -> int:
         raise _Bad(BadRowReason.bad_number, "distance_km", show(text))
     if value < 0:
         raise _Bad(BadRowReason.negative_distance, "distance_km", show(text))
+    if value >= MAX_TRIP_KM:
+        raise _Bad(BadRowReason.distance_too_large, "distance_km", show(text))
     return int((value * 1000).to_integral_value(ROUND_DOWN))  # to the metre, down: never more than recorded
 
 
@@ -331,9 +341,9 @@ def _rows(src: _Read, name: str, required: tuple[str, ...], columns: tuple[str, 
             if not line.strip():
                 continue
             seen = True
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
+            try:  # orjson: no recursion to exhaust (it stops at a depth of 1024), no lone surrogate, no integer beyond 64 bits
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
                 yield line_no, None, f"JSON: {exc.msg}"
                 continue
             if not isinstance(obj, dict):
@@ -528,7 +538,7 @@ class _TripParser:
         if en.tzinfo is None:
             en = en.replace(tzinfo=SHANGHAI)
         a, dot, b = dist.partition(".")
-        if a.isascii() and a.isdigit() and (not dot or (len(b) <= 3 and b.isascii() and b.isdigit())):
+        if len(a) <= 8 and a.isascii() and a.isdigit() and (not dot or (len(b) <= 3 and b.isascii() and b.isdigit())):
             metres = int(a) * 1000 + (int(b.ljust(3, "0")) if b else 0)
         else:
             metres = parse_metres(raw_dist)
@@ -924,7 +934,7 @@ class _Classifier:
         known = [n for n in self.notices if n and n == n.strip()]
         f = frame.with_columns(
             vin_c=pl.col("vin").replace_strict(good_raw, default=None, return_dtype=pl.UInt16) if good_raw else pl.lit(None, dtype=pl.UInt16),
-            dm=pl.col("distance_km").str.extract_groups(r"^([0-9]{1,9})(?:\.([0-9]{1,3}))?$"),
+            dm=pl.col("distance_km").str.extract_groups(r"^([0-9]{1,8})(?:\.([0-9]{1,3}))?$"),  # below MAX_TRIP_KM
             auto=pl.col("mode").replace_strict({k: v for k, v in MODES.items()}, default=None, return_dtype=pl.Boolean),
             sec_c=pl.col("section").replace_strict(self.section_code, default=None, return_dtype=pl.UInt16),
         )
@@ -949,12 +959,10 @@ class _Classifier:
             parse = self.parser.parse
             for line, *rec in slow.iter_rows():
                 try:
-                    trip_id, vin, s, e, m, section, auto, under, kmh = parse(*rec)
+                    trip_id, vin, s, e, m, section, auto, under, _kmh = parse(*rec)
                 except _Bad as b:
                     bad.append((line, b.reason, b.field, b.detail))
                     continue
-                if not (-_INT64 <= s < _INT64 and -_INT64 <= e < _INT64 and m < _INT64 and kmh < _INT64):
-                    raise OverflowError("Python int too large to convert to SQLite INTEGER")  # as the reader always did
                 for c, v in zip(self.schema, (file_no, line, trip_id, self.vin_code[vin], s, e, m, self.section_code[section],
                                               bool(auto), None if under is None else self.notice_code[under]), strict=True):
                     cols[c].append(v)
@@ -1033,7 +1041,7 @@ def _part_buckets(pl, t, cls: _Classifier, applied: set[str], per_vin: dict[int,
     t = t.with_columns(alone=(prev_end.is_null() | (pl.col("s") >= prev_end)) & (next_start.is_null() | (pl.col("e") <= next_start)))
     a = pl.col("alone")
     alone = (t.group_by("vin", "section", "notice", "auto", "kmh")
-             .agg(a.sum().alias("n"), pl.when(a).then(pl.col("e") - pl.col("s")).sum().alias("us"), pl.when(a).then(pl.col("m")).sum().alias("m"))
+             .agg(a.sum().alias("n"), pl.when(a).then(pl.col("e") - pl.col("s")).sum().alias("us"), pl.when(a).then(pl.col("m").cast(pl.Int128)).sum().alias("m"))
              .filter(pl.col("n") > 0))
     for vin, section, notice, auto, kmh, k, us, m in alone.iter_rows():
         per_vin[vin][(sections[section], "" if notice is None else notices[notice], 1 if auto else 0, kmh)] = [k, k, us, m, 0, us, m]

@@ -64,6 +64,7 @@ BAD_ROWS = {
     "bad_value": N_("value not allowed"),
     "end_before_start": N_("ends before it starts"),
     "negative_distance": N_("negative distance"),
+    "distance_too_large": N_("distance too large"),
     "impossible_speed": N_("impossible average speed"),
     "unknown_vin": N_("unknown VIN"),
     "unknown_section": N_("unknown section"),

@@ -62,6 +62,7 @@ class BadRowReason(StrEnum):
     bad_value = "bad_value"
     end_before_start = "end_before_start"
     negative_distance = "negative_distance"
+    distance_too_large = "distance_too_large"  # beyond what one trip can record (the reader's bound)
     impossible_speed = "impossible_speed"
     unknown_vin = "unknown_vin"
     unknown_section = "unknown_section"
