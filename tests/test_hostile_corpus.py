@@ -170,6 +170,24 @@ def _queue_after_submitting(name: str) -> Callable[[Run, str], subprocess.Comple
     return steps
 
 
+def _unknown_keys(n: int) -> Callable[[Run, str], subprocess.CompletedProcess]:
+    """The compliant example with ``n`` unknown top-level keys."""
+    def steps(run: Run, lang: str) -> subprocess.CompletedProcess:
+        doc = _example() | {f"k{i}": 1 for i in range(n)}
+        app = run.tmp / "app.json"
+        app.write_text(json.dumps(doc, default=str), encoding="utf-8")
+        return _check(run, app, lang)
+    return steps
+
+
+def _trip_file(name: str, text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / "evidence" / name).write_text(text, encoding="utf-8")
+
+
+_TRIP_HEADER = "vin,trip_id,start,end,distance_km,mode,section,notice\n"
+_TRIP = "LSVAU218XN2183294,X1,2025-07-01T09:00:00+08:00,2025-07-01T11:30:00+08:00,{km},autonomous,HF-GX-001,\n"
+
+
 def _command(*args: str) -> Callable[[Run, str], subprocess.CompletedProcess]:
     return lambda run, lang: run(*args, "--lang", lang)
 
@@ -213,6 +231,25 @@ CASES: list[Case] = [
          ["evidence.trips[0]", "only regular files inside the application's folder are read"]),
     Case("evidence-missing", "the messages told whether a file exists", _evidence("evidence/nothing-here.csv"), 2,
          ["evidence.trips[0]", "only regular files inside the application's folder are read"]),
+    # -- evidence rows beyond what the reader holds
+    Case("trip-distance-1e16", "a trip of `1e16` km → OverflowError (exit 70)",
+         _evidence("evidence/big.csv", _trip_file("big.csv", _TRIP_HEADER + _TRIP.format(km="1e16"))), 2,
+         ["big.csv", "line 2", "100,000,000 km or more"], ["big.csv", "第 2 行", "100,000,000 公里"]),
+    Case("trip-distance-5000-digits", "a distance of 5,000 digits → ValueError (exit 70)",
+         _evidence("evidence/long.csv", _trip_file("long.csv", _TRIP_HEADER + _TRIP.format(km="9" * 5000))), 2,
+         ["long.csv", "line 2", "100,000,000 km or more"]),
+    Case("jsonl-nested", "a JSON Lines trip nested 100,000 deep → RecursionError (exit 70)",
+         _evidence("evidence/deep.jsonl", _trip_file("deep.jsonl", "[" * 100_000 + "]" * 100_000 + "\n")), 2,
+         ["deep.jsonl", "line 1", "the row cannot be read"]),
+    Case("jsonl-lone-surrogate", "a JSON Lines trip with `\\ud800` → UnicodeEncodeError in polars (exit 70)",
+         _evidence("evidence/sur.jsonl", _trip_file("sur.jsonl", '{"vin": "\\ud800", "trip_id": "A"}\n')), 2,
+         ["sur.jsonl", "line 1", "the row cannot be read"]),
+    # -- a small file that asks for a great deal
+    Case("a-million-sections", "400,000 sections in 1.6 MB: 16 s and 400 MB, a block of report per item",
+         _with("sections", ["A"] * 400_000), 2, ["sections", "at most 1000 item(s), but has 400000"],
+         ["sections", "最多只能包含 1000 项"]),
+    Case("unknown-keys-storm", "200,000 unknown keys in 2 MB: a line each, past any timeout",
+         _unknown_keys(150), 2, ["k0", "50 more problems not listed (150 in all)"], ["另有 50 个问题未列出（共 150 个）"]),
     # -- personal data in messages
     Case("id-in-the-wrong-field", "error messages echoed misplaced values in clear",
          _with("drivers.0.contract", "11010519491231002X", "check"), 2, ["drivers[0].contract", "is not an allowed value"],

@@ -119,3 +119,80 @@ def test_ids_beyond_any_row_are_not_found_before_any_query(store, tmp_path, numb
         assert "Traceback" not in r.output and "Internal error" not in r.output
         assert words in r.output or (number == MAX_ROW_ID and command[0] == "audit"), r.output  # a possible seq: the walk says it is missing
     assert json.loads(cli("queue", "--format", "json").stdout or "[]") == []
+
+
+# ---------------------------------------------------------------- how many items, how many problems
+
+
+def _arrays(schema: dict) -> list[tuple[str, dict]]:
+    """Every array of a JSON Schema (with its ``$defs``), by where it is."""
+    found: list[tuple[str, dict]] = []
+
+    def walk(node: object, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "array":
+                found.append((where, node))
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(schema, "")
+    return found
+
+
+def test_every_list_of_an_application_is_bounded():
+    from icv_permits.core.model.types import MAX_ITEMS
+
+    arrays = _arrays(Application.model_json_schema())
+    assert len(arrays) >= 20  # the walk sees the model's lists
+    unbounded = [where for where, node in arrays if not isinstance(node.get("maxItems"), int) or node["maxItems"] > MAX_ITEMS]
+    assert not unbounded, unbounded
+
+
+@pytest.mark.parametrize(("path", "item"), [
+    ("sections", "WH-JJ-001"),
+    ("incidents", None),
+    ("notices", None),
+    ("drivers.0.full_score_dates", "2020-01-01"),
+])
+def test_a_list_holds_max_items_and_not_one_more(path, item):
+    from icv_permits.core.model.types import MAX_ITEMS
+
+    doc = _example()
+    *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")]
+    target = doc
+    for p in parents:
+        target = target[p]
+    one = item if item is not None else copy.deepcopy(target[last][0]) if target.get(last) else None
+    if one is None:
+        pytest.skip(f"the example has no {path} to copy")
+    target[last] = [one] * MAX_ITEMS
+    try:
+        Application.model_validate(doc)
+    except ValidationError as exc:  # judged content may fail other checks, but never for the length
+        assert all(e["type"] != "too_long" for e in exc.errors()), exc
+    target[last] = [one] * (MAX_ITEMS + 1)
+    with pytest.raises(ValidationError) as exc:
+        Application.model_validate(doc)
+    assert [e["type"] for e in exc.value.errors()] == ["too_long"]
+    assert exc.value.errors()[0]["loc"] == tuple(int(p) if p.isdigit() else p for p in path.split("."))
+
+
+@pytest.mark.parametrize(("unknown", "listed", "more"), [(99, 99, None), (100, 100, None), (101, 100, 1), (5000, 100, 4900)])
+def test_the_problems_of_a_document_are_listed_up_to_a_hundred(unknown, listed, more):
+    from icv_permits.adapters.documents import MAX_PROBLEMS, validation_problems
+
+    assert MAX_PROBLEMS == 100
+    doc = _example() | {f"zz{i}": 1 for i in range(unknown)}
+    with pytest.raises(ValidationError) as exc:
+        Application.model_validate(doc)
+    problems = validation_problems(exc.value, model=Application)
+    named = [p for p in problems if p.code != "more_problems"]
+    assert len(named) == listed and all(p.location.startswith("zz") for p in named)
+    tail = [p for p in problems if p.code == "more_problems"]
+    if more is None:
+        assert not tail
+    else:
+        assert problems[-1] is tail[0] and tail[0].params == {"more": more, "total": unknown}

@@ -87,6 +87,11 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 32
 """Deepest accepted nesting of mappings and lists; the top-level mapping is depth 1."""
 
+MAX_PROBLEMS = 100
+"""The most problems of one document listed (in the document's order); the rest are counted in
+one line. A file of a hundred thousand unknown keys is refused as quickly as a file of one."""
+M_MORE_PROBLEMS = N_("{more} more problems not listed ({total} in all); fix those above first")
+
 
 # --------------------------------------------------------------------------------------------
 # Messages (domain "input")
@@ -1078,7 +1083,10 @@ def validation_problems(
         errors = exc.errors(include_url=False)
     except Exception:  # errors() can fail to serialise exotic ctx values; fall back to JSON
         errors = json.loads(exc.json(include_url=False))
-    return [_masked(_problem_for(error, model), error.get("input")) for error in errors]
+    problems = [_masked(_problem_for(error, model), error.get("input")) for error in errors[:MAX_PROBLEMS]]
+    if len(errors) > MAX_PROBLEMS:
+        problems.append(Problem("", M_MORE_PROBLEMS, {"more": len(errors) - MAX_PROBLEMS, "total": len(errors)}, "more_problems"))
+    return problems
 
 
 def _masked(problem: Problem, raw: object) -> Problem:

@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationInfo, field_validator, model_serializer
 
 from icv_permits.core.i18n import N_
-from icv_permits.core.model.types import Count, Date, Identifier, Phone, Quantity, Ref, Text, Yuan
+from icv_permits.core.model.types import Count, Date, Identifier, Items, Phone, Quantity, Ref, Text, Yuan
 
 SCHEMA_VERSION = 1
 
@@ -185,7 +185,7 @@ class ConsortiumMember(_Model):
 
 
 class Consortium(_Model):
-    members: Annotated[list[ConsortiumMember], Field(min_length=1)]
+    members: Annotated[Items[ConsortiumMember], Field(min_length=1)]
     operating_services_agreement: bool | None = None  # 运营服务协议
     tort_liability_agreement: bool | None = None  # 侵权责任分担协议
 
@@ -206,7 +206,7 @@ class Entity(_Model):
     credit_code: Identifier
     independent_legal_person: bool | None = None
     registered_in_prc: bool | None = None
-    business_scopes: list[BusinessScope] | None = None
+    business_scopes: Items[BusinessScope] | None = None
     # what the business is, where business_scopes names ``other``: the list of scopes in the rules
     # ends in "等" (and the like), so another scope is judged by a reviewer (ENT-02 warns)
     business_scope_other: Text | None = None
@@ -226,7 +226,7 @@ class Entity(_Model):
 
 
 class Licence(_Model):
-    classes: Annotated[list[LicenceClass], Field(min_length=1)]
+    classes: Annotated[Items[LicenceClass], Field(min_length=1)]
     first_issued: Date
 
 
@@ -256,10 +256,10 @@ class Driver(_Model):
     phone: Phone | None = None
     contract: Contract | None = None
     licence: Licence | None = None
-    full_score_dates: list[Date] | None = None  # dates a 12-point full score was reached
-    serious_violations: list[Violation] | None = None
+    full_score_dates: Items[Date] | None = None  # dates a 12-point full score was reached
+    serious_violations: Items[Violation] | None = None
     drink_or_drug_record: bool | None = None
-    accidents: list[Accident] | None = None
+    accidents: Items[Accident] | None = None
     training: Training | None = None
 
 
@@ -270,7 +270,7 @@ class ExemptItem(_Model):
 
 class Inspection(_Model):
     passed_except_durability: bool | None = None
-    items_not_met_due_to_ad: list[ExemptItem] = []
+    items_not_met_due_to_ad: Items[ExemptItem] = []
 
 
 class Modes(_Model):
@@ -283,7 +283,7 @@ class Modes(_Model):
 class DataRecording(_Model):
     records_state: bool | None = None
     online_monitoring: bool | None = None
-    realtime_upload: list[DataItem] | None = None
+    realtime_upload: Items[DataItem] | None = None
     pre_event_seconds: Quantity | None = None
     retention_months: Quantity | None = None
 
@@ -319,15 +319,15 @@ class Vehicle(_Model):
     body_marking: Text | None = None
     roof_sign_lamp: bool | None = None
     connected_remote_control: bool = False  # 联网 / 远程控制平台 (MAT-02 cybersecurity)
-    drivers: list[Ref] = []
-    prior_testing: list[PriorTesting] = []
+    drivers: Items[Ref] = []
+    prior_testing: Items[PriorTesting] = []
 
 
 class Insurance(_Model):
     kind: InsuranceKind
     number: Text
     insurer: Text | None = None
-    vins: Annotated[list[Identifier], Field(min_length=1)]
+    vins: Annotated[Items[Identifier], Field(min_length=1)]
     amount_yuan: Yuan | None = None
     per_seat_yuan: Yuan | None = None
     valid_from: Date
@@ -374,9 +374,9 @@ class Notice(_Model):
     issued: Date
     valid_from: Date | None = None  # when it takes effect, if later than the day it was issued
     valid_until: Date
-    vins: list[Identifier] = []
-    configurations: list[Text] = []
-    sections: list[Ref] = []
+    vins: Items[Identifier] = []
+    configurations: Items[Text] = []
+    sections: Items[Ref] = []
     plates_issued: Date | None = None
     plates_valid_until: Date | None = None
 
@@ -395,8 +395,8 @@ class Adding(_Model):
 class Evidence(_Model):
     """Evidence files, by path relative to the application file (docs/evidence.md)."""
 
-    trips: list[Text] = []  # trip logs: CSV or JSON Lines
-    incidents: list[Text] = []  # violations and accidents
+    trips: Items[Text] = []  # trip logs: CSV or JSON Lines
+    incidents: Items[Text] = []  # violations and accidents
 
 
 class Application(_Model):
@@ -410,13 +410,13 @@ class Application(_Model):
     entity: Entity
     drivers: Annotated[list[Driver], Field(min_length=1, max_length=500)]
     vehicles: Annotated[list[Vehicle], Field(min_length=1, max_length=500)]
-    insurance: list[Insurance] = []
-    incidents: list[Incident] = []
-    sections: Annotated[list[Ref], Field(min_length=1)]
+    insurance: Items[Insurance] = []
+    incidents: Items[Incident] = []
+    sections: Annotated[Items[Ref], Field(min_length=1)]
     period: Period
     operations: Operations = Operations()
     materials: dict[Material, bool] | None = None
-    notices: list[Notice] = []
+    notices: Items[Notice] = []
     adding: Adding | None = None
     evidence: Evidence | None = None
 

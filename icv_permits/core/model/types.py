@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import pendulum
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -115,6 +115,16 @@ def _non_negative(value: Decimal) -> Decimal:
 
 Quantity = Annotated[Decimal, AfterValidator(_non_negative), Field(allow_inf_nan=False)]
 """A non-negative decimal quantity (hours, kilometres)."""
+
+MAX_ITEMS = 1000
+"""The most items a list of an application holds, but for vehicles and drivers (500 each): far
+beyond any real application (sections, notices, policies, incidents, dates, VINs of a notice …),
+and a bound that refuses a 2 MiB file of a million items at its length, in microseconds, rather than
+judging and reporting each of them."""
+
+T = TypeVar("T")
+Items = Annotated[list[T], Field(max_length=MAX_ITEMS)]
+"""A list of an application: at most :data:`MAX_ITEMS` items."""
 
 Text = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(storable)]
 Ref = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$"), AfterValidator(storable)]
