@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import heapq
 import io
 import operator
 import os
@@ -32,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Self
 from zoneinfo import ZoneInfo
@@ -1081,17 +1083,23 @@ class _Sweep:
     before not, then under a road-test notice before none — the trip most likely to count, so that a
     trip the pack does not count never takes time from one it does), then at the lowest rate (km per
     hour) — the most cautious reading of contradictory records, and one that does not depend on how
-    the trips are cut into rows. A trip overlaps when it starts while a trip of its group runs.
-    Distances are in whole metres, floored per stretch of time. Only the trips active at the
-    current moment are held, so memory does not grow with the number of trips; each credit goes to
-    the trip's bucket (section, notice, mode, speed class).
+    the trips are cut into rows — then by start and trip ID. A trip overlaps when it starts while a
+    trip of its group runs. Distances are in whole metres, floored per stretch of time. Only the
+    trips active at the current moment are held, so memory does not grow with the number of trips;
+    they are held in two heaps (by end, and by the order above), so that a file of many trips that
+    all overlap costs ``n log n``, not ``n`` times the trips running at once. Each credit goes to the
+    trip's bucket (section, notice, mode, speed class).
     """
 
-    __slots__ = ("active", "buckets", "cause", "pending", "t", "vin")
+    __slots__ = ("buckets", "by_end", "by_order", "cause", "groups", "n_active", "pending", "t", "vin")
 
     def __init__(self, vin: str):
         self.vin = vin
-        self.active: list[list] = []  # [end, start, metres, dur, trip_id, bucket, credited?, group]
+        # a trip: [end, start, metres, dur, trip_id, bucket, credited?, group, active?]
+        self.by_end: list[tuple] = []  # (end, start, trip_id, trip): the active trips, the first to end on top
+        self.by_order: list[tuple] = []  # (group, rate, start, trip_id, trip): the best on top; ended ones left until they surface
+        self.n_active = 0
+        self.groups = [0] * 8  # active trips per group
         self.t = 0
         # key → [trips, credited trips, credited µs, credited m, overlapping trips, claimed µs, claimed m]
         self.buckets: dict[tuple, list[int]] = {}
@@ -1101,19 +1109,18 @@ class _Sweep:
         self.pending: list | None = None
         self.cause = 99  # the best group with an event (start or end) at ``t``
 
+    def _best(self) -> list:
+        """The active trip credited now: by group, then at the lowest rate, then by start and trip ID."""
+        heap = self.by_order
+        while not heap[0][4][8]:
+            heapq.heappop(heap)
+        return heap[0][4]
+
     def _count(self, a: int, b: int) -> None:
-        """Count ``[a, b)`` for the best active trip: by group, then at the lowest rate."""
-        if b <= a or not self.active:
+        """Count ``[a, b)`` for the best active trip."""
+        if b <= a or not self.n_active:
             return
-        best = self.active[0]
-        for tr in self.active[1:]:
-            if tr[7] != best[7]:
-                if tr[7] < best[7]:
-                    best = tr
-                continue
-            lhs, rhs = tr[2] * best[3], best[2] * tr[3]
-            if lhs < rhs or (lhs == rhs and (tr[1], tr[4]) < (best[1], best[4])):
-                best = tr
+        best = self._best()
         p = self.pending
         if p is not None and p[0] is best and p[2] == a and self.cause > best[7]:
             p[1] += b - a
@@ -1139,10 +1146,18 @@ class _Sweep:
             tr[6] = True
             b[1] += 1
 
+    def _end_first(self) -> list:
+        """Takes the trip that ends first out of the active ones."""
+        tr = heapq.heappop(self.by_end)[3]
+        tr[8] = False
+        self.n_active -= 1
+        self.groups[tr[7]] -= 1
+        return tr
+
     def _advance(self, until: int) -> None:
         """Count every stretch up to ``until``, dropping trips as they end."""
-        while self.active:
-            next_end = min(tr[0] for tr in self.active)
+        while self.n_active:
+            next_end = self.by_end[0][0]
             if next_end > until:
                 if until > self.t:
                     self._count(self.t, until)
@@ -1151,8 +1166,10 @@ class _Sweep:
                 return
             self._count(self.t, next_end)
             self.t = next_end
-            self.cause = min(tr[7] for tr in self.active if tr[0] == next_end)
-            self.active = [tr for tr in self.active if tr[0] > next_end]
+            cause = 99
+            while self.n_active and self.by_end[0][0] == next_end:
+                cause = min(cause, self._end_first()[7])
+            self.cause = cause
         if until > self.t:
             self.t = until
             self.cause = 99
@@ -1164,32 +1181,40 @@ class _Sweep:
         b[0] += 1
         b[5] += e - s
         b[6] += m
-        active = self.active
-        if len(active) == 1 and active[0][0] <= s and e > s:
+        if self.n_active == 1 and self.by_end[0][0] <= s and e > s:
             # the common case: the one active trip ends before this one starts; count the rest of it
-            tr = active[0]
-            if tr[0] > self.t:
-                self._count(self.t, tr[0])
+            end = self.by_end[0][0]
+            if end > self.t:
+                self._count(self.t, end)
             self._flush()
-            tr[0], tr[1], tr[2], tr[3], tr[4], tr[5], tr[6], tr[7] = e, s, m, e - s, trip_id, b, False, group  # reuse the list
+            self._end_first()
+            self.by_order.clear()  # no trip is active: every entry left is of an ended one
+            self._start([e, s, m, e - s, trip_id, b, False, group, True])
             self.t = s
             self.cause = group
             return
         self._advance(s)
-        if not self.active:
+        if not self.n_active:
             self.t = s
         self.cause = min(self.cause, group)
-        overlapped = any(tr[7] == group for tr in self.active)
+        overlapped = self.groups[group] > 0
         if overlapped:
             b[4] += 1
         if e == s:  # a zero-length record: nothing to count, nothing overlapped
             if not overlapped:
                 b[1] += 1
             return
-        self.active.append([e, s, m, e - s, trip_id, b, False, group])
+        self._start([e, s, m, e - s, trip_id, b, False, group, True])
+
+    def _start(self, tr: list) -> None:
+        e, s, m, dur, trip_id, _b, _c, group, _a = tr
+        heapq.heappush(self.by_end, (e, s, trip_id, tr))
+        heapq.heappush(self.by_order, (group, Fraction(m, dur), s, trip_id, tr))  # dur > 0: zero-length trips are not held
+        self.n_active += 1
+        self.groups[group] += 1
 
     def finish(self) -> None:
-        self._advance(max((tr[0] for tr in self.active), default=self.t))
+        self._advance(max((x[0] for x in self.by_end), default=self.t))
         self._flush()
 
 
