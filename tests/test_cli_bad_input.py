@@ -572,3 +572,50 @@ def test_personal_numbers_are_masked_in_bad_input_messages(tmp_path):
         for clear in ("13955512345", "13812345678"):
             assert clear not in out, (lang, out)
         assert "139****2345" in out, out
+
+
+# ---------------------------------------------------------------- arguments that are not UTF-8
+
+
+def _run_bytes(argv: list[bytes], env: dict[bytes, bytes] | None = None, tmp: Path | None = None) -> subprocess.CompletedProcess:
+    """The CLI with arguments (and environment) given as bytes, as a shell passes them."""
+    base = {k.encode(): v.encode() for k, v in os.environ.items() if k not in ("ICV_PERMITS_LANG", "ICV_PERMITS_DEBUG")}
+    base[b"PYTHONIOENCODING"] = b"utf-8"
+    if tmp is not None:
+        base[b"ICV_PERMITS_DATABASE_URL"] = f"sqlite:///{tmp / 'store.db'}".encode()
+    base.update(env or {})
+    return subprocess.run([sys.executable.encode(), b"-m", b"icv_permits.cli", *argv], cwd=ROOT, env=base,
+                          capture_output=True, timeout=120)
+
+
+@pytest.mark.parametrize(("argv", "number"), [
+    ([b"decide", b"4", b"--approve", b"--actor", b"\xff\xfe"], 5),
+    ([b"entity", b"show", b"ab\xff"], 3),
+    ([b"submit", b"rt\xff.yaml"], 2),
+    ([b"audit", b"explain", b"\xff"], 3),
+    ([b"check", EXAMPLE.as_posix().encode(), b"--as-of", AS_OF.encode(), b"--pack", b"\xc3\x28"], 6),
+])
+def test_an_argument_that_is_not_utf8_is_refused_naming_it(tmp_path, argv, number):
+    for lang in LANGS:
+        r = _run_bytes([*argv, b"--lang", lang.encode()], tmp=tmp_path)
+        out = (r.stdout + r.stderr).decode("utf-8")
+        assert r.returncode == 2, out
+        assert "Traceback" not in out
+        assert (f"argument {number} " if lang == "en" else f"第 {number} 个参数") in out, out
+        assert "\\xff" in out or "\\xc3" in out  # the byte shown, escaped
+    assert not (tmp_path / "store.db").exists()  # refused before any command opened the store
+
+
+def test_an_environment_variable_that_is_not_utf8_is_refused_naming_it(tmp_path):
+    r = _run_bytes([b"queue", b"--lang", b"en"], env={b"ICV_PERMITS_ACTOR": b"\xff"}, tmp=tmp_path)
+    out = (r.stdout + r.stderr).decode("utf-8")
+    assert r.returncode == 2 and "ICV_PERMITS_ACTOR is not UTF-8 text" in out, out
+    r = _run_bytes([b"queue"], env={b"ICV_PERMITS_DATABASE_URL": b"sqlite:////tmp/\xff/x.db"})
+    out = (r.stdout + r.stderr).decode("utf-8")
+    assert r.returncode == 2 and "环境变量 ICV_PERMITS_DATABASE_URL" in out, out
+
+
+def test_utf8_arguments_in_chinese_pass_through():
+    r = _run_bytes([b"check", EXAMPLE.as_posix().encode(), b"--as-of", AS_OF.encode(), b"--pack", "安徽".encode()])
+    out = (r.stdout + r.stderr).decode("utf-8")
+    assert r.returncode == 2 and "UTF-8" not in out and "安徽" in out, out  # read as typed: no such pack

@@ -18,6 +18,7 @@ break in a value cannot make a line of its own either.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from contextlib import contextmanager
 from enum import StrEnum
@@ -171,9 +172,43 @@ def _groups_for(argv: list[str]) -> tuple[str, ...]:
     return (group,) if group is not None else tuple(GROUPS)
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # a byte that is not UTF-8, as Python keeps it (surrogateescape)
+M_ARG_NOT_UTF8 = N_("argument {number} (“{shown}”) is not UTF-8 text; type it, or name the file, in UTF-8")
+M_ENV_NOT_UTF8 = N_("the environment variable {name} is not UTF-8 text; set it in UTF-8")
+
+
+def _not_utf8(lang: str) -> str | None:
+    """The message for a command-line argument or an ``ICV_PERMITS_*`` variable that holds bytes
+    that are not UTF-8: such text can be neither stored, shown nor compared, so it is refused
+    before any command reads it."""
+    for number, arg in enumerate(sys.argv[1:], 1):
+        if _ESCAPED_BYTE.search(arg):
+            shown = _ESCAPED_BYTE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", arg)
+            return t(lang, _HEADS[2]) + "\n" + t(lang, M_ARG_NOT_UTF8, number=number, shown=visible_lines(shown[:80]))
+    for name, value in os.environ.items():
+        if name.startswith("ICV_PERMITS_") and _ESCAPED_BYTE.search(value):
+            return t(lang, _HEADS[2]) + "\n" + t(lang, M_ENV_NOT_UTF8, name=visible_lines(name))
+    return None
+
+
+def _lang_of(argv: list[str]) -> str:
+    """The language a command line asks for (``--lang``/``-l``), else the default."""
+    lang = DEFAULT_LANG.value
+    for i, a in enumerate(argv):
+        if a in ("--lang", "-l") and i + 1 < len(argv) and argv[i + 1] in ("zh", "en"):
+            lang = argv[i + 1]
+        elif a.startswith("--lang=") and a[7:] in ("zh", "en"):
+            lang = a[7:]
+    return lang
+
+
 def main() -> None:
     """Console entry point: never shows a traceback unless ICV_PERMITS_DEBUG is set."""
     try:
+        refused = _not_utf8(_lang_of(sys.argv[1:]))
+        if refused is not None:
+            sys.stderr.write(refused + "\n")
+            sys.exit(2)
         _register(_groups_for(sys.argv[1:]))
         root()
     except SystemExit:
@@ -184,13 +219,7 @@ def main() -> None:
         if os.environ.get("ICV_PERMITS_DEBUG"):
             raise
         msgid = N_("Internal error (exit 70): {error}. Set ICV_PERMITS_DEBUG=1 to see the traceback, and please report it.")
-        argv = sys.argv[1:]
-        lang = DEFAULT_LANG.value
-        for i, a in enumerate(argv):
-            if a in ("--lang", "-l") and i + 1 < len(argv) and argv[i + 1] in ("zh", "en"):
-                lang = argv[i + 1]
-            elif a.startswith("--lang=") and a[7:] in ("zh", "en"):
-                lang = a[7:]
+        lang = _lang_of(sys.argv[1:])
         try:
             text = t(lang, msgid, error=type(exc).__name__)
         except Exception:  # noqa: BLE001 - the catalogue itself may be what is broken
