@@ -227,6 +227,23 @@ def test_a_tampered_checkpoint_file(office, keys):
     assert f"Checkpoint {cp} holds" in r.stdout and f"Checkpoint {tampered} FAILS: the signature is not valid" in r.stdout
 
 
+@pytest.mark.parametrize(("seq", "exit_code"), [(2**31 - 1, 4), (2**31, 4), (2**53 - 1, 4), (2**53, 2), (2**63, 2), (10**30, 2)])
+def test_a_checkpoint_of_a_record_beyond_any_row_fails_without_a_query(office, keys, seq, exit_code):
+    """A ``seq`` the database cannot hold (its INTEGER): the signature fails and no record has that
+    number, with no query made; beyond what JSON holds exactly (2^53 − 1): a malformed checkpoint —
+    never an overflow in the driver or the canonical form (each was exit 70)."""
+    store, cp, doc = office
+    far = cp.with_name("far.json")
+    far.write_text(json.dumps(doc | {"seq": seq}), encoding="utf-8")
+    r = verify(keys, far)
+    assert r.exit_code == exit_code, r.output
+    assert "Traceback" not in r.output
+    if exit_code == 4:
+        assert f"Checkpoint {far} FAILS" in r.stdout
+    else:
+        assert f"{far}: a checkpoint field is missing or has the wrong form" in r.output
+
+
 # ---------------------------------------------------------------- bad input: exit 2, the file named
 
 

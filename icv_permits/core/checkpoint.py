@@ -88,7 +88,8 @@ def parse(text: str, source: str) -> Checkpoint:
     if set(doc) != set(SIGNED_FIELDS) | {"signature"}:
         raise _malformed(source, N_("a checkpoint holds exactly format, seq, hash, time, database, key_id and signature"))
     seq, h, time, database, kid, sig = (doc["seq"], doc["hash"], doc["time"], doc["database"], doc["key_id"], doc["signature"])
-    if not (isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1 and isinstance(h, str) and _HASH.fullmatch(h)
+    # seq: a whole number JSON and the canonical form hold exactly (no record is numbered beyond the database's INTEGER)
+    if not (isinstance(seq, int) and not isinstance(seq, bool) and 1 <= seq <= 2**53 - 1 and isinstance(h, str) and _HASH.fullmatch(h)
             and isinstance(time, str) and _TIME.fullmatch(time) and isinstance(database, str)
             and isinstance(kid, str) and _KEY_ID.fullmatch(kid) and isinstance(sig, str) and sig.startswith("ed25519:")):
         raise _malformed(source, N_("a checkpoint field is missing or has the wrong form"))

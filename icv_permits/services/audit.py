@@ -43,7 +43,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from icv_permits.adapters.store import tables
-from icv_permits.adapters.store.db import Broken, NotFound, Store, row_id
+from icv_permits.adapters.store.db import MAX_ROW_ID, Broken, NotFound, Store, row_id
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core import log_shape
@@ -1304,9 +1304,11 @@ def read_checkpoints(paths: list[Path]) -> list[checkpoints.Checkpoint]:
 
 
 def _hash_at(store: Store, seq: int) -> tuple[int, str | None]:
+    """The log's last record, and the stored hash of record ``seq`` (``None``: no such record — as
+    for any ``seq`` beyond the database's INTEGER, which no query is made for)."""
     with store.read() as s:
         last = s.execute(select(func.max(tables.DecisionLog.seq))).scalar() or 0
-        row = s.execute(select(tables.DecisionLog.hash).where(tables.DecisionLog.seq == seq)).first()
+        row = s.execute(select(tables.DecisionLog.hash).where(tables.DecisionLog.seq == seq)).first() if 1 <= seq <= MAX_ROW_ID else None
     return last, (row[0] if row else None)
 
 
