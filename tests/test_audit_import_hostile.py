@@ -221,6 +221,13 @@ CASES = {
     "recorded_at with an offset": (on_record(2, lambda r: r.update(recorded_at="2026-11-27T10:00:00.000000+08:00")), 2, 4,
                                    "field recorded_at must be a UTC time written YYYY-MM-DDTHH:MM:SS.ffffffZ"),
     "recorded_at not a day": (on_record(2, lambda r: r.update(recorded_at="2026-02-30T10:00:00.000000Z")), 2, 4, "field recorded_at must be a UTC time"),
+    # a year 1 was imported "intact" and then failed verify (stored back as 1-01-01) and crashed audit log (exit 70)
+    "recorded_at in year 1": (on_record(2, lambda r: r.update(recorded_at="0001-01-01T00:00:00.000000Z")), 2, 4,
+                              "field recorded_at must be a time within the years 1900–2199, not 0001-01-01T00:00:00.000000Z"),
+    "recorded_at in year 9999": (on_record(2, lambda r: r.update(recorded_at="9999-12-31T23:59:59.999999Z")), 2, 4,
+                                 "field recorded_at must be a time within the years 1900–2199"),
+    "recorded_at in 1899, the year before the bound": (on_record(2, lambda r: r.update(recorded_at="1899-12-31T23:59:59.999999Z")), 2, 4,
+                                                       "field recorded_at must be a time within the years 1900–2199"),
     "body a list": (on_record(2, lambda r: r.update(body=[1, 2])), 2, 4, "field body must be a mapping, not a list"),
     "a number without canonical form": (on_record(2, lambda r: r["body"].update(big=2**60), chain=False), 2, 4,
                                         "field body holds a number that has no canonical JSON form"),
@@ -343,6 +350,7 @@ def test_every_hostile_export_is_refused_naming_the_line_and_the_field(store, tm
 
 @pytest.mark.parametrize("case,zh", [
     ("seq 1.5", "line 3: 字段 seq 必须是 1 到 2147483647 之间的整数，而不是 1.5"),
+    ("recorded_at in year 1", "line 4: 字段 recorded_at 应为 1900–2199 年之间的时间"),
     ("a body 10,000 deep", "line 4: 嵌套 10002 层，超过导出文件允许的 64 层"),
     ("actor of 101 characters", "line 4: 字段 actor 超过 100 个字符（101）"),
     ("decision id of an earlier record", "line 4: 字段 decision_id："),

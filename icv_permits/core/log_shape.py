@@ -42,6 +42,7 @@ from icv_permits.core.errors import (
     show,
 )
 from icv_permits.core.i18n import N_
+from icv_permits.core.model.types import MAX_YEAR, MIN_YEAR
 
 MAX_LINE = 8 * 2**20
 """Characters on one line of an export. A pack snapshot, the longest line an export of this version
@@ -271,14 +272,27 @@ def day(obj: dict, key: str, prefix: str = "") -> str:
     return value
 
 
+M_YEARS = N_("field {field} must be a time within the years {min}–{max}, not {found}")
+
+
+def _in_years(value: dt.datetime, field: str, found: str) -> dt.datetime:
+    """``value`` if its year is one the tool takes (:data:`~icv_permits.core.model.types.MIN_YEAR`
+    to ``MAX_YEAR``, as for every date): the databases store no year before 1 nor after 9999 alike
+    (a year 1 came back as ``1-01-01``, so the record's hash no longer matched what was imported)."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ShapeError(field, M_YEARS, field=field, min=MIN_YEAR, max=MAX_YEAR, found=show(found))
+    return value
+
+
 def utc_time(obj: dict, key: str, prefix: str = "") -> dt.datetime:
     """``obj[key]`` as the log writes instants (``2026-11-27T02:00:00.000000Z``), as an aware datetime."""
     value = form(obj, key, _UTC, FORM_UTC, prefix)
+    field = _path(prefix, key)
     try:
-        return dt.datetime.fromisoformat(value[:-1] + "+00:00")
+        parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00")
     except ValueError:
-        field = _path(prefix, key)
         raise ShapeError(field, N_("field {field} must be {expected_text}, not {found}"), field=field, expected_text=FORM_UTC, found=show(value)) from None
+    return _in_years(parsed, field, value)
 
 
 def any_time(obj: dict, key: str, prefix: str = "") -> dt.datetime:
@@ -292,7 +306,7 @@ def any_time(obj: dict, key: str, prefix: str = "") -> dt.datetime:
     if parsed is None or parsed.tzinfo is None:
         raise ShapeError(field, N_("field {field} must be {expected_text}, not {found}"), field=field, expected_text=FORM_TIME, found=show(value))
     try:
-        return parsed.astimezone(dt.timezone.utc)
+        return _in_years(parsed.astimezone(dt.timezone.utc), field, value)
     except OverflowError:  # a time at the very edge of the calendar
         raise ShapeError(field, N_("field {field} must be {expected_text}, not {found}"), field=field, expected_text=FORM_TIME, found=show(value)) from None
 
