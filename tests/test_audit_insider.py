@@ -319,3 +319,73 @@ def test_explain_of_an_intact_log_costs_no_walk_and_finds_nothing(store, tmp_pat
     populate(store, tmp_path)
     for seq in range(1, 9):
         assert ledger.explain_faults(store, ledger.explain(store, str(seq))) == {}, seq
+
+
+# ---------------------------------------------------------------- stored values no writer makes, tables dropped
+
+
+def test_a_body_that_is_not_json_is_a_broken_log_for_every_reader(store, tmp_path):
+    """An insider writes a body that is not JSON (the triggers out of the way): verify names the
+    record, and every command that reads bodies says the log is broken (exit 4) — none crashes."""
+    populate(store, tmp_path)
+    seq = next(r.seq for r in records(store) if r.kind == "engine_decision")
+    with bypass(store) as run:
+        run("UPDATE decision_log SET body = :b WHERE seq = :s", b="{not json", s=seq)
+    code, report = verify_json()
+    assert code == 4 and report["breaks"][0]["seq"] == seq
+    for args in (("audit", "log"), ("audit", "replay", "--all"), ("audit", "explain", str(seq))):
+        r = cli(*args, "--lang", "en")
+        assert r.exit_code == 4, (args, r.output)
+        assert "Log BROKEN (exit 4):" in r.output and f"record {seq}: its body is not as the office writes it" in r.output, (args, r.output)
+    r = cli("audit", "log", "--lang", "zh")
+    assert r.exit_code == 4 and "日志在写入后被改动" in r.output
+
+
+def test_a_recorded_at_that_is_no_time_is_reported_not_fatal(store):
+    """SQLite keeps whatever text it is given in a time column (PostgreSQL's column refuses it)."""
+    if store.backend != "sqlite":
+        pytest.skip("a timestamptz column cannot hold a text that is no time")
+    fill(store, 3)
+    with bypass(store) as run:
+        run("UPDATE decision_log SET recorded_at = 'garbage' WHERE seq = 2")
+    code, report = verify_json()
+    assert code == 4 and report["breaks"][0]["seq"] == 2 and report["breaks"][0]["problem"] == "edited"
+    r = cli("audit", "log", "--lang", "en")
+    assert r.exit_code == 4 and "its recorded_at is not as the office writes it" in r.output, r.output
+
+
+@pytest.mark.parametrize(("table", "command"), [
+    ("submission", ("queue",)), ("submission", ("show", "1")), ("log_head", ("audit", "verify")),
+    ("decision_log", ("audit", "log")), ("pack_snapshot", ("audit", "replay", "--all")),
+])
+def test_a_table_dropped_behind_the_migrations_back_is_named(store, tmp_path, table, command):
+    populate(store, tmp_path)
+    _raw(store, f"DROP TABLE {table}" + (" CASCADE" if store.backend == "postgresql" else ""))
+    r = cli(*command, "--lang", "en")
+    assert r.exit_code == 6, r.output
+    assert "the database is not as its migrations made it" in r.output and table in r.output, r.output
+    r = cli("db", "status", "--lang", "en")
+    assert f"The table {table} is missing" in r.stdout, r.output
+    assert "Run `icv-permits db upgrade`" not in r.stdout
+    assert json.loads(cli("db", "status", "--format", "json").stdout)["tables_missing"] == [table]
+
+
+@pytest.mark.parametrize("content", ["[]", "{not json", "null"])
+def test_a_snapshot_that_is_no_pack_at_all_is_broken_and_its_decisions_not_replayed(store, tmp_path, content):
+    populate(store, tmp_path)
+    _write_snapshot(store, content)
+    r = cli("audit", "verify", "--lang", "en")
+    assert r.exit_code == 4 and "BROKEN" in r.stdout and "the snapshot was changed after it was stored" in r.stdout, r.output
+    r = cli("audit", "replay", "--all", "--lang", "en")
+    assert r.exit_code == 1 and "not replayed: the pack snapshot" in r.stdout, r.output
+
+
+def test_a_snapshot_in_the_older_form_that_is_no_pack_is_unproven_and_not_replayed(store, tmp_path):
+    """A mapping that is not a pack reads as the older form, which verification cannot prove (a
+    note); replaying its decisions cannot build the pack from it, and says so."""
+    populate(store, tmp_path)
+    _write_snapshot(store, {"meta": 1})
+    r = cli("audit", "verify", "--lang", "en")
+    assert "verification cannot prove it genuine" in r.stdout, r.output
+    r = cli("audit", "replay", "--all", "--lang", "en")
+    assert r.exit_code == 1 and "not replayed: the pack snapshot" in r.stdout, r.output

@@ -19,7 +19,7 @@ SOURCES = {
     "tui": ["services/drafts.py", "../tui/app.py", "../tui/applicant.py", "../tui/regulator.py", "../tui/auditor.py", "../tui/common.py", "../tui/fields.py", "../tui/choices.py", "../tui/at_field.py"],
     "input": ["core/errors.py", "core/labels.py", "adapters/settings.py", "adapters/store/records.py", "adapters/documents.py", "services/precheck.py", "adapters/evidence.py", "core/model/types.py",
               "core/model/application.py", "services/office.py", "adapters/store/db.py", "adapters/store/personal.py", "services/audit.py",
-              "core/checkpoint.py", "adapters/signing.py", "services/database.py", "core/log_shape.py", "services/rules.py",
+              "core/checkpoint.py", "core/log.py", "adapters/signing.py", "services/database.py", "core/log_shape.py", "services/rules.py",
               "adapters/store/migrations/versions/0006_one_under_review.py"],
 }
 KEYWORDS = {"N_": None, "t": (2,)}

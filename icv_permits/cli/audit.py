@@ -44,7 +44,7 @@ def _store():
 
 @audit_app.command("log")
 def audit_log(
-    limit: Annotated[int, typer.Option("--limit", help="The last N records.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="The last N records.")] = 50,
     lang: LangOpt = DEFAULT_LANG,
     fmt: FmtOpt = ListFormat.text,
 ) -> None:
@@ -52,12 +52,11 @@ def audit_log(
     from icv_permits.present import audit as views
     from icv_permits.services import audit
 
-    with errors(lang):
+    with errors(lang):  # the bodies are read as the records are shown: a body no writer made is a broken log
         records = audit.records_tail(_store(), limit)
-    if fmt is ListFormat.json:
-        write_json(json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2) + "\n")
-    else:
-        write(views.log_table(records, lang.value))
+        text = (json.dumps([r.to_json() for r in records], ensure_ascii=False, indent=2) + "\n" if fmt is ListFormat.json
+                else views.log_table(records, lang.value))
+    (write_json if fmt is ListFormat.json else write)(text)
 
 
 @audit_app.command("verify")

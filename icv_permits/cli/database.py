@@ -114,9 +114,11 @@ def db_status(lang: LangOpt = DEFAULT_LANG, fmt: FmtOpt = ListFormat.text) -> No
                    if p.guards == "office" else
                    N_("The append-only trigger {trigger} on {table} is {state_text}: the decision log can be changed without a trace."))
             echo(t(lang.value, msg, trigger=p.trigger, table=p.table, state_text=t(lang.value, TRIGGER_STATES[p.state])))
-        if st.triggers and st.schema_current:
+        for table in st.tables_missing:
+            echo(t(lang.value, N_("The table {table} is missing: it was dropped behind the migrations' back. Restore the database from a backup; `db upgrade` does not recreate it."), table=table))
+        if st.triggers and st.schema_current and not st.tables_missing:
             echo(t(lang.value, N_("Run `icv-permits db upgrade` to restore the triggers.")))
-        elif not st.up_to_date:
+        elif not st.up_to_date and not st.tables_missing:
             echo(t(lang.value, N_("The database is newer than this icv-permits: upgrade icv-permits.")) if st.newer_than_this_version
                        else t(lang.value, N_("Run `icv-permits db upgrade` to bring it up to date.")))
         if st.standing is not None:

@@ -89,6 +89,15 @@ class InputError(Exception):
         return self.render("en")
 
 
+class LogBroken(InputError):
+    """Exit 4: what the log holds is not what was written — a stored value no writer makes (a body
+    that is not JSON, a time that is not an instant), found by a reader that is not ``audit
+    verify``; the message says so and points to verify, which names the break."""
+
+    exit_code = 4
+    heading = N_("Log BROKEN (exit 4):")
+
+
 class _KeepMissing(dict):
     """A format mapping that leaves an unknown ``{placeholder}`` as it is."""
 

@@ -19,6 +19,8 @@ from icv_permits.core.canonical import canonical_bytes, plain_json_bytes
 from icv_permits.core.engine import evaluate_json
 from icv_permits.core.engine.checks.evidence import COUNTING_PARAMS
 from icv_permits.core.engine.decision import DECISION_FORMAT
+from icv_permits.core.errors import LogBroken, Problem
+from icv_permits.core.i18n import N_
 from icv_permits.core.log_compact import RECORD_FORMAT, expand, rebuilt_unchecked
 from icv_permits.core.model.application import Application
 from icv_permits.core.model.evidence import EvidenceSummary
@@ -63,6 +65,9 @@ def record_hash(seq: int, decision_id: str, kind: str, recorded_at: str, actor: 
     return "sha256:" + h.hexdigest()
 
 
+M_NOT_WRITTEN = N_("its {what} is not as the office writes it: the log was changed after it was written; `icv-permits audit verify` names the break")
+
+
 @dataclass
 class Record:
     seq: int
@@ -76,7 +81,15 @@ class Record:
 
     @cached_property
     def body(self) -> dict:
-        return json.loads(self.body_text)  # parsed once per record
+        """The body, parsed once per record. A body that is not a JSON object was not written by
+        the office (every writer writes one): :class:`~icv_permits.core.errors.LogBroken`."""
+        try:
+            body = json.loads(self.body_text)
+        except (ValueError, RecursionError):
+            body = None
+        if not isinstance(body, dict):
+            raise LogBroken([Problem(f"record {self.seq}", M_NOT_WRITTEN, {"what": "body"}, "altered")])
+        return body
 
     def computed_hash(self) -> str:
         return record_hash(self.seq, self.decision_id, self.kind, self.recorded_at, self.actor, self.body_text, self.prev_hash)

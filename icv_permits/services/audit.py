@@ -47,11 +47,12 @@ from icv_permits.adapters.store.db import MAX_ROW_ID, Broken, NotFound, Store, r
 from icv_permits.core.canonical import canonical_json, utc_timestamp
 from icv_permits.core.engine.decision import Decision
 from icv_permits.core import log_shape
-from icv_permits.core.errors import InputError, PackError, Problem, show
+from icv_permits.core.errors import InputError, LogBroken, PackError, Problem, show
 from icv_permits.core.i18n import N_
 from icv_permits.core.labels import RECORD_KINDS
 from icv_permits.core.log import (  # noqa: F401 - the log's pure parts, re-exported
     GENESIS,
+    M_NOT_WRITTEN,
     Break,
     Record,
     ReplayResult,
@@ -216,7 +217,10 @@ def _batched(store: Store, cols: tuple, from_seq: int, to_seq: int | None, batch
             q = select(*cols).where(tables.DecisionLog.seq > last)
             if to_seq is not None:
                 q = q.where(tables.DecisionLog.seq <= to_seq)
-            rows = s.execute(q.order_by(tables.DecisionLog.seq).limit(batch)).all()
+            try:
+                rows = s.execute(q.order_by(tables.DecisionLog.seq).limit(batch)).all()
+            except ValueError:  # a stored time that is no instant: no writer makes one
+                raise LogBroken([Problem(f"record {last + 1}…", M_NOT_WRITTEN, {"what": "recorded_at"}, "altered")]) from None
             if not rows:
                 return
             for row in rows:
@@ -283,7 +287,9 @@ def snapshot_mismatch(revision: str, content: str) -> str | None:
         data = json.loads(content)
     except ValueError:
         return "—"
-    if not (isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT):
+    if not isinstance(data, dict):  # no form of a snapshot: neither this one nor the older (a pack's model)
+        return "—"
+    if data.get("format") != SNAPSHOT_FORMAT:
         return None
     try:
         computed = revision_of(data["content"])
@@ -321,7 +327,11 @@ def _pack_from_text(content: str, revision: str) -> Pack:
     if computed is not None:
         raise Broken([Problem(revision, N_("the pack snapshot {revision} does not hash to its revision (its content hashes to {computed}): it was changed after it was stored"),
                               {"revision": revision, "computed": computed}, "snapshot_forged")])
-    return _built_pack(content, revision)
+    try:
+        return _built_pack(content, revision)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # ValueError: not JSON, or not a pack (pydantic)
+        raise Broken([Problem(revision, N_("the pack snapshot {revision} cannot be read as a pack: it was changed after it was stored"),
+                              {"revision": revision}, "snapshot_unreadable")]) from None
 
 
 def _built_pack(content: str, revision: str) -> Pack:
@@ -404,7 +414,10 @@ def _hash_times(rows: list[tuple], pg: bool, read_at: Callable[[int], str]) -> l
             else:
                 out.append(t if pg else t[:10] + "T" + t[11:] + "Z")
                 continue
-        out.append(read_at(row[0]))
+        try:
+            out.append(read_at(row[0]))
+        except ValueError:  # no instant at all (no writer stores one): a text no hash was made of, so the record is reported edited
+            out.append(f"not a time: {t!r}")
     return out
 
 
@@ -432,7 +445,7 @@ def _log_batches(store: Store, from_seq: int, to_seq: int | None = None, batch: 
     from sqlalchemy.engine import Connection
     from sqlalchemy.exc import DBAPIError
 
-    from icv_permits.adapters.store.db import forbidden
+    from icv_permits.adapters.store.db import altered, forbidden
 
     pg = store.backend == "postgresql"
     ph = "%s" if pg else "?"
@@ -468,7 +481,7 @@ def _log_batches(store: Store, from_seq: int, to_seq: int | None = None, batch: 
                 return cur.fetchall()
             except dbapi.Error as exc:
                 wrapped = DBAPIError.instance(sql, params, exc, dbapi.Error, dialect=store.engine.dialect)
-                raise (forbidden(store.url, wrapped) or wrapped) from None
+                raise (forbidden(store.url, wrapped) or altered(store.url, wrapped) or wrapped) from None
 
         pending = None
         try:
@@ -803,6 +816,17 @@ def collector_tuned() -> Iterator[None]:
             gc.unfreeze()
 
 
+@contextmanager
+def closing_iterator(items: Iterable) -> Iterator[Iterable]:
+    """``items``, closed on the way out when it is a generator (or has a ``close``)."""
+    try:
+        yield items
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
 def _frozen(value):
     """``value`` (a pack just built) moved out of the collector's reach with everything alive now."""
     gc.freeze()
@@ -815,7 +839,9 @@ def _replay_engine_records(store: Store, records: Iterable[Record], pack_mode: s
 
     snapshots: dict[str, Pack | Broken] = {}
     currents: dict[str, Pack] = {}
-    with collector_tuned():
+    # the records' reader closed however this ends (a broken record raises): its connection and
+    # transaction are given back now, not when the collector finds the reader
+    with collector_tuned(), closing_iterator(records) as records:
         for rec in records:
             body = rec.body
             rev = body["pack"]["revision"]

@@ -55,6 +55,7 @@ class Status:
     triggers: tuple = ()  # the triggers (the log's, the office's) missing, disabled or altered
     standing: object = None  # PostgreSQL: who this connection is (roles.Standing)
     key: KeyStatus | None = None
+    tables_missing: tuple = ()  # tables of the schema the database lacks (dropped behind the migrations' back)
 
     @property
     def schema_current(self) -> bool:
@@ -62,7 +63,7 @@ class Status:
 
     @property
     def up_to_date(self) -> bool:
-        return self.schema == self.head and not self.triggers
+        return self.schema == self.head and not self.triggers and not self.tables_missing
 
     @property
     def newer_than_this_version(self) -> bool:
@@ -70,7 +71,7 @@ class Status:
 
     def to_json(self) -> dict:
         return {"url": self.url, "backend": self.backend, "schema": self.schema, "head": self.head, "up_to_date": self.up_to_date,
-                "triggers": [p.to_json() for p in self.triggers],
+                "triggers": [p.to_json() for p in self.triggers], "tables_missing": list(self.tables_missing),
                 "role": self.standing.to_json() if self.standing is not None else None,
                 "guarantees": self.guarantees, "key": self.key.to_json() if self.key is not None else None}
 
@@ -149,6 +150,7 @@ def status() -> Status:
     path = db._sqlite_file(url)
     engine = db._engine(url)
     triggers: tuple = ()
+    missing: tuple = ()
     standing = None
     if path is not None and not path.exists():
         current = None  # not created yet: say so without creating an empty file
@@ -156,6 +158,7 @@ def status() -> Status:
         try:
             current = db.current_revision(engine)
             triggers = tuple(db.trigger_problems(engine)) if current is not None else ()
+            missing = tuple(db.missing_tables(engine)) if current is not None else ()
             if engine.dialect.name == "postgresql" and current is not None:
                 with engine.connect() as conn:
                     standing = roles.standing(conn)
@@ -163,7 +166,7 @@ def status() -> Status:
             raise (db.forbidden(url, exc) or db.unavailable(url, exc)) from None
         except Exception as exc:  # noqa: BLE001 - reported as unavailable
             raise db.unavailable(url, exc) from None
-    return Status(db.shown_url(url), engine.dialect.name, current, db.head_revision(), triggers, standing, key_status(url))
+    return Status(db.shown_url(url), engine.dialect.name, current, db.head_revision(), triggers, standing, key_status(url), missing)
 
 
 def roles_sql(schema: str = "public", *, grants: bool = False) -> str:

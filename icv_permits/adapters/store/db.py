@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.errors import InputError, LogBroken, Problem
 from icv_permits.core.i18n import N_
 
 URL_ENV = "ICV_PERMITS_DATABASE_URL"
@@ -46,11 +46,10 @@ class Conflict(InputError):
     exit_code = EXIT_CONFLICT
 
 
-class Broken(InputError):
+class Broken(LogBroken):
     """Exit 4: what the log holds is not what was recorded (a pack snapshot that fails its revision)."""
 
     exit_code = EXIT_NOT_FOUND
-    heading = N_("Log BROKEN (exit 4):")
 
 
 class Unavailable(InputError):
@@ -75,6 +74,18 @@ def forbidden(url: str, exc: DBAPIError) -> Forbidden | None:
     first = (str(orig).strip().splitlines() or [""])[0][:300]
     user = make_url(url).username or "—"
     return Forbidden([Problem(shown_url(url), N_("the database refused this to role {role}: {error_text}"), {"role": user, "error_text": first}, "forbidden")])
+
+
+def altered(url: str, exc: DBAPIError) -> Unavailable | None:
+    """An :class:`Unavailable` for a table or column that is not there (SQLite's "no such table",
+    PostgreSQL's SQLSTATE 42P01 and 42703): a database changed behind the migrations' back, which
+    ``db status`` describes; ``None`` for any other error."""
+    orig = getattr(exc, "orig", None)
+    first = (str(orig or exc).strip().splitlines() or [""])[0][:300]
+    if getattr(orig, "sqlstate", None) not in ("42P01", "42703") and not first.startswith(("no such table", "no such column")):
+        return None
+    return Unavailable([Problem(shown_url(url), N_("the database is not as its migrations made it ({error_text}): `icv-permits db status` shows what differs"),
+                                {"error_text": first}, "altered")])
 
 
 MAX_ROW_ID = 2**31 - 1
@@ -233,7 +244,7 @@ class Store:
             with Session(self.engine, expire_on_commit=False) as s:
                 yield s
         except DBAPIError as exc:
-            refused = forbidden(self.url, exc)
+            refused = forbidden(self.url, exc) or altered(self.url, exc)
             if refused is None:
                 raise
             raise refused from None
@@ -265,9 +276,9 @@ class Store:
         except OperationalError as exc:
             if "locked" in str(exc).lower():
                 raise Conflict([Problem("", N_("the database is busy with another change; try again"), {}, "busy")]) from None
-            raise unavailable(self.url, exc) from None
+            raise altered(self.url, exc) or unavailable(self.url, exc) from None
         except DBAPIError as exc:
-            refused = forbidden(self.url, exc)
+            refused = forbidden(self.url, exc) or altered(self.url, exc)
             if refused is None:
                 raise
             raise refused from None
@@ -367,6 +378,16 @@ def restore_triggers(conn) -> list:
     if not inspect(conn).has_table("decision_log"):
         return []
     return triggers.restore(conn)
+
+
+def missing_tables(engine: Engine) -> list[str]:
+    """The tables of this version's schema that the database lacks (a migrated database lacks
+    none unless someone dropped one behind the migrations' back)."""
+    from icv_permits.adapters.store.tables import metadata
+
+    with engine.connect() as conn:
+        present = set(inspect(conn).get_table_names())
+    return sorted(name for name in metadata.tables if name not in present)
 
 
 def trigger_problems(engine: Engine) -> list:
