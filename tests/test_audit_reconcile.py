@@ -556,3 +556,30 @@ def test_an_office_login_cannot_reissue_and_an_auditor_reconciles(store, office_
     assert r.exit_code == 4, r.output
     assert r.stdout.splitlines()[0].startswith(f'✗ submission {ids["rejected"]}: state is "approved" in the table, "rejected" in the log')
     assert "1 differences" in r.stdout
+
+
+# ---------------------------------------------------------------- rows no office writes: reported, not a crash
+
+
+@pytest.mark.parametrize(("sql", "command", "what"), [
+    ("UPDATE submission SET state = 'bogus' WHERE id = :id", ("decide", "{id}", "--reject", "--reason", "材料不实"), "state"),
+    ("UPDATE submission_version SET document = '{{bad' WHERE submission_id = :id", ("queue",), "document"),
+    ("UPDATE submission_version SET document = '{{}}' WHERE submission_id = :id", ("decide", "{id}", "--reject", "--reason", "材料不实"), "document"),
+    ("UPDATE engine_run SET decision = '{{}}'", ("show", "{id}"), "decision"),
+    ("UPDATE submission SET entity_id = 999999 WHERE id = :id", ("show", "{id}"), "entity"),
+])
+def test_an_office_row_no_office_writes_is_named_exit_4(store, tmp_path, sql, command, what):
+    """An insider with the tables' owner rights writes what the office never writes: each command
+    that reads it says which submission and what, and points to reconcile — exit 4, never 70."""
+    sub_id = submit(store, tmp_path, baseline(DA)).submission.id
+    try:
+        with as_owner(store) as run:
+            run(sql.format(), id=sub_id)
+    except (sa.exc.DBAPIError, sqlite3.DatabaseError) as exc:  # a constraint of the database refuses it itself: nothing to read
+        pytest.skip(f"the database refuses it: {type(exc).__name__}")
+    args = [a.format(id=sub_id) for a in command]
+    for lang, says in (("en", f"submission {sub_id}: its {what} is not as the office writes it"), ("zh", f"submission {sub_id}：其 {what}")):
+        r = cli(*args, "--lang", lang)
+        assert r.exit_code == 4, r.output
+        assert says in r.output.replace(": 其", "：其"), r.output
+    assert "audit reconcile" in cli(*args, "--lang", "en").output

@@ -98,6 +98,23 @@ class LogBroken(InputError):
     heading = N_("Log BROKEN (exit 4):")
 
 
+class StoreAltered(InputError):
+    """Exit 4: a row of the office's tables holds what the office never writes (a state that is no
+    state, a document that is not JSON, a decision that is no decision, a reference to no row) —
+    changed behind its back; ``audit reconcile`` shows what differs from the log."""
+
+    exit_code = 4
+    heading = N_("Records ALTERED (exit 4):")
+
+
+M_ROW_ALTERED = N_("its {what} is not as the office writes it: the office's tables were changed behind its back; "
+                   "`icv-permits audit reconcile` shows what differs from the log")
+
+
+def altered_row(ref: str, what: str) -> StoreAltered:
+    return StoreAltered([Problem(ref, M_ROW_ALTERED, {"what": what}, "altered")])
+
+
 class _KeepMissing(dict):
     """A format mapping that leaves an unknown ``{placeholder}`` as it is."""
 

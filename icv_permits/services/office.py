@@ -31,7 +31,7 @@ from icv_permits.adapters.settings import clock_from_env, default_actor  # noqa:
 from icv_permits.core.engine import evaluate, validity
 from icv_permits.core.engine.core import history_notices
 from icv_permits.core.engine.decision import Decision, Outcome, Verdict
-from icv_permits.core.errors import InputError, Problem
+from icv_permits.core.errors import InputError, Problem, altered_row
 from icv_permits.core.i18n import N_
 from icv_permits.core.labels import NOTICE_STATUSES, STATES, VERDICT_WORDS
 from icv_permits.adapters.documents import read_document
@@ -337,15 +337,20 @@ def decide(
         if expected_revision is not None and sub.revision != expected_revision:
             raise Conflict([Problem(str(sub_id), N_("the submission is at revision {current}, not {expected}: someone changed it meanwhile; look at it again"),
                                     {"current": sub.revision, "expected": expected_revision}, "stale_revision")])
+        if sub.state not in STATES:
+            raise altered_row(f"submission {sub_id}", "state")
         to_state = TRANSITIONS.get((tables.State(sub.state), action))
         if to_state is None:
             raise Conflict([Problem(str(sub_id), N_("submission {id} is {state_text}; only a submission under review can be approved, returned or rejected"),
                                     {"id": sub_id, "state_text": STATES[sub.state]}, "illegal_transition")])
         version = s.exec(select(tables.SubmissionVersion).where(tables.SubmissionVersion.submission_id == sub.id,
                                                            tables.SubmissionVersion.number == sub.current_version)).scalars().one()
-        app = Application.model_validate_json(version.document)
-        evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
-        lookups = json.loads(version.driver_lookups)
+        try:  # what the office stored when the version was submitted: anything else was written behind its back
+            app = Application.model_validate_json(version.document)
+            evidence = EvidenceSummary.model_validate_json(version.evidence) if version.evidence else None
+            lookups = json.loads(version.driver_lookups)
+        except ValueError:  # pydantic's ValidationError and JSON's errors are ValueErrors
+            raise altered_row(f"submission {sub_id}", "document") from None
         # the entity's notices and the vehicles' notices of other entities stay as read until this
         # decision commits: of two approvals naming one vehicle for two entities, the second reads
         # the first's notice (REC-02)
@@ -587,7 +592,9 @@ def _view(s: Session, sub: tables.Submission, *, full: bool = False) -> Submissi
     if versions:
         runs = s.exec(select(tables.EngineRun).where(tables.EngineRun.version_id.in_([v.id for v in versions])).order_by(tables.EngineRun.id)).scalars().all()
     last = runs[-1] if runs else None
-    vehicles = len(json.loads(current.document)["vehicles"]) if current else 0
+    if entity is None:
+        raise altered_row(f"submission {sub.id}", "entity")
+    vehicles = _vehicles_in(current.document, f"submission {sub.id}") if current else 0
     view = SubmissionView(
         id=sub.id, state=sub.state, revision=sub.revision, version=sub.current_version, activity=sub.activity,
         application_id=sub.application_id, credit_code=entity.credit_code, entity_name=entity.name,
@@ -604,6 +611,15 @@ def _view(s: Session, sub: tables.Submission, *, full: bool = False) -> Submissi
         notices = s.exec(select(tables.Notice).where(tables.Notice.submission_id == sub.id).order_by(tables.Notice.id)).scalars().all()
         view.notices = [_notice_view(s, n) for n in notices]
     return view
+
+
+def _vehicles_in(document: str, ref: str) -> int:
+    """How many vehicles a stored application document lists (one the office stored: a JSON
+    object with a list of vehicles; anything else was written behind its back)."""
+    try:
+        return len(json.loads(document)["vehicles"])
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise altered_row(ref, "document") from None
 
 
 def queue(store: Store, *, states: list[str] | None = None) -> list[SubmissionView]:
@@ -623,7 +639,7 @@ def queue(store: Store, *, states: list[str] | None = None) -> list[SubmissionVi
                                                           tables.SubmissionVersion.number, tables.SubmissionVersion.document)
                                                    .where(tables.SubmissionVersion.submission_id.in_(chunk))).all():
                 if wanted.get(sid) == number:
-                    current[sid] = (vid, len(json.loads(doc)["vehicles"]))
+                    current[sid] = (vid, _vehicles_in(doc, f"submission {sid}"))
             vids = [v for v, _ in (current[x] for x in chunk if x in current)]
             for vid, verdict in s.execute(select(tables.EngineRun.version_id, tables.EngineRun.verdict).where(tables.EngineRun.version_id.in_(vids))
                                           .order_by(tables.EngineRun.id)).all():
@@ -646,7 +662,10 @@ def show(store: Store, sub_id: int) -> tuple[SubmissionView, Decision | None]:
         decision = None
         if view.runs:
             run = s.get(tables.EngineRun, view.runs[-1]["id"])
-            decision = Decision.model_validate_json(run.decision)
+            try:
+                decision = Decision.model_validate_json(run.decision)
+            except ValueError:  # pydantic's ValidationError too: no decision the engine made
+                raise altered_row(f"submission {sub_id}", "decision") from None
         return view, decision
 
 
