@@ -405,7 +405,7 @@ def test_deep_nesting_yaml(tmp_path: Path, tail: str) -> None:
 # ------------------------------------------------------------------------------- the options
 
 
-@pytest.mark.parametrize("value", ["2026-02-30", "tomorrow"])
+@pytest.mark.parametrize("value", ["2026-02-30", "tomorrow", "20261127", "2026-W48-5", "２０２６-11-27"])  # only YYYY-MM-DD, as in the application
 def test_bad_as_of(tmp_path: Path, value: str) -> None:
     results = run_langs("check", EXAMPLE, "--as-of", value)
     for lang, r in results.items():

@@ -817,6 +817,30 @@ def test_a_distance_at_and_beyond_what_one_trip_can_record(tmp_path, fmt):
     assert x.km == D("99999999") + 3 * D("99999999.999")  # each to the metre, down
 
 
+@pytest.mark.parametrize(("start", "read"), [
+    ("2025-07-01T08:00:00+08:00", True), ("2025-07-01 08:00:00", True), ("2025-07-01T08:00", True), ("2025-07-01T00:00:00.250Z", True),
+    ("20250701T080000", False), ("2025-W27-2T08:00:00", False), ("2025-07-01", False), ("2025-182T08:00", False),
+])
+def test_a_trip_time_is_a_date_and_a_time(tmp_path, start, read):
+    """A start (or end) begins with ``YYYY-MM-DD`` and a time; the compact, week and ordinal forms
+    Python's reader also takes, and a date alone, are bad times — as an incident's date takes the
+    one form ``YYYY-MM-DD``."""
+    d = ev_app(sections=[SECTION])
+    vin = vins_of(d)[0]
+    end = "2025-07-02T09:00:00+08:00"
+    write_csv(tmp_path / "trips.csv", COLS, [[vin, "T1", start, end, "20", "autonomous", SECTION, ""],
+                                             [vin, "T2", end, start, "20", "autonomous", SECTION, ""]])
+    if read:
+        with pytest.raises(InputError) as exc:  # T2 ends before it starts: its end was read as a time
+            run_check(d, tmp_path)
+        assert [(p.params["line"], p.code) for p in exc.value.problems if "line" in p.params] == [(3, "end_before_start")]
+    else:
+        with pytest.raises(InputError) as exc:
+            run_check(d, tmp_path)
+        assert [(p.params["line"], p.code, p.params["field"]) for p in exc.value.problems if "line" in p.params] == [
+            (2, "bad_time", "start"), (3, "bad_time", "end")]
+
+
 def test_hostile_json_lines_are_bad_rows(tmp_path):
     """A line nested past any parser's depth, a lone surrogate, an integer beyond 64 bits: each its
     line's malformed row, the rest of the file read."""

@@ -27,6 +27,7 @@ import heapq
 import io
 import operator
 import os
+import re
 import stat
 import sys
 from collections import defaultdict
@@ -495,6 +496,13 @@ _ALL_TRIP_COLUMNS = (*TRIP_COLUMNS, "notice")
 _VIN_CACHE_MAX = 10_000
 
 
+#: A trip's start and end begin with a date and a time (``2025-07-01T09:00`` or with a space); what
+#: follows (seconds, a fraction, an offset) is read as ISO 8601. Not a date alone, nor the other
+#: forms ``datetime.fromisoformat`` reads (``20250701T090000``, a week ``2025-W27-2T09:00``): the
+#: incident files' dates take the one form ``YYYY-MM-DD`` too.
+_DATE_AND_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}")
+
+
 def _day_start_us(d: date) -> int:
     return _micros(datetime(d.year, d.month, d.day, tzinfo=SHANGHAI))
 
@@ -528,10 +536,14 @@ class _TripParser:
                 if not v:
                     raise _Bad(BadRowReason.missing_field, col)
         try:
+            if not _DATE_AND_TIME.match(start):
+                raise ValueError(start)
             st = datetime.fromisoformat(start)
         except ValueError:
             raise _Bad(BadRowReason.bad_time, "start", show(raw_start)) from None
         try:
+            if not _DATE_AND_TIME.match(end):
+                raise ValueError(end)
             en = datetime.fromisoformat(end)
         except ValueError:
             raise _Bad(BadRowReason.bad_time, "end", show(raw_end)) from None

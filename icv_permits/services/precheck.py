@@ -29,7 +29,7 @@ from icv_permits.core.engine.decision import Decision, Verdict
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.application import Application
-from icv_permits.core.model.types import MAX_YEAR, MIN_YEAR
+from icv_permits.core.model.types import DATE_TEXT, MAX_YEAR, MIN_YEAR
 from icv_permits.core.pack import DEFAULT_PACK, Pack
 from icv_permits.core.personal_text import mask_free_text
 
@@ -58,8 +58,11 @@ class CheckResult:
 
 
 def parse_as_of(text: str) -> pendulum.Date:
-    """``--as-of`` as a date: ``YYYY-MM-DD``."""
+    """``--as-of`` as a date: ``YYYY-MM-DD``, the one form a date of the application takes (not the
+    other forms ``date.fromisoformat`` reads: ``20261125``, an ISO week ``2026-W48-3``)."""
     try:
+        if not DATE_TEXT.match(text.strip()):
+            raise ValueError(text)
         d = _dt.date.fromisoformat(text.strip())
     except ValueError:
         raise InputError([Problem("--as-of", N_("not a valid date (YYYY-MM-DD): {value}"), {"value": text[:40]}, "as_of")]) from None

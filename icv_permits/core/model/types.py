@@ -21,7 +21,8 @@ from icv_permits.core.errors import kind_of
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.ids import normalize_identifier
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_TEXT = _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+"""A date as the tool takes it: ``YYYY-MM-DD`` in ASCII digits."""
 
 
 def _parse_date(value: Any) -> pendulum.Date:
