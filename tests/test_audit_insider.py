@@ -389,3 +389,12 @@ def test_a_snapshot_in_the_older_form_that_is_no_pack_is_unproven_and_not_replay
     assert "verification cannot prove it genuine" in r.stdout, r.output
     r = cli("audit", "replay", "--all", "--lang", "en")
     assert r.exit_code == 1 and "not replayed: the pack snapshot" in r.stdout, r.output
+
+
+@pytest.mark.parametrize("head", ["zz", "sha256:" + "0" * 63, "SHA256:" + "0" * 64, "sha256:" + "g" * 64])
+def test_an_expected_head_that_is_no_hash_is_bad_input_not_a_break(store, head):
+    fill(store, 2)
+    for lang, says in (("en", "--expect-head: must be a hash (sha256: and 64 lower-case hexadecimal digits)"), ("zh", "--expect-head: 必须是")):
+        r = cli("audit", "verify", "--expect-head", head, "--lang", lang)
+        assert r.exit_code == 2 and says in r.output and "BROKEN" not in r.output, r.output
+    assert cli("audit", "verify", "--expect-head", records(store)[-1].hash).exit_code == 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from test_ledger import cli  # in-process CLI runner
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -38,3 +40,13 @@ def test_an_office_decides_with_its_installed_packs_only(store, tmp_path, monkey
         assert r.exit_code == 2 and "installed rule packs only" in r.output, (args, r.output)
     # the same folder is fine where no office decision is made: a pre-check
     assert cli("check", EXAMPLES / "da-compliant.yaml", "--pack", str(edited), "--as-of", "2026-11-27").exit_code == 0
+
+
+@pytest.mark.parametrize("revision", ["-1", "0", str(2**31), "99999999999999999999"])
+def test_if_revision_beyond_any_revision_is_bad_input_not_a_conflict(store, monkeypatch, revision):
+    monkeypatch.setenv("ICV_PERMITS_NOW", "2026-11-27T10:00:00+08:00")
+    monkeypatch.setenv("ICV_PERMITS_TEST_CLOCK", "1")
+    assert cli("submit", EXAMPLES / "da-compliant.yaml").exit_code == 0
+    r = cli("decide", "1", "--approve", "--if-revision", revision, "--lang", "en")
+    assert r.exit_code == 2 and "--if-revision: a revision is a whole number from 1 to 2147483647" in r.output, r.output
+    assert "someone changed it" not in r.output

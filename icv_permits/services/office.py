@@ -48,7 +48,7 @@ from icv_permits.adapters.packs import available_packs, load_pack
 from icv_permits.services.precheck import Clock, SystemClock, parse_application
 from icv_permits.services import audit
 from icv_permits.adapters.store import tables
-from icv_permits.adapters.store.db import Conflict, NotFound, Store, row_id
+from icv_permits.adapters.store.db import MAX_ROW_ID, Conflict, NotFound, Store, row_id
 from icv_permits.adapters.store import personal, records
 from icv_permits.adapters.store.personal import Keys
 
@@ -331,6 +331,9 @@ def decide(
     actor = mask_text(_storable("--actor", actor))
     now, today = _now(clock)
     p = _pack(pack)
+    if expected_revision is not None and (isinstance(expected_revision, bool) or not 1 <= expected_revision <= MAX_ROW_ID):
+        raise InputError([Problem("--if-revision", N_("a revision is a whole number from 1 to {max}, not {value}"),
+                                  {"max": MAX_ROW_ID, "value": str(expected_revision)[:40]}, "bad_revision")])
     with store.write() as s:
         sub = _submission(s, sub_id, lock=True)
         from_state = sub.state
