@@ -16,6 +16,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from icv_permits.adapters.store import tables as T
 from icv_permits.core.canonical import utc_timestamp
+from icv_permits.core.errors import LogBroken
 from icv_permits.services import audit as ledger
 
 _DIALECT = sqlite_dialect.dialect()
@@ -135,8 +136,8 @@ def test_a_stored_time_of_another_form_is_reported_as_the_general_walk_reports_i
 @pytest.mark.parametrize("text", ["2026-02-30 02:00:00.000000", "2026-11-27 24:00:00.000000", "2026-11-27 02:00:00.00000x"])
 def test_a_stored_time_that_is_no_instant_is_refused_as_every_reader_refuses_it(store, text):
     """The shape of the usual form is not enough (the old reader took 30 February, hour 24 as text):
-    the ordinary reading refuses such a text, and so does verify, even when the insider hashed the
-    text as if it were the usual form."""
+    the ordinary reading refuses such a text as a broken log (exit 4), and verify reports the record
+    edited, even when the insider hashed the text as if it were the usual form — neither crashes."""
     if store.backend != "sqlite":
         pytest.skip("PostgreSQL stores an instant, not its text")
     from test_ledger import bypass, fill
@@ -145,10 +146,10 @@ def test_a_stored_time_that_is_no_instant_is_refused_as_every_reader_refuses_it(
     with bypass(store) as run:
         run("UPDATE decision_log SET recorded_at = :t WHERE seq = 2", t=text)
     _rechain(store, 2, at={2: text[:10] + "T" + text[11:] + "Z"})
-    with pytest.raises(ValueError):
+    with pytest.raises(LogBroken):
         list(ledger.iter_records(store))
-    with pytest.raises(ValueError):
-        ledger.verify(store)
+    report = ledger.verify(store)
+    assert not report.intact and report.breaks[0].seq == 2 and report.breaks[0].problem == "edited"
 
 
 def _rechain(store, from_seq: int, at: dict[int, str] | None = None) -> None:
