@@ -570,7 +570,6 @@ class _TripParser:
         if section not in self.sections:
             raise _Bad(BadRowReason.unknown_section, "section", show(section))
         # the average speed, rounded up to a whole km/h: km/h = metres * 3.6e6 / µs
-        kmh = -(-metres * 3_600_000 // duration) if metres else 0
         # the road-test notice of the vehicle whose period covers the trip's days, that lists its
         # section (when it lists sections) and is the one the row names (when it names one)
         under = None
@@ -579,7 +578,7 @@ class _TripParser:
             if (not number or num == number) and lo <= s_us and e_us < hi and (not sections or section in sections):
                 under = num
                 break
-        return trip_id, vin, s_us, e_us, metres, section, 1 if mode else 0, under, kmh
+        return trip_id, vin, s_us, e_us, metres, section, 1 if mode else 0, under
 
 
 #: Bytes of a CSV trip log per batch of the reader (a technical tuning: no result depends on it).
@@ -973,7 +972,7 @@ class _Classifier:
             parse = self.parser.parse
             for line, *rec in slow.iter_rows():
                 try:
-                    trip_id, vin, s, e, m, section, auto, under, _kmh = parse(*rec)
+                    trip_id, vin, s, e, m, section, auto, under = parse(*rec)
                 except _Bad as b:
                     bad.append((line, b.reason, b.field, b.detail))
                     continue

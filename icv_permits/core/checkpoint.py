@@ -26,10 +26,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from icv_permits.core.canonical import canonical_json
 from icv_permits.core.errors import InputError, Problem
 from icv_permits.core.i18n import N_
+from icv_permits.core.log_shape import HASH
 
 CHECKPOINT_FORMAT = "icv-permits/checkpoint/1"
 SIGNED_FIELDS = ("database", "format", "hash", "key_id", "seq", "time")
-_HASH = re.compile(r"sha256:[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -89,7 +89,7 @@ def parse(text: str, source: str) -> Checkpoint:
         raise _malformed(source, N_("a checkpoint holds exactly format, seq, hash, time, database, key_id and signature"))
     seq, h, time, database, kid, sig = (doc["seq"], doc["hash"], doc["time"], doc["database"], doc["key_id"], doc["signature"])
     # seq: a whole number JSON and the canonical form hold exactly (no record is numbered beyond the database's INTEGER)
-    if not (isinstance(seq, int) and not isinstance(seq, bool) and 1 <= seq <= 2**53 - 1 and isinstance(h, str) and _HASH.fullmatch(h)
+    if not (isinstance(seq, int) and not isinstance(seq, bool) and 1 <= seq <= 2**53 - 1 and isinstance(h, str) and HASH.fullmatch(h)
             and isinstance(time, str) and _TIME.fullmatch(time) and isinstance(database, str)
             and isinstance(kid, str) and _KEY_ID.fullmatch(kid) and isinstance(sig, str) and sig.startswith("ed25519:")):
         raise _malformed(source, N_("a checkpoint field is missing or has the wrong form"))

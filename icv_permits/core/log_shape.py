@@ -74,7 +74,8 @@ HEADER_FIELDS = ("type", "format", "head")
 SNAPSHOT_FIELDS = ("type", "revision", "pack_id", "stored_at", "content")
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_HASH = re.compile(r"sha256:[0-9a-f]{64}")
+HASH = re.compile(r"sha256:[0-9a-f]{64}")
+"""A record's hash as the log writes it (and a checkpoint, and ``--expect-head``)."""
 _UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PACK_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")  # a pack's id names a folder: no separator, no leading dot
@@ -316,7 +317,7 @@ def decision_id(obj: dict, key: str, prefix: str = "") -> str:
 
 
 def hash_text(obj: dict, key: str, prefix: str = "") -> str:
-    return form(obj, key, _HASH, FORM_HASH, prefix, max_chars=HASH_CHARS)
+    return form(obj, key, HASH, FORM_HASH, prefix, max_chars=HASH_CHARS)
 
 
 def pack_id(obj: dict, key: str, prefix: str = "") -> str:

@@ -557,7 +557,7 @@ def verify(store: Store, *, from_seq: int = 1, expect_head: str | None = None, j
     records (the costly part), and this process walks the chain over their results exactly as a
     single walk would: the same report either way."""
     row_id(from_seq, "--from", N_("no log record with sequence number {value}"), "no_record")
-    if expect_head is not None and not log_shape._HASH.fullmatch(expect_head):  # bad input, not a break of the log
+    if expect_head is not None and not log_shape.HASH.fullmatch(expect_head):  # bad input, not a break of the log
         raise InputError([Problem("--expect-head", N_("must be {expected_text}, not {found}"),
                                   {"expected_text": log_shape.FORM_HASH, "found": show(expect_head)}, "bad_hash")])
     report = _verify_chain(store, from_seq=from_seq, expect_head=expect_head, jobs=jobs, chunk=chunk)

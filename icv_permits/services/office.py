@@ -340,9 +340,11 @@ def decide(
         if expected_revision is not None and sub.revision != expected_revision:
             raise Conflict([Problem(str(sub_id), N_("the submission is at revision {current}, not {expected}: someone changed it meanwhile; look at it again"),
                                     {"current": sub.revision, "expected": expected_revision}, "stale_revision")])
-        if sub.state not in STATES:
-            raise altered_row(f"submission {sub_id}", "state")
-        to_state = TRANSITIONS.get((tables.State(sub.state), action))
+        try:
+            state = tables.State(sub.state)
+        except ValueError:  # no state the office writes
+            raise altered_row(f"submission {sub_id}", "state") from None
+        to_state = TRANSITIONS.get((state, action))
         if to_state is None:
             raise Conflict([Problem(str(sub_id), N_("submission {id} is {state_text}; only a submission under review can be approved, returned or rejected"),
                                     {"id": sub_id, "state_text": STATES[sub.state]}, "illegal_transition")])

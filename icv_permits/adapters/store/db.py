@@ -49,8 +49,6 @@ class Conflict(InputError):
 class Broken(LogBroken):
     """Exit 4: what the log holds is not what was recorded (a pack snapshot that fails its revision)."""
 
-    exit_code = EXIT_NOT_FOUND
-
 
 class Unavailable(InputError):
     """Exit 6: the database cannot be reached."""

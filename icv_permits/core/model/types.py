@@ -21,7 +21,7 @@ from icv_permits.core.errors import kind_of
 from icv_permits.core.i18n import N_
 from icv_permits.core.model.ids import normalize_identifier
 
-DATE_TEXT = _DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+DATE_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 """A date as the tool takes it: ``YYYY-MM-DD`` in ASCII digits."""
 
 
@@ -33,7 +33,7 @@ def _parse_date(value: Any) -> pendulum.Date:
     if not isinstance(value, str):
         raise ValueError(N_("expected a date written as YYYY-MM-DD, got {kind_text}"), {"kind_text": kind_of(value)})
     text = value.strip()
-    if not _DATE_RE.match(text):
+    if not DATE_TEXT.match(text):
         raise ValueError(N_("expected a date written as YYYY-MM-DD, got “{value}”"), {"value": text[:40]})
     try:
         d = _dt.date.fromisoformat(text)
