@@ -317,3 +317,23 @@ async def test_a_record_changed_after_the_screen_opened_is_caught_when_explained
         await pilot.pause()
         assert out_lines(screen)[0].startswith("✗ Record 6 FAILS verification")
         assert row_text(screen, 6)[0].startswith("✗") and "1 failing verification" in str(screen.query_one("#title").render())
+
+
+@sync
+async def test_a_body_that_is_not_json_is_shown_unreadable_and_replayed_and_explained_without_a_crash(store):
+    """An insider writes a body that is not JSON: the screen opens with the record marked, its
+    submission shown as —, and replaying and explaining it say the log is broken."""
+    records = office_log(store)
+    with bypass(store) as run:
+        run("UPDATE decision_log SET body = '{not json' WHERE seq = 3")
+    app = make_app(mode="auditor", lang="en", store_url=store.url)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await opened(pilot)
+        row = row_text(screen, 3)
+        assert row[0].startswith("✗") and "—" in row and "(unreadable)" in row, row
+        await go_to(pilot, screen, 3)
+        for key in ("ctrl+y", "ctrl+x"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert "record 3: its body is not as the office writes it" in out_text(screen), (key, out_text(screen))
+        assert records[4].body["engine_decision"] == records[3].decision_id  # the others read as ever

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Static
 
-from icv_permits.core.errors import InputError
+from icv_permits.core.errors import InputError, LogBroken
 from icv_permits.core.i18n import N_
 from icv_permits.core.i18n import t as report_t
 from icv_permits.core.labels import RECORD_KINDS
@@ -149,7 +149,7 @@ class AuditorScreen(Screen):
     def _sub(r) -> str:
         try:
             return str(r.body.get("submission_id", "—"))
-        except (ValueError, AttributeError):
+        except LogBroken:  # a body no writer made: the table shows the record, verify names the break
             return "—"
 
     @staticmethod
@@ -157,7 +157,7 @@ class AuditorScreen(Screen):
         """Who the database says acted, and as whom they claimed to act when it differs."""
         try:
             claimed = r.body.get("claimed_actor") or ""
-        except (ValueError, AttributeError):
+        except LogBroken:  # a body no writer made: the table shows the record, verify names the break
             claimed = ""
         return r.actor if not claimed or claimed == r.actor else f"{r.actor}/{claimed}"
 
@@ -300,7 +300,7 @@ class AuditorScreen(Screen):
         seqs = [rec.seq]
         try:
             ref = rec.body.get("engine_decision") if rec.kind in ("submission", "review") else None
-        except (ValueError, AttributeError):
+        except LogBroken:  # a body no writer made: the table shows the record, verify names the break
             ref = None
         seqs += [r.seq for r in self.records if ref and r.decision_id == ref]
         return seqs

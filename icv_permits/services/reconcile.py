@@ -53,6 +53,7 @@ from sqlalchemy.orm import aliased
 from icv_permits.adapters.store import tables as T
 from icv_permits.adapters.store.db import Store
 from icv_permits.core.canonical import canonical_json
+from icv_permits.core.errors import LogBroken
 from icv_permits.core.engine.validity import superseded_until
 from icv_permits.core.log import Record
 from icv_permits.core.log_compact import ExpandError, input_of
@@ -208,10 +209,8 @@ class Reconciliation:
     def _fold(self, exp: _Expected, rec: Record) -> Iterator[Difference]:
         try:
             body = rec.body
-        except ValueError:
-            return  # not JSON: audit verify names it
-        if not isinstance(body, dict):
-            return
+        except LogBroken:
+            return  # no body the office writes (not a JSON object): audit verify names it
         if rec.kind == "engine_decision":
             yield from self._engine(exp, rec, body)
         elif rec.kind == "submission":
