@@ -102,7 +102,7 @@ def _by_parser(parser, cls, rows):
     out = []
     for line, rec in enumerate(rows, 2):
         try:
-            trip_id, vin, s, e, m, section, auto, under, _kmh = parser.parse(*rec)
+            trip_id, vin, s, e, m, section, auto, under = parser.parse(*rec)
         except ev._Bad as b:
             out.append(("bad", line, b.reason, b.field, b.detail))
             continue

@@ -1040,7 +1040,7 @@ _BUCKET_PARTS = 16
 def _part_buckets(pl, t, cls: _Classifier, applied: set[str], per_vin: dict[int, dict[tuple, list[int]]]) -> None:
     """Adds to ``per_vin`` the buckets of the trips ``t`` (all those of the vehicles in it)."""
     sections, notices = cls.sections, cls.notices
-    # the average speed, rounded up to a whole km/h (as _TripParser.parse): derived here, not kept
+    # the average speed, rounded up to a whole km/h (the speed class of docs/evidence.md): derived here from m, s and e, not kept
     dur = pl.col("e") - pl.col("s")
     t = t.with_columns(kmh=pl.when(pl.col("m") > 0).then((pl.col("m").cast(pl.Int128) * 3_600_000 + dur - 1) // dur).otherwise(0).cast(pl.Int64))
     n = FASTEST_TRIPS_APART  # a vehicle's slower trips share the speed class of its next fastest
